@@ -1,0 +1,23 @@
+"""sgdlab: predict, explain, tune and verify mini-batch SGD with momentum.
+
+    >>> import sgdlab
+    >>> p = sgdlab.Problem.power_law(dim=200, nu=1.5, kappa=1.0)
+    >>> s = sgdlab.SGD(lr=0.5, momentum=-0.2, batch=8)
+    >>> c = sgdlab.predict(p, s, steps=1000)
+    >>> c.status
+    'converges'
+
+Conventions (one set for the whole library): loss 1/2 E(y - w·x)², v-form heavy
+ball (v ← βv - αg, w ← w + v, = torch.optim.SGD), time in steps, training from w = 0.
+"""
+
+from ._validate import InputError
+from .curve import Curve, checkpoints
+from .hyper import SGD
+from .linear import critical_lr, predict, simulate, stability_map
+from .problem import Problem
+
+__version__ = "0.1.0"
+
+__all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "simulate", "critical_lr",
+           "stability_map", "InputError", "__version__"]

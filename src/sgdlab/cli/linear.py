@@ -1,0 +1,203 @@
+"""``sgdlab predict | simulate | compare | stability``: the linear engine on the command line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from .. import linear
+from ..curve import Curve
+from ..hyper import SAMPLING_MODES, SGD
+from ..report import plot_curves, plot_stability
+from . import app
+from ._common import console, emit_json, load_problem, progress_bar, table, write_run_json
+
+# ----------------------------------------------------------------- options
+SPECTRUM = typer.Option("power-law", help="'power-law' or a file of eigenvalues (.npy/.txt/.csv; "
+                        "a 2nd column is the target)")
+NU = typer.Option(1.5, help="power law: eigenvalues k^-nu")
+KAPPA = typer.Option(1.0, help="power law: initial loss weights k^-(kappa+1)")
+DIM = typer.Option(200, help="power law: number of modes")
+NOISE = typer.Option(0.0, "--noise-variance", help="label-noise variance sigma^2")
+TARGET = typer.Option(None, help="file with the target in the eigenbasis (one per eigenvalue)")
+LR = typer.Option(0.3, help="learning rate alpha (v-form heavy ball = torch.optim.SGD)")
+MOMENTUM = typer.Option(0.5, help="heavy-ball momentum beta in (-1, 1); negative allowed")
+BATCH = typer.Option(4, help="batch size b")
+STEPS = typer.Option(1000, help="horizon in steps")
+SAMPLING = typer.Option("online", help=f"sampling: {', '.join(SAMPLING_MODES)}")
+OUT = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json")
+JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+SEEDS = typer.Option(300, help="number of independent SGD runs")
+SEED = typer.Option(0, help="master random seed (same seed + backend = same numbers)")
+BACKEND = typer.Option("auto", help="simulation backend: auto, numba, numpy, jax")
+
+
+def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling):
+    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target)
+    sgd = SGD(lr=lr, momentum=momentum, batch=batch, sampling=sampling)
+    return problem, sgd
+
+
+def _config(problem, sgd, steps, **extra) -> dict:
+    return {"problem": problem.summary(), "sgd": sgd.to_dict(), "steps": steps, **extra}
+
+
+def _summary(curve: Curve) -> dict:
+    return {"status": curve.status, "reason": curve.reason, "diverged_at": curve.diverged_at,
+            "final_step": int(curve.steps[-1]), "final_loss": curve.final_loss,
+            "initial_loss": float(curve.loss[0]),
+            **{k: curve.meta.get(k) for k in ("noise_mass", "critical_lr", "growth_rate", "seeds")
+               if k in curve.meta}}
+
+
+def _curve_rows(curve: Curve, n: int = 8) -> list[list]:
+    idx = np.unique(np.rint(np.geomspace(1, len(curve), n)).astype(int) - 1)
+    return [[int(curve.steps[i]), float(curve.loss[i])] + ([] if curve.stderr is None else [float(curve.stderr[i])])
+            for i in idx]
+
+
+def _write_curve(out: Path, name: str, curve: Curve) -> None:
+    curve.to_json(out / f"{name}.json")
+    curve.to_csv(out / f"{name}.csv")
+
+
+# ----------------------------------------------------------------- commands
+@app.command()
+def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+            noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
+            momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
+            model: str = typer.Option("gaussian", help="noise model"),
+            out: Optional[Path] = OUT, json: bool = JSON):
+    """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
+    started = time.perf_counter()
+    problem, sgd = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling)
+    curve = linear.predict(problem, sgd, steps, model=model)
+    summary = _summary(curve)
+    console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
+    console.print(("[green]" if curve.status == "converges" else "[red]") + curve.reason)
+    table("predicted loss", ["step", "loss"], _curve_rows(curve))
+    if out is not None:
+        _write_curve(out, "theory", curve)
+        plot_curves(out / "loss.png", theory=curve, title=problem.name)
+        write_run_json(out, "predict", _config(problem, sgd, steps, model=model), started, summary)
+        console.print(f"wrote {out}/theory.json, theory.csv, loss.png, run.json")
+    if json:
+        emit_json({**summary, "curve": curve.to_dict()})
+
+
+@app.command()
+def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+             noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
+             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
+             seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND,
+             out: Optional[Path] = OUT, json: bool = JSON):
+    """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
+    started = time.perf_counter()
+    problem, sgd = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling)
+    with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
+        curve = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
+    summary = _summary(curve)
+    console.print(curve.reason)
+    table("simulated loss (seed mean)", ["step", "mean", "stderr"], _curve_rows(curve))
+    if out is not None:
+        _write_curve(out, "simulation", curve)
+        plot_curves(out / "loss.png", simulation=curve, title=problem.name)
+        write_run_json(out, "simulate", _config(problem, sgd, steps, seeds=seeds, seed=seed,
+                                                backend=curve.meta["backend"]), started, summary)
+        console.print(f"wrote {out}/simulation.json, simulation.csv, loss.png, run.json")
+    if json:
+        emit_json({**summary, "curve": curve.to_dict()})
+
+
+def compare_curves(theory: Curve, sim: Curve) -> dict:
+    """Point-by-point error table: z = (mean - theory)/stderr and relative error."""
+    n = min(len(theory), len(sim))
+    t, s = theory.loss[:n], sim.loss[:n]
+    se = sim.stderr[:n]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # seeds that all hold the same value (step 0) have no Monte-Carlo error
+        z = np.where(se > 1e-12 * np.abs(t), (s - t) / se, 0.0)
+        rel = np.where(t > 0, s / t - 1.0, 0.0)
+    return {"steps": theory.steps[:n], "theory": t, "mean": s, "stderr": se, "z": z, "rel": rel,
+            "max_abs_z": float(np.max(np.abs(z[1:]))) if n > 1 else 0.0,
+            "max_abs_rel": float(np.max(np.abs(rel[1:]))) if n > 1 else 0.0,
+            "median_abs_rel": float(np.median(np.abs(rel[1:]))) if n > 1 else 0.0}
+
+
+@app.command()
+def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+            noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
+            momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
+            seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND,
+            out: Path = typer.Option(Path("sgdlab-out"), "--out", "-o", help="output folder"),
+            json: bool = JSON):
+    """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
+    started = time.perf_counter()
+    problem, sgd = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling)
+    theory = linear.predict(problem, sgd, steps)
+    with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
+        sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
+    err = compare_curves(theory, sim)
+    console.print(("[green]" if theory.status == "converges" else "[red]") + "theory: " + theory.reason)
+    console.print("simulation: " + sim.reason)
+    idx = np.unique(np.rint(np.geomspace(1, len(err["steps"]), 8)).astype(int) - 1)
+    table("theory vs SGD", ["step", "theory", "SGD mean", "stderr", "z", "rel. err"],
+          [[int(err["steps"][i]), err["theory"][i], err["mean"][i], err["stderr"][i], err["z"][i], err["rel"][i]]
+           for i in idx])
+    console.print(f"max |z| = {err['max_abs_z']:.2f}, max relative error = {100 * err['max_abs_rel']:.2f}% "
+                  f"(median {100 * err['median_abs_rel']:.2f}%)")
+    _write_curve(out, "theory", theory)
+    _write_curve(out, "simulation", sim)
+    _write_error_table(out / "errors.csv", err)
+    plot_curves(out / "compare.png", theory=theory, simulation=sim,
+                title=f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}")
+    results = {"theory": _summary(theory), "simulation": _summary(sim),
+               **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel")}}
+    write_run_json(out, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed,
+                                           backend=sim.meta["backend"]), started, results)
+    console.print(f"wrote {out}/compare.png, theory.json/csv, simulation.json/csv, errors.csv, run.json")
+    if json:
+        emit_json(results)
+
+
+def _write_error_table(path: Path, err: dict) -> None:
+    from .._io import write_text
+    lines = ["step,theory,sgd_mean,stderr,z,rel_err"]
+    for i in range(len(err["steps"])):
+        lines.append(",".join([str(int(err["steps"][i]))] + [repr(float(err[k][i]))
+                                                              for k in ("theory", "mean", "stderr", "z", "rel")]))
+    write_text(path, "\n".join(lines) + "\n")
+
+
+@app.command()
+def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+              noise_variance: float = NOISE, target: Optional[str] = TARGET, batch: int = BATCH,
+              momentum_min: float = typer.Option(-0.9, help="smallest momentum of the grid"),
+              momentum_max: float = typer.Option(0.99, help="largest momentum of the grid"),
+              grid: int = typer.Option(200, help="grid points per axis"),
+              out: Optional[Path] = OUT, json: bool = JSON):
+    """Critical learning rate for each momentum, and the (lr, momentum) stability map as PNG."""
+    started = time.perf_counter()
+    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target)
+    betas = np.linspace(momentum_min, momentum_max, grid)
+    crit = linear.stability.critical_curve(problem.eigenvalues, betas, linear.gaussian(batch))
+    lrs = np.linspace(crit.max() * 1.2 / grid, crit.max() * 1.2, grid)
+    smap = linear.stability_map(problem, lrs, betas, batch=batch)
+    show = [-0.5, 0.0, 0.5, 0.9]
+    rows = [[b, linear.critical_lr(problem, b, batch)] for b in show if momentum_min <= b <= momentum_max]
+    table(f"critical learning rate, batch {batch}", ["momentum", "critical lr"], rows)
+    results = {"batch": batch, "momentum": betas, "critical_lr": smap.critical_lr}
+    if out is not None:
+        from .._io import write_text
+        write_text(out / "stability.csv", "momentum,critical_lr\n" + "".join(
+            f"{b!r},{float(a)!r}\n" for b, a in zip(betas.tolist(), smap.critical_lr)))
+        plot_stability(out / "stability.png", smap, batch, title=f"{problem.name}, batch {batch}")
+        write_run_json(out, "stability", {"problem": problem.summary(), "batch": batch, "grid": grid},
+                       started, {"critical_lr": {str(r[0]): r[1] for r in rows}})
+        console.print(f"wrote {out}/stability.png, stability.csv, run.json")
+    if json:
+        emit_json(results)

@@ -1,0 +1,153 @@
+"""Curve: a loss curve at checkpoints, with status, optional error band and metadata.
+
+Predictions (:func:`sgdlab.predict`) and simulations (:func:`sgdlab.simulate`)
+both return a :class:`Curve` recorded at the same checkpoints
+(:func:`checkpoints`: every early step, then geometrically spaced), so they can
+be compared point by point.  JSON is a lossless round trip (floats are written
+with ``repr``); CSV is for spreadsheets and pandas.  Neither ever holds NaN or inf:
+a divergent run is truncated where it diverges and says so in ``status``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._io import write_text
+from ._validate import InputError, check_int
+
+__all__ = ["Curve", "checkpoints", "CONVERGES", "DIVERGES", "FINITE"]
+
+#: theory: mean-square convergence holds (all stability conditions hold)
+CONVERGES = "converges"
+#: theory: a stability condition fails; simulation: the seed-mean loss blew up
+DIVERGES = "diverges"
+#: simulation: the seed-mean loss stayed finite over the horizon
+FINITE = "finite"
+
+
+def checkpoints(steps: int, dense: int = 100, per_decade: int = 40) -> np.ndarray:
+    """Steps at which curves are recorded: 0..dense, then ~per_decade per decade, then ``steps``.
+
+    Returns a sorted int64 array that starts at 0 (the initial loss) and ends at ``steps``.
+    """
+    steps = check_int(steps, "steps", 1)
+    dense = check_int(dense, "dense", 0)
+    per_decade = check_int(per_decade, "per_decade", 1)
+    head = np.arange(0, min(dense, steps) + 1, dtype=np.int64)
+    if steps <= dense:
+        return head
+    lo = max(dense, 1)
+    num = int(np.ceil(per_decade * np.log10(steps / lo))) + 1
+    tail = np.rint(np.geomspace(lo, steps, num)).astype(np.int64)
+    return np.unique(np.concatenate([head, tail, [steps]]))
+
+
+@dataclass(eq=False)
+class Curve:
+    """Expected loss at checkpoints.
+
+    Attributes:
+        steps: int64 array of step indices (0 = initial loss), increasing.
+        loss: float64 array, same shape: the predicted loss or the seed-mean loss.
+        stderr: standard error of the seed mean (simulations), else None.
+        status: ``"converges"`` / ``"diverges"`` (theory), ``"finite"`` / ``"diverges"`` (simulation).
+        diverged_at: first step at which the loss exceeded the blow-up threshold, or None.
+        reason: one line: why it converges or which condition fails.
+        meta: JSON-ready dict: kind (theory/simulation), model, hyperparameters, problem, ...
+    """
+
+    steps: np.ndarray
+    loss: np.ndarray
+    stderr: np.ndarray | None = None
+    status: str = CONVERGES
+    diverged_at: int | None = None
+    reason: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.steps = np.asarray(self.steps, dtype=np.int64)
+        self.loss = np.asarray(self.loss, dtype=np.float64)
+        if self.stderr is not None:
+            self.stderr = np.asarray(self.stderr, dtype=np.float64)
+            if self.stderr.shape != self.loss.shape:
+                raise InputError("stderr must have the same shape as loss")
+        if self.steps.shape != self.loss.shape or self.steps.ndim != 1:
+            raise InputError(f"steps {self.steps.shape} and loss {self.loss.shape} must be 1-d of equal length")
+        for name in ("loss", "stderr"):
+            arr = getattr(self, name)
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise InputError(f"{name} holds NaN or inf: truncate a divergent curve before building it")
+        if self.diverged_at is not None:
+            self.diverged_at = int(self.diverged_at)
+
+    # ------------------------------------------------------------------ access
+    def __len__(self) -> int:
+        return int(self.steps.size)
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == DIVERGES
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1])
+
+    def at(self, step: int) -> float:
+        """Loss at a recorded step (KeyError if that step was not recorded)."""
+        idx = np.searchsorted(self.steps, step)
+        if idx >= self.steps.size or self.steps[idx] != step:
+            raise KeyError(f"step {step} is not a checkpoint of this curve")
+        return float(self.loss[idx])
+
+    # --------------------------------------------------------------- serialise
+    def to_dict(self) -> dict:
+        return {
+            "steps": self.steps.tolist(),
+            "loss": self.loss.tolist(),
+            "stderr": None if self.stderr is None else self.stderr.tolist(),
+            "status": self.status,
+            "diverged_at": self.diverged_at,
+            "reason": self.reason,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Curve":
+        try:
+            return cls(np.array(d["steps"], dtype=np.int64), np.array(d["loss"], dtype=np.float64),
+                       None if d.get("stderr") is None else np.array(d["stderr"], dtype=np.float64),
+                       d.get("status", CONVERGES), d.get("diverged_at"), d.get("reason", ""),
+                       dict(d.get("meta", {})))
+        except KeyError as exc:
+            raise InputError(f"curve JSON lacks the field {exc.args[0]!r}") from None
+
+    def to_json(self, path: str | os.PathLike) -> None:
+        """Write the curve as JSON, atomically; :meth:`from_json` reads it back exactly."""
+        write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> "Curve":
+        with open(path) as fh:
+            return cls.from_dict(json.load(fh))
+
+    def to_csv(self, path: str | os.PathLike | None = None) -> str:
+        """CSV with columns ``step,loss[,stderr]`` (17 significant digits); returns the text."""
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        header = ["step", "loss"] + ([] if self.stderr is None else ["stderr"])
+        w.writerow(header)
+        for i in range(len(self)):
+            row = [int(self.steps[i]), repr(float(self.loss[i]))]
+            if self.stderr is not None:
+                row.append(repr(float(self.stderr[i])))
+            w.writerow(row)
+        text = buf.getvalue()
+        if path is not None:
+            write_text(path, text)
+        return text

@@ -1,0 +1,85 @@
+"""SGD hyperparameters: learning rate, heavy-ball momentum, batch size, sampling.
+
+Parametrisation (design/ARCHITECTURE.md, "v-form" heavy ball):
+
+.. math::  v_{t+1} = β v_t - α g_t,\\qquad w_{t+1} = w_t + v_{t+1},
+
+with g_t the batch-mean gradient of L = 1/2 (loss with the 1/2).  This is exactly
+``torch.optim.SGD(lr=α, momentum=β, dampening=0)``.  Negative β is legal.
+Use the converters for other conventions:
+
+* EMA momentum ``m ← βm + (1-β)g, w ← w - η m``  ->  α = η(1-β)  (:meth:`SGD.from_ema`);
+* torch with dampening d  ->  α = lr·(1-d)  (:meth:`SGD.from_torch`);
+* a loss without the 1/2 (plain MSE) doubles the gradient  ->  α = 2·lr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ._validate import InputError, check_int, check_momentum, check_positive
+
+__all__ = ["SGD", "SAMPLING_MODES"]
+
+#: ``online``: fresh samples every step; ``replacement``: b i.i.d. indices of a data set;
+#: ``without``: b distinct indices per step, independent across steps;
+#: ``shuffle``: epochs over a random permutation (simulation only).
+SAMPLING_MODES = ("online", "replacement", "without", "shuffle")
+
+
+@dataclass(frozen=True)
+class SGD:
+    """Mini-batch SGD with heavy-ball momentum (v-form, = torch.optim.SGD).
+
+    Attributes:
+        lr: learning rate α > 0.
+        momentum: heavy-ball β in (-1, 1); negative values are allowed.
+        batch: batch size b >= 1 (gradients are batch means).
+        sampling: one of ``SAMPLING_MODES``.
+    """
+
+    lr: float
+    momentum: float = 0.0
+    batch: int = 1
+    sampling: str = "online"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", check_positive(self.lr, "lr"))
+        object.__setattr__(self, "momentum", check_momentum(self.momentum))
+        object.__setattr__(self, "batch", check_int(self.batch, "batch", 1))
+        if self.sampling not in SAMPLING_MODES:
+            raise InputError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {self.sampling!r}")
+
+    @property
+    def effective_lr(self) -> float:
+        """α' = α/(1-β), the learning rate of the equivalent gradient flow."""
+        return self.lr / (1.0 - self.momentum)
+
+    def replace(self, **changes) -> "SGD":
+        """A copy with some fields changed (validated again)."""
+        return SGD(**{**asdict(self), **changes})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_torch(cls, lr: float, momentum: float = 0.0, dampening: float = 0.0, batch: int = 1,
+                   sampling: str = "online", mse_without_half: bool = False) -> "SGD":
+        """From ``torch.optim.SGD(lr, momentum, dampening)``: α = lr·(1 - dampening).
+
+        ``mse_without_half=True`` for a loss ``mean (y - ŷ)²`` (no 1/2), whose
+        gradient is twice ours: then α doubles.
+        """
+        lr = check_positive(lr, "lr")
+        if not 0.0 <= dampening < 1.0:
+            raise InputError(f"dampening must lie in [0, 1), got {dampening:g}")
+        alpha = lr * (1.0 - dampening) * (2.0 if mse_without_half else 1.0)
+        return cls(alpha, momentum, batch, sampling)
+
+    @classmethod
+    def from_ema(cls, lr: float, momentum: float, batch: int = 1, sampling: str = "online",
+                 mse_without_half: bool = False) -> "SGD":
+        """From EMA momentum ``m ← βm + (1-β)g, w ← w - lr·m``: α = lr·(1-β)."""
+        beta = check_momentum(momentum)
+        alpha = check_positive(lr, "lr") * (1.0 - beta) * (2.0 if mse_without_half else 1.0)
+        return cls(alpha, beta, batch, sampling)

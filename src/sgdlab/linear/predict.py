@@ -1,0 +1,234 @@
+"""Predict the expected loss curve, the critical learning rate and the stability map.
+
+Entry points of the linear engine (design/math-linear.md §2-§4):
+
+* :func:`predict` — E[L_t] of mini-batch heavy-ball SGD at checkpoints, from the
+  per-mode recursion of :mod:`sgdlab.linear.recursion` (exact in t) or the
+  geometric time stepping of :mod:`sgdlab.linear.blocks` (long horizons);
+* :func:`critical_lr` — α*(β, b), the root of U = 1;
+* :func:`stability_map` — stability and margin over an (lr, momentum) grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import InputError, as_float_array, check_int, check_momentum
+from ..curve import CONVERGES, DIVERGES, Curve, checkpoints
+from ..hyper import SGD
+from ..problem import Problem
+from . import noise as _noise
+from .blocks import doubling_tables, recursion_blocks
+from .modes import transition
+from .recursion import recursion_batch, recursion_numba, recursion_reference
+from .stability import critical_curve, critical_lr_from_spectrum, stability_conditions
+
+__all__ = ["predict", "critical_lr", "stability_map", "StabilityMap", "noise_model", "MODELS", "METHODS"]
+
+#: noise models by name (issue 4 adds "se" and "exact", issue 5 "volterra")
+MODELS = ("gaussian",)
+#: "auto": exact recursion while dim*steps <= 1e8, else geometric time stepping
+METHODS = ("auto", "recursion", "reference", "blocks")
+#: the loss is computed up to guard * L_0; beyond, the curve is truncated (overflow protection)
+GUARD = 1e100
+#: relative block length of the geometric time stepping
+BLOCK_EPS = 1.0 / 32
+#: exact steps before the geometric time stepping starts
+T_EXACT = 1024
+
+
+def noise_model(problem: Problem, sgd: SGD, model: str = "gaussian") -> _noise.NoiseModel:
+    """The noise model (c_c, c_d) for this problem, hyperparameters and model name."""
+    if model == "gaussian":
+        return _noise.gaussian(sgd.batch)
+    raise InputError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
+
+
+def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", method: str = "auto",
+            record: np.ndarray | None = None, blowup: float = 1e6) -> Curve:
+    """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
+
+    Model ``"gaussian"`` (exact for fresh x ~ N(0, H), y = w*·x + noise of variance σ²,
+    batch b, v-form momentum; design/math-linear.md §2.4), per mode k with a = αλ_k:
+
+    .. math::
+        N_k &= (λ_k^2 A_k + λ_k(\\textstyle\\sum_j λ_j A_j + σ^2))/b\\\\
+        A' &= (1-a)^2 A + 2β(1-a) C + β^2 D + α^2 N_k\\\\
+        C' &= -a(1-a) A + β(1-2a) C + β^2 D + α^2 N_k\\\\
+        D' &= a^2 A - 2βa C + β^2 D + α^2 N_k\\\\
+        L &= \\tfrac12 \\textstyle\\sum_k λ_k A_k + σ^2/2
+
+    starting from w = 0 (A_k(0) = (w*_k)²) and v = 0.
+
+    Args:
+        problem: the spectrum, target and noise level.
+        sgd: learning rate, momentum, batch.
+        steps: horizon T (>= 1); the curve runs from step 0 to step T.
+        model: noise model name (see ``MODELS``).
+        method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
+            ``"blocks"`` (geometric time stepping, ~1e-5 relative) or ``"auto"``.
+        record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
+        blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
+
+    Returns:
+        A :class:`Curve` with ``status`` "converges" or "diverges", ``reason``
+        naming the failing stability condition, ``diverged_at`` and, in ``meta``,
+        the noise mass U, the critical learning rate and the growth rate.
+
+    Example:
+        >>> import sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues([1.0, 2.0], target=[1.0, 1.0])
+        >>> c = sgdlab.predict(p, sgdlab.SGD(lr=0.1), steps=10)
+        >>> round(c.loss[0], 6), round(c.loss[1], 6), c.status
+        (1.5, 1.1915, 'converges')
+    """
+    if not isinstance(problem, Problem):
+        raise InputError("problem must be an sgdlab.Problem (use Problem.power_law, from_eigenvalues, ...)")
+    if not isinstance(sgd, SGD):
+        raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    steps = check_int(steps, "steps", 1)
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    rec = checkpoints(steps) if record is None else _check_record(record, steps)
+    nm = noise_model(problem, sgd, model)
+    lam = problem.eigenvalues
+    A0 = np.ascontiguousarray(problem.initial_moments)
+    s2 = problem.noise_variance
+    alpha, beta = sgd.lr, sgd.momentum
+    L0 = problem.initial_loss
+    report = stability_conditions(lam, alpha, beta, nm)
+    if method == "auto":
+        method = "recursion" if lam.size * steps <= 1e8 else "blocks"
+    args = (lam, A0, s2, alpha, beta, nm.coupling, nm.self_noise, rec, blowup * L0, GUARD * L0)
+    if method == "reference":
+        loss, nrec, first = recursion_reference(*args)
+    elif method == "recursion":
+        loss, nrec, first = recursion_numba(*args)
+    else:
+        T = transition(alpha * lam, beta, nm.self_noise)
+        levels = max(1, int(np.floor(np.log2(max(BLOCK_EPS * steps, 1.0)))) + 2)
+        P, G = doubling_tables(T, levels)
+        loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS)
+    nrec = int(nrec)
+    loss = loss[:nrec]
+    good = np.isfinite(loss)                    # a block that overflowed mid-way
+    nrec = int(np.argmin(good)) if not good.all() else nrec
+    first_step = None if first < 0 else int(first)
+    status = CONVERGES if report.stable else DIVERGES
+    meta = {
+        "kind": "theory", **nm.describe(), "method": method,
+        "sgd": sgd.to_dict(), "problem": problem.summary(), "steps_requested": steps,
+        "noise_mass": report.noise_mass if np.isfinite(report.noise_mass) else None,
+        "critical_lr": report.critical_lr, "growth_rate": report.growth_rate,
+        "truncated": nrec < rec.size,
+    }
+    return Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta)
+
+
+def _check_record(record, steps: int) -> np.ndarray:
+    rec = np.asarray(record)
+    if rec.ndim != 1 or rec.size == 0 or not np.issubdtype(rec.dtype, np.integer):
+        raise InputError("record must be a 1-d array of integer steps")
+    rec = rec.astype(np.int64)
+    if rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] > steps:
+        raise InputError("record must start at 0, increase strictly and end at or before steps")
+    return rec
+
+
+def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, model: str = "gaussian") -> float:
+    """Critical learning rate α*(β, b): mean-square convergence iff lr < α* (§4.3).
+
+    The unique root of U(α) = 1 (brentq on the closed form), or the deterministic
+    edge min(2(1+β)/λ_max, self-noise pole) when noise never reaches U = 1.
+
+    Example:
+        >>> import sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues([1.0, 2.0])
+        >>> round(sgdlab.critical_lr(p, momentum=0.0, batch=1), 9)   # 4/(9+sqrt(17))
+        0.304805898
+    """
+    beta = check_momentum(momentum)
+    sgd = SGD(lr=1.0, momentum=beta, batch=check_int(batch, "batch", 1))
+    return critical_lr_from_spectrum(problem.eigenvalues, beta, noise_model(problem, sgd, model))
+
+
+@dataclass(frozen=True)
+class StabilityMap:
+    """Mean-square stability over an (lr, momentum) grid.
+
+    Attributes:
+        lrs: (n_lr,) learning rates.  momentums: (n_beta,) momenta.
+        critical_lr: (n_beta,) α*(β) for each momentum.
+        margin: (n_beta, n_lr) relative distance to the edge, 1 - lr/α*(β)
+            (> 0 stable, <= 0 divergent).
+        stable: (n_beta, n_lr) boolean, margin > 0.
+        noise_mass: (n_beta, n_lr) U (inf past a per-mode edge).
+    """
+
+    lrs: np.ndarray
+    momentums: np.ndarray
+    critical_lr: np.ndarray
+    margin: np.ndarray
+    noise_mass: np.ndarray
+
+    @property
+    def stable(self) -> np.ndarray:
+        return self.margin > 0
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.stable, dtype=dtype)
+
+
+def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: str = "gaussian") -> StabilityMap:
+    """Stability of every (lr, momentum) pair of a grid, vectorised.
+
+    U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from a
+    vectorised bisection on U = 1 for all momenta at once, and U itself is
+    evaluated on the whole grid for contour plots.
+    """
+    lrs = as_float_array(lrs, "lrs")
+    betas = as_float_array(momentums, "momentums")
+    if np.any(lrs <= 0):
+        raise InputError("lrs must all be > 0")
+    if np.any(np.abs(betas) >= 1):
+        raise InputError("momentums must lie in (-1, 1)")
+    sgd = SGD(lr=1.0, batch=check_int(batch, "batch", 1))
+    nm = noise_model(problem, sgd, model)
+    lam = problem.eigenvalues
+    crit = critical_curve(lam, betas, nm)
+    margin = 1.0 - lrs[None, :] / crit[:, None]
+    U = np.empty((betas.size, lrs.size))
+    for i, b in enumerate(betas):
+        a = lrs[:, None] * lam[None, :]
+        Dk = 2.0 * (1.0 - b * b) - a * ((1.0 - b) + nm.self_noise * (1.0 + b))
+        ok = np.all(Dk > 0, axis=1) & (lrs * lam[0] < 2.0 * (1.0 + b))
+        u = nm.coupling * np.sum(a * (1.0 + b) / np.where(Dk > 0, Dk, 1.0), axis=1)
+        U[i] = np.where(ok, u, np.inf)
+    return StabilityMap(lrs, betas, crit, margin, U)
+
+
+def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, model: str = "gaussian",
+                 record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Final-horizon loss curves for many (lr, momentum) pairs at once (parallel, compiled).
+
+    Returns ``(record, loss)`` with loss of shape (m, len(record)); entries after a
+    configuration blew up (loss > 1e100 L_0) are +inf.
+    """
+    lrs = np.ascontiguousarray(as_float_array(lrs, "lrs"))
+    betas = np.ascontiguousarray(as_float_array(momentums, "momentums"))
+    if lrs.shape != betas.shape:
+        raise InputError("lrs and momentums must have the same shape (one pair per configuration)")
+    steps = check_int(steps, "steps", 1)
+    rec = checkpoints(steps) if record is None else _check_record(record, steps)
+    nm = noise_model(problem, SGD(lr=1.0, batch=batch), model)
+    m = lrs.size
+    cc = np.full(m, nm.coupling)
+    cd = np.full(m, nm.self_noise)
+    L0 = problem.initial_loss
+    loss, nrec, _ = recursion_batch(problem.eigenvalues, np.ascontiguousarray(problem.initial_moments),
+                                    problem.noise_variance, lrs, betas, cc, cd, rec, GUARD * L0, GUARD * L0)
+    cols = np.arange(rec.size)[None, :]
+    loss = np.where(cols < nrec[:, None], loss, np.inf)
+    return rec, loss

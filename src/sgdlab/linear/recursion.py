@@ -1,0 +1,124 @@
+"""The per-mode second-moment recursion: reference (numpy) and compiled (numba) kernels.
+
+One step of the engine (design/math-linear.md §2.3), for every mode k at once,
+with a_k = αλ_k, S_t = Σ_j λ_j A_j + σ² = 2 L_t and noise n_k = α²(c_c λ_k S_t + c_d λ_k² A_k):
+
+.. math::
+    A' &= (1-a)^2 A + 2β(1-a) C + β^2 D + n\\\\
+    C' &= -a(1-a) A + β(1-2a) C + β^2 D + n\\\\
+    D' &= a^2 A - 2aβ C + β^2 D + n
+
+The kernels record L_t at the requested checkpoints and stop early when the
+loss exceeds ``guard`` (overflow protection for divergent runs).
+
+All kernels return ``(loss_at_checkpoints, n_recorded, first_step_above_blowup)``
+where ``first_step_above_blowup`` is -1 when the loss never exceeded ``blowup``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["recursion_reference", "recursion_numba", "recursion_batch"]
+
+
+def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+    """Direct recursion in numpy, one Python iteration per step (the reference)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    a = alpha * lam
+    A = np.array(A0, dtype=np.float64)
+    C = np.zeros_like(A)
+    D = np.zeros_like(A)
+    out = np.empty(len(record))
+    first_above = -1
+    i = 0
+    T = int(record[-1])
+    for t in range(T + 1):
+        S = float(np.dot(lam, A)) + sigma2
+        L = 0.5 * S
+        if first_above < 0 and not L <= blowup:
+            first_above = t
+        if t == record[i]:
+            out[i] = L
+            i += 1
+        if not L <= guard or t == T:
+            break
+        n = alpha * alpha * (c_c * lam * S + c_d * lam * lam * A)
+        A, C, D = ((1 - a) ** 2 * A + 2 * beta * (1 - a) * C + beta**2 * D + n,
+                   -a * (1 - a) * A + beta * (1 - 2 * a) * C + beta**2 * D + n,
+                   a * a * A - 2 * a * beta * C + beta**2 * D + n)
+    return out, i, first_above
+
+
+@numba.njit(cache=True, fastmath=False)
+def _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S):
+    """Advance every mode one step in place; return the next S - σ² (= Σ λ A')."""
+    b2 = beta * beta
+    acc = 0.0
+    for k in range(lam.size):
+        ak = a[k]
+        Ak = A[k]
+        Ck = C[k]
+        Dk = D[k]
+        lk = lam[k]
+        n = lk * (alpha2cc * S + alpha2cd * lk * Ak)
+        om = 1.0 - ak
+        common = b2 * Dk + n
+        An = om * om * Ak + 2.0 * beta * om * Ck + common
+        C[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * Ck + common
+        D[k] = ak * ak * Ak - 2.0 * ak * beta * Ck + common
+        A[k] = An
+        acc += lk * An
+    return acc
+
+
+@numba.njit(cache=True)
+def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+    """Compiled direct recursion (same contract as :func:`recursion_reference`)."""
+    a = alpha * lam
+    A = A0.copy()
+    C = np.zeros_like(A)
+    D = np.zeros_like(A)
+    out = np.empty(record.size)
+    first_above = -1
+    i = 0
+    T = record[record.size - 1]
+    S = sigma2
+    for k in range(lam.size):
+        S += lam[k] * A[k]
+    alpha2cc = alpha * alpha * c_c
+    alpha2cd = alpha * alpha * c_d
+    t = 0
+    while True:
+        L = 0.5 * S
+        if first_above < 0 and not L <= blowup:
+            first_above = t
+        if t == record[i]:
+            out[i] = L
+            i += 1
+        if not L <= guard or t == T:
+            break
+        S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
+        t += 1
+    return out, i, first_above
+
+
+@numba.njit(cache=True, parallel=True)
+def recursion_batch(lam, A0, sigma2, alphas, betas, c_c, c_d, record, blowup, guard):
+    """Many configurations (α_i, β_i, c_c,i, c_d,i) in parallel over configurations.
+
+    Returns ``(loss (m, len(record)), n_recorded (m,), first_above (m,))``; rows of
+    divergent configurations are valid up to ``n_recorded``.
+    """
+    m = alphas.size
+    out = np.zeros((m, record.size))
+    nrec = np.zeros(m, dtype=np.int64)
+    first = np.zeros(m, dtype=np.int64)
+    for j in numba.prange(m):
+        o, n, f = recursion_numba(lam, A0, sigma2, alphas[j], betas[j], c_c[j], c_d[j],
+                                  record, blowup, guard)
+        out[j, :] = o
+        nrec[j] = n
+        first[j] = f
+    return out, nrec, first

@@ -1,0 +1,219 @@
+"""The simulation twin: real mini-batch SGD with momentum, many seeds at once.
+
+Runs the actual algorithm (v-form heavy ball, = torch.optim.SGD) on
+
+* ``sampling="online"``: fresh Gaussian samples x ~ N(0, diag(λ)) in the eigenbasis
+  and y = w*·x + ε, ε ~ N(0, σ²) — the exact setting of the ``gaussian`` theory;
+* ``"replacement"`` / ``"without"`` / ``"shuffle"``: the problem's finite data set
+  (b i.i.d. indices / b distinct indices per step / epochs over a fresh permutation,
+  a new epoch starting when fewer than b unseen points remain),
+
+and records the loss of every seed at the same checkpoints as the theory.  The
+returned curve holds the seed mean and its standard error; the median and the
+number of seeds that blew up are in ``meta``.
+
+Backends: ``"numpy"`` (reference, one numpy Generator, vectorised over seeds),
+``"numba"`` (compiled, parallel over seeds, one xoshiro stream per seed), ``"jax"``
+(optional, for a GPU; float32 unless JAX x64 is enabled).  A seed reproduces a
+run bit for bit on the same backend.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from .._validate import InputError, check_int
+from ..curve import DIVERGES, FINITE, Curve, checkpoints
+from ..hyper import SGD
+from ..problem import Problem
+from ._rng import make_states
+from ._sim_numba import SAMPLING_CODES, dataset_segment, online_segment
+
+__all__ = ["simulate", "BACKENDS"]
+
+BACKENDS = ("auto", "numba", "numpy", "jax")
+GUARD = 1e100
+
+Progress = Callable[[int, int], None]
+
+
+def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int = 0, *,
+             backend: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6,
+             progress: Progress | None = None) -> Curve:
+    """Run real mini-batch SGD with momentum on ``seeds`` independent runs.
+
+    Args:
+        problem: spectrum and target (online sampling) or a problem with data.
+        sgd: learning rate, momentum, batch and sampling mode.
+        steps: horizon T; the loss is recorded at :func:`sgdlab.curve.checkpoints` (or ``record``).
+        seeds: number of independent runs (>= 2 for a standard error).
+        seed: master seed; the same seed and backend give the same numbers.
+        backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.
+        blowup: ``diverged_at`` is the first checkpoint with mean loss > blowup · L_0.
+        progress: optional callback ``progress(steps_done, steps_total)``.
+
+    Returns:
+        A :class:`~sgdlab.Curve` with the seed-mean loss and its standard error,
+        status ``"finite"`` or ``"diverges"`` (the mean blew up, or a seed overflowed).
+    """
+    if not isinstance(problem, Problem):
+        raise InputError("problem must be an sgdlab.Problem")
+    if not isinstance(sgd, SGD):
+        raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    steps = check_int(steps, "steps", 1)
+    seeds = check_int(seeds, "seeds", 2)
+    seed = check_int(seed, "seed", 0)
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if sgd.sampling != "online":
+        if problem.features is None:
+            raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "
+                             "Problem.from_features or Problem.from_kernel, or use sampling='online'")
+        if sgd.sampling in ("without", "shuffle") and sgd.batch > problem.n_samples:
+            raise InputError(f"batch={sgd.batch} exceeds the {problem.n_samples} data points: lower batch")
+    if record is None:
+        rec = checkpoints(steps)
+    else:
+        from .predict import _check_record
+        rec = _check_record(record, steps)
+    backend = "numba" if backend == "auto" else backend
+    t_start = time.perf_counter()
+    L0 = problem.initial_loss
+    runner = {"numba": _run_numba, "numpy": _run_numpy, "jax": _run_jax}[backend]
+    per_seed, dtype = runner(problem, sgd, rec, seeds, seed, GUARD * L0, progress)
+    return _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup * L0,
+                      time.perf_counter() - t_start)
+
+
+def _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup_level, elapsed) -> Curve:
+    finite = np.all(np.isfinite(per_seed), axis=0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = per_seed.mean(axis=0)
+        sd = per_seed.std(axis=0, ddof=1)
+    finite &= np.isfinite(mean) & np.isfinite(sd)
+    n_ok = int(np.argmin(finite)) if not finite.all() else rec.size
+    above = np.nonzero(mean[:n_ok] > blowup_level)[0]
+    diverged_at = int(rec[above[0]]) if above.size else (int(rec[n_ok]) if n_ok < rec.size else None)
+    status = DIVERGES if diverged_at is not None else FINITE
+    n_blown = int(np.sum(~np.isfinite(per_seed[:, -1])))
+    if status == DIVERGES:
+        reason = (f"seed-mean loss exceeded {blowup_level:.3g} at step {diverged_at}"
+                  f"; {n_blown} of {seeds} seeds overflowed by the end")
+    else:
+        reason = f"seed-mean loss finite over {int(rec[-1])} steps ({seeds} seeds)"
+    median = np.median(per_seed[:, :n_ok], axis=0)
+    meta = {
+        "kind": "simulation", "backend": backend, "dtype": dtype, "seeds": seeds, "seed": seed,
+        "sgd": sgd.to_dict(), "problem": problem.summary(), "steps_requested": int(rec[-1]),
+        "median": median.tolist(), "seeds_overflowed": n_blown, "elapsed_s": elapsed,
+        "truncated": n_ok < rec.size,
+    }
+    return Curve(rec[:n_ok], mean[:n_ok], sd[:n_ok] / np.sqrt(seeds), status, diverged_at, reason, meta)
+
+
+def _segments(rec: np.ndarray, n: int = 50):
+    """Split checkpoint indices into ~n segments of similar step counts (for progress)."""
+    edges = np.unique(np.searchsorted(rec, np.linspace(0, rec[-1], n + 1), side="right"))
+    edges = edges[edges > 0]
+    if edges[-1] != rec.size:
+        edges = np.append(edges, rec.size)
+    return [(0 if j == 0 else int(edges[j - 1]), int(edges[j])) for j in range(edges.size)]
+
+
+def _run_numba(problem, sgd, rec, seeds, seed, guard, progress):
+    lam = problem.eigenvalues
+    d = lam.size
+    out = np.empty((seeds, rec.size))
+    st, sp = make_states(seed, seeds)
+    alive = np.ones(seeds, dtype=np.bool_)
+    v = np.zeros((seeds, d))
+    t = 0
+    if sgd.sampling == "online":
+        e = np.tile(-problem.target, (seeds, 1))
+        for i0, i1 in _segments(rec):
+            t = online_segment(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), sgd.lr, sgd.momentum,
+                               sgd.batch, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
+            if progress is not None:
+                progress(int(t), int(rec[-1]))
+    else:
+        Z, y = problem.features, problem.labels
+        N = Z.shape[0]
+        w = np.zeros((seeds, d))
+        perm = np.tile(np.arange(N, dtype=np.int64), (seeds, 1))
+        pos = np.full((seeds, 1), N, dtype=np.int64)
+        mode = SAMPLING_CODES[sgd.sampling]
+        for i0, i1 in _segments(rec):
+            t = dataset_segment(Z, y, lam, problem.target, problem.noise_variance, sgd.lr, sgd.momentum,
+                                sgd.batch, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
+            if progress is not None:
+                progress(int(t), int(rec[-1]))
+    return out, "float64"
+
+
+def _run_numpy(problem, sgd, rec, seeds, seed, guard, progress):
+    """Reference: one numpy Generator, all seeds vectorised, one Python iteration per step."""
+    rng = np.random.default_rng(seed)
+    lam = problem.eigenvalues
+    sq = np.sqrt(lam)
+    d, b = lam.size, sgd.batch
+    alpha, beta = sgd.lr, sgd.momentum
+    s2 = problem.noise_variance
+    sigma = np.sqrt(s2)
+    out = np.empty((seeds, rec.size))
+    v = np.zeros((seeds, d))
+    online = sgd.sampling == "online"
+    if online:
+        e = np.tile(-problem.target, (seeds, 1))
+    else:
+        Z, y = problem.features, problem.labels
+        N = Z.shape[0]
+        w = np.zeros((seeds, d))
+        perms = np.array([rng.permutation(N) for _ in range(seeds)])
+        pos = N
+    alive = np.ones(seeds, dtype=bool)
+    i = 0
+    T = int(rec[-1])
+    tick = max(T // 50, 1)
+    for t in range(T + 1):
+        err = e if online else w - problem.target
+        if t == rec[i]:
+            L = 0.5 * (np.sum(lam * err * err, axis=1) + s2)
+            alive &= L <= guard
+            out[:, i] = np.where(alive, L, np.inf)
+            i += 1
+        if t == T:
+            break
+        if online:
+            X = rng.standard_normal((seeds, b, d)) * sq
+            r = np.einsum("sbd,sd->sb", X, e) - sigma * rng.standard_normal((seeds, b))
+        else:
+            if sgd.sampling == "replacement":
+                idx = rng.integers(0, N, size=(seeds, b))
+            elif sgd.sampling == "without":
+                idx = np.argsort(rng.random((seeds, N)), axis=1)[:, :b]
+            else:
+                if pos + b > N:
+                    perms = rng.permuted(perms, axis=1)
+                    pos = 0
+                idx = perms[:, pos:pos + b]
+                pos += b
+            X = Z[idx]
+            r = np.einsum("sbd,sd->sb", X, w) - y[idx]
+        g = np.einsum("sbd,sb->sd", X, r) / b
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = np.where(alive[:, None], beta * v - alpha * g, 0.0)
+            if online:
+                e = e + v
+            else:
+                w = w + v
+        if progress is not None and (t + 1) % tick == 0:
+            progress(t + 1, T)
+    return out, "float64"
+
+
+def _run_jax(problem, sgd, rec, seeds, seed, guard, progress):
+    from ._sim_jax import run_jax
+    return run_jax(problem, sgd, rec, seeds, seed, guard, progress)

@@ -1,0 +1,176 @@
+"""Mean-square stability, the noise mass U and the critical learning rate.
+
+Design/math-linear.md §4.  With a_k = αλ_k and a noise model (c_c, c_d), the
+loss obeys the renewal equation L_t = F_t + Σ_{s<t} K_{t-1-s} L_s, whose kernel
+has total mass (closed form, §4.1 [D, V])
+
+.. math::  U = \\sum_m K_m = c_c \\sum_k \\frac{a_k (1+β)}{D_k},\\qquad
+           D_k = 2(1-β^2) - a_k\\big[(1-β) + c_d (1+β)\\big].
+
+The recursion converges in mean square iff (§4.2)
+
+(i)   every mode's deterministic map is stable: 0 < a_k < 2(1+β), |β| < 1;
+(ii)  every mode's self-noise is stable: D_k > 0;
+(iii) U < 1.
+
+U increases strictly with α on the region D_k > 0 (§4.3), so the critical
+learning rate α* is the unique root of U = 1 below
+α_hi = min(2(1+β)/λ_max, pole of the top mode), or α_hi itself when U stays < 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from .noise import NoiseModel
+
+__all__ = ["noise_mass", "upper_lr", "critical_lr_from_spectrum", "stability_conditions",
+           "StabilityReport", "kernel_gf", "growth_rate", "critical_curve"]
+
+
+def _denominator(a, beta, c_d):
+    return 2.0 * (1.0 - beta * beta) - a * ((1.0 - beta) + c_d * (1.0 + beta))
+
+
+def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
+    """U = Σ_t K_t in closed form; +inf where a mode's self-noise is unstable (D_k <= 0)."""
+    a = alpha * np.asarray(lam)
+    Dk = _denominator(a, beta, noise.self_noise)
+    if np.any(Dk <= 0):
+        return float("inf")
+    return float(noise.coupling * np.sum(a * (1.0 + beta) / Dk))
+
+
+def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
+    """α_hi: the deterministic edge 2(1+β)/λ_max, or the top mode's self-noise pole if lower."""
+    hi = 2.0 * (1.0 + beta) / lam_max
+    slope = (1.0 - beta) + noise.self_noise * (1.0 + beta)
+    if slope > 0:
+        hi = min(hi, 2.0 * (1.0 - beta * beta) / (lam_max * slope))
+    return hi
+
+
+def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14) -> float:
+    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (§4.3)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    hi = upper_lr(float(lam.max()), beta, noise)
+    if noise.coupling == 0.0:
+        return hi
+    f = lambda al: noise_mass(lam, al, beta, noise) - 1.0  # noqa: E731
+    top = hi * (1.0 - 1e-13)
+    if f(top) < 0:
+        return hi
+    return float(optimize.brentq(f, 0.0, top, xtol=xtol * hi, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def critical_curve(lam, betas, noise: NoiseModel, iters: int = 80) -> np.ndarray:
+    """α*(β) for many β at once: vectorised bisection on U = 1 (monotone in α)."""
+    lam = np.asarray(lam, dtype=np.float64)
+    betas = np.asarray(betas, dtype=np.float64)
+    lmax = lam.max()
+    hi = 2.0 * (1.0 + betas) / lmax
+    slope = (1.0 - betas) + noise.self_noise * (1.0 + betas)
+    pole = np.where(slope > 0, 2.0 * (1.0 - betas**2) / (lmax * np.where(slope > 0, slope, 1.0)), np.inf)
+    hi = np.minimum(hi, pole)
+
+    def U(alpha):
+        a = alpha[:, None] * lam[None, :]
+        Dk = _denominator(a, betas[:, None], noise.self_noise)
+        u = noise.coupling * np.sum(a * (1.0 + betas[:, None]) / np.where(Dk > 0, Dk, 1.0), axis=1)
+        return np.where(np.all(Dk > 0, axis=1), u, np.inf)
+
+    top = hi * (1.0 - 1e-13)
+    reach = U(top) >= 1.0
+    lo = np.zeros_like(hi)
+    up = top.copy()
+    for _ in range(iters):
+        mid = 0.5 * (lo + up)
+        above = U(mid) >= 1.0
+        up = np.where(above, mid, up)
+        lo = np.where(above, lo, mid)
+    return np.where(reach, 0.5 * (lo + up), hi)
+
+
+@dataclass(frozen=True)
+class StabilityReport:
+    """Which of the three stability conditions hold (design/math-linear.md §4.2).
+
+    Attributes:
+        stable: all three hold (mean-square convergence).
+        noise_mass: U (inf when a self-noise pole is crossed).
+        critical_lr: α* for this (β, noise model).
+        reason: one line naming the failing condition, or why it converges.
+        growth_rate: per-step growth factor of the loss when unstable, else None.
+    """
+
+    stable: bool
+    noise_mass: float
+    critical_lr: float
+    reason: str
+    growth_rate: float | None = None
+
+
+def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> StabilityReport:
+    """Check conditions (i)-(iii) and name the first that fails."""
+    lam = np.asarray(lam, dtype=np.float64)
+    a = alpha * lam
+    a_star = critical_lr_from_spectrum(lam, beta, noise)
+    kmax = int(np.argmax(a))
+    if a[kmax] >= 2.0 * (1.0 + beta):
+        rate = _mode_growth(a[kmax], beta, noise.self_noise)
+        return StabilityReport(
+            False, float("inf"), a_star,
+            f"deterministic instability: lr*lambda_max = {a[kmax]:.4g} >= 2(1+momentum) = {2 * (1 + beta):.4g} "
+            f"(top mode oscillates and grows); critical lr = {a_star:.6g}", rate)
+    Dk = _denominator(a, beta, noise.self_noise)
+    if np.any(Dk <= 0):
+        k = int(np.argmin(Dk))
+        rate = _mode_growth(a[k], beta, noise.self_noise)
+        return StabilityReport(
+            False, float("inf"), a_star,
+            f"self-noise instability of mode {k} (lambda = {lam[k]:.4g}): D_k = {Dk[k]:.3g} <= 0; "
+            f"critical lr = {a_star:.6g}", rate)
+    U = float(noise.coupling * np.sum(a * (1.0 + beta) / Dk))
+    if U >= 1.0:
+        rate = growth_rate(lam, alpha, beta, noise)
+        return StabilityReport(
+            False, U, a_star,
+            f"noise mass U = {U:.4g} >= 1: mini-batch noise feeds back faster than the modes decay; "
+            f"critical lr = {a_star:.6g} (lr/critical = {alpha / a_star:.3g})", rate)
+    return StabilityReport(True, U, a_star,
+                           f"converges: every mode stable and noise mass U = {U:.4g} < 1 "
+                           f"(lr/critical = {alpha / a_star:.3g})")
+
+
+def _mode_growth(a, beta, c_d) -> float:
+    """Spectral radius of one mode's map T̃ (growth per step of its second moments)."""
+    from .modes import transition
+    return float(np.max(np.abs(np.linalg.eigvals(transition(np.array([a]), beta, c_d)[0]))))
+
+
+def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
+    """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (design/math-linear.md §3.3).
+
+    Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
+    """
+    a = alpha * np.asarray(lam, dtype=np.float64)
+    z = np.asarray(z, dtype=np.float64)[..., None]
+    p = 1.0 + beta - a
+    delta = (1.0 - beta * z) * (1.0 - (p * p - 2.0 * beta) * z + beta * beta * z * z)
+    return noise.coupling * np.sum(a * a * (1.0 + beta * z) / (delta - noise.self_noise * a * a * z * (1.0 + beta * z)),
+                                   axis=-1)
+
+
+def growth_rate(lam, alpha, beta, noise: NoiseModel) -> float:
+    """Per-step growth factor 1/z₀ of a divergent loss, z₀ in (0, 1] solving z₀ K(z₀) = 1 (§8.6).
+
+    Valid when every mode is stable and U >= 1, with a nonnegative kernel (c_d >= 0).
+    """
+    f = lambda z: z * kernel_gf(z, lam, alpha, beta, noise) - 1.0  # noqa: E731
+    if f(1.0) < 0:
+        return 1.0
+    z0 = optimize.brentq(f, 1e-12, 1.0, xtol=1e-15)
+    return float(1.0 / z0)

@@ -1,0 +1,218 @@
+"""Problem: a linear least-squares problem seen through its spectrum.
+
+A :class:`Problem` holds what every linear-model theory in sgdlab reads:
+
+* ``eigenvalues`` λ_k of the feature covariance H (population ``E[x xᵀ]`` or
+  the data covariance ``XᵀX/N``),
+* ``target`` w*_k, the optimum's coordinates in H's eigenbasis (training starts
+  at w = 0, so the initial error is e_0 = -w* and A_k(0) = (w*_k)²),
+* ``noise_variance`` σ², the variance of the label noise (the residual of the
+  best linear fit),
+
+and, optionally, the data it came from (features ``X`` and labels ``y``) so
+that real SGD can be run on exactly the same problem.
+
+Loss convention (design/ARCHITECTURE.md): L(w) = 1/2 E(y - w·x)², or
+1/(2N) Σ_i (y_i - w·x_i)² on a data set, so that
+
+    L = 1/2 Σ_k λ_k (w_k - w*_k)² + σ²/2 .
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import InputError, as_float_array, check_int, check_positive
+
+__all__ = ["Problem"]
+
+#: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space).
+_RANK_TOL = 1e-12
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A linear least-squares problem in the eigenbasis of its feature covariance.
+
+    Attributes:
+        eigenvalues: λ_k > 0, shape (n,), sorted in decreasing order.
+        target: w*_k, shape (n,): coordinates of the optimum in the eigenbasis.
+        noise_variance: σ² >= 0, label-noise variance (the loss floor is σ²/2).
+        features: optional data matrix X, shape (N, d), in the eigen-coordinates
+            (``X @ basis`` of the original data) so that ``features.T @ features / N``
+            is ``diag(eigenvalues)``; used by :func:`sgdlab.simulate` for finite data.
+        labels: optional labels y, shape (N,), matching ``features``.
+        name: short description used in reports.
+    """
+
+    eigenvalues: np.ndarray
+    target: np.ndarray
+    noise_variance: float = 0.0
+    features: np.ndarray | None = field(default=None, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
+    name: str = "custom"
+
+    # ------------------------------------------------------------------ checks
+    def __post_init__(self):
+        lam = as_float_array(self.eigenvalues, "eigenvalues", nonnegative=True)
+        tgt = as_float_array(self.target, "target")
+        if tgt.shape != lam.shape:
+            raise InputError(
+                f"target has shape {tgt.shape} but eigenvalues has shape {lam.shape}: "
+                "give one target coordinate per eigenvalue")
+        if np.all(lam == 0):
+            raise InputError("eigenvalues are all zero: the problem has no signal to learn")
+        s2 = check_positive(self.noise_variance, "noise_variance", allow_zero=True)
+        order = np.argsort(-lam, kind="stable")
+        object.__setattr__(self, "eigenvalues", lam[order])
+        object.__setattr__(self, "target", tgt[order])
+        object.__setattr__(self, "noise_variance", s2)
+        if (self.features is None) != (self.labels is None):
+            raise InputError("features and labels must be given together")
+        if self.features is not None:
+            X = as_float_array(self.features, "features", ndim=2)
+            y = as_float_array(self.labels, "labels")
+            if X.shape[0] != y.shape[0]:
+                raise InputError(f"features has {X.shape[0]} rows but labels has {y.shape[0]}")
+            if X.shape[1] != lam.size:
+                raise InputError(f"features has {X.shape[1]} columns but there are {lam.size} eigenvalues")
+            object.__setattr__(self, "features", X[:, order])
+            object.__setattr__(self, "labels", y)
+        for arr in (self.eigenvalues, self.target):
+            arr.flags.writeable = False
+
+    # ------------------------------------------------------------ properties
+    @property
+    def dim(self) -> int:
+        """Number of modes n."""
+        return int(self.eigenvalues.size)
+
+    @property
+    def initial_moments(self) -> np.ndarray:
+        """A_k(0) = E e_k(0)² = (w*_k)², the initial error energy per mode."""
+        return self.target**2
+
+    @property
+    def initial_loss(self) -> float:
+        """L_0 = 1/2 Σ_k λ_k (w*_k)² + σ²/2 (training starts at w = 0)."""
+        return float(0.5 * np.dot(self.eigenvalues, self.target**2) + 0.5 * self.noise_variance)
+
+    @property
+    def n_samples(self) -> int | None:
+        """Number of data points N, or None for a population (online) problem."""
+        return None if self.features is None else int(self.features.shape[0])
+
+    def summary(self) -> dict:
+        """A JSON-ready description (no arrays)."""
+        lam = self.eigenvalues
+        return {
+            "name": self.name, "dim": self.dim, "noise_variance": self.noise_variance,
+            "lambda_max": float(lam[0]), "lambda_min": float(lam[-1]),
+            "trace": float(lam.sum()), "initial_loss": self.initial_loss,
+            "n_samples": self.n_samples,
+        }
+
+    # ---------------------------------------------------------- constructors
+    @classmethod
+    def from_eigenvalues(cls, eigenvalues, target=None, noise_variance: float = 0.0,
+                         name: str = "eigenvalues") -> "Problem":
+        """A problem from the spectrum of H and the optimum in its eigenbasis.
+
+        Args:
+            eigenvalues: λ_k >= 0, shape (n,).
+            target: w*_k, shape (n,); defaults to all ones.
+            noise_variance: σ², label-noise variance.
+        """
+        lam = as_float_array(eigenvalues, "eigenvalues", nonnegative=True)
+        tgt = np.ones_like(lam) if target is None else target
+        return cls(lam, tgt, noise_variance, name=name)
+
+    @classmethod
+    def power_law(cls, dim: int = 1000, nu: float = 1.5, kappa: float = 1.0,
+                  noise_variance: float = 0.0) -> "Problem":
+        """Power-law problem of seed 000 (design/math-linear.md §5.1).
+
+        Eigenvalues and initial loss weights follow
+
+        .. math::  λ_k = k^{-ν},\\qquad λ_k (w^*_k)^2 = k^{-κ-1},\\qquad k = 1..\\text{dim},
+
+        i.e. the target is w*_k = k^{(ν-κ-1)/2} (normalisation c = 1, so the
+        initial loss spectral measure is ``Q λ^{κ/ν}`` with Q = 1/(2κ) in the
+        continuum).  The phase boundary is κ = 2ν - 1 (signal-dominated below).
+
+        Args:
+            dim: number of modes (the spectrum is truncated there).
+            nu: spectral exponent ν > 1 (any ν > 0 is accepted).
+            kappa: target exponent κ > 0.
+            noise_variance: σ², label-noise variance.
+        """
+        n = check_int(dim, "dim", 1)
+        nu = check_positive(nu, "nu")
+        kappa = check_positive(kappa, "kappa")
+        k = np.arange(1, n + 1, dtype=np.float64)
+        lam = k**-nu
+        target = k ** ((nu - kappa - 1.0) / 2.0)
+        return cls(lam, target, noise_variance,
+                   name=f"power-law(nu={nu:g}, kappa={kappa:g}, dim={n})")
+
+    @classmethod
+    def from_features(cls, X, y, name: str = "features") -> "Problem":
+        """A problem from a data set: H = XᵀX/N, w* the least-squares solution.
+
+        The eigendecomposition H = V diag(λ) Vᵀ is computed once; the target is
+        Vᵀ w_ls and the noise variance is the mean squared residual of the
+        least-squares fit, σ² = ||y - X w_ls||²/N.  Directions with λ = 0
+        (rank deficiency) are dropped: SGD from w = 0 never moves along them.
+        The data are kept, rotated to the eigenbasis, for :func:`sgdlab.simulate`.
+        """
+        X = as_float_array(X, "X", ndim=2)
+        y = as_float_array(y, "y")
+        if X.shape[0] != y.shape[0]:
+            raise InputError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries: give one label per row")
+        N = X.shape[0]
+        lam, V = np.linalg.eigh(X.T @ X / N)
+        keep = lam > _RANK_TOL * max(lam.max(), 0.0)
+        if not np.any(keep):
+            raise InputError("X is zero: the features carry no signal")
+        lam, V = lam[keep], V[:, keep]
+        Z = X @ V                                  # features in the eigenbasis
+        target = (Z.T @ y / N) / lam               # normal equations, diagonal here
+        resid = y - Z @ target
+        s2 = float(np.mean(resid**2))
+        return cls(lam, target, s2, features=Z, labels=y, name=name)
+
+    @classmethod
+    def from_kernel(cls, K, y, name: str = "kernel") -> "Problem":
+        """A problem in function space from a kernel (Gram) matrix K and labels y.
+
+        With K = Σ_k μ_k u_k u_kᵀ (N x N, PSD), a linear model on any features Φ
+        with ΦΦᵀ = K has covariance eigenvalues λ_k = μ_k / N and target
+        coordinates w*_k = (u_k·y)/sqrt(N λ_k), so the initial loss weights are
+        λ_k (w*_k)² = (u_k·y)²/N.  The part of y outside K's range is label noise:
+        σ² = (||y||² - Σ_k (u_k·y)²)/N.  The eigen-features Φ = U diag(sqrt(μ)) are
+        kept for simulation (the function-space view of neural-tangents).
+        """
+        K = as_float_array(K, "K", ndim=2)
+        y = as_float_array(y, "y")
+        N = K.shape[0]
+        if K.shape != (N, N):
+            raise InputError(f"K must be square, got shape {K.shape}")
+        if y.shape[0] != N:
+            raise InputError(f"K is {N} x {N} but y has {y.shape[0]} entries")
+        if not np.allclose(K, K.T, rtol=1e-8, atol=1e-10 * np.abs(K).max()):
+            raise InputError("K is not symmetric: pass a kernel (Gram) matrix")
+        mu, U = np.linalg.eigh((K + K.T) / 2)
+        if mu.min() < -1e-8 * max(mu.max(), 1e-300):
+            raise InputError(f"K is not positive semidefinite (eigenvalue {mu.min():.3g}): pass a kernel matrix")
+        keep = mu > _RANK_TOL * mu.max()
+        if not np.any(keep):
+            raise InputError("K is zero: the kernel carries no signal")
+        mu, U = mu[keep], U[:, keep]
+        lam = mu / N
+        proj = U.T @ y
+        target = proj / np.sqrt(N * lam)
+        s2 = float(max(y @ y - proj @ proj, 0.0) / N)
+        Z = U * np.sqrt(mu)                        # eigen-features, Z.T Z / N = diag(lam)
+        return cls(lam, target, s2, features=Z, labels=y, name=name)
