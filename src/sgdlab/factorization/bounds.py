@@ -1,0 +1,68 @@
+"""Necessary conditions at the limit of GD: linear stability and the balancing bounds.
+
+Design doc §C.3 (necessary conditions) and §C.4 (balancing bound), both **[D]**: derived
+here from linear stability, not the paper's Theorem 3.1, whose exact admissible range
+could not be read **[?]**.  A minimum reached from a positive-measure set of
+initialisations is linearly stable, so with a = ‖X∞‖₂, b = ‖Y∞‖₂, σ₁ = σ₁(A):
+
+.. math::  h\\,(a^2 + b^2) \\le 2,\\qquad (a - b)^2 \\le \\frac{2}{h} - 2σ_1,\\qquad
+           |a^2 - b^2| \\le 2\\sqrt{1/h^2 - σ_1^2},
+
+using ab >= σ₁ at a global minimum XYᵀ = A.  In the scalar case a = |x|, b = |y|, σ₁ = μ.
+They are bounds, not predictions: near the threshold the limit depends on h chaotically.
+A stable minimum exists only for h <= 1/σ₁ (:func:`max_lr`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._arrays import as_lr, as_target, parse
+from .sharpness import spectral_sq
+
+__all__ = ["BoundCheck", "balancing_bounds", "check_bounds", "max_lr"]
+
+
+def max_lr(A) -> float:
+    """1/σ₁(A): no linearly stable global minimum exists for larger h (§C.3 [D])."""
+    A2, _ = as_target(A)
+    s1 = float(np.linalg.norm(A2, 2))
+    return float("inf") if s1 == 0 else 1.0 / s1
+
+
+def balancing_bounds(A, lr) -> dict[str, np.ndarray]:
+    """The right-hand sides of §C.4 [D]: ``gap`` = 2/h - 2σ₁, ``imbalance`` = 2√(1/h² - σ₁²).
+
+    For h > 1/σ₁ no minimum is stable: ``gap`` is negative and ``imbalance`` is set to 0.
+    """
+    A2, _ = as_target(A)
+    h, s1 = as_lr(lr), float(np.linalg.norm(A2, 2))
+    return {"stability": 2.0 / h, "gap": 2.0 / h - 2.0 * s1,
+            "imbalance": 2.0 * np.sqrt(np.maximum(1.0 / h ** 2 - s1 ** 2, 0.0))}
+
+
+@dataclass(frozen=True)
+class BoundCheck:
+    """Left-hand sides of §C.4 per run, their bounds, and whether each holds to ``rtol``."""
+
+    stability: np.ndarray  # h(‖X‖²₂ + ‖Y‖²₂), must be <= 2
+    gap: np.ndarray  # (‖X‖₂ - ‖Y‖₂)²
+    gap_bound: np.ndarray
+    imbalance: np.ndarray  # |‖X‖²₂ - ‖Y‖²₂|
+    imbalance_bound: np.ndarray
+    ok: np.ndarray  # all three hold
+
+
+def check_bounds(A, X, Y, lr, rtol: float = 1e-6) -> BoundCheck:
+    """Evaluate the three bounds of §C.3–C.4 [D] at (X, Y); meaningful at a global minimum."""
+    A2, b, h = parse(A, X, Y, lr)
+    a2, b2 = spectral_sq(b.X), spectral_sq(b.Y)
+    rhs = balancing_bounds(A2, h)
+    stab = h * (a2 + b2)
+    gap = (np.sqrt(a2) - np.sqrt(b2)) ** 2
+    imb = np.abs(a2 - b2)
+    slack = rtol * (1.0 + a2 + b2)
+    ok = (stab <= 2.0 * (1 + rtol)) & (gap <= rhs["gap"] + slack) & (imb <= rhs["imbalance"] + slack)
+    return BoundCheck(*(b.per_run(v) for v in (stab, gap, rhs["gap"], imb, rhs["imbalance"], ok)))

@@ -1,0 +1,176 @@
+"""Gradient descent on ½‖A - XYᵀ‖²_F, vectorised over a leading batch of initialisations.
+
+Design doc §C.1 [Q]/[D]: the simultaneous update
+
+.. math::  E_k = A - X_kY_k^\\top,\\qquad X_{k+1} = X_k + hE_kY_k,\\qquad Y_{k+1} = Y_k + hE_k^\\top X_k,
+
+with the ½ in the loss (a user whose loss has no ½ doubles h).  The scalar case
+f = ½(μ - xy)² and the vector case f = ½(μ - xᵀy)² are n = m = 1.  Each run ends
+``converged`` (at which stationary point: ``at_global_min``), ``periodic`` (``period``),
+``chaotic``, ``diverged`` or ``unsettled``; the rules are in :mod:`.classify`.
+Runs that converge or diverge are frozen and dropped from the working set, so a
+batch costs what its undecided runs cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import check_int, check_positive
+from . import classify as cl
+from ._arrays import parse
+from .imbalance import frobenius_imbalance, residual
+
+__all__ = ["GDResult", "gd", "gd_step"]
+
+#: steps advanced between two compactions of the working set
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class GDResult:
+    """Outcome of :func:`gd`: one entry per run, in the batch shape of the input.
+
+    ``X``, ``Y``: last iterate (for a diverged run, the last one inside the blow-up ball);
+    ``status``: converged / periodic / chaotic / diverged / unsettled (a str for one run);
+    ``period``: 1 converged, p >= 2 periodic, 0 otherwise; ``imbalance``, ``imbalance0``:
+    ‖X‖²_F - ‖Y‖²_F at the end and at the start; ``loss``: ½‖A - XYᵀ‖²_F at the end;
+    ``at_global_min``: converged with the loss of the best rank-d approximation;
+    ``stopped_at``: step at which a run converged or diverged (``steps`` otherwise).
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    status: object
+    period: object
+    imbalance: object
+    imbalance0: object
+    loss: object
+    at_global_min: object
+    stopped_at: object
+    lr: object
+    steps: int
+
+    @property
+    def ratio(self):
+        """|imbalance| / |imbalance0| per run (NaN where the start is balanced, imbalance0 = 0)."""
+        i1, i0 = np.abs(np.asarray(self.imbalance, float)), np.abs(np.asarray(self.imbalance0, float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(i0 > 0, i1 / np.where(i0 > 0, i0, 1.0), np.nan)
+
+    def fractions(self) -> dict[str, float]:
+        """Fraction of runs with each status (all statuses listed, zeros included)."""
+        s = np.asarray(self.status, dtype=object).ravel()
+        return {k: float(np.mean(s == k)) for k in cl.STATUSES}
+
+
+def gd_step(A: np.ndarray, X: np.ndarray, Y: np.ndarray, h: np.ndarray):
+    """One GD step on canonical arrays; returns X', Y' and the gradient norm at (X, Y)."""
+    E = residual(A, X, Y)
+    GX, GY = E @ Y, np.swapaxes(E, -1, -2) @ X
+    g = np.sqrt(np.sum(GX * GX, axis=(-2, -1)) + np.sum(GY * GY, axis=(-2, -1)))
+    return X + h * GX, Y + h * GY, g
+
+
+def _advance(A, X, Y, h, nsteps, gtol, bound, record):
+    """``nsteps`` of GD; runs freeze when they converge (code 1) or leave the ball (code 2)."""
+    R = len(X)
+    code, at, gmax = np.zeros(R, np.int8), np.full(R, nsteps), np.zeros(R)
+    tape = [np.concatenate([X.reshape(R, -1), Y.reshape(R, -1)], axis=1)] if record else None
+    for k in range(nsteps):
+        live = code == 0
+        if not live.any():
+            break
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xn, Yn, g = gd_step(A, X, Y, h[:, None, None])
+            size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
+        gmax = np.maximum(gmax, np.where(live & np.isfinite(g), g, 0.0))
+        conv = live & (g <= gtol)
+        div = live & ~conv & ~(size <= bound)
+        code[conv], code[div] = 1, 2
+        at[conv], at[div] = k, k + 1
+        move = (live & ~conv & ~div)[:, None, None]
+        X, Y = np.where(move, Xn, X), np.where(move, Yn, Y)
+        if record:
+            tape.append(np.concatenate([X.reshape(R, -1), Y.reshape(R, -1)], axis=1))
+    return X, Y, code, at, gmax, (np.stack(tape) if record else None)
+
+
+def _segments(steps: int, tail: int) -> list[tuple[int, int, int]]:
+    """(start, end, quarter) chunks: first half, third quarter, last quarter, then the recorded tail."""
+    t0 = steps - tail
+    marks = [0, min(steps // 2, t0), min(3 * steps // 4, t0), t0]
+    out = [(a, min(a + CHUNK, b), q) for q, (s, b) in enumerate(zip(marks, marks[1:] + [t0]))
+           for a in range(s, b, CHUNK)]
+    return out + [(t0, steps, 3)]
+
+
+def _drive(A, X, Y, h, steps, gtol, bound, max_period, ptol, progress):
+    R = len(X)
+    status, period = np.full(R, cl.CHAOTIC, dtype=object), np.zeros(R, np.int64)
+    stopped, gq = np.full(R, steps), np.zeros((2, R))
+    idx, tape = np.arange(R), None
+    for a, b, q in _segments(steps, min(steps, 3 * max_period + 1)):
+        Xs, Ys, code, at, gm, tape = _advance(A, X[idx], Y[idx], h[idx], b - a, gtol, bound[idx], q == 3)
+        X[idx], Y[idx] = Xs, Ys
+        if q >= 1:
+            gq[min(q, 2) - 1, idx] = np.maximum(gq[min(q, 2) - 1, idx], gm)
+        for c, name, p in ((1, cl.CONVERGED, 1), (2, cl.DIVERGED, 0)):
+            status[idx[code == c]], period[idx[code == c]] = name, p
+            stopped[idx[code == c]] = a + at[code == c]
+        idx, tape = idx[code == 0], (None if tape is None else tape[:, code == 0])
+        if progress is not None:
+            progress(b, steps)
+        if idx.size == 0:
+            break
+    if idx.size and tape is not None:
+        status[idx], period[idx] = cl.classify_tail(tape, gq[0, idx], gq[1, idx],
+                                                    min(max_period, len(tape) - 1), ptol)
+    return X, Y, status, period, stopped
+
+
+def _optimal_loss(A: np.ndarray, d: int) -> float:
+    s = np.linalg.svd(A, compute_uv=False)
+    return 0.5 * float(np.sum(s[d:] ** 2))
+
+
+def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: float = 1e-7,
+       blowup: float = 1e8, progress=None) -> GDResult:
+    """Run GD (§C.1) from every initialisation in the batch and classify each run (§C.7 [D]).
+
+    Args:
+        A: μ (a number: scalar/vector case) or an (n, m) matrix.
+        X0, Y0: initial factors, shapes ``batch + (d,)`` (A a number) or ``batch + (n, d)``,
+            ``batch + (m, d)``; batch shapes broadcast with ``lr``'s shape.
+        lr: learning rate h > 0 (loss with the ½), a number or an array over the batch.
+        steps: the most steps per run; the last 3·max_period + 1 detect periodic orbits.
+        tol: converged when ‖∇f‖ <= tol·max(‖A‖_F, 1).
+        max_period, ptol: periodic orbits of period 2..max_period, to relative tolerance ptol.
+        blowup: diverged when ‖X‖²_F + ‖Y‖²_F > blowup·max(‖X0‖²_F + ‖Y0‖²_F, ‖A‖_F, 1).
+        progress: optional callback ``progress(done_steps, steps)``.
+
+    >>> r = gd(1.0, 9.0, 1.0, lr=0.04, steps=5000)          # 0.04 = 1.69·(2/L0)
+    >>> r.status, round(abs(r.imbalance), 3), round(float(r.X * r.Y), 9)   # from |x0² - y0²| = 80
+    ('converged', 10.928, 1.0)
+    """
+    A2, b, h = parse(A, X0, Y0, lr)
+    steps = check_int(steps, "steps", 1)
+    max_period = check_int(max_period, "max_period", 2)
+    tol, ptol = check_positive(tol, "tol"), check_positive(ptol, "ptol")
+    blowup = check_positive(blowup, "blowup")
+    X, Y = b.X.copy(), b.Y.copy()
+    normA = float(np.linalg.norm(A2))
+    size0 = np.sum(X * X, axis=(1, 2)) + np.sum(Y * Y, axis=(1, 2))
+    bound = blowup * np.maximum(size0, max(normA, 1.0))
+    X, Y, status, period, stopped = _drive(A2, X, Y, h, steps, tol * max(normA, 1.0), bound,
+                                           max_period, ptol, progress)
+    E = residual(A2, X, Y)
+    loss = 0.5 * np.sum(E * E, axis=(1, 2))
+    glob = (status == cl.CONVERGED) & (loss - _optimal_loss(A2, X.shape[-1]) <= 1e-6 * max(normA, 1.0) ** 2)
+    return GDResult(X=b.restore(X, b.x_core), Y=b.restore(Y, b.y_core), status=b.per_run(status),
+                    period=b.per_run(period), imbalance=b.per_run(frobenius_imbalance(X, Y)),
+                    imbalance0=b.per_run(frobenius_imbalance(b.X, b.Y)), loss=b.per_run(loss),
+                    at_global_min=b.per_run(glob), stopped_at=b.per_run(stopped),
+                    lr=b.per_run(h), steps=steps)

@@ -1,0 +1,58 @@
+"""Recorded GD trajectories (loss, imbalance, norms per step) for figures and identity checks.
+
+Design doc §C.1–C.2 [D].  Same update as :func:`.gd.gd`; a run that leaves the blow-up
+ball is frozen at its last iterate inside it and its ``diverged_at`` step recorded, so
+every recorded number is finite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import check_int, check_positive
+from ._arrays import parse
+from .gd import gd_step
+from .imbalance import residual
+
+__all__ = ["Trajectory", "trajectory"]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Per-step records, shape (steps + 1,) + batch: ``loss`` ½‖E‖²_F, ``imbalance``
+    ‖X‖²_F - ‖Y‖²_F, ``x_norm2`` ‖X‖²_F, ``y_norm2`` ‖Y‖²_F; ``diverged_at`` per run (-1: never)."""
+
+    loss: np.ndarray
+    imbalance: np.ndarray
+    x_norm2: np.ndarray
+    y_norm2: np.ndarray
+    diverged_at: np.ndarray
+    lr: np.ndarray
+
+
+def _record(A, X, Y):
+    E = residual(A, X, Y)
+    nx, ny = np.sum(X * X, axis=(1, 2)), np.sum(Y * Y, axis=(1, 2))
+    return 0.5 * np.sum(E * E, axis=(1, 2)), nx - ny, nx, ny
+
+
+def trajectory(A, X0, Y0, lr, steps, *, blowup: float = 1e8) -> Trajectory:
+    """Run ``steps`` GD steps (§C.1) and record the loss, imbalance and norms after each."""
+    A2, b, h = parse(A, X0, Y0, lr)
+    steps, blowup = check_int(steps, "steps"), check_positive(blowup, "blowup")
+    X, Y = b.X.copy(), b.Y.copy()
+    rows = [_record(A2, X, Y)]
+    bound = blowup * np.maximum(rows[0][2] + rows[0][3], max(float(np.linalg.norm(A2)), 1.0))
+    dead = np.full(len(X), -1)
+    for k in range(steps):
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xn, Yn, _ = gd_step(A2, X, Y, h[:, None, None])
+            size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
+        dead = np.where((dead < 0) & ~(size <= bound), k + 1, dead)
+        move = (dead < 0)[:, None, None]
+        X, Y = np.where(move, Xn, X), np.where(move, Yn, Y)
+        rows.append(_record(A2, X, Y))
+    loss, imb, nx, ny = (np.stack(col).reshape((steps + 1,) + b.shape) for col in zip(*rows))
+    return Trajectory(loss, imb, nx, ny, b.per_run(dead), b.per_run(h))
