@@ -15,7 +15,7 @@ import numpy as np
 
 from ._rng import next_below, next_normal
 
-__all__ = ["online_segment", "dataset_segment", "SAMPLING_CODES"]
+__all__ = ["online_segment", "online_gradient_segment", "dataset_segment", "SAMPLING_CODES"]
 
 #: integer codes of the finite-data sampling modes
 SAMPLING_CODES = {"replacement": 0, "without": 1, "shuffle": 2}
@@ -55,6 +55,63 @@ def online_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive
                             g[k] += r * x[k]
                     for k in range(d):
                         vs[k] = beta * vs[k] - alpha * g[k] / batch
+                        es[k] += vs[k]
+                t += 1
+            L = _loss(lam, es, sigma2) if alive[s] else np.inf
+            if not L <= guard:
+                alive[s] = False
+                L = np.inf
+            out[s, i] = L
+    return record[i1 - 1]
+
+
+@numba.njit(parallel=True, cache=True)
+def online_gradient_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive,
+                            t0, record, i0, i1, out, guard):
+    """Fresh Gaussian batches drawn through the exact law of their gradient, O(b + d) per step.
+
+    With x_i = sqrt(λ)⊙z_i, f = sqrt(λ)⊙e and f̂ = f/|f|, split z_i = ξ_i f̂ + z_i^⊥.  Then
+    r_i = x_i·e - σε_i = |f|ξ_i - σε_i and, given (ξ, ε), Σ_i r_i z_i^⊥ ~ ||r|| (ζ - (ζ·f̂) f̂)
+    with ζ ~ N(0, I_d), so
+
+        g = (1/b) sqrt(λ) ⊙ [ f̂ Σ_i ξ_i r_i + ||r|| (ζ - (ζ·f̂) f̂) ]
+
+    has exactly the law of the batch-mean gradient (1/b) Σ_i x_i r_i: the trajectory
+    law is that of real SGD, at 2b + d normals per step instead of b(d + 1).
+    """
+    n_seeds, d = e.shape
+    sigma2 = sigma * sigma
+    for s in numba.prange(n_seeds):
+        fh = np.empty(d)
+        es = e[s]
+        vs = v[s]
+        t = t0
+        for i in range(i0, i1):
+            while t < record[i]:
+                if alive[s]:
+                    nf2 = 0.0
+                    for k in range(d):
+                        fh[k] = sqrt_lam[k] * es[k]
+                        nf2 += fh[k] * fh[k]
+                    nf = np.sqrt(nf2)
+                    if nf > 0.0:
+                        for k in range(d):
+                            fh[k] /= nf
+                    sxr = 0.0
+                    rr = 0.0
+                    for _ in range(batch):
+                        xi = next_normal(st[s], sp[s])
+                        r = nf * xi - sigma * next_normal(st[s], sp[s])
+                        sxr += xi * r
+                        rr += r * r
+                    nr = np.sqrt(rr)
+                    zf = 0.0                      # ζ·f̂, with ζ drawn once per step
+                    for k in range(d):
+                        z = next_normal(st[s], sp[s])
+                        zf += z * fh[k]
+                        vs[k] = beta * vs[k] - alpha * sqrt_lam[k] * nr * z / batch
+                    for k in range(d):
+                        vs[k] -= alpha * sqrt_lam[k] * fh[k] * (sxr - nr * zf) / batch
                         es[k] += vs[k]
                 t += 1
             L = _loss(lam, es, sigma2) if alive[s] else np.inf

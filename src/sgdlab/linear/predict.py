@@ -23,7 +23,7 @@ from . import noise as _noise
 from .blocks import doubling_tables, recursion_blocks
 from .modes import transition
 from .recursion import recursion_batch, recursion_numba, recursion_reference
-from .stability import critical_curve, critical_lr_from_spectrum, stability_conditions
+from .stability import critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
 __all__ = ["predict", "critical_lr", "stability_map", "StabilityMap", "noise_model", "MODELS", "METHODS"]
 
@@ -184,9 +184,9 @@ class StabilityMap:
 def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: str = "gaussian") -> StabilityMap:
     """Stability of every (lr, momentum) pair of a grid, vectorised.
 
-    U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from a
-    vectorised bisection on U = 1 for all momenta at once, and U itself is
-    evaluated on the whole grid for contour plots.
+    U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from brentq
+    on U = 1 for each momentum, and U itself is evaluated on the whole grid
+    (compiled, parallel over momenta) for contour plots.
     """
     lrs = as_float_array(lrs, "lrs")
     betas = as_float_array(momentums, "momentums")
@@ -199,13 +199,7 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: st
     lam = problem.eigenvalues
     crit = critical_curve(lam, betas, nm)
     margin = 1.0 - lrs[None, :] / crit[:, None]
-    U = np.empty((betas.size, lrs.size))
-    for i, b in enumerate(betas):
-        a = lrs[:, None] * lam[None, :]
-        Dk = 2.0 * (1.0 - b * b) - a * ((1.0 - b) + nm.self_noise * (1.0 + b))
-        ok = np.all(Dk > 0, axis=1) & (lrs * lam[0] < 2.0 * (1.0 + b))
-        u = nm.coupling * np.sum(a * (1.0 + b) / np.where(Dk > 0, Dk, 1.0), axis=1)
-        U[i] = np.where(ok, u, np.inf)
+    U = noise_mass_grid(lam, lrs, betas, nm.coupling, nm.self_noise)
     return StabilityMap(lrs, betas, crit, margin, U)
 
 

@@ -30,19 +30,20 @@ from ..curve import DIVERGES, FINITE, Curve, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from ._rng import make_states
-from ._sim_numba import SAMPLING_CODES, dataset_segment, online_segment
+from ._sim_numba import SAMPLING_CODES, dataset_segment, online_gradient_segment, online_segment
 
 __all__ = ["simulate", "BACKENDS"]
 
 BACKENDS = ("auto", "numba", "numpy", "jax")
+DRAWS = ("samples", "gradient")
 GUARD = 1e100
 
 Progress = Callable[[int, int], None]
 
 
 def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int = 0, *,
-             backend: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6,
-             progress: Progress | None = None) -> Curve:
+             backend: str = "auto", draw: str = "samples", record: np.ndarray | None = None,
+             blowup: float = 1e6, progress: Progress | None = None) -> Curve:
     """Run real mini-batch SGD with momentum on ``seeds`` independent runs.
 
     Args:
@@ -52,6 +53,9 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         seeds: number of independent runs (>= 2 for a standard error).
         seed: master seed; the same seed and backend give the same numbers.
         backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.
+        draw: online sampling only: ``"samples"`` draws the b x d batch of features;
+            ``"gradient"`` (numba) draws the batch gradient from its exact law given the
+            iterate (same trajectory law, 2b + d normals per step instead of b(d + 1)).
         blowup: ``diverged_at`` is the first checkpoint with mean loss > blowup · L_0.
         progress: optional callback ``progress(steps_done, steps_total)``.
 
@@ -68,6 +72,10 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     seed = check_int(seed, "seed", 0)
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    if draw not in DRAWS:
+        raise InputError(f"draw must be one of {', '.join(DRAWS)}; got {draw!r}")
+    if draw == "gradient" and backend not in ("auto", "numba"):
+        raise InputError("draw='gradient' is implemented in the numba backend: use backend='numba'")
     if sgd.sampling != "online":
         if problem.features is None:
             raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "
@@ -82,10 +90,15 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     backend = "numba" if backend == "auto" else backend
     t_start = time.perf_counter()
     L0 = problem.initial_loss
-    runner = {"numba": _run_numba, "numpy": _run_numpy, "jax": _run_jax}[backend]
-    per_seed, dtype = runner(problem, sgd, rec, seeds, seed, GUARD * L0, progress)
-    return _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup * L0,
-                      time.perf_counter() - t_start)
+    if backend == "numba":
+        per_seed, dtype = _run_numba(problem, sgd, rec, seeds, seed, GUARD * L0, progress, draw)
+    else:
+        runner = {"numpy": _run_numpy, "jax": _run_jax}[backend]
+        per_seed, dtype = runner(problem, sgd, rec, seeds, seed, GUARD * L0, progress)
+    curve = _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup * L0,
+                       time.perf_counter() - t_start)
+    curve.meta["draw"] = draw if sgd.sampling == "online" else "indices"
+    return curve
 
 
 def _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup_level, elapsed) -> Curve:
@@ -123,7 +136,7 @@ def _segments(rec: np.ndarray, n: int = 50):
     return [(0 if j == 0 else int(edges[j - 1]), int(edges[j])) for j in range(edges.size)]
 
 
-def _run_numba(problem, sgd, rec, seeds, seed, guard, progress):
+def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples"):
     lam = problem.eigenvalues
     d = lam.size
     out = np.empty((seeds, rec.size))
@@ -133,8 +146,9 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress):
     t = 0
     if sgd.sampling == "online":
         e = np.tile(-problem.target, (seeds, 1))
+        kernel = online_gradient_segment if draw == "gradient" else online_segment
         for i0, i1 in _segments(rec):
-            t = online_segment(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), sgd.lr, sgd.momentum,
+            t = kernel(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), sgd.lr, sgd.momentum,
                                sgd.batch, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
             if progress is not None:
                 progress(int(t), int(rec[-1]))

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import optimize
 
 from .noise import NoiseModel
 
-__all__ = ["noise_mass", "upper_lr", "critical_lr_from_spectrum", "stability_conditions",
+__all__ = ["noise_mass", "noise_mass_grid", "upper_lr", "critical_lr_from_spectrum", "stability_conditions",
            "StabilityReport", "kernel_gf", "growth_rate", "critical_curve"]
 
 
@@ -66,8 +67,39 @@ def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float =
     return float(optimize.brentq(f, 0.0, top, xtol=xtol * hi, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
-def critical_curve(lam, betas, noise: NoiseModel, iters: int = 80) -> np.ndarray:
-    """α*(β) for many β at once: vectorised bisection on U = 1 (monotone in α)."""
+def critical_curve(lam, betas, noise: NoiseModel) -> np.ndarray:
+    """α*(β) for many β: :func:`critical_lr_from_spectrum` (brentq on the closed form) per β."""
+    return np.array([critical_lr_from_spectrum(lam, float(b), noise) for b in np.asarray(betas, dtype=float)])
+
+
+@numba.njit(parallel=True, cache=True)
+def noise_mass_grid(lam, lrs, betas, c_c, c_d):
+    """U over an (β, α) grid, +inf where a mode fails condition (i) or (ii); parallel over β."""
+    out = np.empty((betas.size, lrs.size))
+    lmax = lam.max()
+    for i in numba.prange(betas.size):
+        b = betas[i]
+        c0 = 2.0 * (1.0 - b * b)
+        c1 = (1.0 - b) + c_d * (1.0 + b)
+        for j in range(lrs.size):
+            al = lrs[j]
+            if al * lmax >= 2.0 * (1.0 + b):
+                out[i, j] = np.inf
+                continue
+            acc = 0.0
+            for k in range(lam.size):
+                a = al * lam[k]
+                den = c0 - a * c1
+                if den <= 0.0:
+                    acc = np.inf
+                    break
+                acc += a / den
+            out[i, j] = c_c * (1.0 + b) * acc
+    return out
+
+
+def _critical_curve_bisection(lam, betas, noise: NoiseModel, iters: int = 80) -> np.ndarray:
+    """α*(β) for many β at once: vectorised bisection on U = 1 (monotone in α); a cross-check."""
     lam = np.asarray(lam, dtype=np.float64)
     betas = np.asarray(betas, dtype=np.float64)
     lmax = lam.max()
