@@ -74,19 +74,27 @@ def gd_step(A: np.ndarray, X: np.ndarray, Y: np.ndarray, h: np.ndarray):
     return X + h * GX, Y + h * GY, g
 
 
-def _advance(A, X, Y, h, nsteps, gtol, bound, record):
-    """``nsteps`` of GD; runs freeze when they converge (code 1) or leave the ball (code 2)."""
+def _quarter(k: int, steps: int) -> int:
+    """-1 in the first half of the run, 0 in the third quarter, 1 in the last."""
+    return -1 if 2 * k < steps else (0 if 4 * k < 3 * steps else 1)
+
+
+def _advance(A, X, Y, h, span, steps, gtol, bound, record):
+    """GD over steps ``span`` = (start, stop); runs freeze when they converge (code 1) or
+    leave the ball (code 2).  ``gq`` holds the largest gradient norm per late quarter."""
     R = len(X)
-    code, at, gmax = np.zeros(R, np.int8), np.full(R, nsteps), np.zeros(R)
+    code, at, gq = np.zeros(R, np.int8), np.full(R, span[1] - span[0]), np.zeros((2, R))
     tape = [np.concatenate([X.reshape(R, -1), Y.reshape(R, -1)], axis=1)] if record else None
-    for k in range(nsteps):
+    for k in range(span[1] - span[0]):
         live = code == 0
         if not live.any():
             break
         with np.errstate(over="ignore", invalid="ignore"):
             Xn, Yn, g = gd_step(A, X, Y, h[:, None, None])
             size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
-        gmax = np.maximum(gmax, np.where(live & np.isfinite(g), g, 0.0))
+        q = _quarter(span[0] + k, steps)
+        if q >= 0:
+            gq[q] = np.maximum(gq[q], np.where(live & np.isfinite(g), g, 0.0))
         conv = live & (g <= gtol)
         div = live & ~conv & ~(size <= bound)
         code[conv], code[div] = 1, 2
@@ -95,28 +103,21 @@ def _advance(A, X, Y, h, nsteps, gtol, bound, record):
         X, Y = np.where(move, Xn, X), np.where(move, Yn, Y)
         if record:
             tape.append(np.concatenate([X.reshape(R, -1), Y.reshape(R, -1)], axis=1))
-    return X, Y, code, at, gmax, (np.stack(tape) if record else None)
-
-
-def _segments(steps: int, tail: int) -> list[tuple[int, int, int]]:
-    """(start, end, quarter) chunks: first half, third quarter, last quarter, then the recorded tail."""
-    t0 = steps - tail
-    marks = [0, min(steps // 2, t0), min(3 * steps // 4, t0), t0]
-    out = [(a, min(a + CHUNK, b), q) for q, (s, b) in enumerate(zip(marks, marks[1:] + [t0]))
-           for a in range(s, b, CHUNK)]
-    return out + [(t0, steps, 3)]
+    return X, Y, code, at, gq, (np.stack(tape) if record else None)
 
 
 def _drive(A, X, Y, h, steps, gtol, bound, max_period, ptol, progress):
+    """Advance in chunks, dropping decided runs; classify the rest from the recorded tail."""
     R = len(X)
     status, period = np.full(R, cl.CHAOTIC, dtype=object), np.zeros(R, np.int64)
     stopped, gq = np.full(R, steps), np.zeros((2, R))
-    idx, tape = np.arange(R), None
-    for a, b, q in _segments(steps, min(steps, 3 * max_period + 1)):
-        Xs, Ys, code, at, gm, tape = _advance(A, X[idx], Y[idx], h[idx], b - a, gtol, bound[idx], q == 3)
-        X[idx], Y[idx] = Xs, Ys
-        if q >= 1:
-            gq[min(q, 2) - 1, idx] = np.maximum(gq[min(q, 2) - 1, idx], gm)
+    t0 = steps - min(steps, 3 * max_period + 1)
+    spans = [(a, min(a + CHUNK, t0)) for a in range(0, t0, CHUNK)] + [(t0, steps)]
+    idx = np.arange(R)
+    for a, b in spans:
+        Xs, Ys, code, at, gm, tape = _advance(A, X[idx], Y[idx], h[idx], (a, b), steps, gtol,
+                                              bound[idx], b == steps)
+        X[idx], Y[idx], gq[:, idx] = Xs, Ys, np.maximum(gq[:, idx], gm)
         for c, name, p in ((1, cl.CONVERGED, 1), (2, cl.DIVERGED, 0)):
             status[idx[code == c]], period[idx[code == c]] = name, p
             stopped[idx[code == c]] = a + at[code == c]
@@ -125,7 +126,7 @@ def _drive(A, X, Y, h, steps, gtol, bound, max_period, ptol, progress):
             progress(b, steps)
         if idx.size == 0:
             break
-    if idx.size and tape is not None:
+    if idx.size:
         status[idx], period[idx] = cl.classify_tail(tape, gq[0, idx], gq[1, idx],
                                                     min(max_period, len(tape) - 1), ptol)
     return X, Y, status, period, stopped

@@ -58,10 +58,14 @@ def _lanczos_top(A, X, Y) -> float:
     return float(eigsh(op, k=1, which="LA", tol=1e-12, return_eigenvectors=False)[0])
 
 
-def top_eigenvalue(A: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """λ_max of the Hessian per run, shape (R,) (canonical arrays)."""
+def top_eigenvalue(A: np.ndarray, X: np.ndarray, Y: np.ndarray, method: str = "auto") -> np.ndarray:
+    """λ_max of the Hessian per run, shape (R,) (canonical arrays).
+
+    ``method``: "dense" (eigvalsh of the assembled Hessian), "lanczos" (ARPACK on
+    Hessian-vector products) or "auto" (dense up to ``DENSE_LIMIT`` parameters).
+    """
     P = (X.shape[-2] + Y.shape[-2]) * X.shape[-1]
-    if P <= DENSE_LIMIT:
+    if method == "dense" or (method == "auto" and P <= DENSE_LIMIT):
         return np.linalg.eigvalsh(hessian(A, X, Y))[:, -1]
     return np.array([_lanczos_top(A, x, y) for x, y in zip(X, Y)])
 
