@@ -1,0 +1,137 @@
+"""Compiled simulation kernels (numba): many independent chains of (preconditioned) heavy ball.
+
+Each kernel runs ``chains`` chains one after another from e = 0, v = 0, discards ``burn``
+steps, then for ``steps`` steps accumulates each chain's sum of e eᵀ (lower triangle) and
+keeps every ``keep_every``-th state for the cloud.  The update is the v-form heavy ball of
+design doc §0.2 with P·g precomputed:  v ← βv - lr·P·g,  e ← e + v.
+Random numbers come from numba's per-thread Mersenne Twister seeded by ``seed``
+(single-threaded, so a seed reproduces a run bit for bit).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def _record(acc, cloud, c, t, e, keep_every):
+    d = e.size
+    for i in range(d):
+        for j in range(i + 1):
+            acc[c, i, j] += e[i] * e[j]
+    if keep_every > 0 and t % keep_every == 0 and t // keep_every < cloud.shape[1]:
+        cloud[c, t // keep_every, :] = e
+
+
+@numba.njit(cache=True)
+def _move(e, v, pg, lr, mu):
+    for i in range(e.size):
+        v[i] = mu * v[i] - lr * pg[i]
+        e[i] += v[i]
+
+
+@numba.njit(cache=True)
+def run_additive(PH, PL, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
+    """Gaussian additive noise ξ = L z:  P·g = PH·e + PL·z  (§A.1–§A.4)."""
+    np.random.seed(seed)
+    d, r = PL.shape
+    acc = np.zeros((chains, d, d))
+    cloud = np.zeros((chains, n_keep, d))
+    e, v, pg, z = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(r)
+    for c in range(chains):
+        e[:] = 0.0
+        v[:] = 0.0
+        for t in range(burn + steps):
+            for k in range(r):
+                z[k] = np.random.standard_normal()
+            for i in range(d):
+                s = 0.0
+                for j in range(d):
+                    s += PH[i, j] * e[j]
+                for k in range(r):
+                    s += PL[i, k] * z[k]
+                pg[i] = s
+            _move(e, v, pg, lr, mu)
+            if t >= burn:
+                _record(acc, cloud, c, t - burn, e, keep_every)
+    return acc, cloud
+
+
+@numba.njit(cache=True)
+def run_online(P, root, sigma, batch, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
+    """Online linear regression (§A.5): per step ``batch`` fresh x = A^{1/2} z, y - uᵀx = ε ~ N(0, σ²)."""
+    np.random.seed(seed)
+    d = P.shape[0]
+    acc = np.zeros((chains, d, d))
+    cloud = np.zeros((chains, n_keep, d))
+    e, v, pg, g, z, x = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
+    for c in range(chains):
+        e[:] = 0.0
+        v[:] = 0.0
+        for t in range(burn + steps):
+            g[:] = 0.0
+            for _ in range(batch):
+                for k in range(d):
+                    z[k] = np.random.standard_normal()
+                res = -sigma * np.random.standard_normal()
+                for i in range(d):
+                    s = 0.0
+                    for k in range(d):
+                        s += root[i, k] * z[k]
+                    x[i] = s
+                    res += s * e[i]
+                for i in range(d):
+                    g[i] += x[i] * res / batch
+            for i in range(d):
+                s = 0.0
+                for j in range(d):
+                    s += P[i, j] * g[j]
+                pg[i] = s
+            _move(e, v, pg, lr, mu)
+            if t >= burn:
+                _record(acc, cloud, c, t - burn, e, keep_every)
+    return acc, cloud
+
+
+@numba.njit(cache=True)
+def run_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, chains, burn, steps,
+                keep_every, n_keep, seed):
+    """Finite data set (§A.6–§A.7): S indices i.i.d. (``distinct`` = 0) or S distinct (partial
+    Fisher-Yates); the real gradient (1/S) Σ x_i (x_iᵀw - y_i - ε ξ) of the iterate w."""
+    np.random.seed(seed)
+    n, d = X.shape
+    acc = np.zeros((chains, d, d))
+    cloud = np.zeros((chains, n_keep, d))
+    w, e, v, pg, g = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
+    perm = np.arange(n)
+    for c in range(chains):
+        w[:] = wstar
+        v[:] = 0.0
+        for t in range(burn + steps):
+            g[:] = 0.0
+            for k in range(batch):
+                if distinct:
+                    j = k + np.random.randint(0, n - k)
+                    perm[k], perm[j] = perm[j], perm[k]
+                    i = perm[k]
+                else:
+                    i = np.random.randint(0, n)
+                res = -y[i]
+                if label_noise > 0.0:
+                    res -= label_noise * np.random.standard_normal()
+                for m in range(d):
+                    res += X[i, m] * w[m]
+                for m in range(d):
+                    g[m] += X[i, m] * res / batch
+            for m in range(d):
+                s = 0.0
+                for j in range(d):
+                    s += P[m, j] * g[j]
+                pg[m] = s
+            _move(w, v, pg, lr, mu)
+            if t >= burn:
+                for m in range(d):
+                    e[m] = w[m] - wstar[m]
+                _record(acc, cloud, c, t - burn, e, keep_every)
+    return acc, cloud

@@ -1,0 +1,110 @@
+"""Applications of the stationary law (design doc §A.2, §A.8, §A.9; seed 004, part 5).
+
+* :func:`approximation_error`: stationary excess loss against the learning rate, with the
+  continuous-time prediction, up to lr_max (§A.2, §A.3).
+* :func:`laplace_lr`: the learning rate at which preconditioned SGD with P = ρ Â⁻¹ samples
+  the Laplace posterior N(w*, (NÂ)⁻¹): λρ = 2S/(N+S) (§A.8 [D]).
+* :func:`escape_exponent`: the Arrhenius exponent of escape from a sharp minimum (§A.9 [H,
+  not verified]); only the exponent is derived, the prefactor is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import InputError, as_float_array, check_int, check_momentum, check_positive
+from .existence import NoStationaryLaw
+from .stationary import stationary_covariance
+
+__all__ = ["ApproximationError", "approximation_error", "laplace_lr", "effective_temperature",
+           "escape_exponent"]
+
+
+@dataclass(frozen=True)
+class ApproximationError:
+    """Excess loss ½tr(HΣ) per learning rate; ``inf`` (and ``exists`` False) past lr_max."""
+
+    lrs: np.ndarray
+    excess_loss: np.ndarray
+    continuous_excess_loss: np.ndarray
+    exists: np.ndarray
+    lr_max: float
+
+
+def approximation_error(hessian, noise, lrs, momentum: float = 0.0, preconditioner=None, *,
+                        batch: int | None = None) -> ApproximationError:
+    """Stationary excess loss (approximation error, §A.2) at each learning rate in ``lrs``.
+
+    Discrete time: ``E[L] - L* = lr/2 Σ_i C̃_ii/(2 - lr·a_i)`` for additive noise and β = 0
+    (§A.3 with momentum); the continuous-time prediction is ``lr/(1-β)/4 · tr C`` (for any
+    H); the ratio diverges at lr_max.  Learning rates without a stationary law give ``inf``.
+    """
+    lrs = as_float_array(lrs, "lrs")
+    if np.any(lrs <= 0):
+        raise InputError("lrs must all be > 0")
+    out = np.full(lrs.shape, np.inf)
+    ct = np.full(lrs.shape, np.inf)
+    lr_max = None
+    for k, lr in enumerate(lrs):
+        try:
+            st = stationary_covariance(hessian, noise, float(lr), momentum, preconditioner, batch=batch)
+        except NoStationaryLaw as exc:
+            if exc.condition == "kernel noise":
+                raise
+            continue
+        out[k] = st.excess_loss
+        lr_max = st.lr_max
+        if st.continuous_excess_loss is not None:
+            ct[k] = st.continuous_excess_loss
+    if lr_max is None:
+        from .existence import lr_max as _lr_max
+        lr_max = _lr_max(hessian, noise, momentum, batch, preconditioner=preconditioner)
+    return ApproximationError(lrs, out, ct, np.isfinite(out), float(lr_max))
+
+
+def laplace_lr(n_data: int, batch: int, rho: float = 1.0, continuous: bool = False) -> float:
+    r"""Learning rate at which SGD with P = ρ·Â⁻¹ samples the Laplace posterior, §A.8 [D].
+
+    Near the optimum C = Â/S (Fisher = Hessian), and §A.4 gives Σ = λρ/(S(2 - λρ)) · Â⁻¹;
+    equating it to the posterior covariance (NÂ)⁻¹ gives ``λρ = 2S/(N + S)``.  The
+    continuous-time theory would say ``λρ = 2S/N`` (``continuous=True``).  Plain SGD (P = I)
+    cannot match unless Â ∝ I.  [?] Presumably the paper's "optimal Bayesian inference" result.
+    """
+    n, s = check_int(n_data, "n_data"), check_int(batch, "batch")
+    rho = check_positive(rho, "rho")
+    return (2.0 * s / n if continuous else 2.0 * s / (n + s)) / rho
+
+
+def effective_temperature(curvature: float, noise_variance: float, lr: float, momentum: float = 0.0,
+                          continuous: bool = False) -> float:
+    """T_eff = a·σ² along one eigen-direction: ``lr·c(1+β)/((1-β)(2(1+β) - lr·a))`` (§A.3, §A.9).
+
+    At β = 0 this is ``lr·c/(2 - lr·a)``; continuous time gives ``lr·c/(2(1-β))``.
+    """
+    a = check_positive(curvature, "curvature")
+    c = check_positive(noise_variance, "noise_variance", allow_zero=True)
+    lr, mu = check_positive(lr, "lr"), check_momentum(momentum)
+    if continuous:
+        return lr * c / (2 * (1 - mu))
+    if lr * a >= 2 * (1 + mu):
+        raise NoStationaryLaw(f"no stationary law: mean dynamics unstable, lr·a = {lr * a:.4g} >= "
+                              f"2(1+β) = {2 * (1 + mu):.4g}", "mean stability")
+    return lr * c * (1 + mu) / ((1 - mu) * (2 * (1 + mu) - lr * a))
+
+
+def escape_exponent(barrier: float, curvature: float, noise_variance: float, lr: float,
+                    momentum: float = 0.0, continuous: bool = False) -> float:
+    r"""Arrhenius exponent ΔL/T_eff of the escape rate from a sharp minimum, §A.9 [H, not verified].
+
+    rate ∝ exp(-exponent), with ``exponent = ΔL (2 - lr·a)/(lr·c)`` at β = 0; with c = a/S it
+    is ``(2SΔL/(lr·a))(1 - lr·a/2)``: a finite learning rate lowers the exponent by the factor
+    (1 - lr·a/2) against continuous time.  Only the exponent: the prefactor is unknown, and it
+    needs ΔL ≫ T_eff and a quadratic well up to the barrier.
+    """
+    dl = check_positive(barrier, "barrier")
+    t = effective_temperature(curvature, noise_variance, lr, momentum, continuous)
+    if t == 0:
+        return float("inf")
+    return dl / t

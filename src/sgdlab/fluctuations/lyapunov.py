@@ -1,0 +1,43 @@
+"""Discrete Lyapunov cross-check: the augmented (e, v) system solved by scipy (design doc §A.3).
+
+Independent of the eigenbasis closed forms in :mod:`.gains`: it builds the 2d x 2d map
+
+    z_{t+1} = M z_t + N ξ_t,   M = [[I - lr·PH, βI], [-lr·PH, βI]],   N = [[-lr·P], [-lr·P]]
+
+(v-form heavy ball, = torch.optim.SGD; P = I without a preconditioner) and solves the
+stationary equation ``X = M X Mᵀ + N C Nᵀ`` with :func:`scipy.linalg.solve_discrete_lyapunov`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import solve_discrete_lyapunov
+
+__all__ = ["augmented_system", "lyapunov_covariance"]
+
+
+def augmented_system(hessian: np.ndarray, lr: float, momentum: float = 0.0,
+                     preconditioner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The maps (M, N) of the augmented state z = (e, v), design doc §A.3–§A.4."""
+    d = hessian.shape[0]
+    P = np.eye(d) if preconditioner is None else preconditioner
+    PH = P @ hessian
+    eye = np.eye(d)
+    M = np.block([[eye - lr * PH, momentum * eye], [-lr * PH, momentum * eye]])
+    N = np.vstack([-lr * P, -lr * P])
+    return M, N
+
+
+def lyapunov_covariance(hessian, noise_cov, lr: float, momentum: float = 0.0,
+                        preconditioner=None) -> tuple[np.ndarray, np.ndarray]:
+    """Stationary (Σ, full 2d x 2d law P) by a discrete Lyapunov solve [D, V: = closed form to 1e-14].
+
+    Additive noise only (``noise_cov`` is the per-step gradient-noise covariance C).  The
+    caller checks stability (spectral radius of M below 1); with a singular Hessian M has
+    the eigenvalue 1 and the solve is meaningless.
+    """
+    M, N = augmented_system(np.asarray(hessian, float), lr, momentum, preconditioner)
+    X = solve_discrete_lyapunov(M, N @ np.asarray(noise_cov, float) @ N.T)
+    X = 0.5 * (X + X.T)
+    d = M.shape[0] // 2
+    return X[:d, :d], X

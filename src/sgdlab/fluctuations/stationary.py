@@ -1,0 +1,201 @@
+"""The stationary law of SGD / heavy ball / preconditioned SGD on a quadratic (design doc §A).
+
+One entry point, :func:`stationary_covariance`, returning a :class:`Stationary` result.
+Conventions (§0.2): loss ``L(w) = ½ (w - w*)ᵀ H (w - w*)`` (with the ½), v-form heavy
+ball ``v ← βv - lr·P·g, w ← w + v`` (= torch.optim.SGD with momentum β, dampening 0;
+EMA momentum ``m ← βm + (1-β)g`` maps to lr = lr'(1-β)).  Time is counted in steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validate import check_momentum, check_positive
+from .existence import NoStationaryLaw, bisect_lr_max, check, feedback_operator, prepare
+from .frame import Frame
+from .gains import block_gains, continuous_gain, covariance_gain
+from .lyapunov import augmented_system
+from .noise import NoiseModel, OnlineMinibatch
+
+__all__ = ["Stationary", "stationary_covariance"]
+
+
+@dataclass(frozen=True, eq=False)
+class Stationary:
+    """Stationary law of the error e = w - w*, and what follows from it.
+
+    Attributes:
+        cov: Σ = E[e eᵀ] (d, d).
+        excess_loss: ½ tr(HΣ), the stationary loss above its minimum (approximation error, §A.2).
+        continuous_cov: the continuous-time (SDE) prediction with the same noise model
+            (``HΣ + ΣH = lr/(1-β)·C̄``, §A.2); None if that self-consistent law does not exist.
+        continuous_excess_loss: ½ tr(H Σ_ct).
+        ratio_to_continuous: excess_loss / continuous_excess_loss (discrete over continuous).
+        velocity_cov, cross_cov: E[v vᵀ] and E[e vᵀ] of the augmented law (§A.3).
+        noise_cov: the mean gradient-noise covariance C̄ at stationarity (before P).
+        train_loss, test_loss: absolute stationary losses where the noise model defines them.
+        feedback_radius: spectral radius of the noise feedback (0 for additive noise; §A.5 q).
+        lr_max: largest learning rate with a stationary law (same noise model and momentum).
+        method: which formula produced ``cov``.
+    """
+
+    cov: np.ndarray
+    excess_loss: float
+    continuous_cov: np.ndarray | None
+    continuous_excess_loss: float | None
+    ratio_to_continuous: float | None
+    lr: float
+    momentum: float
+    velocity_cov: np.ndarray
+    cross_cov: np.ndarray
+    noise_cov: np.ndarray
+    train_loss: float | None
+    test_loss: float | None
+    feedback_radius: float
+    lr_max: float
+    method: str
+    noise: dict
+    hessian: np.ndarray = field(repr=False)
+    preconditioner: np.ndarray | None = field(default=None, repr=False)
+    status: str = "stationary"
+    message: str = "stationary law exists"
+
+    @property
+    def law(self) -> np.ndarray:
+        """The full 2d x 2d covariance of the augmented state (e, v)."""
+        return np.block([[self.cov, self.cross_cov], [self.cross_cov.T, self.velocity_cov]])
+
+    def autocovariance(self, lag):
+        """E[e_{t+k} e_tᵀ] = [Mᵏ P]_ee (§A.2: ``(I - lr·H)ᵏ Σ`` without momentum); k int or array.
+
+        Exact for every noise model here, since the noise has zero mean given the state.
+        """
+        M, _ = augmented_system(self.hessian, self.lr, self.momentum, self.preconditioner)
+        lags = np.atleast_1d(np.asarray(lag))
+        if lags.dtype.kind not in "iu" or lags.min() < 0:
+            from .._validate import InputError
+            raise InputError(f"lag must be integers >= 0, got {lag!r}")
+        d = self.cov.shape[0]
+        out = np.stack([(np.linalg.matrix_power(M, int(k)) @ self.law)[:d, :d] for k in lags])
+        return out[0] if np.ndim(lag) == 0 else out
+
+    @property
+    def continuous_error(self) -> float | None:
+        """Relative Frobenius error of the continuous-time prediction: ‖Σ_ct - Σ‖/‖Σ‖."""
+        if self.continuous_cov is None:
+            return None
+        return float(np.linalg.norm(self.continuous_cov - self.cov) / np.linalg.norm(self.cov))
+
+    def to_dict(self) -> dict:
+        keys = ("status", "message", "method", "lr", "momentum", "lr_max", "excess_loss",
+                "continuous_excess_loss", "ratio_to_continuous", "continuous_error", "train_loss",
+                "test_loss", "feedback_radius", "noise", "cov", "continuous_cov", "velocity_cov", "cross_cov",
+                "noise_cov")
+        return {k: getattr(self, k) for k in keys}
+
+
+def _online_closed_form(frame: Frame, model: OnlineMinibatch, lr: float, mu: float) -> np.ndarray:
+    r"""§A.5 [D, V]: Σ = σ² G⁻¹ / (S - tr(A G⁻¹)), G = 2(1-β)/lr·I - ((1-β)/(1+β) + 1/S)·A.
+
+    Returned in eigen-coordinates (diagonal, since Σ commutes with A).
+    """
+    S = model.batch
+    g = 2 * (1 - mu) / lr - ((1 - mu) / (1 + mu) + 1 / S) * frame.a
+    return np.diag(model.label_variance / g / (S - np.sum(frame.a / g)))
+
+
+def _self_consistent(frame: Frame, model: NoiseModel, gain: np.ndarray) -> tuple[np.ndarray, float]:
+    """Solve Σ̃ = gain ∘ Tᵀ(C₀ + L(Σ))T as one linear system in vec Σ̃ (§A.5–§A.6); (Σ̃, ρ)."""
+    c0 = gain * frame.to_eigen(model.base_cov)
+    if not model.has_feedback:
+        return c0, 0.0
+    K = feedback_operator(frame, model, gain)
+    rho = float(np.abs(np.linalg.eigvals(K)).max())
+    if rho >= 1:
+        return None, rho
+    d = frame.dim
+    st = np.linalg.solve(np.eye(d * d) - K, c0.reshape(-1)).reshape(d, d)
+    return 0.5 * (st + st.T), rho
+
+
+def _sym(m: np.ndarray) -> np.ndarray:
+    return 0.5 * (m + m.T)
+
+
+def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
+                          batch: int | None = None) -> Stationary:
+    r"""Stationary covariance of SGD, heavy ball or preconditioned SGD at a finite learning rate.
+
+    Design doc §A.2 (SGD, Theorem A1), §A.3 (heavy ball), §A.4 (preconditioned), §A.5 (online
+    minibatch noise), §A.6 (finite data set), §A.7 (label noise); all [D, V].  For additive noise
+    of any covariance C (commuting with H or not), in the eigenbasis of PH (P = I by default):
+
+    .. math::
+        \tilde Σ_{ij} = \frac{lr^2 (1-β^2)\,\tilde C_{ij}}{(1-β^2)^2 - (1+β^2) b_i b_j
+        + β (b_i^2 + b_j^2)},\qquad b_i = 1 + β - lr\,a_i,
+
+    which at β = 0 is ``lr·C̃_ij / (a_i + a_j - lr·a_i·a_j)``, i.e. ``HΣ + ΣH - lr·HΣH = lr·C``.
+    State-dependent minibatch noise is solved self-consistently (exactly, for second moments).
+
+    Args:
+        hessian: H (d, d) symmetric PSD, or a 1-D diagonal.  May be None for a data-based
+            noise model, which carries its own Hessian.
+        noise: the per-step gradient-noise covariance C (matrix or 1-D diagonal), or a noise
+            model (:func:`online_minibatch`, :func:`finite_dataset`, :func:`label_noise`, :func:`additive`).
+        lr: learning rate (v-form; a loss without the ½ needs lr doubled).
+        momentum: heavy-ball β in (-1, 1), v-form (= torch.optim.SGD); negative allowed.
+        preconditioner: fixed P ≻ 0 (see :mod:`.precondition`: damped Newton, natural gradient, Adam-like).
+        batch: overrides the noise model's batch (for a plain matrix: C → C / batch).
+
+    Returns:
+        :class:`Stationary` with ``.cov, .excess_loss, .continuous_cov, .ratio_to_continuous``, ...
+
+    Raises:
+        NoStationaryLaw: "no stationary law: ..." naming the failing condition (noise in the
+            kernel of H, lr beyond the mean-stability bound, or noise feedback ≥ 1).  Never NaN.
+        InputError: bad input, one line naming the parameter.
+
+    Example (§A.2 [V]: a = (0.25, 0.5, 1, 2), lr·a_max = 1.6):
+
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> st = fluctuations.stationary_covariance(np.diag([0.25, 0.5, 1, 2]), np.eye(4), lr=0.8)
+        >>> round(st.excess_loss, 4), round(st.ratio_to_continuous, 3)
+        (1.8056, 2.2569)
+    """
+    frame, model = prepare(hessian, noise, preconditioner, batch)
+    lr = check_positive(lr, "lr")
+    mu = check_momentum(momentum)
+    ok = check(frame, model, lr, mu)
+    if not ok.exists:
+        msg = ok.message
+        if ok.condition != "kernel noise":
+            msg += f"; lr_max = {bisect_lr_max(frame, model, mu):.6g}"
+        raise NoStationaryLaw(msg, ok.condition)
+
+    if isinstance(model, OnlineMinibatch) and frame.preconditioner is None:
+        st, rho, method = _online_closed_form(frame, model, lr, mu), ok.feedback_radius, "closed form §A.5"
+    else:
+        st, rho = _self_consistent(frame, model, covariance_gain(frame.a, lr, mu))
+        method = "self-consistent linear solve §A.5-§A.6" if model.has_feedback else "closed form §A.2-§A.4"
+    cov = _sym(frame.from_eigen(st))
+    noise_cov = model.base_cov + (model.feedback(cov) if model.has_feedback else 0.0)
+
+    ct, _ = _self_consistent(frame, model, continuous_gain(frame.a, lr, mu))
+    H = frame.hessian
+    excess = 0.5 * float(np.sum(H * cov))
+    ct_cov = None if ct is None else _sym(frame.from_eigen(ct))
+    ct_excess = None if ct_cov is None else 0.5 * float(np.sum(H * ct_cov))
+    ratio = None if not ct_excess else excess / ct_excess
+
+    g = block_gains(frame.a, lr, mu)
+    cbar = frame.to_eigen(noise_cov)
+    return Stationary(
+        cov=cov, excess_loss=excess, continuous_cov=ct_cov, continuous_excess_loss=ct_excess,
+        ratio_to_continuous=ratio, lr=lr, momentum=mu,
+        velocity_cov=_sym(frame.from_eigen(g[1, 1] * cbar)), cross_cov=frame.from_eigen(g[0, 1] * cbar),
+        noise_cov=noise_cov, **model.losses(cov), feedback_radius=rho,
+        lr_max=bisect_lr_max(frame, model, mu), method=method, noise=model.describe(),
+        hessian=H, preconditioner=frame.preconditioner)
