@@ -23,7 +23,7 @@ from . import classify as cl
 from ._arrays import parse
 from .imbalance import frobenius_imbalance, residual
 
-__all__ = ["GDResult", "gd", "gd_step"]
+__all__ = ["GDResult", "gd", "gd_step", "guarded_step"]
 
 #: steps advanced between two compactions of the working set
 CHUNK = 256
@@ -74,6 +74,21 @@ def gd_step(A: np.ndarray, X: np.ndarray, Y: np.ndarray, h: np.ndarray):
     return X + h * GX, Y + h * GY, g
 
 
+def guarded_step(A, X, Y, h, bound):
+    """:func:`gd_step` with h of shape (R,); also says which runs left the ball ‖Z‖² <= bound
+    (overflow and NaN count as leaving it)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Xn, Yn, g = gd_step(A, X, Y, h[:, None, None])
+        size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
+    return Xn, Yn, g, ~(size <= bound)
+
+
+def blowup_radius(A, X, Y, blowup: float) -> np.ndarray:
+    """Squared radius per run beyond which a run counts as diverged (see :func:`gd`)."""
+    size0 = np.sum(X * X, axis=(1, 2)) + np.sum(Y * Y, axis=(1, 2))
+    return blowup * np.maximum(size0, max(float(np.linalg.norm(A)), 1.0))
+
+
 def _quarter(k: int, steps: int) -> int:
     """-1 in the first half of the run, 0 in the third quarter, 1 in the last."""
     return -1 if 2 * k < steps else (0 if 4 * k < 3 * steps else 1)
@@ -89,14 +104,12 @@ def _advance(A, X, Y, h, span, steps, gtol, bound, record):
         live = code == 0
         if not live.any():
             break
-        with np.errstate(over="ignore", invalid="ignore"):
-            Xn, Yn, g = gd_step(A, X, Y, h[:, None, None])
-            size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
+        Xn, Yn, g, out = guarded_step(A, X, Y, h, bound)
         q = _quarter(span[0] + k, steps)
         if q >= 0:
             gq[q] = np.maximum(gq[q], np.where(live & np.isfinite(g), g, 0.0))
         conv = live & (g <= gtol)
-        div = live & ~conv & ~(size <= bound)
+        div = live & ~conv & out
         code[conv], code[div] = 1, 2
         at[conv], at[div] = k, k + 1
         move = (live & ~conv & ~div)[:, None, None]
@@ -163,8 +176,7 @@ def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: f
     blowup = check_positive(blowup, "blowup")
     X, Y = b.X.copy(), b.Y.copy()
     normA = float(np.linalg.norm(A2))
-    size0 = np.sum(X * X, axis=(1, 2)) + np.sum(Y * Y, axis=(1, 2))
-    bound = blowup * np.maximum(size0, max(normA, 1.0))
+    bound = blowup_radius(A2, X, Y, blowup)
     X, Y, status, period, stopped = _drive(A2, X, Y, h, steps, tol * max(normA, 1.0), bound,
                                            max_period, ptol, progress)
     E = residual(A2, X, Y)

@@ -16,16 +16,12 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from ._arrays import parse
-from .imbalance import residual
+from .imbalance import _t, residual
 
 __all__ = ["hvp", "hessian", "sharpness", "sharpness_at_minimum", "top_eigenvalue"]
 
 #: parameter counts (n + m)·d up to this use a dense eigensolver, larger ones Lanczos
 DENSE_LIMIT = 400
-
-
-def _t(Z):
-    return np.swapaxes(Z, -1, -2)
 
 
 def hvp(A, X, Y, U, V):

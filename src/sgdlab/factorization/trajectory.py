@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validate import check_int, check_positive
 from ._arrays import parse
-from .gd import gd_step
+from .gd import blowup_radius, guarded_step
 from .imbalance import residual
 
 __all__ = ["Trajectory", "trajectory"]
@@ -44,13 +44,11 @@ def trajectory(A, X0, Y0, lr, steps, *, blowup: float = 1e8) -> Trajectory:
     steps, blowup = check_int(steps, "steps"), check_positive(blowup, "blowup")
     X, Y = b.X.copy(), b.Y.copy()
     rows = [_record(A2, X, Y)]
-    bound = blowup * np.maximum(rows[0][2] + rows[0][3], max(float(np.linalg.norm(A2)), 1.0))
+    bound = blowup_radius(A2, X, Y, blowup)
     dead = np.full(len(X), -1)
     for k in range(steps):
-        with np.errstate(over="ignore", invalid="ignore"):
-            Xn, Yn, _ = gd_step(A2, X, Y, h[:, None, None])
-            size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
-        dead = np.where((dead < 0) & ~(size <= bound), k + 1, dead)
+        Xn, Yn, _, out = guarded_step(A2, X, Y, h, bound)
+        dead = np.where((dead < 0) & out, k + 1, dead)
         move = (dead < 0)[:, None, None]
         X, Y = np.where(move, Xn, X), np.where(move, Yn, Y)
         rows.append(_record(A2, X, Y))
