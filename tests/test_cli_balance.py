@@ -40,6 +40,12 @@ def test_out_writes_csv_json_figures_and_run_json_without_nan(tmp_path):
     assert json.loads((tmp_path / "run.json").read_text())["config"]["quick"] is True
 
 
+def test_figures_are_written_when_every_run_diverges(tmp_path):
+    r = invoke("balance", "--quick", "--c", "2.5,3", "--no-map", "--json", "--out", str(tmp_path))
+    assert all(row["frac_diverged"] == 1.0 for row in json.loads(r.stdout)["rows"])
+    assert (tmp_path / "balance.png").stat().st_size > 0 and (tmp_path / "trajectories.png").exists()
+
+
 def test_scalar_start_reports_convergence_beyond_the_classical_edge():
     r = invoke("balance", "--start", "9,1", "--singular-values", "1", "--c", "1.5,1.9", "--no-map",
                "--steps", "5000", "--json")

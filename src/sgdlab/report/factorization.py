@@ -32,7 +32,10 @@ def _ratio_panel(ax, sweep) -> None:
     if med:
         ax.plot(*zip(*med), color="C1", lw=1.6, marker="o", ms=3, label="median")
     _edge(ax)
-    ax.set_yscale("log")
+    if ok.any():
+        ax.set_yscale("log")
+    else:
+        ax.text(0.5, 0.5, "no run converged", transform=ax.transAxes, ha="center")
     ax.set_xlabel("learning rate c = h·L0/2  (units of 2/L0)")
     ax.set_ylabel("final / initial  |‖X‖²−‖Y‖²|")
     ax.legend(fontsize=7)
