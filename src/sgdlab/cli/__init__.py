@@ -18,27 +18,16 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="sgdlab: predict, explain, tune and verify mini-batch SGD with momentum.")
 
 #: command modules (each defines its commands on ``app`` when imported)
-COMMAND_MODULES = ("linear", "balance")
+COMMAND_MODULES = ("linear", "balance", "fluctuations")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
 
 
 def main() -> None:
-    """Console entry point: run the app, turning bad input into a one-line error."""
+    """Console entry point: usage errors are typer's (exit 2); bad values are one ``error:`` line (exit 2)."""
     try:
-        app(standalone_mode=False)
+        app()
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
