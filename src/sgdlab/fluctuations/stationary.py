@@ -162,7 +162,7 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
         >>> import numpy as np
         >>> from sgdlab import fluctuations
         >>> st = fluctuations.stationary_covariance(np.diag([0.25, 0.5, 1, 2]), np.eye(4), lr=0.8)
-        >>> round(st.excess_loss, 4), round(st.ratio_to_continuous, 3)
+        >>> round(st.excess_loss, 4), round(st.ratio_to_continuous, 4)
         (1.8056, 2.2569)
     """
     frame, model = prepare(hessian, noise, preconditioner, batch)
