@@ -27,8 +27,9 @@ from .stability import critical_curve, critical_lr_from_spectrum, noise_mass_gri
 
 __all__ = ["predict", "critical_lr", "stability_map", "StabilityMap", "noise_model", "MODELS", "METHODS"]
 
-#: noise models by name (issue 4 adds "se" and "exact", issue 5 "volterra")
-MODELS = ("gaussian",)
+#: theory models: "gaussian" (online, exact), "se" (finite data, Spectrally Expressible
+#: approximation), "exact" (finite data, exact d x d recursion)
+MODELS = ("gaussian", "se", "exact")
 #: "auto": exact recursion while dim*steps <= 1e8, else geometric time stepping
 METHODS = ("auto", "recursion", "reference", "blocks")
 #: the loss is computed up to guard * L_0; beyond, the curve is truncated (overflow protection)
@@ -39,15 +40,35 @@ BLOCK_EPS = 1.0 / 32
 T_EXACT = 1024
 
 
-def noise_model(problem: Problem, sgd: SGD, model: str = "gaussian") -> _noise.NoiseModel:
-    """The noise model (c_c, c_d) for this problem, hyperparameters and model name."""
+def resolve_tau(problem: Problem, tau) -> float:
+    """τ for the SE model: ``"fit"`` = τ̂ from the data's fourth moments (1 when there are no data)."""
+    if tau == "fit":
+        return 1.0 if problem.features is None else _noise.fit_tau(problem.features, problem.eigenvalues)
+    try:
+        return float(tau)
+    except (TypeError, ValueError):
+        raise InputError(f"tau must be 'fit' or a number, got {tau!r}") from None
+
+
+def noise_model(problem: Problem, sgd: SGD, model: str = "gaussian", tau="fit") -> _noise.NoiseModel:
+    """The noise model (c_c, c_d) for this problem, hyperparameters and model name.
+
+    ``"se"`` uses N = the number of data points (or of modes, for a bare spectrum: the
+    function-space view of seed 000) and the batch factor of ``sgd.sampling``.
+    """
     if model == "gaussian":
         return _noise.gaussian(sgd.batch)
+    if model == "se":
+        n = problem.n_samples if problem.n_samples is not None else problem.dim
+        sampling = "without" if sgd.sampling in ("without", "shuffle") else sgd.sampling
+        return _noise.spectrally_expressible(sgd.batch, n, resolve_tau(problem, tau), sampling)
+    if model == "exact":
+        raise InputError("model='exact' has no (c_c, c_d) form: it is the d x d recursion of predict(model='exact')")
     raise InputError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
 
 
-def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", method: str = "auto",
-            record: np.ndarray | None = None, blowup: float = 1e6) -> Curve:
+def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", tau="fit",
+            method: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6) -> Curve:
     """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
 
     Model ``"gaussian"`` (exact for fresh x ~ N(0, H), y = w*·x + noise of variance σ²,
@@ -66,7 +87,12 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
         problem: the spectrum, target and noise level.
         sgd: learning rate, momentum, batch.
         steps: horizon T (>= 1); the curve runs from step 0 to step T.
-        model: noise model name (see ``MODELS``).
+        model: ``"gaussian"`` (fresh Gaussian samples; exact), ``"se"`` (a finite data set
+            or kernel spectrum under the Spectrally Expressible approximation SE(τ), seed 000,
+            design/math-linear.md §2) or ``"exact"`` (the exact finite-N d x d recursion of §1,
+            needs the data; O(N d²) per step).
+        tau: SE parameter: ``"fit"`` (default: τ̂ from the data's fourth moments, §2.2; 1 for a
+            bare spectrum) or a number (τ = 1 is the seed's default, exact for flat eigenvectors).
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
             ``"blocks"`` (geometric time stepping, ~1e-5 relative) or ``"auto"``.
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
@@ -92,7 +118,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     rec = checkpoints(steps) if record is None else _check_record(record, steps)
-    nm = noise_model(problem, sgd, model)
+    if model == "exact":
+        return _predict_exact(problem, sgd, steps, rec, blowup)
+    nm = noise_model(problem, sgd, model, tau)
     lam = problem.eigenvalues
     A0 = np.ascontiguousarray(problem.initial_moments)
     s2 = problem.noise_variance
@@ -124,7 +152,30 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
         "critical_lr": report.critical_lr, "growth_rate": report.growth_rate,
         "truncated": nrec < rec.size,
     }
+    if model == "se":
+        meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, tau)
     return Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta)
+
+
+def _predict_exact(problem: Problem, sgd: SGD, steps: int, rec: np.ndarray, blowup: float) -> Curve:
+    if problem.features is None:
+        raise InputError("model='exact' needs a data set: build the problem with Problem.from_features or from_kernel")
+    from .exact import exact_recursion
+    sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
+    L0 = problem.initial_loss
+    loss, nrec, first = exact_recursion(problem, sgd.lr, sgd.momentum, sgd.batch, sampling, rec,
+                                        blowup * L0, GUARD * L0)
+    loss = loss[:nrec]
+    good = np.isfinite(loss)
+    nrec = int(np.argmin(good)) if not good.all() else int(nrec)
+    grows = nrec < rec.size or (first >= 0)
+    status = DIVERGES if grows else CONVERGES
+    reason = ("exact recursion: loss exceeded the blow-up level" if grows else
+              "exact recursion: loss stayed bounded over the horizon (use exact_critical_lr for the exact edge)")
+    meta = {"kind": "theory", "model": "exact", "exact": True, "method": "exact-recursion", "sgd": sgd.to_dict(),
+            "problem": problem.summary(), "steps_requested": steps, "sampling": sampling,
+            "truncated": nrec < rec.size}
+    return Curve(rec[:nrec], loss[:nrec], None, status, None if first < 0 else int(first), reason, meta)
 
 
 def _check_record(record, steps: int) -> np.ndarray:
@@ -137,7 +188,8 @@ def _check_record(record, steps: int) -> np.ndarray:
     return rec
 
 
-def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, model: str = "gaussian") -> float:
+def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, model: str = "gaussian",
+                tau="fit", sampling: str | None = None) -> float:
     """Critical learning rate α*(β, b): mean-square convergence iff lr < α* (§4.3).
 
     The unique root of U(α) = 1 (brentq on the closed form), or the deterministic
@@ -150,8 +202,15 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, mode
         0.304805898
     """
     beta = check_momentum(momentum)
-    sgd = SGD(lr=1.0, momentum=beta, batch=check_int(batch, "batch", 1))
-    return critical_lr_from_spectrum(problem.eigenvalues, beta, noise_model(problem, sgd, model))
+    if sampling is None:
+        sampling = "online" if model == "gaussian" else "without"
+    sgd = SGD(lr=1.0, momentum=beta, batch=check_int(batch, "batch", 1), sampling=sampling)
+    if model == "exact":
+        if problem.features is None:
+            raise InputError("model='exact' needs a data set (Problem.from_features or from_kernel)")
+        from .exact import exact_critical_lr
+        return exact_critical_lr(problem, beta, sgd.batch, "replacement" if sampling == "replacement" else "without")
+    return critical_lr_from_spectrum(problem.eigenvalues, beta, noise_model(problem, sgd, model, tau))
 
 
 @dataclass(frozen=True)
@@ -181,7 +240,8 @@ class StabilityMap:
         return np.asarray(self.stable, dtype=dtype)
 
 
-def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: str = "gaussian") -> StabilityMap:
+def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: str = "gaussian",
+                  tau="fit") -> StabilityMap:
     """Stability of every (lr, momentum) pair of a grid, vectorised.
 
     U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from brentq
@@ -194,8 +254,8 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: st
         raise InputError("lrs must all be > 0")
     if np.any(np.abs(betas) >= 1):
         raise InputError("momentums must lie in (-1, 1)")
-    sgd = SGD(lr=1.0, batch=check_int(batch, "batch", 1))
-    nm = noise_model(problem, sgd, model)
+    sgd = SGD(lr=1.0, batch=check_int(batch, "batch", 1), sampling="online" if model == "gaussian" else "without")
+    nm = noise_model(problem, sgd, model, tau)
     lam = problem.eigenvalues
     crit = critical_curve(lam, betas, nm)
     margin = 1.0 - lrs[None, :] / crit[:, None]
@@ -204,7 +264,7 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: st
 
 
 def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, model: str = "gaussian",
-                 record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 tau="fit", record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Final-horizon loss curves for many (lr, momentum) pairs at once (parallel, compiled).
 
     Returns ``(record, loss)`` with loss of shape (m, len(record)); entries after a
@@ -216,7 +276,8 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, mo
         raise InputError("lrs and momentums must have the same shape (one pair per configuration)")
     steps = check_int(steps, "steps", 1)
     rec = checkpoints(steps) if record is None else _check_record(record, steps)
-    nm = noise_model(problem, SGD(lr=1.0, batch=batch), model)
+    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
+                     model, tau)
     m = lrs.size
     cc = np.full(m, nm.coupling)
     cd = np.full(m, nm.self_noise)

@@ -1,0 +1,113 @@
+"""The exact finite-N second-moment recursion (design/math-linear.md §1, [D, V]).
+
+No approximation: for SGD with momentum on a finite data set (features Z in the
+eigenbasis, H = ZᵀZ/N = diag(λ)), b indices per step (distinct: γ = γ_b; i.i.d.:
+γ = 1/b), the moments M = E[e eᵀ], J = E[e vᵀ], P = E[v vᵀ] (d x d) and the mean
+m = E[e] evolve as
+
+.. math::
+    E_2 &= (1-γ) HMH + γ\\,\\big(Q(M) - 2R(m) + Σ_ρ\\big),\\qquad
+        Q(M) = \\tfrac1N \\textstyle\\sum_i (z_iᵀ M z_i)\\, z_i z_iᵀ\\\\
+    M' &= M - α(HM + MH) + β[(I-αH)J + Jᵀ(I-αH)] + β^2 P + α^2 E_2\\\\
+    J' &= β(I-αH)J - αMH - αβ JᵀH + β^2 P + α^2 E_2\\\\
+    P' &= β^2 P - αβ(HJ + JᵀH) + α^2 E_2
+
+with label-noise residuals ρ_i = y_i - z_i·w*, R(m) = (1/N) Σ_i ρ_i (z_i·m) z_i z_iᵀ and
+Σ_ρ = (1/N) Σ_i ρ_i² z_i z_iᵀ (§1.4: the cross term R uses the exactly known mean, which
+follows deterministic heavy ball).  L = ½ tr(HM) + σ²/2.  Cost O(N d² + d³) per step.
+
+Training starts at w = 0 with v = 0, so M_0 = w* w*ᵀ (a fixed start: the exact model
+feels the off-diagonal terms that the SE approximation drops, §2.3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+from scipy.sparse.linalg import LinearOperator, eigs
+
+from ..problem import Problem
+from .noise import batch_factor
+
+__all__ = ["exact_recursion", "exact_spectral_radius", "exact_critical_lr"]
+
+
+def _second_moment_of_gradient(Z, lam, M, m, rho, gamma):
+    """E_2 = E[g gᵀ] for the batch-mean gradient (§1.1, with label noise)."""
+    N = Z.shape[0]
+    q = np.einsum("ij,ij->i", Z @ M, Z)
+    coef = q if m is None else q - 2.0 * rho * (Z @ m) + rho * rho
+    HMH = lam[:, None] * M * lam[None, :]
+    return (1.0 - gamma) * HMH + gamma * (Z.T * coef) @ Z / N
+
+
+def _step(Z, lam, alpha, beta, gamma, M, J, P, m, rho):
+    E2 = _second_moment_of_gradient(Z, lam, M, m, rho, gamma)
+    IaH = 1.0 - alpha * lam                     # diagonal of I - αH
+    HJ = lam[:, None] * J
+    JtH = J.T * lam[None, :]
+    Mn = M - alpha * (lam[:, None] * M + M * lam[None, :]) + beta * (IaH[:, None] * J + J.T * IaH[None, :]) \
+        + beta * beta * P + alpha * alpha * E2
+    Jn = beta * IaH[:, None] * J - alpha * M * lam[None, :] - alpha * beta * JtH + beta * beta * P + alpha * alpha * E2
+    Pn = beta * beta * P - alpha * beta * (HJ + JtH) + alpha * alpha * E2
+    return Mn, Jn, Pn
+
+
+def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,
+                    record: np.ndarray, blowup: float, guard: float):
+    """Loss at the checkpoints from the exact recursion; same contract as the other kernels."""
+    Z, lam, w = problem.features, problem.eigenvalues, problem.target
+    rho = problem.labels - Z @ w
+    gamma = batch_factor(batch, Z.shape[0], sampling)
+    s2 = problem.noise_variance
+    label_noise = bool(np.any(rho != 0.0))
+    M = np.outer(w, w)
+    J = np.zeros_like(M)
+    P = np.zeros_like(M)
+    m, u = -w.copy(), np.zeros_like(w)
+    out = np.empty(record.size)
+    first, i, T = -1, 0, int(record[-1])
+    for t in range(T + 1):
+        L = 0.5 * (float(np.dot(lam, np.diag(M))) + s2)
+        if first < 0 and not L <= blowup:
+            first = t
+        if t == record[i]:
+            out[i] = L
+            i += 1
+        if not L <= guard or t == T:
+            break
+        M, J, P = _step(Z, lam, alpha, beta, gamma, M, J, P, m if label_noise else None, rho)
+        u = beta * u - alpha * lam * m
+        m = m + u
+    return out, i, first
+
+
+def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: int, sampling: str = "without") -> float:
+    """Spectral radius of the homogeneous exact map (M, J, P) -> (M', J', P') (§1.3).
+
+    Mean-square convergence of the exact model holds iff it is < 1.  Computed with
+    ARPACK on the 3d²-dimensional linear operator (never formed).
+    """
+    Z, lam = problem.features, problem.eigenvalues
+    d = lam.size
+    gamma = batch_factor(batch, Z.shape[0], sampling)
+
+    def matvec(x):
+        M, J, P = (x[k * d * d:(k + 1) * d * d].reshape(d, d) for k in range(3))
+        return np.concatenate([a.ravel() for a in _step(Z, lam, alpha, beta, gamma, M, J, P, None, None)])
+
+    op = LinearOperator((3 * d * d, 3 * d * d), matvec=matvec, dtype=np.float64)
+    v0 = np.concatenate([np.eye(d).ravel(), np.zeros(2 * d * d)])
+    vals = eigs(op, k=1, which="LM", v0=v0, tol=1e-10, maxiter=20000, return_eigenvectors=False)
+    return float(np.abs(vals[0]))
+
+
+def exact_critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, sampling: str = "without",
+                      rtol: float = 1e-6) -> float:
+    """Critical lr of the exact model: spectral radius 1 (brentq; ρ grows with α past the edge)."""
+    lam_max = float(problem.eigenvalues[0])
+    hi = 2.0 * (1.0 + momentum) / lam_max
+    f = lambda a: exact_spectral_radius(problem, a, momentum, batch, sampling) - 1.0  # noqa: E731
+    if f(hi * (1 - 1e-9)) < 0:
+        return hi
+    return float(optimize.brentq(f, 1e-6 * hi, hi * (1 - 1e-9), rtol=rtol))

@@ -1,0 +1,83 @@
+"""Claims about finite data sets: the SE noise model and the exact finite-N recursion (seed 000)."""
+
+import numpy as np
+import pytest
+from scipy.linalg import hadamard
+
+import sgdlab
+from sgdlab.linear.exact import exact_critical_lr, exact_spectral_radius
+from sgdlab.linear.noise import batch_factor, fit_tau
+
+
+def gaussian_data(N=200, d=16, seed=0, noise=0.0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, d)) * np.linspace(1.0, 0.2, d)
+    return sgdlab.Problem.from_features(X, X @ rng.standard_normal(d) + noise * rng.standard_normal(N))
+
+
+def hadamard_data(N=64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = hadamard(N) * np.sqrt(1.0 / np.arange(1, N + 1))      # flat eigenvectors, lambda_k = 1/k
+    return sgdlab.Problem.from_features(X, X @ rng.choice([-1.0, 1.0], N) / N)
+
+
+def test_batch_factor_interpolates_between_one_sample_and_full_batch():
+    assert batch_factor(1, 100, "without") == 1.0
+    assert batch_factor(100, 100, "without") == 0.0
+    assert batch_factor(10, 100, "without") == pytest.approx(90 / (99 * 10))
+    assert batch_factor(10, 100, "replacement") == 0.1
+
+
+def test_fitted_tau_is_one_for_flat_eigenvectors_and_near_minus_one_for_gaussian_data():
+    h = hadamard_data()
+    assert fit_tau(h.features, h.eigenvalues) == pytest.approx(1.0, abs=1e-12)
+    g = gaussian_data(N=20000, d=8)
+    assert fit_tau(g.features, g.eigenvalues) == pytest.approx(-1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("beta,b", [(0.0, 5), (0.6, 5), (-0.4, 2)])
+def test_se_with_tau_one_is_exact_on_flat_eigenvector_data(beta, b):
+    p = hadamard_data()
+    s = sgdlab.SGD(lr=0.3, momentum=beta, batch=b, sampling="without")
+    se = sgdlab.predict(p, s, 80, model="se", tau=1.0)
+    ex = sgdlab.predict(p, s, 80, model="exact")
+    np.testing.assert_allclose(se.loss, ex.loss, rtol=1e-10)
+    assert se.meta["tau"] == 1.0
+
+
+@pytest.mark.parametrize("beta,b,sampling", [(0.0, 5, "without"), (0.6, 5, "without"), (-0.4, 2, "replacement")])
+def test_exact_recursion_agrees_with_real_sgd_on_a_data_set_within_4_standard_errors(beta, b, sampling):
+    p = gaussian_data(N=200, noise=0.3)
+    s = sgdlab.SGD(lr=0.25, momentum=beta, batch=b, sampling=sampling)
+    ex = sgdlab.predict(p, s, 80, model="exact")
+    sim = sgdlab.simulate(p, s, 80, seeds=3000, seed=1)
+    z = (sim.loss[1:] - ex.loss[1:]) / sim.stderr[1:]
+    assert np.abs(z).max() < 4.0
+
+
+def test_exact_recursion_with_full_batch_is_deterministic_heavy_ball():
+    p = gaussian_data(N=50, d=6, noise=0.2)
+    s = sgdlab.SGD(lr=0.5, momentum=0.5, batch=50, sampling="without")
+    ex = sgdlab.predict(p, s, 200, model="exact")
+    gd = sgdlab.predict(p, s.replace(batch=10**15, sampling="online"), 200)
+    np.testing.assert_allclose(ex.loss, gd.loss, rtol=1e-10)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_exact_critical_lr_separates_convergence_from_divergence_at_5_percent(beta):
+    p = gaussian_data(N=60, d=8, seed=3)
+    a = exact_critical_lr(p, momentum=beta, batch=2)
+    assert exact_spectral_radius(p, 0.95 * a, beta, 2) < 1 < exact_spectral_radius(p, 1.05 * a, beta, 2)
+    lo = sgdlab.predict(p, sgdlab.SGD(lr=0.95 * a, momentum=beta, batch=2, sampling="without"), 4000, model="exact")
+    hi = sgdlab.predict(p, sgdlab.SGD(lr=1.05 * a, momentum=beta, batch=2, sampling="without"), 4000, model="exact")
+    assert lo.final_loss < 1e-3 * lo.loss[0]
+    assert hi.final_loss > 1e3 * hi.loss[0] or hi.status == "diverges"
+
+
+def test_se_critical_lr_with_fitted_tau_is_closer_to_the_exact_one_than_tau_one():
+    p = gaussian_data(N=60, d=8, seed=3)
+    exact = exact_critical_lr(p, momentum=0.0, batch=2)
+    fitted = sgdlab.critical_lr(p, 0.0, 2, model="se")
+    seed_default = sgdlab.critical_lr(p, 0.0, 2, model="se", tau=1.0)
+    assert abs(fitted / exact - 1) < abs(seed_default / exact - 1)
+    assert seed_default / exact > 1.1            # tau = 1 overestimates the edge on Gaussian-like data
