@@ -35,6 +35,20 @@ def dataset(seed=1, n=40, d=3):
     return X, X @ np.ones(d) + 0.5 * rng.standard_normal(n)
 
 
+ONLINE = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)        # §A.5's example: σ² = 1, S = 4
+
+
+def at_fraction(model, momentum, fraction=0.6):
+    """(lr, theory) at ``fraction``·lr_max for a data-based noise model."""
+    lr = fraction * F.lr_max(None, model, momentum)
+    return lr, F.stationary_covariance(None, model, lr, momentum)
+
+
+def naive_additive(lr, momentum):
+    """The naive model of online minibatch noise: additive C = σ²A/S (ignores the feedback)."""
+    return F.stationary_covariance(np.diag(A_DOC), np.diag(A_DOC) / 4, lr, momentum)
+
+
 def rel(a, b):
     return np.abs(a - b).max() / np.abs(b).max()
 
@@ -147,9 +161,8 @@ def test_beyond_lr_max_there_is_no_stationary_law_and_the_message_names_the_cond
     H, C = rotated(A_DOC, seed=0)
     with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: mean dynamics unstable, lr·a_max = 3.06"):
         F.stationary_covariance(H, C, 1.53, 0.5)
-    online = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)
     with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: minibatch-noise feedback") as exc:
-        F.stationary_covariance(None, online, 0.65)
+        F.stationary_covariance(None, ONLINE, 0.65)
     assert exc.value.condition == "noise feedback" and "lr_max = 0.63917" in str(exc.value)
     X, y = dataset()
     with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: noise feedback spectral radius"):
@@ -158,10 +171,19 @@ def test_beyond_lr_max_there_is_no_stationary_law_and_the_message_names_the_cond
     assert not ex.exists and ex.condition == "mean stability"
 
 
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9, -0.5])
+def test_divergence_is_detected_at_lr_a_max_equal_to_2_1_plus_beta(momentum):
+    H, C = rotated(A_DOC, seed=0)
+    edge = 2 * (1 + momentum) / 2.0
+    assert F.existence(H, C, edge * (1 - 1e-6), momentum).exists
+    assert not F.existence(H, C, edge * (1 + 1e-6), momentum).exists
+    assert F.second_moment_recursion(H, C, edge * 0.99, momentum).status == "converges"
+    assert F.second_moment_recursion(H, C, edge * 1.01, momentum).status == "diverges"
+
+
 def test_just_below_lr_max_every_number_is_finite():
     H, C = rotated(A_DOC, seed=0)
-    online = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)
-    for hess, noise in [(H, C), (None, online)]:
+    for hess, noise in [(H, C), (None, ONLINE)]:
         st = F.stationary_covariance(hess, noise, F.lr_max(hess, noise) * (1 - 1e-9))
         for v in (st.cov, st.continuous_cov, st.velocity_cov, st.cross_cov, st.excess_loss, st.ratio_to_continuous):
             assert np.all(np.isfinite(v))
@@ -206,7 +228,7 @@ def test_bad_input_raises_a_one_line_error_naming_the_parameter(call, param):
 
 # ------------------------------------------------------------------ part 2: noise models
 def test_online_minibatch_lr_max_matches_the_design_doc_and_both_existence_tests():
-    model = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)
+    model = ONLINE
     assert F.lr_max(None, model) == pytest.approx(0.639, abs=5e-4)
     for mu in (0.0, 0.5, -0.3):
         # §A.5's two conditions vs the spectral radius of the generic feedback operator
@@ -229,7 +251,7 @@ def test_online_minibatch_closed_form_equals_the_generic_self_consistent_solve()
 
 @pytest.mark.parametrize("momentum,growth", [(0.0, 0.045), (0.5, 0.016)])
 def test_exact_second_moment_recursion_converges_at_098_and_diverges_at_102_lr_max(momentum, growth):
-    model = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)
+    model = ONLINE
     lm = F.lr_max(None, model, momentum)
     below = F.second_moment_recursion(None, model, 0.98 * lm, momentum)
     above = F.second_moment_recursion(None, model, 1.02 * lm, momentum)
@@ -408,21 +430,17 @@ def test_momentum_and_preconditioned_simulations_agree(name):
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
 def test_online_minibatch_simulation_agrees_and_the_naive_additive_model_does_not(momentum):
-    model = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)
-    lr = 0.6 * F.lr_max(None, model, momentum)
-    theory = F.stationary_covariance(None, model, lr, momentum)
-    sim = F.simulate(None, model, lr, momentum, chains=64, steps=6000, seed=3)
+    lr, theory = at_fraction(ONLINE, momentum)
+    sim = F.simulate(None, ONLINE, lr, momentum, chains=64, steps=6000, seed=3)
     cmp = assert_agrees(sim, theory)
-    naive = F.stationary_covariance(np.diag(A_DOC), np.diag(A_DOC) / 4, lr, momentum)      # C = σ²A/S
-    assert sim.compare(naive)["rel_error"] > 30 * cmp["mc_rel_error"]
+    assert sim.compare(naive_additive(lr, momentum))["rel_error"] > 30 * cmp["mc_rel_error"]
 
 
 @pytest.mark.parametrize("sampling,momentum", [("replacement", 0.0), ("replacement", 0.9), ("distinct", 0.5)])
 def test_finite_dataset_simulation_agrees(sampling, momentum):
     X, y = dataset()
     model = F.finite_dataset(X, y, batch=2, sampling=sampling)
-    lr = 0.6 * F.lr_max(None, model, momentum)
-    theory = F.stationary_covariance(None, model, lr, momentum)
+    lr, theory = at_fraction(model, momentum)
     assert_agrees(F.simulate(None, model, lr, momentum, chains=64, steps=8000, seed=4), theory)
 
 
@@ -438,7 +456,9 @@ def test_simulation_is_reproducible_and_refuses_a_divergent_run():
     a = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
     b = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
     np.testing.assert_array_equal(a.cov, b.cov)
-    assert a.cloud.shape == (2000 if 4 * 500 >= 2000 else 4 * 500, 4)
+    assert a.cloud.shape == (2000, 4) and np.all(np.any(a.cloud != 0, axis=1))
+    short = F.simulate(H, C, 0.5, chains=3, steps=100, seed=9)
+    assert short.cloud.shape == (300, 4) and np.all(np.any(short.cloud != 0, axis=1))
     with pytest.raises(F.NoStationaryLaw, match="no stationary law"):
         F.simulate(H, C, 1.1, chains=4, steps=100)
 
@@ -463,12 +483,10 @@ def test_acceptance_additive_within_1_percent_with_mc_error_below_03_percent(nam
 @pytest.mark.slow
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
 def test_acceptance_online_minibatch_within_1_percent_at_06_lr_max(momentum):
-    model = F.online_minibatch(np.diag(A_DOC), 1.0, batch=4)
-    lr = 0.6 * F.lr_max(None, model, momentum)
-    theory = F.stationary_covariance(None, model, lr, momentum)
-    sim = F.simulate(None, model, lr, momentum, chains=200, steps=50_000, seed=12)
+    lr, theory = at_fraction(ONLINE, momentum)
+    sim = F.simulate(None, ONLINE, lr, momentum, chains=200, steps=50_000, seed=12)
     cmp = assert_agrees(sim, theory, slow=True)
-    naive = F.stationary_covariance(np.diag(A_DOC), np.diag(A_DOC) / 4, lr, momentum)
+    naive = naive_additive(lr, momentum)
     print(f"\nonline β={momentum}: rel. err {cmp['rel_error']:.4f}, MC {cmp['mc_rel_error']:.4f}, "
           f"max|z| {cmp['max_z']:.2f}, E[L] sim {sim.excess_loss + 0.5:.4f} ± {sim.excess_loss_se:.4f} "
           f"theory {theory.train_loss:.4f}, naive additive model off by {sim.compare(naive)['rel_error']:.3f}")
@@ -479,8 +497,7 @@ def test_acceptance_online_minibatch_within_1_percent_at_06_lr_max(momentum):
 def test_acceptance_finite_dataset_with_replacement_within_1_percent(momentum, steps):
     X, y = dataset()
     model = F.finite_dataset(X, y, batch=2)
-    lr = 0.6 * F.lr_max(None, model, momentum)
-    theory = F.stationary_covariance(None, model, lr, momentum)
+    lr, theory = at_fraction(model, momentum)
     sim = F.simulate(None, model, lr, momentum, chains=200, steps=steps, seed=13)
     cmp = assert_agrees(sim, theory, slow=True)
     print(f"\nfinite set β={momentum}: rel. err {cmp['rel_error']:.4f}, MC {cmp['mc_rel_error']:.4f}, "

@@ -25,10 +25,34 @@ def _record(acc, cloud, c, t, e, keep_every):
 
 
 @numba.njit(cache=True)
+def _matvec(out, M, x, accumulate):
+    """out = M x, or out += M x with ``accumulate``."""
+    for i in range(M.shape[0]):
+        s = out[i] if accumulate else 0.0
+        for j in range(M.shape[1]):
+            s += M[i, j] * x[j]
+        out[i] = s
+
+
+@numba.njit(cache=True)
+def _normals(z):
+    for k in range(z.size):
+        z[k] = np.random.standard_normal()
+
+
+@numba.njit(cache=True)
 def _move(e, v, pg, lr, mu):
     for i in range(e.size):
         v[i] = mu * v[i] - lr * pg[i]
         e[i] += v[i]
+
+
+@numba.njit(cache=True)
+def _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every):
+    """One heavy-ball step of the error e, recorded once past the burn-in."""
+    _move(e, v, pg, lr, mu)
+    if t >= burn:
+        _record(acc, cloud, c, t - burn, e, keep_every)
 
 
 @numba.njit(cache=True)
@@ -43,18 +67,10 @@ def run_additive(PH, PL, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
         e[:] = 0.0
         v[:] = 0.0
         for t in range(burn + steps):
-            for k in range(r):
-                z[k] = np.random.standard_normal()
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += PH[i, j] * e[j]
-                for k in range(r):
-                    s += PL[i, k] * z[k]
-                pg[i] = s
-            _move(e, v, pg, lr, mu)
-            if t >= burn:
-                _record(acc, cloud, c, t - burn, e, keep_every)
+            _normals(z)
+            _matvec(pg, PH, e, False)
+            _matvec(pg, PL, z, True)
+            _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every)
     return acc, cloud
 
 
@@ -70,27 +86,17 @@ def run_online(P, root, sigma, batch, lr, mu, chains, burn, steps, keep_every, n
         e[:] = 0.0
         v[:] = 0.0
         for t in range(burn + steps):
-            g[:] = 0.0
+            g[:] = 0.0      # mean over the batch of x (xᵀe - ε)
             for _ in range(batch):
-                for k in range(d):
-                    z[k] = np.random.standard_normal()
+                _normals(z)
                 res = -sigma * np.random.standard_normal()
+                _matvec(x, root, z, False)
                 for i in range(d):
-                    s = 0.0
-                    for k in range(d):
-                        s += root[i, k] * z[k]
-                    x[i] = s
-                    res += s * e[i]
+                    res += x[i] * e[i]
                 for i in range(d):
                     g[i] += x[i] * res / batch
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += P[i, j] * g[j]
-                pg[i] = s
-            _move(e, v, pg, lr, mu)
-            if t >= burn:
-                _record(acc, cloud, c, t - burn, e, keep_every)
+            _matvec(pg, P, g, False)
+            _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every)
     return acc, cloud
 
 
@@ -124,11 +130,7 @@ def run_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, chains, bu
                     res += X[i, m] * w[m]
                 for m in range(d):
                     g[m] += X[i, m] * res / batch
-            for m in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += P[m, j] * g[j]
-                pg[m] = s
+            _matvec(pg, P, g, False)
             _move(w, v, pg, lr, mu)
             if t >= burn:
                 for m in range(d):

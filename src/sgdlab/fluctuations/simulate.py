@@ -103,7 +103,7 @@ def simulate(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=No
     H, P = frame.hessian, frame.preconditioner
     Pm = np.eye(frame.dim) if P is None else P
     burn = burn_in_steps(H, model, lr, mu, P) if burn_in is None else check_int(burn_in, "burn_in", 0)
-    n_keep = -(-cloud // chains) if cloud else 0
+    n_keep = min(-(-cloud // chains), steps) if cloud else 0
     keep_every = max(1, steps // n_keep) if n_keep else 0
     args = (lr, mu, chains, burn, steps, keep_every, n_keep, seed)
     if isinstance(model, OnlineMinibatch):

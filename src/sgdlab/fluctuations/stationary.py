@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import check_momentum, check_positive
+from .._validate import InputError, check_momentum, check_positive
 from .existence import NoStationaryLaw, bisect_lr_max, check, feedback_operator, prepare
 from .frame import Frame
 from .gains import block_gains, continuous_gain, covariance_gain
@@ -75,7 +75,6 @@ class Stationary:
         M, _ = augmented_system(self.hessian, self.lr, self.momentum, self.preconditioner)
         lags = np.atleast_1d(np.asarray(lag))
         if lags.dtype.kind not in "iu" or lags.min() < 0:
-            from .._validate import InputError
             raise InputError(f"lag must be integers >= 0, got {lag!r}")
         d = self.cov.shape[0]
         out = np.stack([(np.linalg.matrix_power(M, int(k)) @ self.law)[:d, :d] for k in lags])
