@@ -245,7 +245,7 @@ def test_online_minibatch_closed_form_equals_the_generic_self_consistent_solve()
         a = F.stationary_covariance(None, model, lr, mu)
         b = F.stationary_covariance(None, model, lr, mu, preconditioner=np.eye(4))
         assert a.method == "closed form §A.5" and b.method.startswith("self-consistent")
-        assert rel(a.cov, b.cov) < 1e-12
+        assert rel(a.cov, b.cov) < 1e-12 and rel(a.continuous_cov, b.continuous_cov) < 1e-12
         assert a.train_loss == pytest.approx(0.35 + a.excess_loss, rel=1e-14)
 
 

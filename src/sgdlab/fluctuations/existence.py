@@ -139,7 +139,7 @@ def check(frame: Frame, model: NoiseModel, lr: float, mu: float) -> Existence:
 
 def existence(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None,
               batch: int | None = None) -> Existence:
-    """Check, without raising, whether a stationary law exists at this learning rate and momentum."""
+    """Check, without raising, whether a stationary law exists at this lr and momentum (§A.2–§A.6 [D, V])."""
     frame, model = prepare(hessian, noise, preconditioner, batch)
     return check(frame, model, check_positive(lr, "lr"), check_momentum(momentum))
 
@@ -164,7 +164,8 @@ def lr_max(hessian, noise, momentum: float = 0.0, batch: int | None = None, *, p
            rtol: float = 1e-12) -> float:
     """Largest learning rate with a stationary law, by bisection on the existence conditions.
 
-    Design doc §A.5 ("implement λ_max(μ, S) by bisection on the two conditions") and §A.2–§A.4.
+    Design doc §A.5 ("implement λ_max(μ, S) by bisection on the two conditions") and §A.2–§A.4
+    [D, V: the exact recursion converges at 0.98 lr_max and diverges at 1.02 lr_max].
     Additive noise gives the mean-stability bound ``2(1+β)/a_max(PH)``; minibatch noise
     (online or finite data set) gives less.  ``batch`` overrides the noise model's batch.
     A stationary law exists for every ``lr < lr_max``: the conditions are monotone in lr for

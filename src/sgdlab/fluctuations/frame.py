@@ -83,7 +83,7 @@ class Frame:
 
 
 def make_frame(hessian, preconditioner=None) -> Frame:
-    """Validate H (symmetric PSD, not zero) and P (symmetric positive definite) and diagonalise PH."""
+    """Validate H (symmetric PSD, not zero) and P (symmetric positive definite) and diagonalise PH (§A.4 [D])."""
     H = as_symmetric(hessian, "hessian")
     d = H.shape[0]
     if preconditioner is None:

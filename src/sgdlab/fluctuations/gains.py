@@ -73,7 +73,7 @@ def block_gains(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarray:
     the eigenbasis, into one 4x4 linear system per pair (i, j):
     ``P⁽ⁱʲ⁾ = M_i P⁽ⁱʲ⁾ M_jᵀ + lr² C̃_ij [[1, 1], [1, 1]]``, solved here for unit C̃_ij, batched.
     ``out[0, 0]`` equals :func:`covariance_gain`; ``out[1, 1]`` is the velocity gain and
-    ``out[0, 1]`` the (e, v) cross gain.  Kernel pairs get 0.
+    ``out[0, 1]`` the (e, v) cross gain.  Kernel pairs get 0.  [D, V: = Lyapunov to 1e-14]
     """
     m = mode_matrices(a, lr, momentum)
     d = a.size

@@ -53,7 +53,7 @@ class NoiseModel:
 
 @dataclass(frozen=True, eq=False)
 class Additive(NoiseModel):
-    """State-independent noise: per-sample covariance ``cov``, per-step C = cov / batch (§A.1)."""
+    """State-independent noise: per-sample covariance ``cov``, per-step C = cov / batch (§A.1 model [D])."""
 
     cov: np.ndarray
     batch: int = 1
@@ -109,12 +109,12 @@ class OnlineMinibatch(NoiseModel):
 
 
 def additive(cov, batch: int = 1) -> Additive:
-    """Additive noise with per-sample covariance ``cov`` (a matrix, or a 1-D diagonal)."""
+    """Additive noise with per-sample covariance ``cov`` (a matrix, or a 1-D diagonal); §A.1 [D]."""
     return Additive(cov=as_symmetric(cov, "noise"), batch=check_int(batch, "batch"))
 
 
 def online_minibatch(hessian, label_variance: float, batch: int = 1, target=None) -> OnlineMinibatch:
-    """Online minibatch noise of linear regression (§A.5); ``hessian`` = feature covariance A."""
+    """Online minibatch noise of linear regression (§A.5 [D, V]); ``hessian`` = feature covariance A."""
     A = as_symmetric(hessian, "hessian")
     u = None if target is None else np.asarray(target, float)
     if u is not None and u.shape != (A.shape[0],):

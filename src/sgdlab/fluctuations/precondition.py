@@ -28,17 +28,18 @@ def _inverse_power(m: np.ndarray, power: float, name: str) -> np.ndarray:
 
 
 def damped_newton(hessian) -> np.ndarray:
-    """P = H⁻¹ (§A.4).  With it, ``lr`` is the Newton damping (stable for 0 < lr < 2(1+β))."""
+    """P = H⁻¹ (§A.4 [D, V]).  With it, ``lr`` is the Newton damping (stable for 0 < lr < 2(1+β))."""
     return _inverse_power(as_symmetric(hessian, "hessian"), 1.0, "hessian")
 
 
 def natural_gradient(fisher) -> np.ndarray:
-    """P = F⁻¹ for a Fisher matrix F (§A.4); F = H at a well-specified optimum gives damped Newton."""
+    """P = F⁻¹ for a Fisher matrix F (§A.4 [D]); F = H at a well-specified optimum gives damped Newton."""
     return _inverse_power(as_symmetric(fisher, "fisher"), 1.0, "fisher")
 
 
 def adam_like(noise_cov, rotation_invariant: bool = False) -> np.ndarray:
-    """P = diag(C)^{-1/2} (Adam's second moment frozen at E g² ≈ diag C, §A.4), or C^{-1/2}."""
+    """P = diag(C)^{-1/2} (Adam's second moment frozen at E g² ≈ diag C, §A.4 [D, V]; the
+    modelling of Adam is [?]), or C^{-1/2}."""
     C = as_symmetric(noise_cov, "noise_cov")
     if rotation_invariant:
         return _inverse_power(C, 0.5, "noise_cov")
@@ -49,7 +50,7 @@ def adam_like(noise_cov, rotation_invariant: bool = False) -> np.ndarray:
 
 
 def ema_to_vform(lr_ema: float, beta: float) -> tuple[float, float]:
-    """EMA momentum ``m ← βm + (1-β)g, w ← w - lr'·m`` is v-form heavy ball with lr = lr'(1-β) (§0.2)."""
+    """EMA momentum ``m ← βm + (1-β)g, w ← w - lr'·m`` is v-form heavy ball with lr = lr'(1-β) (§0.2 [D, V])."""
     beta = check_momentum(beta, "beta")
     return check_positive(lr_ema, "lr") * (1.0 - beta), beta
 

@@ -1,4 +1,4 @@
-"""The exact second-moment recursion, evaluated at steps 2ᵏ by doubling (design doc §A.5–§A.6).
+"""The exact second-moment recursion, evaluated at steps 2ᵏ by doubling (design doc §A.5–§A.6 [D, V]).
 
 For the augmented state z = (e, v) and any noise model here, the second moment
 P_t = E[z_t z_tᵀ] obeys exactly (the noise has zero mean given z_t):
@@ -55,7 +55,7 @@ class Recursion:
 
 def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
                             batch: int | None = None, doublings: int = 40, init=None) -> Recursion:
-    """Run the exact second-moment recursion from E[zzᵀ] = init (default 0: start at w*).
+    """Run the exact second-moment recursion (§A.5–§A.6 [D]) from E[zzᵀ] = init (default 0: start at w*).
 
     Stops early once the trace exceeds 1e100 (diverged) or stops changing (rel. 1e-13).
     """

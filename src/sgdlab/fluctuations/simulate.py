@@ -88,7 +88,7 @@ def _sqrt_psd(c: np.ndarray) -> np.ndarray:
 def simulate(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
              batch: int | None = None, chains: int = 200, steps: int = 20_000, burn_in: int | None = None,
              seed: int = 0, cloud: int = 2000) -> Simulation:
-    """Simulation twin of :func:`.stationary_covariance` (same arguments), design doc §A.10.
+    """Simulation twin of :func:`.stationary_covariance` (same arguments): the [V] checks of §A.10.
 
     v-form heavy ball ``v ← βv - lr·P·g, w ← w + v`` (= torch.optim.SGD).  ``chains``
     independent chains (>= 2) of ``burn_in`` (default: :func:`burn_in_steps`) + ``steps``

@@ -105,6 +105,25 @@ def _online_closed_form(frame: Frame, model: OnlineMinibatch, lr: float, mu: flo
     return np.diag(model.label_variance / g / (S - np.sum(frame.a / g)))
 
 
+def _online_diagonal(frame: Frame, model: OnlineMinibatch, gain: np.ndarray) -> np.ndarray | None:
+    """Self-consistent §A.5 law for any gain, O(d): C̄ is diagonal in A's eigenbasis [D].
+
+    With w_i = gain_ii, ``s_i = w_i (a_i² s_i + (T + σ²) a_i)/S`` and T = Σ a_i s_i give
+    ``s_i = h_i (T + σ²)``, ``h_i = w_i a_i/(S - w_i a_i²)``, ``T = σ² q/(1 - q)``, q = Σ a_i h_i.
+    Used for the continuous-time law (the discrete one is the doc's boxed formula); None if it
+    does not exist (some S - w_i a_i² <= 0, or q >= 1).
+    """
+    a, w, S = frame.a, np.diag(gain), model.batch
+    den = S - w * a * a
+    if den.min() <= 0:
+        return None
+    h = w * a / den
+    q = float(np.sum(a * h))
+    if q >= 1:
+        return None
+    return np.diag(h * model.label_variance / (1 - q))
+
+
 def _self_consistent(frame: Frame, model: NoiseModel, gain: np.ndarray) -> tuple[np.ndarray, float]:
     """Solve Σ̃ = gain ∘ Tᵀ(C₀ + L(Σ))T as one linear system in vec Σ̃ (§A.5–§A.6); (Σ̃, ρ)."""
     c0 = gain * frame.to_eigen(model.base_cov)
@@ -182,7 +201,10 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
     cov = _sym(frame.from_eigen(st))
     noise_cov = model.base_cov + (model.feedback(cov) if model.has_feedback else 0.0)
 
-    ct, _ = _self_consistent(frame, model, continuous_gain(frame.a, lr, mu))
+    if isinstance(model, OnlineMinibatch) and frame.preconditioner is None:
+        ct = _online_diagonal(frame, model, continuous_gain(frame.a, lr, mu))
+    else:
+        ct, _ = _self_consistent(frame, model, continuous_gain(frame.a, lr, mu))
     H = frame.hessian
     excess = 0.5 * float(np.sum(H * cov))
     ct_cov = None if ct is None else _sym(frame.from_eigen(ct))
