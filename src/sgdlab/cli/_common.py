@@ -22,11 +22,16 @@ console = Console(stderr=True)
 
 
 def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_variance: float,
-                 target: str | None = None) -> Problem:
-    """``power-law`` (seed 000 parametrisation) or a file of eigenvalues (.npy, or text/CSV).
+                 target: str | None = None, data: str | None = None, features: str = "linear",
+                 n_samples: int | None = None, data_dir: str | None = None) -> Problem:
+    """A real data set (``--data``), ``power-law`` (seed 000 parametrisation) or a file of eigenvalues.
 
     A text file may hold one column (eigenvalues) or two (eigenvalue, target).
     """
+    if data is not None:
+        from .. import data as _data
+        with console.status(f"loading {data} ({features} features) and its spectrum"):
+            return _data.problem(data, features, n_samples, path=data_dir)
     if spectrum in ("power-law", "power_law", "powerlaw"):
         return Problem.power_law(dim=dim, nu=nu, kappa=kappa, noise_variance=noise_variance)
     path = Path(spectrum)

@@ -32,14 +32,27 @@ SAMPLING = typer.Option("online", help=f"sampling: {', '.join(SAMPLING_MODES)}")
 OUT = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json")
 JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
 SEEDS = typer.Option(300, help="number of independent SGD runs")
+DATA = typer.Option(None, "--data", help="real data set: digits, mnist, fashion, cifar10 (overrides --spectrum)")
+FEATURES = typer.Option("linear", "--features", help="feature map for --data: linear, rf, ntk")
+NSAMPLES = typer.Option(None, "--n-samples", help="use a random subset of this many images")
+DATADIR = typer.Option(None, "--data-dir", help="folder of the CIFAR-10 batches (or Fashion-MNIST files)")
+MODEL = typer.Option("auto", "--model", help="theory: gaussian (online), se (finite data, Spectrally "
+                     "Expressible), exact (finite data, d x d); auto = gaussian, or se with --data")
+TAU = typer.Option("fit", "--tau", help="SE parameter: 'fit' (from the data's fourth moments) or a number")
 SEED = typer.Option(0, help="master random seed (same seed + backend = same numbers)")
 BACKEND = typer.Option("auto", help="simulation backend: auto, numba, numpy, jax")
 
 
-def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling):
-    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target)
+def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
+           data=None, features="linear", n_samples=None, data_dir=None, model="auto"):
+    """Problem, hyperparameters and theory model; with --data the default is SE with b distinct indices."""
+    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
+    if data is not None and sampling == "online":
+        sampling = "without"
+    if model == "auto":
+        model = "gaussian" if sampling == "online" else "se"
     sgd = SGD(lr=lr, momentum=momentum, batch=batch, sampling=sampling)
-    return problem, sgd
+    return problem, sgd, model
 
 
 def _config(problem, sgd, steps, **extra) -> dict:
@@ -70,12 +83,14 @@ def _write_curve(out: Path, name: str, curve: Curve) -> None:
 def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
             noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
-            model: str = typer.Option("gaussian", help="noise model"),
+            model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: str = FEATURES,
+            n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
             out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
     started = time.perf_counter()
-    problem, sgd = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling)
-    curve = linear.predict(problem, sgd, steps, model=model)
+    problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
+                                 data, features, n_samples, data_dir, model)
+    curve = linear.predict(problem, sgd, steps, model=model, tau=tau)
     summary = _summary(curve)
     console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
     console.print(("[green]" if curve.status == "converges" else "[red]") + curve.reason)
@@ -93,11 +108,13 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
 def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
              noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
              momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
-             seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND,
+             seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, data: Optional[str] = DATA,
+             features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
              out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
     started = time.perf_counter()
-    problem, sgd = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling)
+    problem, sgd, _ = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
+                             data, features, n_samples, data_dir)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         curve = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
     summary = _summary(curve)
@@ -132,13 +149,16 @@ def compare_curves(theory: Curve, sim: Curve) -> dict:
 def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
             noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
-            seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND,
+            seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, model: str = MODEL, tau: str = TAU,
+            data: Optional[str] = DATA, features: str = FEATURES, n_samples: Optional[int] = NSAMPLES,
+            data_dir: Optional[str] = DATADIR,
             out: Path = typer.Option(Path("sgdlab-out"), "--out", "-o", help="output folder"),
             json: bool = JSON):
     """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
     started = time.perf_counter()
-    problem, sgd = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling)
-    theory = linear.predict(problem, sgd, steps)
+    problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
+                                 data, features, n_samples, data_dir, model)
+    theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
     err = compare_curves(theory, sim)
@@ -157,8 +177,9 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
                 title=f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}")
     results = {"theory": _summary(theory), "simulation": _summary(sim),
                **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel")}}
-    write_run_json(out, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed,
-                                           backend=sim.meta["backend"]), started, results)
+    write_run_json(out, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed, model=model,
+                                           tau=theory.meta.get("tau"), backend=sim.meta["backend"]),
+                   started, results)
     console.print(f"wrote {out}/compare.png, theory.json/csv, simulation.json/csv, errors.csv, run.json")
     if json:
         emit_json(results)
@@ -176,20 +197,27 @@ def _write_error_table(path: Path, err: dict) -> None:
 @app.command()
 def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
               noise_variance: float = NOISE, target: Optional[str] = TARGET, batch: int = BATCH,
+              model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: str = FEATURES,
+              n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
               momentum_min: float = typer.Option(-0.9, help="smallest momentum of the grid"),
               momentum_max: float = typer.Option(0.99, help="largest momentum of the grid"),
               grid: int = typer.Option(200, help="grid points per axis"),
               out: Optional[Path] = OUT, json: bool = JSON):
     """Critical learning rate for each momentum, and the (lr, momentum) stability map as PNG."""
     started = time.perf_counter()
-    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target)
+    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
+    if model == "auto":
+        model = "gaussian" if data is None else "se"
     betas = np.linspace(momentum_min, momentum_max, grid)
-    crit = linear.stability.critical_curve(problem.eigenvalues, betas, linear.gaussian(batch))
+    nm = linear.predict_mod.noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian"
+                                                     else "without"), model, tau)
+    crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
     lrs = np.linspace(crit.max() * 1.2 / grid, crit.max() * 1.2, grid)
-    smap = linear.stability_map(problem, lrs, betas, batch=batch)
+    smap = linear.stability_map(problem, lrs, betas, batch=batch, model=model, tau=tau)
     show = [-0.5, 0.0, 0.5, 0.9]
-    rows = [[b, linear.critical_lr(problem, b, batch)] for b in show if momentum_min <= b <= momentum_max]
-    table(f"critical learning rate, batch {batch}", ["momentum", "critical lr"], rows)
+    rows = [[b, linear.critical_lr(problem, b, batch, model=model, tau=tau)] for b in show
+            if momentum_min <= b <= momentum_max]
+    table(f"critical learning rate, batch {batch} ({nm.name})", ["momentum", "critical lr"], rows)
     results = {"batch": batch, "momentum": betas, "critical_lr": smap.critical_lr}
     if out is not None:
         from .._io import write_text

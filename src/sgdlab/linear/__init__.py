@@ -8,13 +8,23 @@ Modules, in the order the engine reads:
 * :mod:`~sgdlab.linear.blocks`     geometric time stepping for long horizons
 * :mod:`~sgdlab.linear.stability`  noise mass U, stability conditions, critical lr
 * :mod:`~sgdlab.linear.predict`    the entry points predict / critical_lr / stability_map
+* :mod:`~sgdlab.linear.exact`      the exact finite-N d x d recursion (seed 000 §1)
+* :mod:`~sgdlab.linear.generating` generating functions, power-law phases, critical-curve asymptotes
+* :mod:`~sgdlab.linear.tuning`     the best momentum (possibly negative) and (lr, momentum)
 * :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds
 """
 
-from .noise import NoiseModel, gaussian
-from .predict import StabilityMap, critical_lr, predict, predict_many, stability_map
+from . import predict as predict_mod
+from .exact import exact_critical_lr, exact_spectral_radius
+from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
+from .noise import NoiseModel, fit_tau, gaussian, spectrally_expressible
+from .predict import StabilityMap, critical_lr, noise_model, predict, predict_many, stability_map
 from .simulate import simulate
 from .stability import StabilityReport, noise_mass, stability_conditions
+from .tuning import MomentumAdvice, loss_surface, negative_momentum_helps, optimal_lr_momentum, optimal_momentum
 
-__all__ = ["NoiseModel", "gaussian", "predict", "predict_many", "critical_lr", "stability_map",
-           "StabilityMap", "simulate", "noise_mass", "stability_conditions", "StabilityReport"]
+__all__ = ["NoiseModel", "gaussian", "spectrally_expressible", "fit_tau", "noise_model", "predict", "predict_many",
+           "critical_lr", "stability_map", "StabilityMap", "simulate", "noise_mass", "stability_conditions",
+           "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
+           "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
+           "MomentumAdvice", "loss_surface"]

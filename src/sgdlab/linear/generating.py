@@ -1,0 +1,182 @@
+"""Generating functions of the loss sequence, power-law phases and the critical curve's asymptotes.
+
+Design/math-linear.md §3-§5 (seed 000), all [D, V].  With the per-mode denominator
+Δ(z) = (1 - βz)(1 - (p² - 2β)z + β²z²), p = 1 + β - a, a = αλ_k:
+
+.. math::
+    \\mathcal H(z) = \\frac{1+βz}{Δ(z)},\\qquad
+    Φ(z) = \\frac{1 - (β+β^2-2aβ)z + β^3 z^2}{Δ(z)},
+
+    K(z) = c_c \\sum_k \\frac{a_k^2(1+βz)}{Δ_k(z) - c_d a_k^2 z(1+βz)},\\qquad
+    F(z) = \\tfrac12 \\sum_k \\frac{λ_k A_k(0) Φ_k(z)}{1 - c_d a_k^2 z \\mathcal H_k(z)} + \\frac{σ^2/2}{1-z},
+
+    L(z) = \\sum_t L_t z^t = \\frac{F(z)}{1 - zK(z)} .
+
+Power law λ_k = k^{-ν}, λ_k A_k(0) = c k^{-κ-1} (ζ = κ/ν, Q = c/(2κ)), with U < 1 (§5.2):
+
+* signal-dominated phase (ζ < 2 - 1/ν, i.e. κ < 2ν - 1):
+  L_t ≃ Q Γ(ζ+1) (2α't)^{-ζ} / (1 - U);
+* noise-dominated phase (ζ > 2 - 1/ν):
+  L_t ≃ (c_c/ν) Γ(2 - 1/ν) α'² (2α't)^{-(2-1/ν)} F(1) / (1 - U)²,
+
+with α' = α/(1-β).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy.special import gamma as Gamma
+
+from .._validate import InputError, check_positive
+from ..hyper import SGD
+from ..problem import Problem
+from .noise import NoiseModel
+from .stability import kernel_gf, noise_mass
+
+__all__ = ["loss_gf", "signal_gf", "kernel_gf", "Phase", "phase", "critical_curve_asymptotes",
+           "SpectrumTruncationWarning"]
+
+
+class SpectrumTruncationWarning(UserWarning):
+    """A finite spectrum cannot show the power-law asymptote at this horizon (§5.2)."""
+
+
+def _delta(z, a, beta):
+    p = 1.0 + beta - a
+    return (1.0 - beta * z) * (1.0 - (p * p - 2.0 * beta) * z + beta * beta * z * z)
+
+
+def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
+    """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included), |z| < 1 or z = 1 with σ = 0."""
+    lam = problem.eigenvalues
+    a = alpha * lam
+    z = np.asarray(z, dtype=np.float64)[..., None]
+    D = _delta(z, a, beta)
+    phi = (1.0 - (beta + beta * beta - 2.0 * a * beta) * z + beta**3 * z * z) / D
+    h = (1.0 + beta * z) / D
+    F = 0.5 * np.sum(lam * problem.initial_moments * phi / (1.0 - noise.self_noise * a * a * z * h), axis=-1)
+    if problem.noise_variance > 0:
+        F = F + 0.5 * problem.noise_variance / (1.0 - z[..., 0])
+    return F
+
+
+def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
+    """L(z) = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run."""
+    K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise)
+    return signal_gf(z, problem, alpha, beta, noise) / (1.0 - np.asarray(z) * K)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Phase and leading asymptote L_t ≃ constant · t^(-exponent) of a power-law problem (§5.2).
+
+    Attributes:
+        phase: ``"signal"`` (κ < 2ν - 1), ``"noise"`` (κ > 2ν - 1) or ``"boundary"``.
+        exponent: ζ = κ/ν (signal) or 2 - 1/ν (noise).
+        constant: prefactor of t^(-exponent) in steps, or None if the run diverges.
+        noise_mass: U.
+        valid_until: largest t at which a spectrum of ``dim`` modes can show the asymptote,
+            (2α't)^(1/ν) = dim / 10 (None for the continuum).
+    """
+
+    phase: str
+    exponent: float
+    constant: float | None
+    noise_mass: float
+    nu: float
+    kappa: float
+    valid_until: float | None = None
+
+    def asymptote(self, t):
+        """constant · t^(-exponent)."""
+        return None if self.constant is None else self.constant * np.asarray(t, dtype=float) ** -self.exponent
+
+
+def phase(problem_or_nu, kappa: float | None = None, sgd: SGD | None = None, *, dim: int | None = None,
+          noise: NoiseModel | None = None, model: str = "gaussian", tau="fit", horizon: int | None = None) -> Phase:
+    """Phase (signal- or noise-dominated), exponent and leading constant of a power-law problem.
+
+    Call as ``phase(problem, sgd=SGD(...))`` with a :meth:`Problem.power_law` problem, or as
+    ``phase(nu, kappa)`` for the exponents alone (then ``constant`` needs ``sgd``; the
+    continuum sums over k = 1..∞ use ``dim`` modes if given, else 10⁶).
+
+    ``horizon`` (steps): warn with :class:`SpectrumTruncationWarning` when a spectrum of
+    ``dim`` modes cannot show the asymptote up to it (§5.2, pitfall 8).
+    """
+    if isinstance(problem_or_nu, Problem):
+        problem = problem_or_nu
+        if problem.noise_variance > 0:      # the phase describes the excess loss above σ²/2
+            problem = Problem(problem.eigenvalues, problem.target, 0.0, name=problem.name)
+        nu, kappa = _power_law_exponents(problem)
+        dim = problem.dim
+    else:
+        nu = check_positive(problem_or_nu, "nu")
+        if kappa is None:
+            raise InputError("phase(nu, kappa): give kappa")
+        kappa = check_positive(kappa, "kappa")
+        problem = Problem.power_law(dim=dim or 10**6, nu=nu, kappa=kappa) if sgd is not None else None
+    zeta = kappa / nu
+    noise_exp = 2.0 - 1.0 / nu
+    kind = "signal" if zeta < noise_exp - 1e-12 else ("noise" if zeta > noise_exp + 1e-12 else "boundary")
+    exponent = min(zeta, noise_exp)
+    if sgd is None:
+        return Phase(kind, exponent, None, float("nan"), nu, kappa)
+    if noise is None:
+        from .predict import noise_model
+        noise = noise_model(problem, sgd, model, tau)
+    alpha, beta = sgd.lr, sgd.momentum
+    U = noise_mass(problem.eigenvalues, alpha, beta, noise)
+    if not U < 1:
+        return Phase(kind, exponent, None, U, nu, kappa)
+    ap = alpha / (1.0 - beta)
+    c = float(problem.eigenvalues[0] * problem.initial_moments[0])     # normalisation: λ_1 A_1(0) = c·1
+    Q = c / (2.0 * kappa)
+    sig = Q * Gamma(zeta + 1.0) * (2.0 * ap) ** -zeta / (1.0 - U)
+    if kind == "signal":
+        const = sig
+    else:
+        F1 = float(signal_gf(1.0, problem, alpha, beta, noise))
+        const = (noise.coupling / nu) * Gamma(noise_exp) * ap**2 * (2.0 * ap) ** -noise_exp * F1 / (1.0 - U) ** 2
+        if kind == "boundary":
+            const = const + sig
+    valid = (dim / 10.0) ** nu / (2.0 * ap) if dim is not None else None
+    if horizon is not None and valid is not None and horizon > valid:
+        warnings.warn(f"spectrum truncation: {dim} modes show the t^-{exponent:.3g} asymptote only up to "
+                      f"t ~ {valid:.3g} steps (horizon {horizon}); add modes or shorten the horizon",
+                      SpectrumTruncationWarning, stacklevel=2)
+    return Phase(kind, exponent, float(const), U, nu, kappa, valid)
+
+
+def _power_law_exponents(problem: Problem) -> tuple[float, float]:
+    """Recover (ν, κ) from a power-law spectrum λ_k = k^-ν, λ_k A_k(0) ∝ k^-(κ+1)."""
+    k = np.arange(1, problem.dim + 1, dtype=float)
+    lam, w = problem.eigenvalues, problem.eigenvalues * problem.initial_moments
+    if problem.dim < 3 or np.any(lam <= 0) or np.any(w <= 0):
+        raise InputError("phase() needs a power-law problem (Problem.power_law) or phase(nu, kappa)")
+    nu = -np.polyfit(np.log(k), np.log(lam), 1)[0]
+    kappa = -np.polyfit(np.log(k), np.log(w), 1)[0] - 1.0
+    if not (np.allclose(lam, lam[0] * k**-nu, rtol=1e-6) and np.allclose(w, w[0] * k ** -(kappa + 1), rtol=1e-6)):
+        raise InputError("phase() needs a power-law problem: eigenvalues k^-nu and loss weights k^-(kappa+1)")
+    return float(nu), float(kappa)
+
+
+def critical_curve_asymptotes(problem: Problem, noise: NoiseModel) -> dict:
+    """The two asymptotes of the critical curve α*(β) in the (α, β) plane (§4.3).
+
+    * β → 1: tangent to β = 1 - c* α, c* from Σ_k c_c λ_k / (2c - c_d λ_k) = 1;
+    * β → -1: tangent to the deterministic line α = 2(1+β)/λ_max.
+    """
+    lam = problem.eigenvalues
+    cc, cd = noise.coupling, noise.self_noise
+    f = lambda c: np.sum(cc * lam / (2.0 * c - cd * lam)) - 1.0  # noqa: E731
+    lo = max(cd * lam.max() / 2.0, 0.0) * (1 + 1e-12) + 1e-300
+    hi = max(2 * lo, cc * lam.sum())
+    while f(hi) > 0:
+        hi *= 2.0
+    c_star = float(optimize.brentq(f, lo if f(lo) > 0 else lo * (1 + 1e-9), hi)) if cc > 0 else 0.0
+    return {"beta_to_1": {"slope": c_star, "line": "beta = 1 - slope * lr"},
+            "beta_to_minus_1": {"lambda_max": float(lam.max()), "line": "lr = 2 (1 + beta) / lambda_max"}}

@@ -1,0 +1,161 @@
+"""Advice: the best momentum (possibly negative) and the best (lr, momentum) for a horizon.
+
+Design/math-linear.md §6 (seed 000).  The objective is the predicted loss at the
+horizon T, from the compiled recursion batched over configurations; the search is
+bounded by the critical curve α < α*(β).  ``L_T`` is smooth in β but not convex near
+the edge, so a grid comes first and a bounded scalar search refines its best cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize
+
+from .._validate import InputError, check_int, check_positive
+from ..hyper import SGD
+from ..problem import Problem
+from .predict import critical_lr, noise_model, predict_many
+from .stability import critical_curve, noise_mass
+
+__all__ = ["MomentumAdvice", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps", "loss_surface"]
+
+
+@dataclass(frozen=True)
+class MomentumAdvice:
+    """Result of a momentum (or joint lr, momentum) search.
+
+    Attributes:
+        momentum: the best β found (may be negative).
+        lr: the learning rate used (fixed) or found (joint search).
+        loss: predicted L_T at the optimum; loss_zero_momentum: L_T at β = 0 (same lr).
+        ratio: loss / loss_zero_momentum.
+        grid: the β grid (or (lr, β) pairs) searched, with the predicted L_T (inf where unstable).
+    """
+
+    momentum: float
+    lr: float
+    loss: float
+    loss_zero_momentum: float
+    steps: int
+    grid: np.ndarray = field(repr=False)
+    grid_loss: np.ndarray = field(repr=False)
+
+    @property
+    def ratio(self) -> float:
+        return self.loss / self.loss_zero_momentum
+
+
+def _final_losses(problem, lrs, betas, batch, steps, model, tau):
+    rec = np.array([0, steps], dtype=np.int64)
+    _, L = predict_many(problem, lrs, betas, batch, steps, model=model, tau=tau, record=rec)
+    return L[:, -1]
+
+
+def optimal_momentum(problem: Problem, lr: float, batch: int = 1, steps: int = 1000, *, model: str = "gaussian",
+                     tau="fit", grid: int = 81) -> MomentumAdvice:
+    """β minimising the predicted loss after ``steps`` steps at fixed lr and batch (§6.1).
+
+    The grid spans the stable momenta (lr < α*(β)) in (-1, 1); the best grid cell is
+    refined by a bounded scalar minimisation on the predicted L_T.
+    """
+    lr = check_positive(lr, "lr")
+    steps = check_int(steps, "steps", 1)
+    betas = np.linspace(-0.98, 0.98, check_int(grid, "grid", 5))
+    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
+                     model, tau)
+    stable = lr < critical_curve(problem.eigenvalues, betas, nm)
+    if not stable.any():
+        raise InputError(f"lr={lr:g} is above the critical lr for every momentum: lower lr")
+    L = np.full(betas.size, np.inf)
+    L[stable] = _final_losses(problem, np.full(stable.sum(), lr), betas[stable], batch, steps, model, tau)
+    j = int(np.argmin(L))
+    lo, hi = betas[max(j - 1, 0)], betas[min(j + 1, betas.size - 1)]
+    f = lambda b: float(_final_losses(problem, np.array([lr]), np.array([b]), batch, steps, model, tau)[0])  # noqa: E731
+    res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
+    best_b, best_L = (float(res.x), float(res.fun)) if res.fun <= L[j] else (float(betas[j]), float(L[j]))
+    L0 = float(_final_losses(problem, np.array([lr]), np.array([0.0]), batch, steps, model, tau)[0]) \
+        if lr < critical_lr(problem, 0.0, batch, model=model, tau=tau) else float("inf")
+    return MomentumAdvice(best_b, lr, best_L, L0, steps, betas, L)
+
+
+def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, model: str = "gaussian", tau="fit",
+                        grid: int = 41, safety: float = 1.0) -> MomentumAdvice:
+    """Jointly optimal (lr, β) for the horizon: a grid in (lr/α*(β), β), then Nelder-Mead.
+
+    ``safety`` < 1 caps the lr at ``safety · α*(β)`` (recommended for the SE model,
+    whose edge can be off by several percent, §2.2).
+    """
+    n = check_int(grid, "grid", 5)
+    betas = np.linspace(-0.9, 0.98, n)
+    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
+                     model, tau)
+    crit = critical_curve(problem.eigenvalues, betas, nm) * safety
+    fracs = np.linspace(0.05, 0.99, n)
+    B, Fr = np.meshgrid(betas, fracs, indexing="ij")
+    lrs = (Fr * crit[:, None]).ravel()
+    L = _final_losses(problem, lrs, B.ravel(), batch, steps, model, tau)
+    j = int(np.argmin(L))
+
+    def f(x):
+        b, fr = x
+        if not (-0.99 < b < 0.99 and 0.0 < fr < 0.999):
+            return np.inf
+        a = fr * float(critical_curve(problem.eigenvalues, [b], nm)[0]) * safety
+        return float(_final_losses(problem, np.array([a]), np.array([b]), batch, steps, model, tau)[0])
+
+    res = optimize.minimize(f, x0=[B.ravel()[j], Fr.ravel()[j]], method="Nelder-Mead",
+                            options={"xatol": 1e-4, "fatol": 1e-12 * L[j], "maxiter": 200})
+    if res.fun < L[j]:
+        b, fr = res.x
+        a = fr * float(critical_curve(problem.eigenvalues, [b], nm)[0]) * safety
+        best = (float(a), float(b), float(res.fun))
+    else:
+        best = (float(lrs[j]), float(B.ravel()[j]), float(L[j]))
+    zero = optimal_momentum_free_lr_at_zero(problem, batch, steps, model, tau, safety)
+    return MomentumAdvice(best[1], best[0], best[2], zero, steps, np.c_[lrs, B.ravel()], L)
+
+
+def optimal_momentum_free_lr_at_zero(problem, batch, steps, model, tau, safety) -> float:
+    """Best L_T over lr with β = 0 (the baseline of the joint search)."""
+    a_star = critical_lr(problem, 0.0, batch, model=model, tau=tau) * safety
+    fr = np.linspace(0.02, 0.99, 50)
+    L = _final_losses(problem, fr * a_star, np.zeros(fr.size), batch, steps, model, tau)
+    return float(L.min())
+
+
+def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, model: str = "gaussian", tau="fit",
+                            zeta: float | None = None) -> dict:
+    """Does a small negative β lower the loss at fixed lr?  The fixed-α rule of §6.1 [D].
+
+    In the signal phase, at leading order in t, L_T ∝ (1-β)^ζ/(1-U(α, β)), so
+    d/dβ log L_T at β = 0 is -ζ + ∂_β U/(1 - U): lowering β below 0 helps iff
+    ∂_β U/(1 - U) > ζ (U_β from the closed form by central differences).  ζ = κ/ν is
+    the target's decay exponent (taken from the phase of a power-law problem if not given).
+    """
+    lr = check_positive(lr, "lr")
+    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
+                     model, tau)
+    U = noise_mass(problem.eigenvalues, lr, 0.0, nm)
+    if not U < 1:
+        raise InputError(f"lr={lr:g} diverges at momentum 0 (U = {U:.3g}): lower lr")
+    h = 1e-6
+    dU = (noise_mass(problem.eigenvalues, lr, h, nm) - noise_mass(problem.eigenvalues, lr, -h, nm)) / (2 * h)
+    if zeta is None:
+        from .generating import phase as _phase
+        ph = _phase(problem)
+        zeta = ph.kappa / ph.nu
+    lhs = dU / (1.0 - U)
+    return {"helps": bool(lhs > zeta), "dU_dbeta_over_1_minus_U": float(lhs), "zeta": float(zeta),
+            "noise_mass": float(U),
+            "rule": "a small negative momentum helps iff dU/dbeta / (1 - U) > zeta (signal phase, leading order)"}
+
+
+def loss_surface(problem: Problem, lrs, momentums, batch: int, steps: int, *, model: str = "gaussian",
+                 tau="fit") -> np.ndarray:
+    """Predicted L_T over an (β, lr) grid, inf where unstable: the data of the tuning figure."""
+    lrs = np.asarray(lrs, dtype=float)
+    betas = np.asarray(momentums, dtype=float)
+    B, A = np.meshgrid(betas, lrs, indexing="ij")
+    return _final_losses(problem, A.ravel(), B.ravel(), batch, steps, model, tau).reshape(B.shape)
