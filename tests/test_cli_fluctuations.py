@@ -53,6 +53,7 @@ def test_out_writes_json_csv_cloud_figure_and_run_json(tmp_path):
     ("label", ["--noise-scale", "0.5", "--n-data", "30"]),
     ("hessian", ["--preconditioner", "newton", "--lr", "1.5"]),
     ("random", ["--preconditioner", "natural", "--momentum", "-0.3"]),
+    ("random", ["--backend", "numpy", "--momentum", "0.6"]),
 ])
 def test_every_noise_model_and_preconditioner_runs_and_agrees_with_its_simulation(noise, extra):
     doc = json.loads(invoke(*QUICK, "--noise", noise, *extra, "--json").stdout)

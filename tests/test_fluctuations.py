@@ -451,11 +451,29 @@ def test_label_noise_simulation_agrees():
     assert_agrees(F.simulate(None, model, 0.4, 0.3, chains=64, steps=6000, seed=5), theory)
 
 
+@pytest.mark.parametrize("case", ["heavy ball", "online", "distinct + label noise"])
+def test_numpy_reference_backend_vectorised_over_chains_agrees_with_theory_and_with_numba(case):
+    X, y = dataset()
+    H, C = rotated(A_DOC, 0)
+    hess, noise, lr, mu = {"heavy ball": (H, C, 1.5, 0.9),
+                           "online": (None, ONLINE, 0.35, 0.3),
+                           "distinct + label noise": (None, F.label_noise(X, y, 0.5, batch=4), 0.5, 0.0)}[case]
+    theory = F.stationary_covariance(hess, noise, lr, mu)
+    ref = F.simulate(hess, noise, lr, mu, chains=64, steps=4000, seed=6, backend="numpy")
+    fast = F.simulate(hess, noise, lr, mu, chains=64, steps=4000, seed=6)
+    assert ref.backend == "numpy" and fast.backend == "numba"
+    assert_agrees(ref, theory)
+    z = (ref.cov - fast.cov) / np.sqrt(ref.cov_se ** 2 + fast.cov_se ** 2)
+    assert np.abs(z).max() < 4.5
+
+
 def test_simulation_is_reproducible_and_refuses_a_divergent_run():
     H, C = rotated(A_DOC, 0)
     a = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
     b = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
     np.testing.assert_array_equal(a.cov, b.cov)
+    np.testing.assert_array_equal(F.simulate(H, C, 0.5, chains=4, steps=50, seed=9, backend="numpy").cov,
+                                  F.simulate(H, C, 0.5, chains=4, steps=50, seed=9, backend="numpy").cov)
     assert a.cloud.shape == (2000, 4) and np.all(np.any(a.cloud != 0, axis=1))
     short = F.simulate(H, C, 0.5, chains=3, steps=100, seed=9)
     assert short.cloud.shape == (300, 4) and np.all(np.any(short.cloud != 0, axis=1))

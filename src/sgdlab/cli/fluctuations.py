@@ -130,6 +130,7 @@ def fluctuations(
         chains: int = typer.Option(100, help="independent simulated chains"),
         steps: int = typer.Option(20_000, help="recorded steps per chain (after burn-in)"),
         seed: int = typer.Option(0, help="seed for the basis, the noise/data and the simulation"),
+        backend: str = typer.Option("numba", help="simulation backend: numba (compiled) | numpy (vectorised)"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json"),
         json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Stationary covariance and excess loss of SGD at a finite learning rate, against a simulation."""
@@ -141,7 +142,7 @@ def fluctuations(
     lmax = fl.lr_max(hess, model, momentum, preconditioner=P)
     lr_used = lr if lr is not None else lr_fraction * lmax
     config = {"hessian": H, "noise": model.describe(), "lr": lr_used, "momentum": momentum,
-              "preconditioner": preconditioner, "simulate": simulate, "chains": chains, "steps": steps, "seed": seed}
+              "preconditioner": preconditioner, "simulate": simulate, "chains": chains, "steps": steps, "seed": seed, "backend": backend}
     console.print(f"[bold]fluctuations[/]  d={H.shape[0]} noise={noise} batch={model.batch} lr={lr_used:.6g} "
                   f"(lr/lr_max = {lr_used / lmax:.4g}) momentum={momentum:g} preconditioner={preconditioner}")
     try:
@@ -157,7 +158,8 @@ def fluctuations(
     sim = cmp_theory = cmp_ct = None
     if simulate:
         with progress_bar(f"SGD x {chains} chains", enabled=not json):
-            sim = fl.simulate(hess, model, lr_used, momentum, P, chains=chains, steps=steps, seed=seed)
+            sim = fl.simulate(hess, model, lr_used, momentum, P, chains=chains, steps=steps, seed=seed,
+                              backend=backend)
         cmp_theory = sim.compare(st.cov)
         cmp_ct = None if st.continuous_cov is None else sim.compare(st.continuous_cov)
     console.print(f"[green]{st.message}[/] ({st.method}); lr_max = {lmax:.6g}; "

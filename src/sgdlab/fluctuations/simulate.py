@@ -16,13 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, check_int, check_momentum, check_positive
-from . import _kernels
+from . import _kernels, _vectorised
 from .dataset import FiniteDataset
 from .existence import check, prepare
 from .noise import OnlineMinibatch
 from .recursion import second_moment_operator
 
-__all__ = ["Simulation", "simulate", "burn_in_steps"]
+__all__ = ["Simulation", "simulate", "burn_in_steps", "BACKENDS"]
+
+#: numba: compiled loop over chains (fast); numpy: reference, vectorised over chains
+BACKENDS = ("numba", "numpy")
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +46,7 @@ class Simulation:
     burn_in: int
     seed: int
     cloud: np.ndarray
+    backend: str = "numba"
 
     @property
     def mc_rel_error(self) -> float:
@@ -70,7 +74,8 @@ class Simulation:
     def to_dict(self) -> dict:
         return {"cov": self.cov, "cov_se": self.cov_se, "excess_loss": self.excess_loss,
                 "excess_loss_se": self.excess_loss_se, "mc_rel_error": self.mc_rel_error,
-                "chains": self.chains, "steps": self.steps, "burn_in": self.burn_in, "seed": self.seed}
+                "chains": self.chains, "steps": self.steps, "burn_in": self.burn_in, "seed": self.seed,
+                "backend": self.backend}
 
 
 def burn_in_steps(hessian, model, lr: float, mu: float, preconditioner=None, decades: float = 15.0) -> int:
@@ -87,12 +92,14 @@ def _sqrt_psd(c: np.ndarray) -> np.ndarray:
 
 def simulate(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
              batch: int | None = None, chains: int = 200, steps: int = 20_000, burn_in: int | None = None,
-             seed: int = 0, cloud: int = 2000) -> Simulation:
+             seed: int = 0, cloud: int = 2000, backend: str = "numba") -> Simulation:
     """Simulation twin of :func:`.stationary_covariance` (same arguments): the [V] checks of §A.10.
 
     v-form heavy ball ``v ← βv - lr·P·g, w ← w + v`` (= torch.optim.SGD).  ``chains``
     independent chains (>= 2) of ``burn_in`` (default: :func:`burn_in_steps`) + ``steps``
     steps each; ``cloud`` iterates are kept, evenly spaced over each chain's record.
+    ``backend``: "numba" (compiled loop over the chains) or "numpy" (the reference, one array
+    operation per step for all chains); they agree in distribution (different generators).
     Refuses (NoStationaryLaw) where no stationary law exists: a diverging run has no covariance.
     """
     frame, model = prepare(hessian, noise, preconditioner, batch)
@@ -105,21 +112,41 @@ def simulate(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=No
     burn = burn_in_steps(H, model, lr, mu, P) if burn_in is None else check_int(burn_in, "burn_in", 0)
     n_keep = min(-(-cloud // chains), steps) if cloud else 0
     keep_every = max(1, steps // n_keep) if n_keep else 0
-    args = (lr, mu, chains, burn, steps, keep_every, n_keep, seed)
-    if isinstance(model, OnlineMinibatch):
-        acc, kept = _kernels.run_online(Pm, _sqrt_psd(model.hessian), math.sqrt(model.label_variance),
-                                        model.batch, *args)
-    elif isinstance(model, FiniteDataset):
-        acc, kept = _kernels.run_dataset(model.X, model.y, model.minimiser, Pm, model.batch,
-                                         model.sampling == "distinct", model.label_noise, *args)
-    elif model.has_feedback:
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if model.has_feedback and not isinstance(model, (OnlineMinibatch, FiniteDataset)):
         raise InputError(f"no simulation twin for noise model {type(model).__name__}")
-    else:
-        acc, kept = _kernels.run_additive(Pm @ H, Pm @ _sqrt_psd(model.base_cov), *args)
+    run = _run_numba if backend == "numba" else _run_numpy
+    acc, kept = run(model, H, Pm, lr, mu, chains, burn, steps, keep_every, n_keep, seed)
     per_chain = acc / steps
     per_chain = np.tril(per_chain) + np.transpose(np.tril(per_chain, -1), (0, 2, 1))
     loss = 0.5 * np.einsum("ij,cij->c", H, per_chain)
     return Simulation(cov=per_chain.mean(0), cov_se=per_chain.std(0, ddof=1) / math.sqrt(chains),
                       excess_loss=float(loss.mean()), excess_loss_se=float(loss.std(ddof=1) / math.sqrt(chains)),
                       chains=chains, steps=steps, burn_in=burn, seed=seed,
-                      cloud=kept.reshape(-1, frame.dim)[:cloud])
+                      cloud=kept.reshape(-1, frame.dim)[:cloud], backend=backend)
+
+
+def _run_numba(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
+    args = (lr, mu, chains, burn, steps, keep_every, n_keep, seed)
+    if isinstance(model, OnlineMinibatch):
+        return _kernels.run_online(P, _sqrt_psd(model.hessian), math.sqrt(model.label_variance),
+                                   model.batch, *args)
+    if isinstance(model, FiniteDataset):
+        return _kernels.run_dataset(model.X, model.y, model.minimiser, P, model.batch,
+                                    model.sampling == "distinct", model.label_noise, *args)
+    return _kernels.run_additive(P @ H, P @ _sqrt_psd(model.base_cov), *args)
+
+
+def _run_numpy(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
+    rng = np.random.default_rng(seed)
+    w0 = np.zeros(H.shape[0])
+    if isinstance(model, OnlineMinibatch):
+        grad = _vectorised.online(_sqrt_psd(model.hessian), math.sqrt(model.label_variance), model.batch, rng)
+    elif isinstance(model, FiniteDataset):
+        grad = _vectorised.dataset(model.X, model.y, model.batch, model.sampling == "distinct",
+                                   model.label_noise, rng)
+        w0 = model.minimiser
+    else:
+        grad = _vectorised.additive(H, _sqrt_psd(model.base_cov), rng)
+    return _vectorised.run(grad, P, w0, lr, mu, chains, burn, steps, keep_every, n_keep)
