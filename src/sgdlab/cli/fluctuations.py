@@ -63,7 +63,7 @@ def _noise(kind: str, H: np.ndarray, scale: float, label_variance: float, batch:
 
 
 def _preconditioner(kind: str, H: np.ndarray, model) -> Optional[np.ndarray]:
-    """none | newton (H⁻¹) | natural (F⁻¹, F = per-sample noise at w* = batch·C̄(0)) | adam (diag(C̄(0))^-1/2)."""
+    """none | newton (H⁻¹) | natural (F⁻¹, F = per-sample noise at w* = batch·C̄(0)) | adam (diag C̄(0))^-1/2."""
     if kind == "none":
         return None
     if kind == "newton":
@@ -142,7 +142,8 @@ def fluctuations(
     lmax = fl.lr_max(hess, model, momentum, preconditioner=P)
     lr_used = lr if lr is not None else lr_fraction * lmax
     config = {"hessian": H, "noise": model.describe(), "lr": lr_used, "momentum": momentum,
-              "preconditioner": preconditioner, "simulate": simulate, "chains": chains, "steps": steps, "seed": seed, "backend": backend}
+              "preconditioner": preconditioner, "simulate": simulate, "chains": chains, "steps": steps, "seed": seed,
+              "backend": backend}
     console.print(f"[bold]fluctuations[/]  d={H.shape[0]} noise={noise} batch={model.batch} lr={lr_used:.6g} "
                   f"(lr/lr_max = {lr_used / lmax:.4g}) momentum={momentum:g} preconditioner={preconditioner}")
     try:

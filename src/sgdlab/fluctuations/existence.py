@@ -120,10 +120,11 @@ def check(frame: Frame, model: NoiseModel, lr: float, mu: float) -> Existence:
     if ker is not None:
         return ker
     x = lr * frame.a_max
+    which = "PH" if frame.preconditioner is not None else "H"
     if x >= 2 * (1 + mu):
         return Existence(False, "mean stability",
                          f"no stationary law: mean dynamics unstable, lr·a_max = {x:.4g} >= 2(1+β) = "
-                         f"{2 * (1 + mu):.4g} (a_max = largest eigenvalue of {'PH' if frame.preconditioner is not None else 'H'})")
+                         f"{2 * (1 + mu):.4g} (a_max = largest eigenvalue of {which})")
     if not model.has_feedback:
         return Existence(True, "", "stationary")
     if isinstance(model, OnlineMinibatch) and frame.preconditioner is None:

@@ -50,7 +50,10 @@ def adam_like(noise_cov, rotation_invariant: bool = False) -> np.ndarray:
 
 
 def ema_to_vform(lr_ema: float, beta: float) -> tuple[float, float]:
-    """EMA momentum ``m ← βm + (1-β)g, w ← w - lr'·m`` is v-form heavy ball with lr = lr'(1-β) (§0.2 [D, V])."""
+    """EMA momentum ``m ← βm + (1-β)g, w ← w - lr'·m`` is v-form heavy ball with lr = lr'(1-β).
+
+    Design doc §0.2 [D, V].
+    """
     beta = check_momentum(beta, "beta")
     return check_positive(lr_ema, "lr") * (1.0 - beta), beta
 
