@@ -66,3 +66,28 @@ def test_spectrum_from_a_file(tmp_path):
             "--steps", "10", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["critical_lr"] == __import__("pytest").approx(4 / (9 + 17**0.5), rel=1e-9)
+
+
+def test_phase_command_reports_exponent_and_writes_figure(tmp_path):
+    r = run("phase", "--nu", "2.5", "--kappa", "6", "--steps", "100000", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["phase"] == "noise" and abs(doc["exponent"] - 1.6) < 1e-12
+    assert abs(doc["fitted_slope"] - doc["exponent"]) < 0.02
+    assert (tmp_path / "phase.png").exists()
+
+
+def test_tune_command_finds_a_momentum(tmp_path):
+    r = run("tune", "--dim", "50", "--steps", "200", "--batch", "4", "--grid", "15", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert -1 < doc["momentum"] < 1 and doc["loss"] <= doc["loss_zero_momentum"]
+    assert (tmp_path / "tuning.png").exists()
+
+
+def test_compare_on_real_data_uses_the_se_model(tmp_path):
+    r = run("compare", "--data", "digits", "--n-samples", "300", "--lr", "1.0", "--batch", "10", "--momentum",
+            "0.3", "--steps", "200", "--seeds", "50", "--out", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp_path / "run.json").read_text())["config"]
+    assert cfg["model"] == "se" and cfg["sgd"]["sampling"] == "without" and cfg["tau"] is not None

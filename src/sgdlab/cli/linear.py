@@ -229,3 +229,94 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
         console.print(f"wrote {out}/stability.png, stability.csv, run.json")
     if json:
         emit_json(results)
+
+
+@app.command()
+def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, help="modes of the spectrum"),
+          lr: Optional[float] = typer.Option(None, help="learning rate (default: half the critical lr)"),
+          momentum: float = typer.Option(0.0, help="heavy-ball momentum"), batch: int = typer.Option(1),
+          steps: int = typer.Option(10**6, help="horizon of the predicted curve"),
+          model: str = typer.Option("gaussian", help="gaussian or se"), tau: str = TAU,
+          out: Optional[Path] = OUT, json: bool = JSON):
+    """Phase of a power-law problem (signal- or noise-dominated), its exponent and constant."""
+    import warnings
+
+    from ..linear.generating import SpectrumTruncationWarning
+    started = time.perf_counter()
+    problem = load_problem("power-law", nu, kappa, dim, 0.0)
+    sampling = "online" if model == "gaussian" else "without"
+    if lr is None:
+        lr = 0.5 * linear.critical_lr(problem, momentum, batch, model=model, tau=tau)
+    sgd = SGD(lr=lr, momentum=momentum, batch=batch, sampling=sampling)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpectrumTruncationWarning)
+        ph = linear.phase(problem, sgd=sgd, model=model, tau=tau, horizon=steps)
+    for w in caught:
+        console.print(f"[yellow]warning:[/] {w.message}")
+    curve = linear.predict(problem, sgd, steps, model=model, tau=tau)
+    fit = _fitted_slope(curve)
+    table(f"phase of power law nu={nu:g}, kappa={kappa:g}", ["quantity", "value"], [
+        ["phase", ph.phase], ["exponent", ph.exponent], ["fitted slope (last decade)", fit],
+        ["constant", ph.constant if ph.constant is not None else "diverges"], ["noise mass U", ph.noise_mass],
+        ["lr", lr], ["boundary kappa = 2nu - 1", 2 * nu - 1]])
+    results = {"phase": ph.phase, "exponent": ph.exponent, "constant": ph.constant, "noise_mass": ph.noise_mass,
+               "fitted_slope": fit, "valid_until": ph.valid_until, "lr": lr, "momentum": momentum, "batch": batch,
+               "warnings": [str(w.message) for w in caught]}
+    if out is not None:
+        from ..report import plot_phase
+        _write_curve(out, "theory", curve)
+        plot_phase(out / "phase.png", curve, ph)
+        write_run_json(out, "phase", _config(problem, sgd, steps, model=model), started, results)
+        console.print(f"wrote {out}/phase.png, theory.json, theory.csv, run.json")
+    if json:
+        emit_json(results)
+
+
+def _fitted_slope(curve: Curve) -> float | None:
+    """Slope of log L vs log t over the last decade of a curve (None if too short)."""
+    m = curve.steps >= max(curve.steps[-1] / 10, 1)
+    if m.sum() < 3:
+        return None
+    return float(-np.polyfit(np.log(curve.steps[m]), np.log(curve.loss[m]), 1)[0])
+
+
+@app.command()
+def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+         noise_variance: float = NOISE, target: Optional[str] = TARGET,
+         lr: Optional[float] = typer.Option(None, help="fix the lr and tune the momentum only"),
+         batch: int = BATCH, steps: int = STEPS, model: str = MODEL, tau: str = TAU,
+         data: Optional[str] = DATA, features: str = FEATURES, n_samples: Optional[int] = NSAMPLES,
+         data_dir: Optional[str] = DATADIR, grid: int = typer.Option(41, help="grid points per axis"),
+         out: Optional[Path] = OUT, json: bool = JSON):
+    """Advise the momentum (possibly negative) and learning rate that minimise the loss at the horizon."""
+    started = time.perf_counter()
+    problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
+                                 "online", data, features, n_samples, data_dir, model)
+    if lr is None:
+        adv = linear.optimal_lr_momentum(problem, batch, steps, model=model, tau=tau, grid=grid)
+        note = "jointly optimal (lr, momentum)"
+    else:
+        adv = linear.optimal_momentum(problem, lr, batch, steps, model=model, tau=tau, grid=2 * grid - 1)
+        note = f"optimal momentum at lr={lr:g}"
+    table(f"{note}, batch {batch}, {steps} steps ({model})", ["quantity", "value"], [
+        ["lr", adv.lr], ["momentum", adv.momentum], ["predicted loss", adv.loss],
+        ["loss with momentum 0" + (" (best lr)" if lr is None else ""), adv.loss_zero_momentum],
+        ["ratio", adv.ratio]])
+    results = {"lr": adv.lr, "momentum": adv.momentum, "loss": adv.loss, "loss_zero_momentum": adv.loss_zero_momentum,
+               "ratio": adv.ratio, "steps": steps, "batch": batch, "model": model}
+    if out is not None:
+        from ..report import plot_tuning
+        nm = linear.noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian"
+                                             else "without"), model, tau)
+        betas = np.linspace(-0.9, 0.98, grid)
+        crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
+        lrs = np.linspace(crit.max() / grid, crit.max() * 1.05, grid)
+        surf = linear.loss_surface(problem, lrs, betas, batch, steps, model=model, tau=tau)
+        surf[lrs[None, :] >= crit[:, None]] = np.inf
+        plot_tuning(out / "tuning.png", lrs, betas, surf, crit, (adv.lr, adv.momentum),
+                    title=f"{problem.name}: loss after {steps} steps, batch {batch}")
+        write_run_json(out, "tune", {"problem": problem.summary(), "batch": batch, "steps": steps,
+                                     "model": model}, started, results)
+        console.print(f"wrote {out}/tuning.png, run.json")
+    if json:
+        emit_json(results)

@@ -81,3 +81,50 @@ def plot_stability(path, smap, batch: int, title: str = "") -> Path:
     ax.set_title(title or f"mean-square stability, batch {batch} (hatched: diverges)", fontsize=9)
     ax.legend(fontsize=8, loc="lower left")
     return save(fig, path)
+
+
+def plot_phase(path, curve, ph, title: str = "") -> Path:
+    """Left: predicted loss with its power-law asymptote; right: the (ν, κ) phase diagram."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [3, 2]})
+    m = curve.steps >= 1
+    ax.plot(curve.steps[m], curve.loss[m], color="C0", lw=1.6, label="predicted loss")
+    if ph.constant is not None:
+        ax.plot(curve.steps[m], ph.asymptote(curve.steps[m]), color="k", ls="--", lw=1.0,
+                label=f"asymptote {ph.constant:.3g}·t^-{ph.exponent:.3g}")
+    if ph.valid_until is not None and ph.valid_until < curve.steps[-1]:
+        ax.axvline(ph.valid_until, color="C3", ls=":", lw=1.0, label="spectrum truncation")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title or f"{ph.phase}-dominated phase, exponent {ph.exponent:.3g}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    nus = np.linspace(1.01, max(3.0, ph.nu * 1.2), 100)
+    ax2.fill_between(nus, 0, 2 * nus - 1, color="C0", alpha=0.15, label="signal-dominated")
+    ax2.fill_between(nus, 2 * nus - 1, max(8.0, ph.kappa * 1.2), color="C1", alpha=0.15, label="noise-dominated")
+    ax2.plot(nus, 2 * nus - 1, color="k", lw=1.0, label="κ = 2ν - 1")
+    ax2.plot([ph.nu], [ph.kappa], "o", color="C3", label="this problem")
+    ax2.set_xlabel("spectral exponent ν")
+    ax2.set_ylabel("target exponent κ")
+    ax2.legend(fontsize=8, loc="upper left")
+    return save(fig, path)
+
+
+def plot_tuning(path, lrs, momentums, surface, critical, best=None, title: str = "") -> Path:
+    """Predicted final loss over (lr, momentum), the stability boundary, and the optimum."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    Z = np.where(np.isfinite(surface), surface, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        img = ax.pcolormesh(lrs, momentums, np.log10(Z), shading="auto", cmap="viridis")
+    fig.colorbar(img, ax=ax, label="log10 predicted loss at the horizon")
+    ax.plot(critical, momentums, color="w", lw=1.5, label="critical lr α*(β)")
+    if best is not None:
+        ax.plot([best[0]], [best[1]], "*", color="C3", ms=12, label=f"best: lr={best[0]:.3g}, β={best[1]:.3g}")
+    ax.axhline(0.0, color="w", lw=0.5, ls=":")
+    ax.set_xlim(min(lrs), max(lrs))
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel("momentum β")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, loc="lower left")
+    return save(fig, path)
