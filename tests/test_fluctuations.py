@@ -188,6 +188,8 @@ def test_just_below_lr_max_every_number_is_finite():
         for v in (st.cov, st.continuous_cov, st.velocity_cov, st.cross_cov, st.excess_loss, st.ratio_to_continuous):
             assert np.all(np.isfinite(v))
         assert st.excess_loss > 1e3 * F.stationary_covariance(hess, noise, 0.1).excess_loss
+        at_max = F.stationary_covariance(hess, noise, F.lr_max(hess, noise))     # lr_max itself is accepted
+        assert np.isfinite(at_max.excess_loss) and at_max.excess_loss > st.excess_loss
 
 
 def test_singular_hessian_with_noise_in_its_kernel_is_refused_not_answered():

@@ -169,8 +169,10 @@ def lr_max(hessian, noise, momentum: float = 0.0, batch: int | None = None, *, p
     [D, V: the exact recursion converges at 0.98 lr_max and diverges at 1.02 lr_max].
     Additive noise gives the mean-stability bound ``2(1+β)/a_max(PH)``; minibatch noise
     (online or finite data set) gives less.  ``batch`` overrides the noise model's batch.
-    A stationary law exists for every ``lr < lr_max``: the conditions are monotone in lr for
-    additive and online noise; for a finite data set bisection assumes it.
+    The value returned is the largest lr found with a stationary law (within ``rtol`` of the
+    supremum), so ``stationary_covariance`` accepts it.  A stationary law exists for every
+    ``lr < lr_max``: the conditions are monotone in lr for additive and online noise; for a
+    finite data set bisection assumes it.
 
     Example (§A.5): a = (0.25, 0.5, 1, 2), online minibatch S = 4, β = 0 → 0.639.
 

@@ -9,6 +9,7 @@ EMA momentum ``m ← βm + (1-β)g`` maps to lr = lr'(1-β)).  Time is counted i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -37,7 +38,8 @@ class Stationary:
         noise_cov: the mean gradient-noise covariance C̄ at stationarity (before P).
         train_loss, test_loss: absolute stationary losses where the noise model defines them.
         feedback_radius: spectral radius of the noise feedback (0 for additive noise; §A.5 q).
-        lr_max: largest learning rate with a stationary law (same noise model and momentum).
+        lr_max: largest learning rate with a stationary law (same noise model and momentum),
+            bisected on first access (costly only for a large finite data set).
         method: which formula produced ``cov``.
     """
 
@@ -54,13 +56,18 @@ class Stationary:
     train_loss: float | None
     test_loss: float | None
     feedback_radius: float
-    lr_max: float
     method: str
     noise: dict
     hessian: np.ndarray = field(repr=False)
     preconditioner: np.ndarray | None = field(default=None, repr=False)
+    _setup: tuple | None = field(default=None, repr=False)      # (frame, model) for lr_max
     status: str = "stationary"
     message: str = "stationary law exists"
+
+    @cached_property
+    def lr_max(self) -> float:
+        frame, model = self._setup
+        return bisect_lr_max(frame, model, self.momentum)
 
     @property
     def law(self) -> np.ndarray:
@@ -218,5 +225,5 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
         ratio_to_continuous=ratio, lr=lr, momentum=mu,
         velocity_cov=_sym(frame.from_eigen(g[1, 1] * cbar)), cross_cov=frame.from_eigen(g[0, 1] * cbar),
         noise_cov=noise_cov, **model.losses(cov), feedback_radius=rho,
-        lr_max=bisect_lr_max(frame, model, mu), method=method, noise=model.describe(),
-        hessian=H, preconditioner=frame.preconditioner)
+        method=method, noise=model.describe(), hessian=H, preconditioner=frame.preconditioner,
+        _setup=(frame, model))
