@@ -1,0 +1,179 @@
+"""``sgdlab momentum-scaling``: the optimal 1 - β = C η^{2/3} under label noise (seed 002, design doc §B).
+
+Per learning rate η, runs a log grid of C = (1-β)/η^{2/3} (in units of the critical-damping
+prefactor C_lin) as vectorised label-noise heavy-ball chains, extracts the time to converge
+along the valley, locates the optimum by a log-log parabola, fits the exponent of the
+optimal 1 - β against η (theory 2/3) with a 95 % interval, and measures the speed-up over
+plain label-noise SGD (β = 0) at the largest η.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from .. import manifold as mf
+from ..manifold.sweep import LN10
+from .._io import write_text
+from .._validate import InputError, check_int, check_positive
+from ..report.manifold import plot_curves_at, plot_scaling, plot_time_vs_momentum
+from . import app
+from ._common import console, emit_json, progress_bar, table, write_run_json
+from .balance import _clean, _csv, parse_floats
+
+MODELS = ("uv", "sensing", "mlp")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Default experiment of one test bed (full and ``--quick``)."""
+
+    label_noise: float
+    lrs: tuple
+    grid: tuple            # C in units of C_lin
+    chains: int
+    baseline_steps: int
+    baseline_chains: int
+
+
+PRESETS = {
+    # design doc §B.6: δ = 0.5 (ε = 2, s = 1, N = 16), C on a √2 grid from 0.35 to 4
+    "uv": Preset(2.0, (4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4), tuple(2 ** (k / 2) for k in range(-3, 5)), 300,
+                 1_500_000, 100),
+    "sensing": Preset(0.1, (4e-3, 2e-3, 1e-3, 5e-4), tuple(2 ** (k / 2) for k in range(-4, 3)), 100,
+                      200_000, 50),
+    "mlp": Preset(0.1, (4e-2, 2e-2, 1e-2), tuple(2 ** (k / 2) for k in range(-4, 3)), 40, 100_000, 20),
+}
+QUICK = {
+    "uv": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-2, 4)), chains=100,
+               baseline_steps=200_000, baseline_chains=50),
+    "sensing": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=30,
+                    baseline_steps=20_000, baseline_chains=20),
+    "mlp": dict(lrs=(4e-2, 2e-2, 1e-2), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=10,
+                baseline_steps=20_000, baseline_chains=10),
+}
+
+
+def build_model(name: str, activation: str = "tanh", seed: int = 0):
+    """The test bed behind ``--model``."""
+    if name == "uv":
+        return mf.UV(s=1.0, n=16)
+    if name == "sensing":
+        return mf.MatrixSensing(d=5, rank=1, m=6, spread=1.0, seed=seed)
+    if name == "mlp":
+        return mf.TeacherStudent(activation=activation, seed=seed)
+    raise InputError(f"--model must be one of {', '.join(MODELS)}, got {name!r}")
+
+
+def _speedup(model, sw, preset: Preset, enabled: bool) -> dict:
+    """Plain label-noise SGD at the largest η against the measured optimum there."""
+    eta, T_opt = float(sw.lrs[0]), float(sw.time_opt[0])
+    pred = mf.predicted_speedup(model, eta, 1.0 - float(sw.one_minus_beta_opt[0]), sw.label_noise) \
+        if math.isfinite(sw.C_opt[0]) else None
+    doc = {"lr": eta, "T_opt": T_opt, "predicted": pred}
+    if not enabled:
+        return {**doc, "status": "skipped"}
+    with progress_bar("β = 0 baseline", enabled=enabled) as cb:
+        base = mf.plain_sgd_time(model, eta, sw.label_noise, chains=preset.baseline_chains,
+                                 max_steps=preset.baseline_steps, method=sw.method, statistic=sw.statistic,
+                                 progress=cb)
+    doc.update(T_beta0=base.time, status=base.status, T_beta0_lower_bound=base.bound)
+    if base.status == "ok":
+        doc["measured"] = base.time / T_opt
+    elif base.status == "not reached":
+        doc["measured_lower_bound"] = base.bound / T_opt
+        doc["extrapolated"] = LN10 * base.tau / T_opt if math.isfinite(base.tau) else None
+    return doc
+
+
+def _show(sw, speed: dict) -> None:
+    rows = [[r["lr"], r["steps"], r["C_opt"], r["one_minus_beta_opt"], r["T_opt"], r["T_opt_scaled"],
+             r["optimum"], r["diverged_configs"]] for r in _clean(sw.rows())]
+    table(f"optimal momentum per learning rate ({sw.method} time, {sw.statistic} over {sw.chains} chains)",
+          ["lr", "steps", "C_opt", "1-β*", "T_opt", "T_opt·η^⅔", "optimum", "diverged C"],
+          [[("—" if v is None else v) for v in r] for r in rows])
+    for label, fit, theory in (("exponent of 1-β*", sw.exponent, 2 / 3), ("exponent of T_opt", sw.time_exponent,
+                                                                            -2 / 3)):
+        if fit is None:
+            console.print(f"{label}: not fitted (fewer than 3 learning rates with an interior optimum)")
+        else:
+            console.print(f"{label}: [bold]{fit.exponent:.3f}[/] (95% CI {fit.ci95[0]:.3f}..{fit.ci95[1]:.3f}), "
+                          f"theory {theory:+.3f}")
+    if "measured" in speed:
+        console.print(f"speed-up over β = 0 at η = {speed['lr']:.3g}: {speed['measured']:.4g}×")
+    elif "measured_lower_bound" in speed:
+        ex = speed.get("extrapolated")
+        console.print(f"speed-up over β = 0 at η = {speed['lr']:.3g}: ≥ {speed['measured_lower_bound']:.4g}× "
+                      f"(β = 0 not converged in {int(speed['T_beta0_lower_bound'])} steps"
+                      + (f"; extrapolated ≈ {ex:.4g}×)" if ex else ")"))
+    if speed.get("predicted"):
+        console.print(f"predicted speed-up (τ_D(0)/max τ at the optimum, §B.5): {speed['predicted']:.4g}×")
+
+
+def _write(out: Path, sw, doc: dict) -> list[str]:
+    write_text(out / "sweep.json", jsonlib.dumps(doc, indent=1, allow_nan=False) + "\n")
+    write_text(out / "grid.csv", _csv(["lr", "C", "one_minus_beta", "T", "status", "diverged_fraction"], [
+        [eta, C, sw.one_minus_beta[e, j], sw.time[e, j], sw.status[e][j], sw.diverged_fraction[e, j]]
+        for e, eta in enumerate(sw.lrs) for j, C in enumerate(sw.C)]))
+    write_text(out / "optimum.csv", _csv(["lr", "steps", "C_opt", "one_minus_beta_opt", "T_opt", "optimum"], [
+        [r["lr"], r["steps"], r["C_opt"], r["one_minus_beta_opt"], r["T_opt"], r["optimum"]] for r in sw.rows()]))
+    plot_time_vs_momentum(out / "time_vs_momentum.png", sw)
+    plot_scaling(out / "scaling.png", sw)
+    plot_curves_at(out / "curves.png", sw, 0)
+    return ["sweep.json", "grid.csv", "optimum.csv", "time_vs_momentum.png", "scaling.png", "curves.png", "run.json"]
+
+
+def _fit_doc(fit) -> dict:
+    return {"exponent": None, "ci95": None} if fit is None else {"exponent": fit.exponent, "ci95": list(fit.ci95)}
+
+
+@app.command("momentum-scaling")
+def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test bed: uv | sensing | mlp"),
+                     lrs: Optional[str] = typer.Option(None, "--lrs", help="learning rates 'a,b,...' (v-form η)"),
+                     c: Optional[str] = typer.Option(None, "--c", help="grid of C/C_lin, 'a,b,...' or 'start:stop:count'"),
+                     label_noise: Optional[float] = typer.Option(None, "--label-noise", help="label-noise std ε"),
+                     chains: Optional[int] = typer.Option(None, "--chains", help="chains per (η, C)"),
+                     activation: str = typer.Option("tanh", help="mlp activation: tanh | relu"),
+                     seed: int = typer.Option(0, help="seed of the data (sensing, mlp) and the chains"),
+                     baseline: bool = typer.Option(True, "--baseline/--no-baseline",
+                                                   help="measure plain SGD (β = 0) for the speed-up"),
+                     quick: bool = typer.Option(False, "--quick", help="small run for CI (3 learning rates, few chains)"),
+                     out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json"),
+                     json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
+    """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, seed 002)."""
+    started = time.perf_counter()
+    if model not in MODELS:
+        raise InputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
+    preset = replace(PRESETS[model], **QUICK[model]) if quick else PRESETS[model]
+    m = build_model(model, activation, seed)
+    eps = check_positive(label_noise if label_noise is not None else preset.label_noise, "label-noise")
+    etas = parse_floats(lrs, "lrs") if lrs else np.array(preset.lrs)
+    grid = parse_floats(c, "c") if c else np.array(preset.grid)
+    n_chains = check_int(chains if chains is not None else preset.chains, "chains")
+    clin = mf.c_lin(m, eps)
+    with progress_bar(f"{model} sweep", enabled=not json) as cb:
+        sw = mf.sweep(m, etas, clin * grid, eps, chains=n_chains, seed=seed, progress=cb)
+    speed = _speedup(m, sw, preset, baseline)
+    fit, tfit = _fit_doc(sw.exponent), _fit_doc(sw.time_exponent)
+    doc = _clean({"model": m.describe(), **fit, "theory": 2 / 3, "time_exponent": tfit["exponent"],
+                  "time_ci95": tfit["ci95"], "C_lin": clin, "C_opt_over_C_lin": float(np.nanmean(sw.C_opt) / clin),
+                  "label_noise": eps, "lrs": sw.lrs, "C": sw.C, "chains": n_chains, "method": sw.method,
+                  "statistic": sw.statistic, "speedup": speed, "rows": sw.rows()})
+    console.print(f"[bold]{m.describe()}[/], ε = {eps:g}, C_lin = (ε²k/N)^⅓ = {clin:.4g} (k = {m.k:.4g})")
+    _show(sw, doc["speedup"])
+    if out is not None:
+        files = _write(out, sw, doc)
+        config = {"model": model, "lrs": sw.lrs, "c_over_c_lin": grid, "label_noise": eps, "chains": n_chains,
+                  "activation": activation, "seed": seed, "baseline": baseline, "quick": quick}
+        write_run_json(out, "momentum-scaling", config, started, {k: doc[k] for k in (
+            "exponent", "ci95", "time_exponent", "time_ci95", "C_lin", "C_opt_over_C_lin", "speedup")})
+        console.print(f"wrote {out}/" + ", ".join(files))
+    if json:
+        emit_json(doc)

@@ -1,0 +1,99 @@
+"""Curvature of the implicit regulariser tr H along the zero-loss manifold (design doc §B.2).
+
+At a critical point θ* of tr H restricted to M = {θ : r(θ) = 0}, the Riemannian Hessian is
+
+.. math::  \\mathrm{Hess}_{\\mathcal M} = P_T\\Big(\\nabla^2 \\mathrm{tr}H - \\sum_i \\mu_i \\nabla^2 f_i\\Big)P_T,
+           \\qquad \\nabla \\mathrm{tr}H = \\sum_i \\mu_i \\nabla f_i ,
+
+with P_T the projector on ker J (the tangent space) and μ the Lagrange multipliers.
+Its eigenvalues k_j set the drift timescales τ_D = 4N(1-β)²/(η²ε²k_j) of §B.4 [D for
+the formula; numerical here: central differences, relative accuracy about 1e-6].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import InputError, as_float_array
+
+__all__ = ["tangent_curvatures", "slowest_curvature", "effective_curvature", "tangent_basis", "numerical_gradient"]
+
+
+def tangent_basis(model, theta, rtol: float = 1e-9) -> np.ndarray:
+    """Orthonormal basis (p, p - rank J) of ker J(θ), the tangent space of M at θ."""
+    J = model.jacobian(theta)
+    _, s, vt = np.linalg.svd(J)
+    rank = int(np.sum(s > rtol * max(s.max(initial=0.0), 1e-300)))
+    return vt[rank:].T
+
+
+def numerical_gradient(fun, theta: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Central-difference gradient of a batched scalar function (one batched call)."""
+    p = theta.size
+    E = h * np.eye(p)
+    vals = fun(np.concatenate([theta + E, theta - E]))
+    return (vals[:p] - vals[p:]) / (2 * h)
+
+
+def _hessian_fd(fun, theta: np.ndarray, h: float) -> np.ndarray:
+    """Central-difference Hessian of a batched scalar function, all 4p² points in one call."""
+    p = theta.size
+    E = h * np.eye(p)
+    pts = np.concatenate([(theta + sa * E[:, None, :] + sb * E[None, :, :]).reshape(-1, p)
+                          for sa, sb in ((1, 1), (1, -1), (-1, 1), (-1, -1))])
+    f = fun(pts).reshape(4, p, p)
+    hess = (f[0] - f[1] - f[2] + f[3]) / (4 * h * h)
+    return 0.5 * (hess + hess.T)
+
+
+def tangent_curvatures(model, theta, h: float = 1e-4) -> np.ndarray:
+    """Eigenvalues k_j of the Riemannian Hessian of tr H on M at θ (ascending), §B.2.
+
+    θ must lie on the manifold (zero loss) and be a critical point of tr H on it
+    (the flattest point); the Lagrange-multiplier term uses the second derivatives of
+    the f_i, obtained by differencing the model's Jacobian.
+    """
+    theta = as_float_array(theta, "theta")
+    if theta.size != model.dim:
+        raise InputError(f"theta must have {model.dim} entries, got {theta.size}")
+    T = tangent_basis(model, theta)
+    if T.shape[1] == 0:
+        return np.zeros(0)
+    J = model.jacobian(theta)
+    grad = numerical_gradient(model.trace_hessian, theta, h)
+    mu = np.linalg.lstsq(J.T, grad, rcond=None)[0]
+    hess = _hessian_fd(model.trace_hessian, theta, h)
+    p = theta.size
+    E = h * np.eye(p)
+    dJ = (model.jacobian(theta + E) - model.jacobian(theta - E)) / (2 * h)    # (b, i, a) = ∂_b ∂_a f_i
+    second = np.einsum("i,bia->ab", mu, dJ)
+    R = T.T @ (hess - 0.5 * (second + second.T)) @ T
+    return np.linalg.eigvalsh(0.5 * (R + R.T))
+
+
+def slowest_curvature(k, rtol: float = 1e-4) -> float:
+    """Smallest k_j above ``rtol``·max k: the slowest relevant drift mode (§B.5, [H]).
+
+    Directions with k ≈ 0 (symmetries of the model, e.g. rotations U → UO in matrix
+    sensing) carry no drift and are skipped.
+    """
+    k = np.asarray(k, dtype=float)
+    if k.size == 0 or k.max() <= 0:
+        raise InputError("the model has no tangent direction with positive curvature of tr H: no drift law")
+    return float(k[k > rtol * k.max()].min())
+
+
+def effective_curvature(model, theta, floor: float) -> float:
+    """k_eff = ‖∇_M tr H‖² / (2 (tr H - floor)) at θ on M [H].
+
+    Exact for a quadratic valley tr H = floor + (k/2) ℓ²; used as the drift curvature of
+    models whose flattest point is singular (matrix sensing: a rank-deficient U, where the
+    zero-loss set is not a constant-rank manifold, §B.2) or not known in closed form.
+    """
+    theta = as_float_array(theta, "theta")
+    excess = float(model.trace_hessian(theta)) - floor
+    if excess <= 0:
+        raise InputError("theta is already at the flattest point: give a start with tr H above its minimum")
+    T = tangent_basis(model, theta)
+    g = T.T @ numerical_gradient(model.trace_hessian, theta, 1e-6)
+    return float(g @ g) / (2.0 * excess)

@@ -1,0 +1,63 @@
+"""The drift law along the valley (design doc §B.4) [H, V for the UV model].
+
+Averaging the third-order term over the transverse stationary covariance
+Σ_⊥ ≈ ηε²/(2N(1-β)) P_N gives, in the overdamped regime, the slow flow
+
+.. math::  θ_{k+1} - θ_k ≈ -\\frac{η^2 ε^2}{4N(1-β)^2}\\,\\nabla_{\\mathcal M}\\,\\mathrm{tr}\\,H(θ),
+
+a Riemannian gradient flow of the implicit regulariser R = ηε²/(4N(1-β)) tr H with
+learning rate η/(1-β).  Valid for τ_L ≪ τ_D, ηλ ≪ 1 and small Σ_⊥.  At β = 0 it is the
+known label-noise result (rate η²ε²/(4N)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import as_float_array, check_int, check_momentum, check_positive
+from .curvature import numerical_gradient, tangent_basis
+
+__all__ = ["drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "uv_tenfold_time"]
+
+
+def drift_rate(n: int, lr: float, momentum: float, label_noise: float) -> float:
+    """η²ε²/(4N(1-β)²): the rate of the gradient flow of tr H along the valley (§B.4) [H]."""
+    n = check_int(n, "n")
+    eta, beta = check_positive(lr, "lr"), check_momentum(momentum)
+    eps = check_positive(label_noise, "label_noise", allow_zero=True)
+    return eta * eta * eps * eps / (4.0 * n * (1.0 - beta) ** 2)
+
+
+def drift_time(n: int, lr: float, momentum: float, label_noise: float, k: float) -> float:
+    """τ_D = 4N(1-β)²/(η²ε²k) steps near a flattest point of tangent curvature k (§B.4) [H]."""
+    rate = drift_rate(n, lr, momentum, check_positive(label_noise, "label_noise"))
+    return 1.0 / (rate * check_positive(k, "k"))
+
+
+def drift_velocity(model, theta, lr: float, momentum: float, label_noise: float) -> np.ndarray:
+    """Mean step along the valley at θ on M: -rate · P_T ∇ tr H(θ) (§B.4) [H]."""
+    theta = as_float_array(theta, "theta")
+    T = tangent_basis(model, theta)
+    grad = numerical_gradient(model.trace_hessian, theta, 1e-6)
+    return -drift_rate(model.n, lr, momentum, label_noise) * (T @ (T.T @ grad))
+
+
+def uv_imbalance_rate(model, lr: float, label_noise: float, theta=None) -> float:
+    """Per-step decay rate of E D (D = u² - v²) for the UV model at β = 0 (§B.6) [D].
+
+    D_{t+1} = D_t (1 - η² c_t²) exactly, and the stationary transverse law (§A.2) gives
+    E c² = 2δ²/(2 - ηλ) with λ = s(u² + v²), δ² = ε²s/N; so the rate is η² · 2δ²/(2 - ηλ).
+    """
+    from .uv import uv_delta
+    eta = check_positive(lr, "lr")
+    u, v = model.start if theta is None else as_float_array(theta, "theta")
+    lam = model.s * (u * u + v * v)
+    delta = uv_delta(model.s, model.n, check_positive(label_noise, "label_noise"))
+    return eta * eta * 2.0 * delta ** 2 / (2.0 - eta * lam)
+
+
+def uv_tenfold_time(model, lr: float, momentum: float, label_noise: float) -> float:
+    """Overdamped time for RMS(D) to drop tenfold: T = ln 10 (1-β)²/(η²δ²) (§B.6) [V: 1.003]."""
+    from .uv import uv_delta
+    delta = uv_delta(model.s, model.n, check_positive(label_noise, "label_noise"))
+    return float(np.log(10.0)) * (1.0 - check_momentum(momentum)) ** 2 / (check_positive(lr, "lr") * delta) ** 2

@@ -1,0 +1,229 @@
+"""The (η, C) sweep: optimum of 1-β per learning rate and the fitted exponent (design doc §B.7).
+
+For each learning rate η, a grid of C = (1-β)/η^{2/3} is run as one vectorised
+simulation; the time to converge T(η, C) is extracted per configuration (a configuration
+with a diverged chain counts as T = ∞ and its fraction is reported).  The optimum C_opt
+is the vertex of a parabola through the three grid points around the smallest T, in
+log-log; the exponent of 1-β* against η (theory 2/3, §B.5 [H, V]) and of T_opt against η
+(theory -2/3) come from least-squares fits with 95 % confidence intervals (Student t).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from .._validate import InputError, as_float_array, check_int, check_positive
+from .extract import METHODS, Extracted, extract_time
+from .simulate import Run, simulate
+from .timescales import timescales
+
+__all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "plain_sgd_time", "LN10"]
+
+LN10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    """y ∝ x^exponent fitted in log-log: exponent, its 95 % interval, intercept (log), n points."""
+
+    exponent: float
+    ci95: tuple[float, float]
+    intercept: float
+    stderr: float
+    n: int
+
+    def contains(self, value: float) -> bool:
+        return self.ci95[0] <= value <= self.ci95[1]
+
+
+def power_law_fit(x, y) -> PowerFit:
+    """Least-squares slope of log y against log x with a Student-t 95 % interval (needs >= 3 points)."""
+    x, y = as_float_array(x, "x"), as_float_array(y, "y")
+    if x.shape != y.shape or np.any(x <= 0) or np.any(y <= 0):
+        raise InputError("x and y must be positive arrays of the same length")
+    if x.size < 3:
+        raise InputError(f"a power-law fit with a confidence interval needs >= 3 points, got {x.size}")
+    fit = stats.linregress(np.log(x), np.log(y))
+    half = float(stats.t.ppf(0.975, x.size - 2) * fit.stderr)
+    return PowerFit(float(fit.slope), (float(fit.slope - half), float(fit.slope + half)), float(fit.intercept),
+                    float(fit.stderr), int(x.size))
+
+
+def parabola_minimum(x, y) -> tuple[float, float, str]:
+    """Vertex of the parabola through the 3 points around the smallest finite y: (x*, y*, status).
+
+    ``status`` is ``"interior"``, ``"edge"`` (the smallest y is at the end of the grid or next
+    to a non-finite value: its grid point is returned) or ``"none"`` (no finite y).
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    finite = np.isfinite(y)
+    if not finite.any():
+        return math.nan, math.inf, "none"
+    i = int(np.argmin(np.where(finite, y, np.inf)))
+    if i == 0 or i == y.size - 1 or not (finite[i - 1] and finite[i + 1]):
+        return float(x[i]), float(y[i]), "edge"
+    a, b, c = np.polyfit(x[i - 1:i + 2], y[i - 1:i + 2], 2)
+    if a <= 0:
+        return float(x[i]), float(y[i]), "edge"
+    xv = -b / (2 * a)
+    return float(xv), float(c - b * b / (4 * a)), "interior"
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Result of :func:`sweep`; arrays are indexed (learning rate, C).
+
+    ``time`` is ∞ where a chain diverged or the threshold was not reached within the run
+    (``status`` says which); never NaN.  ``exponent`` / ``time_exponent`` are ``None`` when
+    fewer than 3 learning rates have an interior optimum.
+    """
+
+    model: str
+    label_noise: float
+    method: str
+    statistic: str
+    chains: int
+    lrs: np.ndarray
+    C: np.ndarray
+    C_lin: float
+    one_minus_beta: np.ndarray
+    time: np.ndarray
+    status: list
+    diverged_fraction: np.ndarray
+    steps_run: np.ndarray
+    C_opt: np.ndarray
+    time_opt: np.ndarray
+    optimum_status: list
+    exponent: PowerFit | None
+    time_exponent: PowerFit | None
+    runs: list = field(repr=False)
+
+    @property
+    def one_minus_beta_opt(self) -> np.ndarray:
+        return self.C_opt * self.lrs ** (2.0 / 3.0)
+
+    def rows(self) -> list[dict]:
+        """One dict per learning rate (JSON-ready apart from ∞, which the CLI maps to null)."""
+        return [{"lr": float(eta), "steps": int(self.steps_run[e]), "C_opt": float(self.C_opt[e]),
+                 "one_minus_beta_opt": float(self.one_minus_beta_opt[e]), "T_opt": float(self.time_opt[e]),
+                 "T_opt_scaled": float(self.time_opt[e] * eta ** (2 / 3)), "optimum": self.optimum_status[e],
+                 "diverged_configs": int(np.sum(self.diverged_fraction[e] > 0)),
+                 "T": [float(t) for t in self.time[e]], "status": list(self.status[e]),
+                 "diverged_fraction": [float(f) for f in self.diverged_fraction[e]]}
+                for e, eta in enumerate(self.lrs)]
+
+
+def _grid(lrs, C) -> np.ndarray:
+    omb = C[None, :] * lrs[:, None] ** (2.0 / 3.0)
+    if np.any(omb >= 1.0):
+        e, j = np.argwhere(omb >= 1.0)[0]
+        raise InputError(f"C = {C[j]:g} at lr = {lrs[e]:g} gives 1 - beta = {omb[e, j]:.3g} >= 1: "
+                         "lower the largest C or the largest lr")
+    return omb
+
+
+def _horizon(model, eta, betas, eps, horizon, max_steps) -> int:
+    longest = 0.0
+    for b in betas:
+        ts = timescales(model, eta, float(b), eps)
+        longest = max(longest, max(t for t in (ts.drift, ts.longitudinal, ts.transverse) if math.isfinite(t)))
+    return int(min(max_steps, math.ceil(horizon * LN10 * longest)))
+
+
+def _times(run: Run, method: str, statistic: str) -> tuple[np.ndarray, list]:
+    curves = run.rms if statistic == "rms" else run.mean
+    times, status = np.full(run.lr.size, np.inf), []
+    for j, st in enumerate(run.status):
+        if st != "ok":
+            status.append(st)
+            continue
+        ex: Extracted = extract_time(run.steps, curves[j], method)
+        times[j] = ex.time
+        status.append("ok" if ex.status == "ok" else f"{ex.status} in {int(ex.bound)} steps")
+    return times, status
+
+
+def sweep(model, lrs, C, label_noise: float, chains: int = 200, method: str | None = None,
+          statistic: str | None = None, steps=None, horizon: float = 2.5, max_steps: int = 400_000,
+          records: int = 2000, seed: int = 0, progress=None) -> Sweep:
+    """Run the (η, C) grid and fit the optimal-momentum exponent (§B.7).
+
+    Args:
+        model: a test bed.
+        lrs: learning rates η (v-form), at least one.
+        C: grid of C = (1-β)/η^{2/3} (the same for every η).
+        label_noise: ε > 0.
+        chains: chains per (η, C).
+        method: time extraction (``extract.METHODS``; default ``model.method``).
+        statistic: ``"rms"`` or ``"mean"`` of the observable over chains (default ``model.statistic``).
+        steps: run length per η (default: ``horizon`` × ln 10 × the longest predicted timescale
+            on the grid, capped at ``max_steps``).
+        progress: optional ``progress(done, total)`` over all steps of the sweep.
+    """
+    lrs = np.sort(as_float_array(np.atleast_1d(lrs), "lrs"))[::-1]
+    C = np.sort(as_float_array(np.atleast_1d(C), "C"))
+    for v in (*lrs, *C):
+        check_positive(float(v), "lrs and C entries")
+    eps = check_positive(label_noise, "label_noise")
+    method = method or getattr(model, "method", "tenfold")
+    statistic = statistic or getattr(model, "statistic", "rms")
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if statistic not in ("rms", "mean"):
+        raise InputError(f"statistic must be 'rms' or 'mean', got {statistic!r}")
+    omb = _grid(lrs, C)
+    if steps is None:
+        n_steps = [_horizon(model, eta, 1.0 - omb[e], eps, horizon, max_steps) for e, eta in enumerate(lrs)]
+    else:
+        n_steps = [check_int(steps, "steps")] * lrs.size
+    total, done = sum(n_steps), 0
+    runs, times, status = [], np.empty(omb.shape), []
+    for e, eta in enumerate(lrs):
+        cb = None if progress is None else (lambda t, _n, d=done: progress(d + t, total))
+        run = simulate(model, eta, 1.0 - omb[e], eps, n_steps[e], chains=chains, seed=seed + e,
+                       every=max(1, n_steps[e] // records), progress=cb)
+        times[e], st = _times(run, method, statistic)
+        runs.append(run)
+        status.append(st)
+        done += n_steps[e]
+    opt = [parabola_minimum(np.log(C), np.log(times[e])) for e in range(lrs.size)]
+    C_opt = np.array([math.exp(x) if math.isfinite(x) else math.nan for x, _, _ in opt])
+    T_opt = np.array([math.exp(y) for _, y, _ in opt])
+    ost = [s for _, _, s in opt]
+    inner = np.array([s == "interior" for s in ost])
+    expo = texpo = None
+    if inner.sum() >= 3:
+        expo = power_law_fit(lrs[inner], C_opt[inner] * lrs[inner] ** (2 / 3))
+        texpo = power_law_fit(lrs[inner], T_opt[inner])
+    from .damping import c_lin
+    return Sweep(model.name, eps, method, statistic, chains, lrs, C, c_lin(model, eps), omb, times, status,
+                 np.array([r.diverged_fraction for r in runs]), np.array(n_steps), C_opt, T_opt, ost,
+                 expo, texpo, runs)
+
+
+def plain_sgd_time(model, lr: float, label_noise: float, chains: int = 100, max_steps: int = 1_000_000,
+                   method: str | None = None, statistic: str | None = None, horizon: float = 1.5,
+                   seed: int = 12345, progress=None) -> Extracted:
+    """Time to converge of plain label-noise SGD (β = 0) at ``lr``, for the speed-up (§B.6).
+
+    Runs min(max_steps, ``horizon``·ln10·τ_D(β=0)) steps.  If the threshold is not reached,
+    ``status`` is ``"not reached"``, ``bound`` (the run length) is a lower bound on the time,
+    and ``tau`` is an *extrapolated* e-folding time from the log-slope of the second half
+    of the run [H: assumes exponential decay]; ``time`` stays ∞.
+    """
+    eps = check_positive(label_noise, "label_noise")
+    n = _horizon(model, check_positive(lr, "lr"), [0.0], eps, horizon, check_int(max_steps, "max_steps"))
+    run = simulate(model, lr, 0.0, eps, n, chains=chains, seed=seed, every=max(1, n // 2000), progress=progress)
+    if run.status[0] != "ok":
+        return Extracted(math.inf, "diverged", math.inf, float(n))
+    curve = (run.rms if (statistic or getattr(model, "statistic", "rms")) == "rms" else run.mean)[0]
+    ex = extract_time(run.steps, curve, method or getattr(model, "method", "tenfold"))
+    if ex.status != "not reached":
+        return ex
+    half = curve.size // 2
+    slope = np.polyfit(run.steps[half:], np.log(np.abs(curve[half:]) + 1e-300), 1)[0]
+    return Extracted(math.inf, "not reached", float(-1.0 / slope) if slope < 0 else math.inf, float(n))

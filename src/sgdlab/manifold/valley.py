@@ -1,0 +1,69 @@
+"""Points on the zero-loss manifold M and its flattest point (design doc §B.2).
+
+``project`` moves θ onto M = {r(θ) = 0} by minimum-norm Levenberg-Marquardt steps.
+``flattest_point`` minimises the implicit regulariser tr H on M (Riemannian gradient descent): the point
+the label-noise drift of §B.4 flows to.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import InputError, as_float_array
+from .curvature import numerical_gradient, tangent_basis
+
+__all__ = ["project", "flattest_point"]
+
+
+def project(model, theta, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray:
+    """A nearby point of M: minimum-norm Levenberg-Marquardt steps θ ← θ - Jᵀ(JJᵀ + μI)⁻¹r.
+
+    μ shrinks after each accepted step (Gauss-Newton, quadratic convergence near M where J
+    has full row rank) and grows when a step does not lower ‖r‖.
+    """
+    theta = as_float_array(theta, "theta").copy()
+    r = model.residuals(theta)
+    mu = 1e-3
+    for _ in range(max_iter):
+        if np.max(np.abs(r)) <= tol:
+            return theta
+        J = model.jacobian(theta)
+        JJ = J @ J.T
+        step = J.T @ np.linalg.solve(JJ + mu * (np.trace(JJ) / len(r) + 1e-300) * np.eye(len(r)), r)
+        trial = theta - step
+        r_trial = model.residuals(trial)
+        if np.linalg.norm(r_trial) < np.linalg.norm(r):
+            theta, r, mu = trial, r_trial, max(mu * 1e-3, 1e-10)
+        else:
+            mu *= 10.0
+            if mu > 1e8:
+                break
+    raise InputError(f"could not reach the zero-loss manifold from this theta (max |r| = {np.max(np.abs(r)):.3g})")
+
+
+def flattest_point(model, theta0, gtol: float = 1e-9, max_iter: int = 5000) -> np.ndarray:
+    """argmin tr H(θ) on M: Riemannian gradient descent with retraction by :func:`project` (§B.2).
+
+    Steps θ ← project(θ - h P_T ∇tr H) with a backtracking step h, until ‖P_T ∇tr H‖ ≤ gtol.
+    A local minimiser: models with symmetries (rotations, permutations) have a set of
+    equally flat points and this returns one of them.
+    """
+    theta = project(model, theta0)
+    phi, h = float(model.trace_hessian(theta)), 0.1
+    for _ in range(max_iter):
+        T = tangent_basis(model, theta)
+        g = T @ (T.T @ numerical_gradient(model.trace_hessian, theta, 1e-6))
+        if np.linalg.norm(g) <= gtol:
+            break
+        while h > 1e-12:
+            try:
+                trial = project(model, theta - h * g)
+            except InputError:
+                trial = None
+            if trial is not None and float(model.trace_hessian(trial)) < phi:
+                theta, phi, h = trial, float(model.trace_hessian(trial)), 1.5 * h
+                break
+            h *= 0.5
+        else:
+            break
+    return theta
