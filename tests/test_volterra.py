@@ -1,0 +1,239 @@
+"""Claims of seed 001 (design/math-linear.md Part II) about sgdlab.volterra, each checked as stated.
+
+Fast checks run by default; the Monte-Carlo acceptance checks on n = 2000, d = 1000 Gaussian least
+squares, the critical-step and ICR simulations, and the real-image runs are marked ``slow``.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import sgdlab
+from sgdlab import InputError
+from sgdlab import volterra as V
+from sgdlab.volterra.kernel import first_bin_mass
+from sgdlab.volterra.solver import forward_substitution, picard_fft
+
+
+def sgd(lr, batch=1, sampling="replacement", momentum=0.0):
+    return sgdlab.SGD(lr=lr, momentum=momentum, batch=batch, sampling=sampling)
+
+
+def mp_spectrum(d, ratio=0.5, seed=0):
+    """Eigenvalues of AᵀA/n for Gaussian A (Marchenko–Pastur with d/n = ratio)."""
+    A = np.random.default_rng(seed).standard_normal((int(d / ratio), d))
+    return np.linalg.eigvalsh(A.T @ A / A.shape[0])
+
+
+def mc_summary(theory, runs_loss):
+    """Max relative error of the run mean, the largest relative MC standard error, and max |z|."""
+    mean = runs_loss.mean(axis=0)
+    se = runs_loss.std(axis=0, ddof=1) / np.sqrt(runs_loss.shape[0])
+    rel = np.abs(mean / theory - 1)
+    z = np.where(se > 1e-12 * theory, np.abs(mean - theory) / np.where(se > 0, se, 1), 0.0)
+    return rel.max(), (se / theory).max(), z.max()
+
+
+# ----------------------------------------------------------------- the continuous equation and its solver
+def test_one_mode_with_a_constant_forcing_matches_the_closed_form_solution():
+    # x̂ = 0: F = L_min, K = c e^{-aτ}  =>  ψ = L_min (a - c e^{-(a-c)τ})/(a - c)  (Laplace inversion)
+    p = sgdlab.Problem.from_eigenvalues([0.8], target=[0.0], noise_variance=0.6)
+    s = sgd(0.05)
+    c = V.predict_curve(p, s, 3000)
+    a, k = 2 * 0.05 * 0.8, 0.05**2 * 0.8**2
+    exact = 0.3 * (a - k * np.exp(-(a - k) * c.steps)) / (a - k)
+    np.testing.assert_allclose(c.loss, exact, rtol=2e-6)
+    assert c.meta["limit"] == pytest.approx(0.3 / (1 - k / a), rel=1e-14)
+
+
+def test_picard_fft_and_forward_substitution_solve_the_same_scheme():
+    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(300), noise_variance=0.2)
+    sp = V.spectrum(p, sgd(1.2 / p.eigenvalues.sum()), ridge=0.1)
+    from sgdlab.volterra.kernel import grid_terms
+    g, _ = grid_terms(sp, 1.0, 4000)
+    psi_p, its, ok = picard_fft(g.forcing, g.bins)
+    psi_f, complete = forward_substitution(g.forcing, g.bins)
+    assert ok and complete and its < 60
+    assert np.max(np.abs(psi_p / psi_f - 1)) < 1e-12
+
+
+def test_the_loss_settles_at_the_ridge_loss_over_one_minus_the_kernel_norm():
+    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(200), target=np.ones(200) / 10, noise_variance=0.3)
+    for ridge in (0.0, 0.3):
+        c = V.predict_curve(p, sgd(1.0 / p.eigenvalues.sum()), 60_000, ridge=ridge)
+        sp = V.spectrum(p, sgd(1.0 / p.eigenvalues.sum()), ridge)
+        assert c.meta["limit"] == pytest.approx(sp.ridge_loss / (1 - sp.kernel_norm), rel=1e-14)
+        assert c.final_loss == pytest.approx(c.meta["limit"], rel=1e-6)
+        assert c.meta["passes"][-1] == pytest.approx(60_000 / 200)
+
+
+def test_a_coarse_grid_warns_and_is_refined_towards_the_fine_answer():
+    p = sgdlab.Problem.from_eigenvalues([1.0, 0.9, 0.8], noise_variance=0.1)
+    s = sgd(0.3)
+    assert first_bin_mass(V.spectrum(p, s), 1.0) > 0.1
+    with pytest.warns(RuntimeWarning, match="grid too coarse"):
+        c = V.predict_curve(p, s, 40)
+    assert c.meta["solver"]["h"] < 1 and c.meta["solver"]["first_bin_mass"] <= 0.1
+    with pytest.warns(RuntimeWarning, match="given h"):
+        coarse = V.predict_curve(p, s, 40, h=1.0)
+    fine = V.predict_curve(p, s, 40, h=c.meta["solver"]["h"] / 16)
+    err, err_coarse = (np.max(np.abs(x.loss / fine.loss - 1)) for x in (c, coarse))
+    assert err < 0.01 and err < err_coarse / 3, (err, err_coarse)
+
+
+def test_the_grid_check_reports_a_small_discretisation_error():
+    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(400), noise_variance=0.25)
+    c = V.predict_curve(p, sgd(1 / p.eigenvalues.sum()), 3200, check=True)
+    assert c.meta["solver"]["method"] == "picard-fft" and c.meta["grid_check"] < 1e-5
+
+
+# ----------------------------------------------------------------- critical step and rates (theory)
+def test_critical_step_is_two_over_the_trace_and_its_ridge_and_batch_forms():
+    lam = mp_spectrum(300)
+    p = sgdlab.Problem.from_eigenvalues(lam)
+    assert V.critical_step(p) == pytest.approx(2 / lam.sum(), rel=1e-14)
+    assert V.critical_step(p, batch=4, ridge=0.2) == pytest.approx(8 / np.sum(lam**2 / (lam + 0.2)), rel=1e-14)
+    top = sgdlab.Problem.from_eigenvalues([10.0, 0.1])          # the deterministic edge binds
+    assert V.critical_step(top, batch=100) == pytest.approx(2 / 10.0)
+
+
+def test_below_the_critical_step_it_settles_and_above_it_grows_at_the_malthusian_rate():
+    lam = mp_spectrum(300)
+    p = sgdlab.Problem.from_eigenvalues(lam, target=np.ones(300) / np.sqrt(300), noise_variance=0.25)
+    ac = V.critical_step(p)
+    n = p.dim
+    below = V.predict_curve(p, sgd(0.9 * ac), 40 * n)
+    assert below.status == "converges" and below.final_loss == pytest.approx(0.125 / (1 - 0.9), rel=1e-3)
+    above = V.predict_curve(p, sgd(1.1 * ac), 40 * n)
+    r = V.rate(p, sgd(1.1 * ac))
+    assert above.status == "diverges" and r.regime == "diverges" and np.all(np.isfinite(above.loss))
+    assert above.meta["solver"]["method"] == "forward-substitution"
+    fitted = -V.fit_decay(above.steps, above.loss, 20 * n, 40 * n)
+    assert fitted == pytest.approx(r.growth_rate, rel=0.05)
+
+
+def test_regimes_gradient_flow_below_alpha_star_and_noise_between_alpha_star_and_alpha_c():
+    lam = mp_spectrum(1000)
+    p = sgdlab.Problem.from_eigenvalues(lam, target=np.ones(1000) / np.sqrt(1000))
+    ac = V.critical_step(p)
+    slow, fast = V.rate(p, sgd(0.3 * ac)), V.rate(p, sgd(0.95 * ac))
+    assert slow.regime == "gradient-flow" and slow.rate == pytest.approx(2 * 0.3 * ac * lam.min(), rel=0.02)
+    assert fast.regime == "noise" and fast.rate < 0.7 * 2 * 0.95 * ac * lam.min()
+    assert 0.3 * ac < slow.alpha_star < 0.95 * ac
+    c = V.predict_curve(p, sgd(0.95 * ac), 120_000)             # the noise rate is the curve's rate
+    assert V.fit_decay(c.steps, c.loss, 60_000, 120_000) == pytest.approx(fast.rate, rel=0.03)
+
+
+# ----------------------------------------------------------------- relation to the engine (§6)
+@pytest.mark.parametrize("momentum", [0.0, 0.6])
+def test_the_engines_gaussian_recursion_is_a_discrete_volterra_equation_to_1e_10(momentum):
+    lam = np.linspace(0.2, 2, 60)
+    p = sgdlab.Problem.from_eigenvalues(lam, target=np.cos(np.arange(60)), noise_variance=0.1)
+    s = sgdlab.SGD(lr=1 / lam.sum(), momentum=momentum, batch=3)
+    engine = sgdlab.predict(p, s, 800, model="gaussian", method="reference")
+    L = V.discrete_volterra(p.eigenvalues, p.initial_moments, 0.1, s.lr, momentum, 1 / 3, 1 / 3, 800)
+    assert np.max(np.abs(L[engine.steps] / engine.loss - 1)) < 1e-10
+
+
+def test_the_gaussian_recursion_tends_to_the_continuous_limit_with_a_gap_proportional_to_one_over_d():
+    dims, gaps = [50, 200, 1000], []
+    for d in dims:
+        lam = np.linspace(0.2, 2, d)
+        p = sgdlab.Problem.from_eigenvalues(lam, target=np.ones(d) / np.sqrt(d), noise_variance=0.1)
+        s = sgd(1 / lam.sum(), sampling="online")
+        gaps.append(np.max(np.abs(V.predict_curve(p, s, 12 * d).loss / sgdlab.predict(p, s, 12 * d).loss - 1)))
+    slope = np.polyfit(np.log(dims), np.log(gaps), 1)[0]
+    assert -1.15 < slope < -0.85, (gaps, slope)
+
+
+# ----------------------------------------------------------------- homogenized SGD and real SGD (small)
+def test_hsgd_mean_matches_the_volterra_solution_within_monte_carlo_error():
+    p, risk = V.gaussian_design(400, 200, 0.5, seed=3)
+    s = sgd(1 / p.eigenvalues.sum())
+    theory = V.predict_curve(p, s, 8 * 400, ridge=0.1, risk=risk)
+    h = V.simulate_hsgd(p, s, 8 * 400, 30, seed=1, ridge=0.1, risk=risk, dt=4)
+    rel = np.abs(h.loss / theory.loss - 1)
+    assert rel.max() <= 3 * (h.stderr / theory.loss).max(), (rel.max(), (h.stderr / theory.loss).max())
+    assert np.max(np.abs(np.array(h.meta["risk"]) / np.array(theory.meta["risk"]) - 1)) < 0.05
+
+
+def test_real_multipass_sgd_mean_matches_the_volterra_prediction_small_problem():
+    p, risk = V.gaussian_design(400, 200, 0.5, seed=4)
+    s = sgd(1 / p.eigenvalues.sum())
+    rec = np.arange(0, 4 * 400 + 1, 50)
+    theory = V.predict_curve(p, s, 4 * 400, record=rec, risk=risk)
+    runs = V.run_sgd(p, s, 4 * 400, 10, seed=0, record=rec, risk=risk)
+    rel, se, _ = mc_summary(theory.loss, runs.loss)
+    assert rel <= 3 * se, (rel, se)
+    rrel, rse, _ = mc_summary(np.array(theory.meta["risk"]), runs.risk)
+    assert rrel <= 3 * rse, (rrel, rse)
+
+
+# ----------------------------------------------------------------- mini-batch heavy ball (§5)
+def test_noise_mass_is_the_sum_of_the_discrete_kernel_and_the_sufficient_conditions_imply_it():
+    rng = np.random.default_rng(0)
+    lam = np.r_[np.linspace(1, 2, 80), np.geomspace(5, 60, 8)]
+    p = sgdlab.Problem.from_eigenvalues(lam)
+    s = sgd(0.02, batch=4, momentum=0.7)
+    rep = V.momentum_report(p, s)
+    _, K = V.discrete_terms(p.eigenvalues, p.initial_moments, 0.0, 0.02, 0.7, 0.25, 0.0, 20_000)
+    assert K.sum() == pytest.approx(rep.noise_mass, rel=1e-9)
+    violations = 0
+    for _ in range(300):
+        beta, B = rng.uniform(-0.5, 0.99), int(rng.integers(1, 30))
+        bound = min((1 + beta) / lam.max(), (1 - beta) * B / lam.sum())
+        r = V.momentum_report(p, sgd(rng.uniform(0.01, 1) * bound, batch=B, momentum=beta))
+        violations += r.sufficient["both"] and not r.stable
+    assert violations == 0
+
+
+def test_heavy_ball_rate_is_the_decay_of_the_discrete_volterra_curve():
+    lam = np.r_[np.linspace(1, 2, 80), np.geomspace(5, 60, 8)]
+    p = sgdlab.Problem.from_eigenvalues(lam, target=np.ones(88) / 9)
+    for batch, beta in [(4, 0.7), (40, 0.8)]:
+        s = sgd(0.6 * sgdlab.linear.critical_lr(p, beta, batch), batch=batch, momentum=beta)
+        rep = V.momentum_report(p, s)
+        c = V.heavy_ball_curve(p, s, 6000, record=np.arange(6001))
+        stop = int(np.nonzero(c.loss < 1e-12 * c.loss[0])[0][0]) if c.loss.min() < 1e-12 * c.loss[0] else 6000
+        fitted = V.fit_decay(c.steps, c.loss, stop // 2, stop)
+        assert fitted == pytest.approx(rep.rate, rel=0.03), (batch, beta, rep.regime)
+
+
+def test_gaussian_fourth_moment_heavy_ball_equals_the_engines_exact_online_model():
+    lam = np.geomspace(0.05, 3, 40)
+    p = sgdlab.Problem.from_eigenvalues(lam, noise_variance=0.05)
+    s = sgdlab.SGD(lr=0.05, momentum=0.5, batch=4, sampling="online")
+    c = V.heavy_ball_curve(p, s, 500, fourth_moment="gaussian")
+    engine = sgdlab.predict(p, s, 500, model="gaussian", method="reference")
+    assert np.max(np.abs(c.loss / engine.loss - 1)) < 1e-10
+
+
+def test_momentum_batch_scales_linearly_below_the_icr_and_saturates_above():
+    lam = np.r_[np.linspace(1, 2, 190), np.geomspace(20, 200, 10)]
+    p = sgdlab.Problem.from_eigenvalues(lam)
+    mb = V.momentum_batch(p, batches=[1, 2, 8, 100, 200])
+    icr = mb.conditioning["icr"]
+    rows = {r["batch"]: r for r in mb.rows}
+    assert rows[1]["linear_ratio"] == pytest.approx(1.0, abs=0.05)
+    assert 0.8 <= rows[2]["linear_ratio"] <= 1.2 and rows[2]["zeta"] < icr
+    assert rows[200]["linear_ratio"] < 0.8 and rows[200]["zeta"] > icr
+    assert 0.5 <= mb.knee / icr <= 2.0
+    assert rows[100]["speedup_over_sgd"] > 3 and all(r["recommended_rate"] > 0 for r in mb.rows)
+
+
+# ----------------------------------------------------------------- refusals
+@pytest.mark.parametrize("call, match", [
+    (lambda p: V.predict_curve(p, sgd(0.01, momentum=0.5), 10), "momentum"),
+    (lambda p: V.predict_curve(p, sgd(0.01, sampling="shuffle"), 10), "shuffle"),
+    (lambda p: V.predict_curve(p, sgd(0.01), 10, ridge=-1.0), "ridge"),
+    (lambda p: V.predict_curve(p, sgd(0.01), 10, record=[1, 2]), "record"),
+    (lambda p: V.momentum_batch(p, batches=[]), "batches"),
+    (lambda p: V.momentum_report(p, sgd(0.01), fourth_moment="laplace"), "fourth_moment"),
+    (lambda p: V.run_sgd(p, sgd(0.01), 10), "data set"),
+])
+def test_bad_input_raises_a_one_line_input_error(call, match):
+    p = sgdlab.Problem.from_eigenvalues([1.0, 0.5])
+    with pytest.raises(InputError, match=match) as err:
+        call(p)
+    assert "\n" not in str(err.value)
