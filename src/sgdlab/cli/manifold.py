@@ -20,7 +20,7 @@ import numpy as np
 import typer
 
 from .. import manifold as mf
-from ..manifold.sweep import LN10
+from ..manifold.sweep import LN10, one_minus_beta_grid
 from .._io import write_text
 from .._validate import InputError, check_int, check_positive
 from ..report.manifold import plot_curves_at, plot_scaling, plot_time_vs_momentum
@@ -53,7 +53,7 @@ PRESETS = {
 }
 QUICK = {
     "uv": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-2, 4)), chains=100,
-               baseline_steps=200_000, baseline_chains=50),
+               baseline_steps=50_000, baseline_chains=20),
     "sensing": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=30,
                     baseline_steps=20_000, baseline_chains=20),
     "mlp": dict(lrs=(4e-2, 2e-2, 1e-2), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=10,
@@ -158,6 +158,7 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
     grid = parse_floats(c, "c") if c else np.array(preset.grid)
     n_chains = check_int(chains if chains is not None else preset.chains, "chains")
     clin = mf.c_lin(m, eps)
+    one_minus_beta_grid(etas, clin * grid)                  # bad grids fail before the progress bar
     with progress_bar(f"{model} sweep", enabled=not json) as cb:
         sw = mf.sweep(m, etas, clin * grid, eps, chains=n_chains, seed=seed, progress=cb)
     speed = _speedup(m, sw, preset, baseline)

@@ -21,7 +21,8 @@ from .extract import METHODS, Extracted, extract_time
 from .simulate import Run, simulate
 from .timescales import timescales
 
-__all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "plain_sgd_time", "LN10"]
+__all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "plain_sgd_time",
+           "one_minus_beta_grid", "LN10"]
 
 LN10 = math.log(10.0)
 
@@ -117,7 +118,9 @@ class Sweep:
                 for e, eta in enumerate(self.lrs)]
 
 
-def _grid(lrs, C) -> np.ndarray:
+def one_minus_beta_grid(lrs, C) -> np.ndarray:
+    """(E, M) array of 1 - β = C η^{2/3}; InputError if an entry is >= 1 (β <= 0 is outside the law)."""
+    lrs, C = np.asarray(lrs, dtype=float), np.asarray(C, dtype=float)
     omb = C[None, :] * lrs[:, None] ** (2.0 / 3.0)
     if np.any(omb >= 1.0):
         e, j = np.argwhere(omb >= 1.0)[0]
@@ -175,7 +178,7 @@ def sweep(model, lrs, C, label_noise: float, chains: int = 200, method: str | No
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if statistic not in ("rms", "mean"):
         raise InputError(f"statistic must be 'rms' or 'mean', got {statistic!r}")
-    omb = _grid(lrs, C)
+    omb = one_minus_beta_grid(lrs, C)
     if steps is None:
         n_steps = [_horizon(model, eta, 1.0 - omb[e], eps, horizon, max_steps) for e, eta in enumerate(lrs)]
     else:

@@ -63,6 +63,13 @@ class UV(ManifoldModel):
         """(u0, 1/u0): on the manifold, imbalance u0² - 1/u0² (default (2, 0.5), §B.6)."""
         return np.array([self.start_u, 1.0 / self.start_u])
 
+    @staticmethod
+    def on_manifold(imbalance) -> np.ndarray:
+        """The point (u, 1/u), u > 0, of uv = 1 with u² - v² = D: u² = (D + √(D² + 4))/2."""
+        D = np.asarray(imbalance, dtype=float)
+        u = np.sqrt(0.5 * (D + np.sqrt(D * D + 4.0)))
+        return np.stack([u, 1.0 / u], axis=-1)
+
     @property
     def flattest(self) -> np.ndarray:
         return np.array([1.0, 1.0])
