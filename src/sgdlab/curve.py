@@ -21,7 +21,7 @@ import numpy as np
 from ._io import write_text
 from ._validate import InputError, check_int
 
-__all__ = ["Curve", "checkpoints", "CONVERGES", "DIVERGES", "FINITE"]
+__all__ = ["Curve", "checkpoints", "check_record", "CONVERGES", "DIVERGES", "FINITE"]
 
 #: theory: mean-square convergence holds (all stability conditions hold)
 CONVERGES = "converges"
@@ -46,6 +46,17 @@ def checkpoints(steps: int, dense: int = 100, per_decade: int = 40) -> np.ndarra
     num = int(np.ceil(per_decade * np.log10(steps / lo))) + 1
     tail = np.rint(np.geomspace(lo, steps, num)).astype(np.int64)
     return np.unique(np.concatenate([head, tail, [steps]]))
+
+
+def check_record(record, steps: int) -> np.ndarray:
+    """Validate user checkpoints: a strictly increasing int64 array from 0 to at most ``steps``."""
+    rec = np.asarray(record)
+    if rec.ndim != 1 or rec.size == 0 or not np.issubdtype(rec.dtype, np.integer):
+        raise InputError("record must be a 1-d array of integer steps")
+    rec = rec.astype(np.int64)
+    if rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] > steps:
+        raise InputError("record must start at 0, increase strictly and end at or before steps")
+    return rec
 
 
 @dataclass(eq=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_int, check_momentum
-from ..curve import CONVERGES, DIVERGES, Curve, checkpoints
+from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from . import noise as _noise
@@ -117,7 +117,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     steps = check_int(steps, "steps", 1)
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    rec = checkpoints(steps) if record is None else _check_record(record, steps)
+    rec = checkpoints(steps) if record is None else check_record(record, steps)
     if model == "exact":
         return _predict_exact(problem, sgd, steps, rec, blowup)
     nm = noise_model(problem, sgd, model, tau)
@@ -176,16 +176,6 @@ def _predict_exact(problem: Problem, sgd: SGD, steps: int, rec: np.ndarray, blow
             "problem": problem.summary(), "steps_requested": steps, "sampling": sampling,
             "truncated": nrec < rec.size}
     return Curve(rec[:nrec], loss[:nrec], None, status, None if first < 0 else int(first), reason, meta)
-
-
-def _check_record(record, steps: int) -> np.ndarray:
-    rec = np.asarray(record)
-    if rec.ndim != 1 or rec.size == 0 or not np.issubdtype(rec.dtype, np.integer):
-        raise InputError("record must be a 1-d array of integer steps")
-    rec = rec.astype(np.int64)
-    if rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] > steps:
-        raise InputError("record must start at 0, increase strictly and end at or before steps")
-    return rec
 
 
 def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, model: str = "gaussian",
@@ -275,7 +265,7 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, mo
     if lrs.shape != betas.shape:
         raise InputError("lrs and momentums must have the same shape (one pair per configuration)")
     steps = check_int(steps, "steps", 1)
-    rec = checkpoints(steps) if record is None else _check_record(record, steps)
+    rec = checkpoints(steps) if record is None else check_record(record, steps)
     nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
                      model, tau)
     m = lrs.size

@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from .._validate import InputError, check_int
-from ..curve import DIVERGES, FINITE, Curve, checkpoints
+from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from ._rng import make_states
@@ -82,11 +82,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
                              "Problem.from_features or Problem.from_kernel, or use sampling='online'")
         if sgd.sampling in ("without", "shuffle") and sgd.batch > problem.n_samples:
             raise InputError(f"batch={sgd.batch} exceeds the {problem.n_samples} data points: lower batch")
-    if record is None:
-        rec = checkpoints(steps)
-    else:
-        from .predict import _check_record
-        rec = _check_record(record, steps)
+    rec = checkpoints(steps) if record is None else check_record(record, steps)
     backend = "numba" if backend == "auto" else backend
     t_start = time.perf_counter()
     L0 = problem.initial_loss
