@@ -4,6 +4,7 @@ Fast checks run by default; the Monte-Carlo acceptance checks on n = 2000, d = 1
 squares, the critical-step and ICR simulations, and the real-image runs are marked ``slow``.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -20,6 +21,7 @@ def sgd(lr, batch=1, sampling="replacement", momentum=0.0):
     return sgdlab.SGD(lr=lr, momentum=momentum, batch=batch, sampling=sampling)
 
 
+@functools.lru_cache(maxsize=8)
 def mp_spectrum(d, ratio=0.5, seed=0):
     """Eigenvalues of AᵀA/n for Gaussian A (Marchenko–Pastur with d/n = ratio)."""
     A = np.random.default_rng(seed).standard_normal((int(d / ratio), d))
@@ -59,13 +61,13 @@ def test_picard_fft_and_forward_substitution_solve_the_same_scheme():
 
 
 def test_the_loss_settles_at_the_ridge_loss_over_one_minus_the_kernel_norm():
-    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(200), target=np.ones(200) / 10, noise_variance=0.3)
+    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(300), target=np.ones(300) / 10, noise_variance=0.3)
     for ridge in (0.0, 0.3):
         c = V.predict_curve(p, sgd(1.0 / p.eigenvalues.sum()), 60_000, ridge=ridge)
         sp = V.spectrum(p, sgd(1.0 / p.eigenvalues.sum()), ridge)
         assert c.meta["limit"] == pytest.approx(sp.ridge_loss / (1 - sp.kernel_norm), rel=1e-14)
         assert c.final_loss == pytest.approx(c.meta["limit"], rel=1e-6)
-        assert c.meta["passes"][-1] == pytest.approx(60_000 / 200)
+        assert c.meta["passes"][-1] == pytest.approx(60_000 / 300)
 
 
 def test_a_coarse_grid_warns_and_is_refined_towards_the_fine_answer():
@@ -83,7 +85,7 @@ def test_a_coarse_grid_warns_and_is_refined_towards_the_fine_answer():
 
 
 def test_the_grid_check_reports_a_small_discretisation_error():
-    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(400), noise_variance=0.25)
+    p = sgdlab.Problem.from_eigenvalues(mp_spectrum(300), noise_variance=0.25)
     c = V.predict_curve(p, sgd(1 / p.eigenvalues.sum()), 3200, check=True)
     assert c.meta["solver"]["method"] == "picard-fft" and c.meta["grid_check"] < 1e-5
 
@@ -114,15 +116,15 @@ def test_below_the_critical_step_it_settles_and_above_it_grows_at_the_malthusian
 
 
 def test_regimes_gradient_flow_below_alpha_star_and_noise_between_alpha_star_and_alpha_c():
-    lam = mp_spectrum(1000)
-    p = sgdlab.Problem.from_eigenvalues(lam, target=np.ones(1000) / np.sqrt(1000))
+    lam = mp_spectrum(500)
+    p = sgdlab.Problem.from_eigenvalues(lam, target=np.ones(500) / np.sqrt(500))
     ac = V.critical_step(p)
     slow, fast = V.rate(p, sgd(0.3 * ac)), V.rate(p, sgd(0.95 * ac))
     assert slow.regime == "gradient-flow" and slow.rate == pytest.approx(2 * 0.3 * ac * lam.min(), rel=0.02)
     assert fast.regime == "noise" and fast.rate < 0.7 * 2 * 0.95 * ac * lam.min()
     assert 0.3 * ac < slow.alpha_star < 0.95 * ac
-    c = V.predict_curve(p, sgd(0.95 * ac), 120_000)             # the noise rate is the curve's rate
-    assert V.fit_decay(c.steps, c.loss, 60_000, 120_000) == pytest.approx(fast.rate, rel=0.03)
+    c = V.predict_curve(p, sgd(0.95 * ac), 60_000)              # the noise rate is the curve's rate
+    assert V.fit_decay(c.steps, c.loss, 30_000, 60_000) == pytest.approx(fast.rate, rel=0.03)
 
 
 # ----------------------------------------------------------------- relation to the engine (§6)
@@ -237,3 +239,138 @@ def test_bad_input_raises_a_one_line_input_error(call, match):
     with pytest.raises(InputError, match=match) as err:
         call(p)
     assert "\n" not in str(err.value)
+
+
+# ================================================================= slow acceptance checks (pytest -m slow -s)
+@pytest.fixture(scope="module")
+def gaussian_2000():
+    return V.gaussian_design(2000, 1000, 0.5, seed=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ridge", [0.0, 0.2])
+def test_slow_volterra_is_the_mean_of_10_multipass_sgd_runs_and_its_limit(gaussian_2000, ridge):
+    p, risk = gaussian_2000
+    n, s = 2000, sgd(1 / p.eigenvalues.sum())
+    rec = sgdlab.checkpoints(20 * n)
+    theory = V.predict_curve(p, s, 20 * n, ridge=ridge, record=rec, risk=risk)
+    runs = V.run_sgd(p, s, 20 * n, 10, seed=7, ridge=ridge, record=rec, risk=risk)
+    first8 = rec <= 8 * n
+    rel, se, zmax = mc_summary(theory.loss[first8], runs.loss[:, first8])
+    rrel, rse, _ = mc_summary(np.array(theory.meta["risk"])[first8], runs.risk[:, first8])
+    late = rec >= 10 * n
+    sgd_limit = runs.loss[:, late].mean()
+    lim_err = abs(sgd_limit / theory.meta["limit"] - 1)
+    print(f"\n[volterra vs 10 SGD runs, n=2000 d=1000 ridge={ridge}] max rel err {rel:.4f}, max rel MC s.e. {se:.4f} "
+          f"(ratio {rel / se:.2f}), max pointwise |z| {zmax:.2f}; risk max rel err {rrel:.4f} (s.e. {rse:.4f}); "
+          f"limit {theory.meta['limit']:.5f} vs SGD mean over passes 10-20 {sgd_limit:.5f} ({100 * lim_err:.2f}%)")
+    assert rel <= 3 * se
+    assert lim_err < 0.01
+
+
+@pytest.mark.slow
+def test_slow_critical_step_settles_below_and_grows_at_the_malthusian_rate_above(gaussian_2000):
+    p, _ = gaussian_2000
+    n = 2000
+    ac = V.critical_step(p)
+    below = V.predict_curve(p, sgd(0.9 * ac), 30 * n)
+    sgd_below = V.run_sgd(p, sgd(0.9 * ac), 10 * n, 4, seed=3)
+    late = sgd_below.steps >= 5 * n
+    above = V.predict_curve(p, sgd(1.1 * ac), 10 * n)
+    r = V.rate(p, sgd(1.1 * ac))
+    fitted = -V.fit_decay(above.steps, above.loss, 5 * n, 10 * n)
+    sgd_above = V.run_sgd(p, sgd(1.1 * ac), 10 * n, 2, seed=4)
+    final = sgd_above.loss[:, -1]
+    print(f"\n[critical step] alpha_c = {ac:.6g}; 0.9 alpha_c: psi(30 passes) = {below.final_loss:.5f}, "
+          f"limit {below.meta['limit']:.5f}; SGD (4 runs) mean over passes 5-10 {sgd_below.loss[:, late].mean():.5f}; "
+          f"1.1 alpha_c: fitted growth {fitted:.4e}/step vs Malthusian {r.growth_rate:.4e} "
+          f"({100 * (fitted / r.growth_rate - 1):+.2f}%); SGD loss after 10 passes {final}")
+    assert below.final_loss == pytest.approx(below.meta["limit"], rel=1e-3)
+    assert fitted == pytest.approx(r.growth_rate, rel=0.05)
+    assert np.all(~np.isfinite(final) | (final > 1e3 * p.initial_loss))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fraction, window", [(0.3, (10, 60)), (0.95, (10, 30))])
+def test_slow_fitted_decay_rates_of_volterra_and_sgd_agree_in_both_regimes(fraction, window):
+    p, _ = V.gaussian_design(2000, 1000, 0.0, seed=2)
+    n = 2000
+    s = sgd(fraction * V.critical_step(p))
+    rec = np.unique(np.r_[sgdlab.checkpoints(window[1] * n), np.arange(0, window[1] * n + 1, n // 4)])
+    theory = V.predict_curve(p, s, window[1] * n, record=rec)
+    runs = V.run_sgd(p, s, window[1] * n, 2, seed=5, record=rec)
+    lo, hi = window[0] * n, window[1] * n
+    r_theory = V.fit_decay(theory.steps, theory.loss, lo, hi)
+    r_sgd = V.fit_decay(rec, runs.loss.mean(axis=0), lo, hi)
+    r = V.rate(p, s)
+    print(f"\n[rates, {fraction} alpha_c, regime {r.regime}] fitted decay over passes {window}: Volterra {r_theory:.4e}, "
+          f"SGD (2 runs) {r_sgd:.4e} ({100 * (r_sgd / r_theory - 1):+.2f}%); asymptotic rate {r.rate:.4e}, "
+          f"gradient-flow rate {r.gradient_flow_rate:.4e}, Malthusian {r.malthusian:.4e}")
+    assert r.regime == ("gradient-flow" if fraction < 0.5 else "noise")
+    assert r_sgd == pytest.approx(r_theory, rel=0.10)
+
+
+def _sim_rate(p, s, theory_rate, seed):
+    steps = int(min(np.log(1e11) / (0.6 * theory_rate), 80_000))
+    rec = np.unique(np.geomspace(1, steps, 400).astype(np.int64))
+    rec = np.r_[0, rec]
+    runs = V.run_sgd(p, s, int(rec[-1]), 1, seed=seed, record=rec)
+    L = runs.loss[0] / runs.loss[0, 0]
+    keep = (L < 1e-2) & (L > 1e-10)
+    return V.fit_decay(rec[keep], L[keep], 0, np.inf) if keep.sum() > 5 else float("nan")
+
+
+@pytest.mark.slow
+def test_slow_icr_knee_sgd_momentum_scales_linearly_below_and_saturates_above():
+    lam = np.r_[np.linspace(1, 2, 480), np.geomspace(20, 400, 20)]
+    n = 1000
+    p = V.prescribed_spectrum(lam, n, seed=0)
+    mb = V.momentum_batch(p, batches=[8, 16, 32, 125, 250, 500])
+    icr, kk = mb.conditioning["icr"], mb.conditioning["sgd_saturation"]
+    one = V.best_rate(p, 1, momentum=False)
+    r1 = _sim_rate(p, sgd(0.9 * one["lr"], sampling="without"), one["rate"], 1)
+    print(f"\n[ICR] kappa {mb.conditioning['kappa']:.0f}, kappa_bar {mb.conditioning['kappa_bar']:.3f}, "
+          f"ICR {icr:.3f}, kappa_bar/kappa {kk:.4f}; single-sample SGD rate thy {mb.single_sample_rate:.4e}, "
+          f"sim {r1:.4e} (at 0.9 x best lr)")
+    sims = {}
+    for row in mb.rows:
+        B = row["batch"]
+        best = 0.0
+        for beta in (0.5, 0.8, 0.9, 0.95, 0.98, row["momentum"]):
+            opt = V.best_rate(p, B, betas=[beta]) if beta != row["momentum"] else row
+            rs = _sim_rate(p, sgd(0.9 * opt["lr"], batch=B, momentum=beta, sampling="without"), opt["rate"], B)
+            best = max(best, rs)
+        plain = _sim_rate(p, sgd(0.9 * row["sgd_lr"], batch=B, sampling="without"), row["sgd_rate"], B + 1)
+        sims[B] = (best, plain)
+        print(f"  zeta {row['zeta']:.4f} (zeta/ICR {row['zeta'] / icr:.2f}): best SGD+M rate thy {row['rate']:.4e}, "
+              f"sim {best:.4e}; sim / (B r1_sim) {best / (B * r1):.2f} (thy {row['linear_ratio']:.2f}); "
+              f"speedup over same-B SGD thy {row['speedup_over_sgd']:.2f}, sim {best / plain:.2f}")
+    knee = sims[500][0] / (n * r1)
+    print(f"  simulated knee zeta_k = {knee:.3f} = {knee / icr:.2f} x ICR (theory knee {mb.knee:.3f})")
+    below = [B for B in sims if B / n < icr / 2]
+    assert below and all(0.8 <= sims[B][0] / (B * r1) <= 1.2 for B in below)
+    assert sims[500][0] / (500 * r1) < 0.8
+    assert 0.5 <= knee / icr <= 2.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist", "fashion", "digits"])
+def test_slow_single_sgd_runs_on_random_features_of_images_concentrate_as_n_and_d_double(name):
+    sizes = {"digits": [(600, 300), (1200, 600)]}.get(name, [(2000, 1000), (4000, 2000)])
+    errors = []
+    for n, d in sizes:
+        try:
+            p, risk = V.image_features(name, n, d, test=500 if name == "digits" else 1000)
+        except InputError as exc:
+            pytest.skip(str(exc))
+        s = sgd(0.5 * V.critical_step(p))
+        rec = sgdlab.checkpoints(8 * n)
+        theory = V.predict_curve(p, s, 8 * n, record=rec, risk=risk)
+        run = V.run_sgd(p, s, 8 * n, 1, seed=0, record=rec, risk=risk)
+        rel = np.abs(run.loss[0, 1:] / theory.loss[1:] - 1)
+        rrel = np.abs(run.risk[0, 1:] / np.array(theory.meta["risk"])[1:] - 1)
+        errors.append((np.median(rel), rel.max(), np.median(rrel), rrel.max()))
+        print(f"\n[{name} rf n={n} d={d}] single run vs Volterra over 8 passes: loss median {np.median(rel):.4f}, "
+              f"max {rel.max():.4f}; test risk median {np.median(rrel):.4f}, max {rrel.max():.4f}; "
+              f"lambda_max/tr H {p.eigenvalues[0] / p.eigenvalues.sum():.3f}")
+    assert errors[1][0] < errors[0][0]

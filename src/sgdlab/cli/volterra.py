@@ -1,0 +1,178 @@
+"""``sgdlab volterra | momentum-batch``: the high-dimensional limit of SGD on least squares (seed 001)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+
+from .. import volterra as V
+from .._validate import InputError
+from ..hyper import SGD
+from ..report.volterra import plot_momentum_batch, plot_volterra
+from . import app
+from ._common import console, emit_json, load_problem, table, write_run_json
+
+SPECTRUM = typer.Option("power-law", help="'power-law' or a file of eigenvalues (a bare spectrum: n = number "
+                        "of modes); --data or --gaussian give a data set")
+NU = typer.Option(1.5, help="power law: eigenvalues k^-nu")
+KAPPA = typer.Option(1.0, help="power law: initial loss weights k^-(kappa+1)")
+DIM = typer.Option(200, help="power law: number of modes")
+NOISE = typer.Option(0.0, "--noise-variance", help="label-noise variance sigma^2 of a spectrum")
+TARGET = typer.Option(None, help="file with the target in the eigenbasis")
+DATA = typer.Option(None, "--data", help="real data set: digits, mnist, fashion, cifar10")
+FEATURES = typer.Option("rf", "--features", help="feature map for --data: linear, rf, ntk")
+NSAMPLES = typer.Option(None, "--n-samples", help="use a random subset of this many images")
+DATADIR = typer.Option(None, "--data-dir", help="folder of CIFAR-10 batches (or Fashion-MNIST files)")
+GAUSSIAN = typer.Option(None, "--gaussian", help="Gaussian least squares 'N,D' (A_ij ~ N(0,1), b = Ax* + sigma eps); "
+                        "adds the population risk")
+SIGMA = typer.Option(0.5, "--sigma", help="label noise of --gaussian")
+OUT = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json")
+JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+SEED = typer.Option(0, help="random seed (data, SGD and HSGD)")
+
+
+def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir, gaussian, sigma,
+             seed):
+    """(problem, risk or None) from a spectrum, a real data set or a Gaussian design."""
+    if gaussian is not None:
+        try:
+            n, d = (int(x) for x in gaussian.split(","))
+        except ValueError:
+            raise InputError(f"--gaussian must be 'N,D' (two integers), got {gaussian!r}") from None
+        with console.status(f"drawing a {n} x {d} Gaussian design and its spectrum"):
+            return V.gaussian_design(n, d, sigma, seed)
+    return load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir), None
+
+
+def _rows(theory, n_over_b, sim=None, hsgd=None, n: int = 10) -> list[list]:
+    last = theory.steps[-1] / n_over_b
+    idx = np.unique(np.searchsorted(theory.steps / n_over_b, np.r_[0, np.geomspace(last / 64, last, n - 1)] - 1e-9))
+    idx = idx[idx < len(theory)]
+    rows = []
+    for i in idx:
+        row = [int(theory.steps[i]), theory.steps[i] / n_over_b, float(theory.loss[i])]
+        if "risk" in theory.meta:
+            row.append(float(theory.meta["risk"][i]))
+        for c in (sim, hsgd):
+            if c is not None:
+                row += [float(c.loss[i]), float(c.stderr[i])] if i < len(c) else ["-", "-"]
+        rows.append(row)
+    return rows
+
+
+@app.command()
+def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+             noise_variance: float = NOISE, target: Optional[str] = TARGET, data: Optional[str] = DATA,
+             features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+             gaussian: Optional[str] = GAUSSIAN, sigma: float = SIGMA,
+             lr: Optional[float] = typer.Option(None, help="step alpha (default: --lr-fraction x critical step)"),
+             lr_fraction: float = typer.Option(0.5, help="alpha / alpha_c when --lr is not given"),
+             batch: int = typer.Option(1, help="batch size B"),
+             sampling: str = typer.Option("replacement", help="replacement (gamma_B = 1/B) or without"),
+             ridge: float = typer.Option(0.0, help="ridge delta (data loss 1/(2n)||Ax-b||^2 + delta/2 ||x||^2)"),
+             passes: float = typer.Option(8.0, help="horizon in passes (steps = passes n / B)"),
+             sgd_runs: int = typer.Option(0, "--sgd-runs", help="also run real SGD this many times (needs data)"),
+             hsgd_paths: int = typer.Option(0, "--hsgd-paths", help="also simulate homogenized SGD (paths)"),
+             seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
+    """Predict the loss (and risk) of multi-pass SGD from the Volterra equation; critical step and regime."""
+    started = time.perf_counter()
+    problem, risk = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
+                             gaussian, sigma, seed)
+    alpha_c = V.critical_step(problem, batch, ridge, sampling)
+    s = SGD(lr=lr if lr is not None else lr_fraction * alpha_c, batch=batch, sampling=sampling)
+    n = V.spectrum(problem, s, ridge).n
+    n_over_b = n / batch
+    steps = max(1, int(round(passes * n_over_b)))
+    theory = V.predict_curve(problem, s, steps, ridge=ridge, risk=risk)
+    sim = hs = None
+    if sgd_runs:
+        with console.status(f"real SGD x {sgd_runs} runs"):
+            runs = V.run_sgd(problem, s, steps, sgd_runs, seed, ridge=ridge, risk=risk)
+        sim = runs.curve({"kind": "simulation", "model": "sgd", "sgd": s.to_dict(), "ridge": ridge},
+                         1e6 * problem.initial_loss)
+        if runs.risk is not None:
+            sim.meta["risk"] = runs.risk[:, : len(sim)].mean(axis=0).tolist()
+    if hsgd_paths:
+        with console.status(f"homogenized SGD x {hsgd_paths} paths"):
+            hs = V.simulate_hsgd(problem, s, steps, hsgd_paths, seed + 1, ridge=ridge, risk=risk)
+    r = V.rate(problem, s, ridge)
+    summary = {"problem": problem.summary(), "lr": s.lr, "batch": batch, "ridge": ridge, "n": n,
+               "steps": steps, "passes": passes, "critical_step": alpha_c, "lr_over_critical": s.lr / alpha_c,
+               **{k: v for k, v in r.to_dict().items() if k != "critical_step"}, "status": theory.status}
+    if sim is not None:
+        m = min(len(sim), len(theory))
+        summary["sgd_max_rel_error"] = float(np.max(np.abs(sim.loss[1:m] / theory.loss[1:m] - 1))) if m > 1 else 0.0
+    console.print(f"[bold]{problem.name}[/]  lr={s.lr:.4g} ({s.lr / alpha_c:.3g} x critical {alpha_c:.4g}), "
+                  f"batch={batch}, ridge={ridge:g}, n={n}")
+    console.print(("[green]" if theory.status == "converges" else "[red]") + theory.reason)
+    cols = ["step", "passes", "Volterra"] + (["risk Ω"] if risk is not None else [])
+    cols += (["SGD mean", "stderr"] if sim is not None else []) + (["HSGD mean", "stderr"] if hs is not None else [])
+    table("Volterra prediction", cols, _rows(theory, n_over_b, sim, hs))
+    if out is not None:
+        files = ["volterra.json", "volterra.csv"]
+        theory.to_json(out / "volterra.json")
+        theory.to_csv(out / "volterra.csv")
+        for name, c in (("sgd", sim), ("hsgd", hs)):
+            if c is not None:
+                c.to_json(out / f"{name}.json")
+                c.to_csv(out / f"{name}.csv")
+                files += [f"{name}.json", f"{name}.csv"]
+        plot_volterra(out / "volterra.png", theory, n_over_b, sim, hs, title=f"{problem.name}: lr={s.lr:.3g}, B={batch}")
+        write_run_json(out, "volterra", {"problem": problem.summary(), "sgd": s.to_dict(), "ridge": ridge,
+                                         "steps": steps, "sgd_runs": sgd_runs, "hsgd_paths": hsgd_paths,
+                                         "seed": seed}, started, summary)
+        console.print(f"wrote {out}/" + ", ".join(files + ["volterra.png", "run.json"]))
+    if json:
+        emit_json({**summary, "curve": theory.to_dict(), "sgd": None if sim is None else sim.to_dict(),
+                   "hsgd": None if hs is None else hs.to_dict()})
+
+
+@app.command("momentum-batch")
+def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
+                   noise_variance: float = NOISE, target: Optional[str] = TARGET, data: Optional[str] = DATA,
+                   features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+                   gaussian: Optional[str] = GAUSSIAN, sigma: float = SIGMA,
+                   batches: str = typer.Option("1,4,16,64", help="comma-separated batch sizes"),
+                   sampling: str = typer.Option("without", help="without (B distinct indices) or replacement"),
+                   fourth_moment: str = typer.Option("none", help="none or gaussian (per-mode kurtosis correction)"),
+                   seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
+    """ICR, best per-sample rates of SGD and SGD+M across batch sizes, and the recommended (lr, momentum)."""
+    started = time.perf_counter()
+    problem, _ = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
+                          gaussian, sigma, seed)
+    try:
+        bs = [int(b) for b in batches.split(",") if b.strip()]
+    except ValueError:
+        raise InputError(f"--batches must be comma-separated integers, got {batches!r}") from None
+    fm = None if fourth_moment == "none" else fourth_moment
+    with console.status("optimising (lr, momentum) per batch"):
+        mb = V.momentum_batch(problem, bs, sampling=sampling, fourth_moment=fm)
+    c = mb.conditioning
+    console.print(f"[bold]{problem.name}[/]  kappa={c['kappa']:.4g}, kappa_bar={c['kappa_bar']:.4g}, "
+                  f"ICR={c['icr']:.4g}, kappa_bar/kappa={c['sgd_saturation']:.4g}, n={c['n']}; "
+                  f"single-sample SGD rate r1={mb.single_sample_rate:.4g}/step; knee at zeta={mb.knee:.4g}")
+    table("best rates per step (discrete Volterra)",
+          ["batch", "zeta", "SGD rate", "SGD+M rate", "lr", "momentum", "rate/(B r1)", "vs SGD", "rec. lr",
+           "rec. momentum", "rec. rate"],
+          [[r["batch"], r["zeta"], r["sgd_rate"], r["rate"], r["lr"], r["momentum"], r["linear_ratio"],
+            r["speedup_over_sgd"], r["recommended_lr"], r["recommended_momentum"], r["recommended_rate"]]
+           for r in mb.rows])
+    doc = mb.to_dict()
+    if out is not None:
+        from .._io import write_text
+        import json as _json
+        write_text(out / "momentum_batch.json", _json.dumps(doc, indent=1) + "\n")
+        keys = list(mb.rows[0])
+        write_text(out / "momentum_batch.csv", "\n".join([",".join(keys)] + [
+            ",".join(repr(float(r[k])) if isinstance(r[k], float) else str(r[k]) for k in keys) for r in mb.rows]) + "\n")
+        plot_momentum_batch(out / "momentum_batch.png", mb, title=problem.name)
+        write_run_json(out, "momentum-batch", {"problem": problem.summary(), "batches": bs, "sampling": sampling,
+                                                "fourth_moment": fm, "seed": seed}, started,
+                       {"conditioning": c, "knee": mb.knee, "single_sample_rate": mb.single_sample_rate})
+        console.print(f"wrote {out}/momentum_batch.json, momentum_batch.csv, momentum_batch.png, run.json")
+    if json:
+        emit_json(doc)
