@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_int, check_positive
-from ..curve import Curve, checkpoints
+from ..curve import Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from ._summary import mean_curve
 from .predict import _risk
-from .spectrum import check_record, spectrum
+from .spectrum import spectrum
 
 __all__ = ["simulate_hsgd", "hsgd_paths"]
 

@@ -20,14 +20,14 @@ import numpy as np
 from scipy import optimize
 
 from .._validate import InputError, check_int
-from ..curve import CONVERGES, DIVERGES, Curve, checkpoints
+from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..linear.modes import characteristic_roots, transition
 from ..linear.noise import NoiseModel, batch_factor
 from ..linear.stability import growth_rate, kernel_gf, noise_mass
 from ..problem import Problem
 from .discrete import discrete_volterra
-from .spectrum import check_inputs, check_record, sample_count
+from .spectrum import check_inputs, sample_count
 
 __all__ = ["MomentumReport", "momentum_report", "heavy_ball_curve", "noise_model", "rate_factor",
            "FOURTH_MOMENTS"]

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, check_int
-from ..curve import CONVERGES, DIVERGES, Curve, checkpoints
+from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from .kernel import first_bin_mass, grid_terms
 from .rates import rate
 from .risk import QuadraticRisk, flow_risk, risk_kernel_weight
 from .solver import convolve_trapezoid, solve
-from .spectrum import Spectrum, check_record, spectrum
+from .spectrum import Spectrum, spectrum
 
 __all__ = ["predict_curve", "solve_grid", "GridSolution", "MAX_GRID", "MAX_FIRST_BIN"]
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, check_int, check_positive
-from ..curve import Curve, checkpoints
+from ..curve import Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from ._summary import mean_curve
-from .spectrum import check_inputs, check_record
+from .spectrum import check_inputs
 
 __all__ = ["run_sgd", "Runs"]
 

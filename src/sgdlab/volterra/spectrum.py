@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, check_int, check_positive
+from .._validate import InputError, check_positive
 from ..hyper import SGD
 from ..linear.noise import batch_factor
 from ..problem import Problem
 
-__all__ = ["Spectrum", "spectrum", "sample_count", "check_inputs", "check_record"]
+__all__ = ["Spectrum", "spectrum", "sample_count", "check_inputs"]
 
 
 @dataclass(frozen=True)
@@ -108,15 +108,3 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
     gamma = batch_factor(sgd.batch, n if sgd.sampling == "without" else None, sgd.sampling)
     return Spectrum(problem.eigenvalues, problem.target, 0.5 * problem.noise_variance, sgd.lr, ridge,
                     gamma, n, sgd.batch)
-
-
-def check_record(record, steps: int) -> np.ndarray:
-    """A strictly increasing int64 array of steps starting at 0 and ending at or before ``steps``."""
-    steps = check_int(steps, "steps", 1)
-    rec = np.asarray(record)
-    if rec.ndim != 1 or rec.size == 0 or not np.issubdtype(rec.dtype, np.integer):
-        raise InputError("record must be a 1-d array of integer steps")
-    rec = rec.astype(np.int64)
-    if rec[0] != 0 or np.any(np.diff(rec) <= 0) or rec[-1] > steps:
-        raise InputError("record must start at 0, increase strictly and end at or before steps")
-    return rec
