@@ -98,29 +98,27 @@ def test_far_from_the_edge_negative_momentum_does_not_help():
     assert optimal_momentum(p, lr, batch=1, steps=200, model="se", tau=1.0).momentum > 0
 
 
-def _samples_curves(p, alpha1, betas=0.5, batches=(1, 4, 16), n=8000):
-    out = {}
-    for b in batches:
-        s = sgdlab.SGD(lr=b * alpha1, momentum=betas, batch=b, sampling="without")
-        rec = np.arange(0, n // b + 1, dtype=np.int64)
-        c = sgdlab.predict(p, s, n // b, model="se", tau=1.0, record=rec)
-        out[b] = (c.steps * b, c.loss, c.status)
-    return out
-
-
 def test_budget_independence_holds_at_small_lr_and_breaks_near_the_edge():
+    from sgdlab.linear import budget_curves, budget_deviation
     p = sgdlab.Problem.power_law(dim=1000, nu=1.5, kappa=1.0)          # N = 1000 (function-space view)
     a1 = sgdlab.critical_lr(p, 0.5, 1, model="se", tau=1.0)
-    small = _samples_curves(p, 0.02 * a1)
-    grid = np.arange(800, 8001, 16)
-    ref = np.interp(grid, *small[1][:2])
-    for b in (4, 16):
-        dev = np.abs(np.interp(grid, *small[b][:2]) / ref - 1)
-        assert dev.max() < 0.01
-    big = _samples_curves(p, 0.4 * a1)
-    dev = [np.abs(np.interp(grid, *big[b][:2]) / np.interp(grid, *big[1][:2]) - 1).max()
-           for b in (4, 16) if big[b][2] == "converges"]
-    assert big[16][2] == "diverges" or max(dev) > 0.05
+    small = budget_curves(p, 0.02 * a1, (1, 4, 16), 8000, momentum=0.5, tau=1.0)
+    assert budget_deviation(small, start=800) < 0.01
+    big = budget_curves(p, 0.4 * a1, (1, 4, 16), 8000, momentum=0.5, tau=1.0)
+    assert big[16].status == "diverges" or budget_deviation(big, start=800) > 0.05
+
+
+def test_budget_independence_holds_for_real_sgd_on_data():
+    from sgdlab.linear import budget_curves
+    p = sgdlab.data.problem("digits", "linear", 1000)
+    a1 = 0.05 * sgdlab.critical_lr(p, 0.0, 1, model="se")
+    theory = budget_curves(p, a1, (1, 4), 2000)
+    sims = {b: sgdlab.simulate(p, sgdlab.SGD(lr=b * a1, batch=b, sampling="without"), 2000 // b, seeds=200,
+                               record=np.array([0, 400 // b, 2000 // b])) for b in (1, 4)}
+    for b, s in sims.items():                    # each batch size: SGD at 400 and 2000 samples = theory
+        th = theory[b].loss[s.steps]
+        assert np.all(np.abs(s.loss[1:] - th[1:]) < 4 * s.stderr[1:])
+    assert sims[4].loss[-1] == pytest.approx(sims[1].loss[-1], rel=0.02)
 
 
 def test_ntk_formula_equals_the_empirical_ntk_of_a_wide_network():

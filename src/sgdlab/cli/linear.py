@@ -320,3 +320,40 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
         console.print(f"wrote {out}/tuning.png, run.json")
     if json:
         emit_json(results)
+
+
+@app.command()
+def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(1000),
+           data: Optional[str] = DATA, features: str = FEATURES, n_samples: Optional[int] = NSAMPLES,
+           data_dir: Optional[str] = DATADIR, batches: str = typer.Option("1,4,16", help="comma-separated batches"),
+           fraction: float = typer.Option(0.02, help="lr at batch 1 as a fraction of its critical lr"),
+           momentum: float = typer.Option(0.0), samples: int = typer.Option(8000, help="samples processed"),
+           model: str = typer.Option("se"), tau: str = TAU, seeds: int = typer.Option(0, help="also run SGD (seeds)"),
+           out: Optional[Path] = OUT, json: bool = JSON):
+    """Loss against samples processed across batch sizes with lr proportional to batch."""
+    from ..linear import budget_curves, budget_deviation
+    started = time.perf_counter()
+    problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir)
+    bs = [int(b) for b in batches.split(",") if b.strip()]
+    lr1 = fraction * linear.critical_lr(problem, momentum, 1, model=model, tau=tau)
+    curves = budget_curves(problem, lr1, bs, samples, momentum=momentum, model=model, tau=tau)
+    sims = {}
+    if seeds > 1:
+        for b in bs:
+            rec = np.unique(np.geomspace(1, samples // b, 12).astype(np.int64))
+            sims[b] = linear.simulate(problem, SGD(lr=b * lr1, momentum=momentum, batch=b, sampling="without"),
+                                      samples // b, seeds=seeds, record=np.r_[0, rec])
+    dev = budget_deviation(curves, start=samples // 10)
+    table(f"budget independence, lr = batch x {lr1:.4g}", ["batch", "status", "final loss"],
+          [[b, c.status, c.final_loss] for b, c in curves.items()])
+    console.print(f"max deviation from batch {min(bs)} over samples >= {samples // 10}: {100 * dev:.2f}%")
+    results = {"lr1": lr1, "batches": bs, "max_deviation": dev, "final_loss": {b: c.final_loss for b, c in curves.items()},
+               "status": {b: c.status for b, c in curves.items()}}
+    if out is not None:
+        from ..report import plot_budget
+        plot_budget(out / "budget.png", curves, sims or None, title=f"{problem.name}: lr = batch x {lr1:.3g}")
+        write_run_json(out, "budget", {"problem": problem.summary(), "batches": bs, "lr1": lr1,
+                                       "momentum": momentum, "model": model}, started, results)
+        console.print(f"wrote {out}/budget.png, run.json")
+    if json:
+        emit_json(results)

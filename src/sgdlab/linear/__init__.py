@@ -15,6 +15,7 @@ Modules, in the order the engine reads:
 """
 
 from . import predict as predict_mod
+from .budget import budget_curves, budget_deviation
 from .exact import exact_critical_lr, exact_spectral_radius
 from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
 from .noise import NoiseModel, fit_tau, gaussian, spectrally_expressible
@@ -27,4 +28,4 @@ __all__ = ["NoiseModel", "gaussian", "spectrally_expressible", "fit_tau", "noise
            "critical_lr", "stability_map", "StabilityMap", "simulate", "noise_mass", "stability_conditions",
            "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
            "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
-           "MomentumAdvice", "loss_surface"]
+           "MomentumAdvice", "loss_surface", "budget_curves", "budget_deviation"]

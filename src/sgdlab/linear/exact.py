@@ -29,7 +29,7 @@ from scipy.sparse.linalg import LinearOperator, eigs
 from ..problem import Problem
 from .noise import batch_factor
 
-__all__ = ["exact_recursion", "exact_spectral_radius", "exact_critical_lr"]
+__all__ = ["exact_recursion", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
 
 
 def _second_moment_of_gradient(Z, lam, M, m, rho, gamma):
@@ -102,12 +102,63 @@ def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: in
     return float(np.abs(vals[0]))
 
 
+def _pair_response(lam, alpha, beta):
+    """R_kl: stationary E[e_k e_l] of deterministic heavy ball driven by unit noise in modes k, l.
+
+    Per mode (e, v) ↦ A_k (e, v) with A_k = [[1-a_k, β], [-a_k, β]]; noise -αξ enters e and v
+    alike, so X_kl = E[(e_k, v_k)ᵀ(e_l, v_l)] solves X = A_k X A_lᵀ + 11ᵀ, i.e.
+    (I - A_k ⊗ A_l) vec X = vec 11ᵀ; R_kl is its (e, e) entry.
+    """
+    a = alpha * lam
+    A = np.zeros((lam.size, 2, 2))
+    A[:, 0, 0] = 1.0 - a
+    A[:, 0, 1] = beta
+    A[:, 1, 0] = -a
+    A[:, 1, 1] = beta
+    kron = np.einsum("kij,lmn->klimjn", A, A).reshape(lam.size, lam.size, 4, 4)
+    X = np.linalg.solve(np.eye(4) - kron, np.ones((lam.size, lam.size, 4, 1)))
+    return X[..., 0, 0]
+
+
+def noise_operator_radius(problem: Problem, alpha: float, beta: float, batch: int, sampling: str = "without",
+                          tol: float = 1e-10, maxiter: int = 5000) -> float:
+    """Spectral radius of the exact noise-feedback operator G (the d x d analogue of U) [D].
+
+    A unit noise covariance E produces the stationary moment M = α² R∘E of deterministic
+    heavy ball (:func:`_pair_response`), which injects the noise covariance
+    γ(Q(M) - HMH) one step later:  G(E) = γ (Q(α² R∘E) - H (α² R∘E) H).  G maps PSD
+    matrices to PSD matrices, so when every mode is deterministically stable the exact
+    model converges iff ρ(G) < 1, the Perron root, found by power iteration.
+    """
+    Z, lam = problem.features, problem.eigenvalues
+    if alpha * lam.max() >= 2.0 * (1.0 + beta):
+        return float("inf")
+    N = Z.shape[0]
+    gamma = batch_factor(batch, N, sampling)
+    if gamma == 0.0:
+        return 0.0
+    R = alpha * alpha * _pair_response(lam, alpha, beta)
+    E = np.eye(lam.size)
+    rho = 0.0
+    for _ in range(maxiter):
+        M = R * E
+        q = np.einsum("ij,ij->i", Z @ M, Z)
+        G = gamma * ((Z.T * q) @ Z / N - lam[:, None] * M * lam[None, :])
+        new = float(np.linalg.norm(G))
+        if new == 0.0:
+            return 0.0
+        E = G / new
+        if abs(new - rho) <= tol * new:
+            return new
+        rho = new
+    return rho
+
+
 def exact_critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, sampling: str = "without",
-                      rtol: float = 1e-6) -> float:
-    """Critical lr of the exact model: spectral radius 1 (brentq; ρ grows with α past the edge)."""
-    lam_max = float(problem.eigenvalues[0])
-    hi = 2.0 * (1.0 + momentum) / lam_max
-    f = lambda a: exact_spectral_radius(problem, a, momentum, batch, sampling) - 1.0  # noqa: E731
-    if f(hi * (1 - 1e-9)) < 0:
+                      rtol: float = 1e-8) -> float:
+    """Critical lr of the exact finite-N model: ρ(G) = 1 (brentq), or the deterministic edge."""
+    hi = 2.0 * (1.0 + momentum) / float(problem.eigenvalues[0]) * (1 - 1e-9)
+    f = lambda a: noise_operator_radius(problem, a, momentum, batch, sampling) - 1.0  # noqa: E731
+    if f(hi) < 0:
         return hi
-    return float(optimize.brentq(f, 1e-6 * hi, hi * (1 - 1e-9), rtol=rtol))
+    return float(optimize.brentq(f, 1e-9 * hi, hi, rtol=rtol))

@@ -128,3 +128,26 @@ def plot_tuning(path, lrs, momentums, surface, critical, best=None, title: str =
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="lower left")
     return save(fig, path)
+
+
+def plot_budget(path, curves: dict, sims: dict | None = None, title: str = "") -> Path:
+    """Loss against samples processed for several batch sizes (lr ∝ batch): theory lines, SGD means."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    for i, (b, c) in enumerate(sorted(curves.items())):
+        x = np.asarray(c.meta["samples"])
+        m = x >= 1
+        ax.plot(x[m], c.loss[m], color=f"C{i}", lw=1.4, label=f"theory, batch {b}")
+        if sims and b in sims:
+            s = sims[b]
+            xs = s.steps * b
+            ms = xs >= 1
+            ax.errorbar(xs[ms], s.loss[ms], yerr=1.96 * s.stderr[ms], fmt="o", ms=3, color=f"C{i}",
+                        label=f"SGD mean, batch {b}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("samples processed (steps x batch)")
+    ax.set_ylabel("loss")
+    ax.set_title(title or "budget independence: lr proportional to batch", fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    return save(fig, path)
