@@ -107,8 +107,8 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
         >>> import sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues([1.0, 2.0], target=[1.0, 1.0])
         >>> c = sgdlab.predict(p, sgdlab.SGD(lr=0.1), steps=10)
-        >>> round(c.loss[0], 6), round(c.loss[1], 6), c.status
-        (1.5, 1.165, 'converges')
+        >>> c.loss[:2].round(6).tolist(), c.status
+        ([1.5, 1.165], 'converges')
     """
     if not isinstance(problem, Problem):
         raise InputError("problem must be an sgdlab.Problem (use Problem.power_law, from_eigenvalues, ...)")
