@@ -12,30 +12,29 @@ from typer.testing import CliRunner
 
 from sgdlab.cli import app, main
 
-SMALL_UV = ["momentum-scaling", "--model", "uv", "--quick", "--lrs", "4e-3,2e-3,1e-3", "--chains", "30",
+SMALL_UV = ["--model", "uv", "--quick", "--lrs", "4e-3,2e-3,1e-3", "--chains", "30",
             "--c", "0.5,0.71,1,1.41,2"]
 
 
-def invoke(*args):
-    result = CliRunner().invoke(app, list(args))
+def momentum_scaling(*args):
+    """Run ``sgdlab momentum-scaling ARGS`` in-process: (the JSON document or None, stderr)."""
+    result = CliRunner().invoke(app, ["momentum-scaling", *args])
     assert result.exit_code == 0, result.output
-    return result
+    return (json.loads(result.stdout) if "--json" in args else None), result.stderr
 
 
 def test_json_has_the_exponent_with_its_interval_and_the_table_goes_to_stderr():
-    r = invoke(*SMALL_UV, "--no-baseline", "--json")
-    doc = json.loads(r.stdout)
+    doc, err = momentum_scaling(*SMALL_UV, "--no-baseline", "--json")
     lo, hi = doc["ci95"]
     assert lo < doc["exponent"] < hi and doc["theory"] == pytest.approx(2 / 3)
     assert [row["lr"] for row in doc["rows"]] == [4e-3, 2e-3, 1e-3]
     assert all(row["optimum"] == "interior" for row in doc["rows"])
     assert doc["C_lin"] == pytest.approx(1.0) and doc["speedup"]["status"] == "skipped"
-    assert "optimal momentum per learning rate" in r.stderr and "exponent of 1-β*" in r.stderr
-    assert "{" not in r.stderr
+    assert "optimal momentum per learning rate" in err and "exponent of 1-β*" in err and "{" not in err
 
 
 def test_out_writes_json_csv_figures_and_run_json_without_nan(tmp_path):
-    invoke(*SMALL_UV, "--out", str(tmp_path))
+    momentum_scaling(*SMALL_UV, "--out", str(tmp_path))
     names = ["sweep.json", "grid.csv", "optimum.csv", "run.json", "time_vs_momentum.png", "scaling.png", "curves.png"]
     for name in names:
         assert (tmp_path / name).stat().st_size > 0, name
@@ -51,11 +50,9 @@ def test_out_writes_json_csv_figures_and_run_json_without_nan(tmp_path):
 
 @pytest.mark.parametrize("model", ["sensing", "mlp"])
 def test_the_other_test_beds_run_and_report_too_few_optima_as_null(model):
-    r = invoke("momentum-scaling", "--model", model, "--quick", "--lrs", "4e-3,2e-3" if model == "sensing"
-               else "4e-2,2e-2", "--chains", "4", "--no-baseline", "--json")
-    doc = json.loads(r.stdout)
-    assert doc["exponent"] is None and doc["ci95"] is None and len(doc["rows"]) == 2
-    assert "not fitted" in r.stderr
+    lrs = "4e-3,2e-3" if model == "sensing" else "4e-2,2e-2"
+    doc, err = momentum_scaling("--model", model, "--quick", "--lrs", lrs, "--chains", "4", "--no-baseline", "--json")
+    assert doc["exponent"] is None and doc["ci95"] is None and len(doc["rows"]) == 2 and "not fitted" in err
 
 
 @pytest.mark.parametrize("args,message", [
@@ -76,9 +73,8 @@ def test_bad_input_is_one_line_error_with_exit_code_2(monkeypatch, capsys, args,
 @pytest.mark.slow
 def test_default_uv_experiment_runs_under_five_minutes_and_finds_two_thirds():
     started = time.perf_counter()
-    r = invoke("momentum-scaling", "--model", "uv", "--json")
+    doc, _ = momentum_scaling("--model", "uv", "--json")
     elapsed = time.perf_counter() - started
-    doc = json.loads(r.stdout)
     print(f"\ndefault uv experiment: {elapsed:.0f} s, exponent {doc['exponent']:.3f} {doc['ci95']}, "
           f"time exponent {doc['time_exponent']:.3f}, speed-up {doc['speedup']}")
     assert elapsed < 300
