@@ -90,6 +90,13 @@ def test_the_grid_check_reports_a_small_discretisation_error():
     assert c.meta["solver"]["method"] == "picard-fft" and c.meta["grid_check"] < 1e-5
 
 
+def test_a_dominant_mode_adds_the_homogenisation_caveat():
+    p = sgdlab.Problem.from_eigenvalues([10.0] + [0.1] * 50)
+    assert "pitfall 9" in V.predict_curve(p, sgd(0.01), 100).meta["caveat"]
+    q = sgdlab.Problem.from_eigenvalues(mp_spectrum(300))
+    assert "caveat" not in V.predict_curve(q, sgd(0.001), 100).meta
+
+
 # ----------------------------------------------------------------- critical step and rates (theory)
 def test_critical_step_is_two_over_the_trace_and_its_ridge_and_batch_forms():
     lam = mp_spectrum(300)
@@ -353,24 +360,57 @@ def test_slow_icr_knee_sgd_momentum_scales_linearly_below_and_saturates_above():
     assert 0.5 <= knee / icr <= 2.0
 
 
+SPIKE = pytest.mark.xfail(reason="raw ReLU features: one outlier mode carries about 90% of the kernel (design "
+                                  "Part II §7 pitfall 9), single runs do not concentrate", strict=False)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mnist", "fashion", "digits"])
-def test_slow_single_sgd_runs_on_random_features_of_images_concentrate_as_n_and_d_double(name):
+@pytest.mark.parametrize("name, centre", [("mnist", True), ("fashion", True), ("digits", True),
+                                          pytest.param("mnist", False, marks=SPIKE),
+                                          pytest.param("fashion", False, marks=SPIKE)])
+def test_slow_single_sgd_runs_on_random_features_of_images_concentrate_as_n_and_d_double(name, centre):
     sizes = {"digits": [(600, 300), (1200, 600)]}.get(name, [(2000, 1000), (4000, 2000)])
     errors = []
     for n, d in sizes:
         try:
-            p, risk = V.image_features(name, n, d, test=500 if name == "digits" else 1000)
+            p, risk = V.image_features(name, n, d, test=500 if name == "digits" else 1000, centre=centre)
         except InputError as exc:
             pytest.skip(str(exc))
         s = sgd(0.5 * V.critical_step(p))
         rec = sgdlab.checkpoints(8 * n)
         theory = V.predict_curve(p, s, 8 * n, record=rec, risk=risk)
-        run = V.run_sgd(p, s, 8 * n, 1, seed=0, record=rec, risk=risk)
-        rel = np.abs(run.loss[0, 1:] / theory.loss[1:] - 1)
-        rrel = np.abs(run.risk[0, 1:] / np.array(theory.meta["risk"])[1:] - 1)
-        errors.append((np.median(rel), rel.max(), np.median(rrel), rrel.max()))
-        print(f"\n[{name} rf n={n} d={d}] single run vs Volterra over 8 passes: loss median {np.median(rel):.4f}, "
-              f"max {rel.max():.4f}; test risk median {np.median(rrel):.4f}, max {rrel.max():.4f}; "
-              f"lambda_max/tr H {p.eigenvalues[0] / p.eigenvalues.sum():.3f}")
-    assert errors[1][0] < errors[0][0]
+        runs = V.run_sgd(p, s, 8 * n, 3, seed=0, record=rec, risk=risk)
+        rel = np.abs(runs.loss[:, 1:] / theory.loss[1:] - 1)
+        rrel = np.abs(runs.risk[:, 1:] / np.array(theory.meta["risk"])[1:] - 1)
+        med, mx = np.median(rel, axis=1).mean(), rel.max(axis=1).mean()
+        errors.append(med)
+        print(f"\n[{name} {'centred ' if centre else ''}rf n={n} d={d}] single runs vs Volterra over 8 passes "
+              f"(mean over 3 runs): loss error median {med:.4f}, max {mx:.4f}; test risk median "
+              f"{np.median(rrel, axis=1).mean():.4f}, max {rrel.max(axis=1).mean():.4f}; lambda_max/tr H "
+              f"{p.eigenvalues[0] / p.eigenvalues.sum():.3f}, top-mode kernel share "
+              f"{theory.meta['max_mode_share']['kernel']:.2f}")
+    assert errors[1] < errors[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch", [62, 250])
+def test_slow_gaussian_fourth_moment_correction_fixes_the_large_batch_rate(batch):
+    from scipy import optimize
+
+    from sgdlab.linear.stability import noise_mass
+    lam = np.r_[np.linspace(1, 2, 480), np.geomspace(20, 400, 20)]
+    p = V.prescribed_spectrum(lam, 1000, seed=0)
+    nm = V.momentum.noise_model(p, sgd(1.0, batch=batch, sampling="without"))
+    hi = 2 * 1.8 / lam.max()
+    alpha = optimize.brentq(lambda a: noise_mass(p.eigenvalues, a, 0.8, nm) - 0.6, 1e-9, hi * (1 - 1e-9)) \
+        if noise_mass(p.eigenvalues, hi * (1 - 1e-9), 0.8, nm) > 0.6 else 0.9 * hi
+    s = sgd(alpha, batch=batch, momentum=0.8, sampling="without")
+    hom, kurt = V.momentum_report(p, s), V.momentum_report(p, s, fourth_moment="gaussian")
+    sims = [_sim_rate(p, s, kurt.rate, seed) for seed in range(3)]
+    sim = float(np.mean(sims))
+    e_hom, e_kurt = hom.rate / sim - 1, kurt.rate / sim - 1
+    print(f"\n[fourth moment, B={batch}, beta=0.8, U={hom.noise_mass:.2f}] decay rate sim (3 runs) {sim:.4e} "
+          f"(spread {np.std(sims) / sim:.1%}); homogenised {hom.rate:.4e} ({e_hom:+.1%}); "
+          f"+ Gaussian fourth moment {kurt.rate:.4e} ({e_kurt:+.1%})")
+    if batch == 250:
+        assert abs(e_kurt) < abs(e_hom)

@@ -15,24 +15,13 @@ from ..hyper import SGD
 from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
 from ._common import console, emit_json, load_problem, table, write_run_json
+from .linear import DATA, DATADIR, DIM, JSON, KAPPA, NOISE, NSAMPLES, NU, OUT, SPECTRUM, TARGET
 
-SPECTRUM = typer.Option("power-law", help="'power-law' or a file of eigenvalues (a bare spectrum: n = number "
-                        "of modes); --data or --gaussian give a data set")
-NU = typer.Option(1.5, help="power law: eigenvalues k^-nu")
-KAPPA = typer.Option(1.0, help="power law: initial loss weights k^-(kappa+1)")
-DIM = typer.Option(200, help="power law: number of modes")
-NOISE = typer.Option(0.0, "--noise-variance", help="label-noise variance sigma^2 of a spectrum")
-TARGET = typer.Option(None, help="file with the target in the eigenbasis")
-DATA = typer.Option(None, "--data", help="real data set: digits, mnist, fashion, cifar10")
 FEATURES = typer.Option("rf", "--features", help="feature map for --data: linear, rf, ntk")
-NSAMPLES = typer.Option(None, "--n-samples", help="use a random subset of this many images")
-DATADIR = typer.Option(None, "--data-dir", help="folder of CIFAR-10 batches (or Fashion-MNIST files)")
 GAUSSIAN = typer.Option(None, "--gaussian", help="Gaussian least squares 'N,D' (A_ij ~ N(0,1), b = Ax* + sigma eps); "
                         "adds the population risk")
 SIGMA = typer.Option(0.5, "--sigma", help="label noise of --gaussian")
-OUT = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json")
-JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
-SEED = typer.Option(0, help="random seed (data, SGD and HSGD)")
+SEED = typer.Option(0, help="random seed (Gaussian design, SGD and HSGD)")
 
 
 def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir, gaussian, sigma,
@@ -109,6 +98,9 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     console.print(f"[bold]{problem.name}[/]  lr={s.lr:.4g} ({s.lr / alpha_c:.3g} x critical {alpha_c:.4g}), "
                   f"batch={batch}, ridge={ridge:g}, n={n}")
     console.print(("[green]" if theory.status == "converges" else "[red]") + theory.reason)
+    if "caveat" in theory.meta:
+        console.print("[yellow]caveat: " + theory.meta["caveat"])
+        summary["caveat"] = theory.meta["caveat"]
     cols = ["step", "passes", "Volterra"] + (["risk Ω"] if risk is not None else [])
     cols += (["SGD mean", "stderr"] if sim is not None else []) + (["HSGD mean", "stderr"] if hs is not None else [])
     table("Volterra prediction", cols, _rows(theory, n_over_b, sim, hs))
@@ -156,11 +148,13 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
                   f"ICR={c['icr']:.4g}, kappa_bar/kappa={c['sgd_saturation']:.4g}, n={c['n']}; "
                   f"single-sample SGD rate r1={mb.single_sample_rate:.4g}/step; knee at zeta={mb.knee:.4g}")
     table("best rates per step (discrete Volterra)",
-          ["batch", "zeta", "SGD rate", "SGD+M rate", "lr", "momentum", "rate/(B r1)", "vs SGD", "rec. lr",
-           "rec. momentum", "rec. rate"],
-          [[r["batch"], r["zeta"], r["sgd_rate"], r["rate"], r["lr"], r["momentum"], r["linear_ratio"],
-            r["speedup_over_sgd"], r["recommended_lr"], r["recommended_momentum"], r["recommended_rate"]]
+          ["batch", "zeta", "SGD rate", "SGD+M rate", "rate/(B r1)", "SGD+M / SGD"],
+          [[r["batch"], r["zeta"], r["sgd_rate"], r["rate"], r["linear_ratio"], r["speedup_over_sgd"]]
            for r in mb.rows])
+    table("hyperparameters (v-form heavy ball)",
+          ["batch", "best lr", "best momentum", "recommended lr", "rec. momentum", "rec. rate"],
+          [[r["batch"], r["lr"], r["momentum"], r["recommended_lr"], r["recommended_momentum"],
+            r["recommended_rate"]] for r in mb.rows])
     doc = mb.to_dict()
     if out is not None:
         from .._io import write_text

@@ -90,6 +90,23 @@ def _at(sol: GridSolution, sp: Spectrum, rec: np.ndarray) -> np.ndarray:
     return sp.forcing(rec) + np.interp(rec, times, noise)
 
 
+#: a single mode carrying more than this share of the loss or of the kernel voids the homogenisation
+MAX_SHARE = 0.1
+
+
+def _dominance(sp: Spectrum) -> dict:
+    """Largest single-mode shares of the initial loss and of the kernel (§7 pitfall 9), with a caveat."""
+    energy = sp.lam * sp.start**2
+    loss_share = float(energy.max() / energy.sum()) if energy.sum() > 0 else 0.0
+    kernel_share = float(sp.kernel_weight.max() / sp.kernel_weight.sum()) if sp.kernel_weight.sum() > 0 else 0.0
+    out = {"max_mode_share": {"loss": loss_share, "kernel": kernel_share}}
+    if max(loss_share, kernel_share) > MAX_SHARE:
+        out["caveat"] = (f"one mode carries {100 * max(loss_share, kernel_share):.0f}% of the "
+                         f"{'loss' if loss_share >= kernel_share else 'kernel'}: the homogenised (Volterra) "
+                         "prediction may deviate from SGD (design Part II §7 pitfall 9)")
+    return out
+
+
 def _risk(risk, problem: Problem):
     if risk is None or isinstance(risk, QuadraticRisk):
         return risk
@@ -154,7 +171,7 @@ def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0,
         "growth_rate": r.growth_rate, "alpha_star": r.alpha_star if np.isfinite(r.alpha_star) else None,
         "solver": {"method": sol.method, "iterations": sol.iterations, "h": sol.h, "points": int(sol.psi.size),
                    "first_bin_mass": sol.first_bin, "refined": sol.refined},
-        "truncated": n_ok < rec.size,
+        "truncated": n_ok < rec.size, **_dominance(sp),
     }
     if risk is not None:
         noise_risk = convolve_trapezoid(sol.extra_bins[0][: sol.psi.size], sol.psi)
