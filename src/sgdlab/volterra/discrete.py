@@ -27,7 +27,7 @@ __all__ = ["discrete_terms", "discrete_volterra", "solve_renewal"]
 
 def discrete_terms(lam, A0, sigma2: float, alpha: float, beta: float, coupling: float, self_noise: float,
                    steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """F_k (k = 0..steps) and K_m (m = 0..steps-1) of the renewal equation above."""
+    """F_k (k = 0..steps) and K_m (m = 0..steps-1) of the renewal equation above (§5.2, §6.1 [D; V])."""
     lam = np.ascontiguousarray(lam, dtype=np.float64)
     T = np.ascontiguousarray(transition(alpha * lam, beta, self_noise))
     start = np.zeros((lam.size, 3))
@@ -45,6 +45,6 @@ def solve_renewal(F: np.ndarray, K: np.ndarray, guard: float = np.inf) -> np.nda
 
 def discrete_volterra(lam, A0, sigma2: float, alpha: float, beta: float, coupling: float, self_noise: float,
                       steps: int, guard: float = np.inf) -> np.ndarray:
-    """The loss L_0..L_steps of the discrete Volterra equation with per-mode maps (§5.2, §6.1)."""
+    """The loss L_0..L_steps of the discrete Volterra equation with per-mode maps (§5.2 [D], §6.1 [D; V])."""
     F, K = discrete_terms(lam, A0, sigma2, alpha, beta, coupling, self_noise, steps)
     return solve_renewal(F, K, guard)

@@ -28,7 +28,7 @@ def _times(rec: np.ndarray, dt: float) -> np.ndarray:
 
 
 def hsgd_paths(sp, rec: np.ndarray, paths: int, rng, dt: float, risk=None, guard: float = np.inf):
-    """Loss (and risk) of ``paths`` HSGD paths at the recorded steps; +inf after a path passed ``guard``."""
+    """Loss (and risk) of ``paths`` HSGD paths at the recorded steps (exact OU step of §3.3 [D; V]); +inf past ``guard``."""
     times = _times(rec, dt)
     lam, k = sp.lam, sp.flow_rate
     e = np.tile(sp.start, (paths, 1))
@@ -57,7 +57,7 @@ def hsgd_paths(sp, rec: np.ndarray, paths: int, rng, dt: float, risk=None, guard
 
 def simulate_hsgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 20, seed: int = 0, *, ridge: float = 0.0,
                   record=None, risk=None, dt: float | None = None, blowup: float = 1e6) -> Curve:
-    """Homogenized SGD mean loss and its standard error over ``seeds`` paths (§3, vectorised over paths).
+    """Homogenized SGD mean loss and its standard error over ``seeds`` paths (Part II §3.3 [D; V], vectorised).
 
     Args:
         dt: Euler–Maruyama step in steps (default steps/2000, at least 1); recorded steps are always

@@ -36,7 +36,7 @@ FOURTH_MOMENTS = (None, "gaussian")
 
 
 def noise_model(problem: Problem, sgd: SGD, fourth_moment=None) -> NoiseModel:
-    """(c_c, c_d) = (γ_B, 0), or (γ_B, γ_B) with the Gaussian fourth-moment correction."""
+    """(c_c, c_d) = (γ_B, 0) (homogenised, §5.2 [D]), or (γ_B, γ_B) with the Gaussian fourth-moment correction (§5.2 test h [V])."""
     if fourth_moment not in FOURTH_MOMENTS:
         raise InputError(f"fourth_moment must be None or 'gaussian', got {fourth_moment!r}")
     if sgd.sampling == "shuffle":
@@ -49,7 +49,7 @@ def noise_model(problem: Problem, sgd: SGD, fourth_moment=None) -> NoiseModel:
 
 
 def contraction(lam, alpha: float, beta: float, c_d: float) -> float:
-    """Largest per-mode contraction factor per step of the second moments (ρ_det² when c_d = 0)."""
+    """Largest per-mode contraction factor per step of the second moments (ρ_det² when c_d = 0; §5.3 [D])."""
     a = alpha * np.asarray(lam, dtype=np.float64)
     if c_d == 0:
         r1, r2 = characteristic_roots(a, beta)
@@ -58,7 +58,7 @@ def contraction(lam, alpha: float, beta: float, c_d: float) -> float:
 
 
 def rate_factor(lam, alpha: float, beta: float, noise: NoiseModel) -> tuple[float | None, str, float | None]:
-    """(max(ρ_det², 1/Ξ), which one, Ξ) for a stable configuration, (None, "diverges", None) otherwise."""
+    """(max(ρ_det², 1/Ξ), which one, Ξ) for a stable configuration, (None, "diverges", None) otherwise (§5.4 [D; slide P])."""
     rho = contraction(lam, alpha, beta, noise.self_noise)
     if rho >= 1.0 or noise_mass(lam, alpha, beta, noise) >= 1.0:
         return None, "diverges", None
@@ -104,14 +104,14 @@ class MomentumReport:
 
 
 def momentum_report(problem: Problem, sgd: SGD, *, fourth_moment=None) -> MomentumReport:
-    """Exact stability (U < 1 and α λ_max < 2(1+β)), the slides' sufficient conditions, and the rate.
+    """Exact stability (U < 1 and α λ_max < 2(1+β)), the slides' sufficient conditions, and the rate (§5.3-§5.4 [D; P; V]).
 
     Example:
         >>> import numpy as np, sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(1, 2, 50))
-        >>> r = sgdlab.volterra.momentum_report(p, sgdlab.SGD(lr=0.1, momentum=0.5, batch=5, sampling="replacement"))
-        >>> r.stable, r.sufficient["both"]
-        (True, True)
+        >>> r = sgdlab.volterra.momentum_report(p, sgdlab.SGD(lr=0.01, momentum=0.5, batch=5, sampling="replacement"))
+        >>> r.stable, r.sufficient["both"], round(r.noise_mass, 4)
+        (True, True, 0.1508)
     """
     check_inputs(problem, sgd)
     nm = noise_model(problem, sgd, fourth_moment)

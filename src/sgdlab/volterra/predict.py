@@ -74,7 +74,7 @@ def _grid_step(sp: Spectrum, steps: int, h: float | None) -> tuple[float, int]:
 
 
 def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), guard: float = np.inf) -> GridSolution:
-    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid."""
+    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (§2.3 [D; V])."""
     h, refined = _grid_step(sp, steps, h)
     n_points = int(np.ceil(steps / h - 1e-9)) + 1
     grid, extra_bins = grid_terms(sp, h, n_points, extra)

@@ -111,9 +111,9 @@ def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
     Example:
         >>> import numpy as np, sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 200), noise_variance=0.1)
-        >>> r = sgdlab.volterra.rate(p, sgdlab.SGD(lr=0.5 * sgdlab.volterra.critical_step(p), sampling="replacement"))
-        >>> r.regime, round(r.kernel_norm, 3)
-        ('gradient-flow', 0.5)
+        >>> ac = sgdlab.volterra.critical_step(p)
+        >>> [sgdlab.volterra.rate(p, sgdlab.SGD(lr=f * ac, sampling="replacement")).regime for f in (0.3, 0.5, 1.2)]
+        ['gradient-flow', 'noise', 'diverges']
     """
     sp = spectrum(p, s, ridge)
     lam = sp.lam

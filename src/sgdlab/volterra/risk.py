@@ -25,7 +25,7 @@ __all__ = ["QuadraticRisk", "risk_kernel_weight", "flow_risk"]
 
 @dataclass(frozen=True)
 class QuadraticRisk:
-    """R(x) = ½ xᵀTx - gᵀx + r₀ in the training eigenbasis; ``test_cov`` is (d, d) or its diagonal (d,)."""
+    """R(x) = ½ xᵀTx - gᵀx + r₀ in the training eigenbasis (§4.1 [D; form P]); ``test_cov`` is (d, d) or its diagonal."""
 
     test_cov: np.ndarray
     linear: np.ndarray
