@@ -3,17 +3,36 @@
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
+
+from sgdlab.cli import main
 
 ARGS = ["--dim", "60", "--steps", "300"]
 
 
-def run(*args):
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """Run the console entry point in-process; returns returncode, stdout, stderr."""
+    def _run(*args):
+        monkeypatch.setattr(sys, "argv", ["sgdlab", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+    return _run
+
+
+def run_subprocess(*args):
     return subprocess.run([sys.executable, "-m", "sgdlab", *args], capture_output=True, text=True, timeout=300)
 
 
-def test_predict_json_on_stdout_and_table_on_stderr():
+def test_predict_json_on_stdout_and_table_on_stderr(run):
     r = run("predict", *ARGS, "--lr", "0.5", "--momentum", "-0.2", "--batch", "8", "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -21,7 +40,7 @@ def test_predict_json_on_stdout_and_table_on_stderr():
     assert "predicted loss" in r.stderr
 
 
-def test_compare_writes_figure_curves_error_table_and_run_json(tmp_path):
+def test_compare_writes_figure_curves_error_table_and_run_json(run, tmp_path):
     out = tmp_path / "o"
     r = run("compare", *ARGS, "--seeds", "50", "--out", str(out), "--json")
     assert r.returncode == 0, r.stderr
@@ -34,7 +53,7 @@ def test_compare_writes_figure_curves_error_table_and_run_json(tmp_path):
     assert json.loads(r.stdout)["max_abs_z"] < 5
 
 
-def test_stability_writes_map_and_critical_curve(tmp_path):
+def test_stability_writes_map_and_critical_curve(run, tmp_path):
     r = run("stability", "--dim", "100", "--batch", "8", "--grid", "50", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "stability.png").exists()
@@ -42,7 +61,7 @@ def test_stability_writes_map_and_critical_curve(tmp_path):
     assert crit.shape == (50, 2) and np.all(crit[:, 1] > 0)
 
 
-def test_divergent_run_is_reported_as_divergence_with_finite_files(tmp_path):
+def test_divergent_run_is_reported_as_divergence_with_finite_files(run, tmp_path):
     r = run("predict", "--dim", "60", "--steps", "100000", "--lr", "0.8", "--momentum", "0", "--batch", "1",
             "--out", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
@@ -51,24 +70,27 @@ def test_divergent_run_is_reported_as_divergence_with_finite_files(tmp_path):
     assert "NaN" not in (tmp_path / "theory.json").read_text()
 
 
-def test_bad_input_is_one_line_without_traceback():
+def test_bad_input_is_one_line_without_traceback(run):
     for args in (["predict", "--lr", "-1"], ["predict", "--momentum", "1.5"], ["simulate", "--batch", "0"],
                  ["predict", "--spectrum", "no-such-file.npy"]):
         r = run(*args)
         assert r.returncode == 2
-        assert "Traceback" not in r.stderr
         assert r.stderr.strip().startswith("error:") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run_subprocess("predict", "--lr", "-1")          # the installed entry point, in its own process
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("error:") and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-def test_spectrum_from_a_file(tmp_path):
+def test_spectrum_from_a_file(run, tmp_path):
     np.savetxt(tmp_path / "eig.txt", np.c_[[1.0, 2.0], [1.0, 1.0]])
     r = run("predict", "--spectrum", str(tmp_path / "eig.txt"), "--lr", "0.1", "--momentum", "0", "--batch", "1",
             "--steps", "10", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["critical_lr"] == __import__("pytest").approx(4 / (9 + 17**0.5), rel=1e-9)
+    assert json.loads(r.stdout)["critical_lr"] == pytest.approx(4 / (9 + 17**0.5), rel=1e-9)
 
 
-def test_phase_command_reports_exponent_and_writes_figure(tmp_path):
+def test_phase_command_reports_exponent_and_writes_figure(run, tmp_path):
     r = run("phase", "--nu", "2.5", "--kappa", "6", "--steps", "100000", "--out", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -77,7 +99,7 @@ def test_phase_command_reports_exponent_and_writes_figure(tmp_path):
     assert (tmp_path / "phase.png").exists()
 
 
-def test_tune_command_finds_a_momentum(tmp_path):
+def test_tune_command_finds_a_momentum(run, tmp_path):
     r = run("tune", "--dim", "50", "--steps", "200", "--batch", "4", "--grid", "15", "--out", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -85,7 +107,7 @@ def test_tune_command_finds_a_momentum(tmp_path):
     assert (tmp_path / "tuning.png").exists()
 
 
-def test_compare_on_real_data_uses_the_se_model(tmp_path):
+def test_compare_on_real_data_uses_the_se_model(run, tmp_path):
     r = run("compare", "--data", "digits", "--n-samples", "300", "--lr", "1.0", "--batch", "10", "--momentum",
             "0.3", "--steps", "200", "--seeds", "50", "--out", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
