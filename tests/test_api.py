@@ -102,3 +102,19 @@ def test_divergent_prediction_writes_no_nan_or_inf(tmp_path):
     c.to_json(tmp_path / "c.json")
     text = (tmp_path / "c.json").read_text() + c.to_csv()
     assert "NaN" not in text and "Infinity" not in text and "inf" not in text.lower().replace("info", "")
+
+
+def test_the_volterra_limit_and_hsgd_are_reachable_from_the_top_level_api():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((400, 200))
+    p = sgdlab.Problem.from_features(A, A @ rng.standard_normal(200) / np.sqrt(200) + 0.3 * rng.standard_normal(400))
+    s = sgdlab.SGD(lr=0.5 / p.eigenvalues.sum(), batch=1, sampling="replacement")
+    v = sgdlab.predict(p, s, 2000, model="volterra")
+    h = sgdlab.simulate(p, s, 2000, seeds=10, method="hsgd")
+    g = sgdlab.predict(p, s, 2000, model="gaussian")
+    assert v.status == "converges" and v.steps.tolist() == h.steps.tolist() == g.steps.tolist()
+    # the continuous limit is within a few percent of the discrete engine at d = 200 (gap ~ 1/d)
+    assert np.max(np.abs(v.loss / g.loss - 1)) < 0.05
+    assert callable(sgdlab.momentum_batch)
+    with pytest.raises(InputError, match="ridge"):
+        sgdlab.predict(p, s, 10, ridge=0.1)

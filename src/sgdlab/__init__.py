@@ -14,11 +14,12 @@ ball (v ← βv - αg, w ← w + v, = torch.optim.SGD), time in steps, training 
 from ._validate import InputError
 from .curve import Curve, checkpoints
 from .hyper import SGD
-from . import data
+from . import data, volterra
 from .linear import critical_lr, optimal_lr_momentum, optimal_momentum, phase, predict, simulate, stability_map
 from .problem import Problem
+from .volterra import momentum_batch
 
 __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "simulate", "critical_lr",
-           "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum", "data", "InputError", "__version__"]
+           "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum", "momentum_batch", "data", "volterra", "InputError", "__version__"]

@@ -29,7 +29,7 @@ __all__ = ["predict", "critical_lr", "stability_map", "StabilityMap", "noise_mod
 
 #: theory models: "gaussian" (online, exact), "se" (finite data, Spectrally Expressible
 #: approximation), "exact" (finite data, exact d x d recursion)
-MODELS = ("gaussian", "se", "exact")
+MODELS = ("gaussian", "se", "exact", "volterra")
 #: "auto": exact recursion while dim*steps <= 1e8, else geometric time stepping
 METHODS = ("auto", "recursion", "reference", "blocks")
 #: the loss is computed up to guard * L_0; beyond, the curve is truncated (overflow protection)
@@ -62,13 +62,14 @@ def noise_model(problem: Problem, sgd: SGD, model: str = "gaussian", tau="fit") 
         n = problem.n_samples if problem.n_samples is not None else problem.dim
         sampling = "without" if sgd.sampling in ("without", "shuffle") else sgd.sampling
         return _noise.spectrally_expressible(sgd.batch, n, resolve_tau(problem, tau), sampling)
-    if model == "exact":
-        raise InputError("model='exact' has no (c_c, c_d) form: it is the d x d recursion of predict(model='exact')")
+    if model in ("exact", "volterra"):
+        raise InputError(f"model={model!r} has no (c_c, c_d) form: use predict(model={model!r}) or sgdlab.volterra")
     raise InputError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
 
 
 def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", tau="fit",
-            method: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6) -> Curve:
+            method: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6,
+            ridge: float = 0.0) -> Curve:
     """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
 
     Model ``"gaussian"`` (exact for fresh x ~ N(0, H), y = w*·x + noise of variance σ²,
@@ -90,7 +91,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
         model: ``"gaussian"`` (fresh Gaussian samples; exact), ``"se"`` (a finite data set
             or kernel spectrum under the Spectrally Expressible approximation SE(τ), seed 000,
             design/math-linear.md §2) or ``"exact"`` (the exact finite-N d x d recursion of §1,
-            needs the data; O(N d²) per step).
+            needs the data; O(N d²) per step), or ``"volterra"`` (the high-dimensional continuous
+            limit of seed 001, :func:`sgdlab.volterra.predict_curve`, with ``ridge``; the curve's
+            ``meta`` also holds it in passes).
         tau: SE parameter: ``"fit"`` (default: τ̂ from the data's fourth moments, §2.2; 1 for a
             bare spectrum) or a number (τ = 1 is the seed's default, exact for flat eigenvectors).
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
@@ -120,6 +123,11 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     if model == "exact":
         return _predict_exact(problem, sgd, steps, rec, blowup)
+    if model == "volterra":
+        from ..volterra import predict_curve
+        return predict_curve(problem, sgd, steps, ridge=ridge, record=rec, blowup=blowup)
+    if ridge != 0.0:
+        raise InputError("ridge is supported by model='volterra' only")
     nm = noise_model(problem, sgd, model, tau)
     lam = problem.eigenvalues
     A0 = np.ascontiguousarray(problem.initial_moments)

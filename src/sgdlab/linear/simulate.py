@@ -42,7 +42,7 @@ Progress = Callable[[int, int], None]
 
 
 def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int = 0, *,
-             backend: str = "auto", draw: str = "samples", record: np.ndarray | None = None,
+             method: str = "sgd", backend: str = "auto", draw: str = "samples", record: np.ndarray | None = None,
              blowup: float = 1e6, progress: Progress | None = None) -> Curve:
     """Run real mini-batch SGD with momentum on ``seeds`` independent runs.
 
@@ -52,6 +52,8 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         steps: horizon T; the loss is recorded at :func:`sgdlab.curve.checkpoints` (or ``record``).
         seeds: number of independent runs (>= 2 for a standard error).
         seed: master seed; the same seed and backend give the same numbers.
+        method: ``"sgd"`` (the real algorithm) or ``"hsgd"`` (homogenized SGD, the SDE of seed 001:
+            :func:`sgdlab.volterra.simulate_hsgd`).
         backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.
         draw: online sampling only: ``"samples"`` draws the b x d batch of features;
             ``"gradient"`` (numba) draws the batch gradient from its exact law given the
@@ -70,6 +72,11 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     steps = check_int(steps, "steps", 1)
     seeds = check_int(seeds, "seeds", 2)
     seed = check_int(seed, "seed", 0)
+    if method == "hsgd":
+        from ..volterra import simulate_hsgd
+        return simulate_hsgd(problem, sgd, steps, seeds, seed, record=record, blowup=blowup)
+    if method != "sgd":
+        raise InputError(f"method must be 'sgd' or 'hsgd'; got {method!r}")
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     if draw not in DRAWS:
