@@ -38,7 +38,7 @@ def matched_error(a, b) -> float:
 def test_jacobian_eigenvalues_match_a_numerical_jacobian_on_uv(lr, beta, where):
     theta = getattr(UV, where)
     numeric = np.linalg.eigvals(mf.numerical_jacobian(UV, lr, beta, theta))
-    assert matched_error(mf.jacobian_eigenvalues(UV, lr, beta, theta), numeric) < 1e-8
+    assert matched_error(mf.jacobian_eigenvalues(UV, lr, beta, theta), numeric) < 1e-8   # worst 8e-11
 
 
 @pytest.mark.parametrize("lr,beta", [(1e-2, 0.9), (0.05, 0.3)])
@@ -134,10 +134,10 @@ def _uv_beta0_decay(lr, steps, chains, seed=0):
 
 
 def test_beta_zero_decay_rate_of_the_uv_imbalance_matches_theory_within_one_percent():
-    """E D decays at η²·2δ²/(2 - ηλ) per step (§B.6, exact at β = 0); the naive η²δ² is 4 % off."""
+    """E D decays at η²·2δ²/(2 - ηλ) per step (§B.6, exact at β = 0); the naive η²δ² is 3.8 % off."""
     lr = 0.02
     measured, predicted = _uv_beta0_decay(lr, steps=5000, chains=200)
-    assert abs(measured / predicted - 1) < 0.01           # measured 0.9996
+    assert abs(measured / predicted - 1) < 0.01           # measured 1.0015
     naive = lr ** 2 * mf.uv_delta(UV.s, UV.n, EPS_UV) ** 2
     assert abs(measured / naive - 1) > 0.02
 
@@ -149,7 +149,7 @@ def test_overdamped_time_law_of_the_uv_imbalance_within_five_percent(lr, C):
     predicted = mf.uv_tenfold_time(UV, lr, beta, EPS_UV)
     run = mf.simulate(UV, lr, beta, EPS_UV, int(1.4 * predicted), chains=100, seed=1, every=10)
     ex = mf.time_to_fraction(run.steps, run.rms[0])
-    assert ex.status == "ok" and abs(ex.time / predicted - 1) < 0.05       # measured 0.98-1.00
+    assert ex.status == "ok" and abs(ex.time / predicted - 1) < 0.05       # measured 0.992, 0.994, 1.000
 
 
 # -- §B.5 critical damping, recommended momentum and the EMA pitfall ------------------------------
@@ -357,7 +357,8 @@ def test_uv_measured_optimum_in_ema_coordinates_shows_the_pitfall(uv_acceptance_
     ema_lr = sw.lrs / sw.one_minus_beta_opt
     fit = mf.power_law_fit(ema_lr, sw.one_minus_beta_opt)
     a = sw.exponent.exponent
-    print(f"\nEMA coordinates: exponent {fit.exponent:.3f} CI {fit.ci95} (v-form {a:.3f} -> a/(1-a) = {a / (1 - a):.3f})")
+    print(f"\nEMA coordinates: exponent {fit.exponent:.3f} CI {fit.ci95} "
+          f"(v-form {a:.3f} -> a/(1-a) = {a / (1 - a):.3f})")
     assert fit.ci95[0] > 1.5 and abs(fit.exponent - a / (1 - a)) < 0.1       # measured 2.45 (CI 2.02..2.87)
     for eta_ema, C, omb in zip(ema_lr, sw.C_opt, sw.one_minus_beta_opt):
         rec = mf.recommended_momentum(UV, eta_ema, EPS_UV, C=C, parametrisation="ema")
@@ -377,3 +378,16 @@ def test_matrix_sensing_optimal_exponent_and_speedup_over_plain_sgd(sensing):
           f"{sw.time_opt[0]:.0f}, beta=0: {base.status}, speed-up >= {speedup_lower:.0f}, extrapolated "
           f"{math.log(10) * base.tau / sw.time_opt[0]:.0f}")
     assert speedup_lower > 10
+
+
+@pytest.mark.slow
+def test_teacher_student_tanh_network_has_its_optimum_at_the_critical_damping_scale():
+    """"Any architecture": on a 2-layer tanh student the optimum is interior at every η and C_opt is
+    within a factor 2 of C_lin = (ε²k_eff/N)^{1/3} (3 η, 40 chains; the CLI's default mlp run)."""
+    model, eps = mf.TeacherStudent(activation="tanh"), 0.1
+    clin = mf.c_lin(model, eps)
+    sw = mf.sweep(model, [4e-2, 2e-2, 1e-2], clin * 2.0 ** (np.arange(-4, 3) / 2), eps, chains=40, seed=0)
+    print(f"\nmlp: C_opt/C_lin {np.round(sw.C_opt / clin, 3)}, T_opt eta^(2/3) "
+          f"{np.round(sw.time_opt * sw.lrs ** (2 / 3), 1)}, exponent {sw.exponent}")
+    assert sw.optimum_status == ["interior"] * 3
+    assert np.all((0.5 < sw.C_opt / clin) & (sw.C_opt / clin < 2.0))     # measured 0.89, 1.04, 0.95

@@ -80,6 +80,8 @@ def _speedup(model, sw, preset: Preset, enabled: bool) -> dict:
     doc = {"lr": eta, "T_opt": T_opt, "predicted": pred}
     if not enabled:
         return {**doc, "status": "skipped"}
+    if not math.isfinite(T_opt):
+        return {**doc, "status": "no optimum at this lr"}
     with progress_bar("β = 0 baseline", enabled=enabled) as cb:
         base = mf.plain_sgd_time(model, eta, sw.label_noise, chains=preset.baseline_chains,
                                  max_steps=preset.baseline_steps, method=sw.method, statistic=sw.statistic,
@@ -130,6 +132,12 @@ def _write(out: Path, sw, doc: dict) -> list[str]:
     return ["sweep.json", "grid.csv", "optimum.csv", "time_vs_momentum.png", "scaling.png", "curves.png", "run.json"]
 
 
+def _mean_ratio(C_opt, clin: float) -> float | None:
+    """Mean C_opt/C_lin over the learning rates with an optimum (None when there is none)."""
+    ok = np.isfinite(C_opt)
+    return float(np.mean(C_opt[ok]) / clin) if ok.any() else None
+
+
 def _fit_doc(fit) -> dict:
     return {"exponent": None, "ci95": None} if fit is None else {"exponent": fit.exponent, "ci95": list(fit.ci95)}
 
@@ -137,14 +145,16 @@ def _fit_doc(fit) -> dict:
 @app.command("momentum-scaling")
 def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test bed: uv | sensing | mlp"),
                      lrs: Optional[str] = typer.Option(None, "--lrs", help="learning rates 'a,b,...' (v-form η)"),
-                     c: Optional[str] = typer.Option(None, "--c", help="grid of C/C_lin, 'a,b,...' or 'start:stop:count'"),
+                     c: Optional[str] = typer.Option(None, "--c",
+                                                     help="grid of C/C_lin, 'a,b,...' or 'start:stop:count'"),
                      label_noise: Optional[float] = typer.Option(None, "--label-noise", help="label-noise std ε"),
                      chains: Optional[int] = typer.Option(None, "--chains", help="chains per (η, C)"),
                      activation: str = typer.Option("tanh", help="mlp activation: tanh | relu"),
                      seed: int = typer.Option(0, help="seed of the data (sensing, mlp) and the chains"),
                      baseline: bool = typer.Option(True, "--baseline/--no-baseline",
                                                    help="measure plain SGD (β = 0) for the speed-up"),
-                     quick: bool = typer.Option(False, "--quick", help="small run for CI (3 learning rates, few chains)"),
+                     quick: bool = typer.Option(False, "--quick",
+                                                help="small run for CI (3 learning rates, few chains)"),
                      out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json"),
                      json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, seed 002)."""
@@ -164,7 +174,7 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
     speed = _speedup(m, sw, preset, baseline)
     fit, tfit = _fit_doc(sw.exponent), _fit_doc(sw.time_exponent)
     doc = _clean({"model": m.describe(), **fit, "theory": 2 / 3, "time_exponent": tfit["exponent"],
-                  "time_ci95": tfit["ci95"], "C_lin": clin, "C_opt_over_C_lin": float(np.nanmean(sw.C_opt) / clin),
+                  "time_ci95": tfit["ci95"], "C_lin": clin, "C_opt_over_C_lin": _mean_ratio(sw.C_opt, clin),
                   "label_noise": eps, "lrs": sw.lrs, "C": sw.C, "chains": n_chains, "method": sw.method,
                   "statistic": sw.statistic, "speedup": speed, "rows": sw.rows()})
     console.print(f"[bold]{m.describe()}[/], ε = {eps:g}, C_lin = (ε²k/N)^⅓ = {clin:.4g} (k = {m.k:.4g})")
