@@ -177,3 +177,17 @@ def test_fashion_mnist_loads_when_installed():
         pytest.skip("dataset-fashion-mnist is not installed")
     X, y = sgdlab.data.load("fashion")
     assert X.shape == (60000, 784) and set(np.unique(y)) == set(range(10))
+
+
+def test_noise_phase_sign_of_dlogJ_says_negative_momentum_helps_and_the_recursion_agrees():
+    from sgdlab.linear import asymptotic_momentum_sign
+    p = sgdlab.Problem.power_law(dim=4000, nu=1.5, kappa=4.0)
+    r = asymptotic_momentum_sign(p, 1, model="se", tau=1.0)
+    assert r["helps"] and r["leading_order_condition"]["helps"]
+    assert r["dlogJ_dbeta"] == pytest.approx(0.0847, abs=2e-3)          # design/math-linear.md §9 (g)
+    ap = r["effective_lr_opt"]
+    T = 20_000
+    rec = np.array([0, T])
+    final = {b: sgdlab.predict(p, sgdlab.SGD(lr=ap * (1 - b), momentum=b, batch=1, sampling="without"), T,
+                               model="se", tau=1.0, record=rec).final_loss for b in (-0.3, 0.0)}
+    assert final[-0.3] < final[0.0]

@@ -22,10 +22,11 @@ from .noise import NoiseModel, fit_tau, gaussian, spectrally_expressible
 from .predict import StabilityMap, critical_lr, noise_model, predict, predict_many, stability_map
 from .simulate import simulate
 from .stability import StabilityReport, noise_mass, stability_conditions
-from .tuning import MomentumAdvice, loss_surface, negative_momentum_helps, optimal_lr_momentum, optimal_momentum
+from .tuning import (MomentumAdvice, asymptotic_momentum_sign, loss_surface, negative_momentum_helps,
+                     optimal_lr_momentum, optimal_momentum)
 
 __all__ = ["NoiseModel", "gaussian", "spectrally_expressible", "fit_tau", "noise_model", "predict", "predict_many",
            "critical_lr", "stability_map", "StabilityMap", "simulate", "noise_mass", "stability_conditions",
            "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
            "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
-           "MomentumAdvice", "loss_surface", "budget_curves", "budget_deviation"]
+           "MomentumAdvice", "asymptotic_momentum_sign", "loss_surface", "budget_curves", "budget_deviation"]

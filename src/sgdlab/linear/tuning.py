@@ -19,7 +19,8 @@ from ..problem import Problem
 from .predict import critical_lr, noise_model, predict_many
 from .stability import critical_curve, noise_mass
 
-__all__ = ["MomentumAdvice", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps", "loss_surface"]
+__all__ = ["MomentumAdvice", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
+           "asymptotic_momentum_sign", "loss_surface"]
 
 
 @dataclass(frozen=True)
@@ -159,3 +160,41 @@ def loss_surface(problem: Problem, lrs, momentums, batch: int, steps: int, *, mo
     betas = np.asarray(momentums, dtype=float)
     B, A = np.meshgrid(betas, lrs, indexing="ij")
     return _final_losses(problem, A.ravel(), B.ravel(), batch, steps, model, tau).reshape(B.shape)
+
+
+def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "se", tau="fit") -> dict:
+    """Noise-dominated phase: does β < 0 beat the best β = 0 schedule as t → ∞?  (§6.2 [D, V])
+
+    In the noise phase L_t ∝ J(α', β) = α'^{1/ν} F(1)/(1-U)² at leading order (α' = α/(1-β)).
+    With α'_opt the minimiser of J(·, 0), a small negative β helps iff ∂_β log J > 0 at
+    (α'_opt, 0), computed here from the closed forms (central differences in β at fixed α').
+    The leading-order form of this test is the seed's condition
+    Σλ · Σλ A(0) > ((ν-1)/ν) Σλ² · ΣA(0), returned alongside for comparison.
+    """
+    from .generating import _power_law_exponents, signal_gf
+    nu, kappa = _power_law_exponents(problem)
+    if kappa / nu <= 2.0 - 1.0 / nu:
+        raise InputError(f"kappa={kappa:.3g} < 2 nu - 1: the problem is signal-dominated; use negative_momentum_helps")
+    sampling = "online" if model == "gaussian" else "without"
+    nm0 = noise_model(problem, SGD(lr=1.0, batch=batch, sampling=sampling), model, tau)
+    lam = problem.eigenvalues
+
+    def logJ(ap, beta):
+        alpha = ap * (1.0 - beta)
+        U = noise_mass(lam, alpha, beta, nm0)
+        if not U < 1:
+            return np.inf
+        F1 = float(signal_gf(1.0, problem, alpha, beta, nm0))
+        return np.log(ap) / nu + np.log(F1) - 2.0 * np.log1p(-U)
+
+    a_star = float(critical_curve(lam, [0.0], nm0)[0])
+    res = optimize.minimize_scalar(lambda x: logJ(np.exp(x), 0.0), bounds=(np.log(a_star * 1e-4), np.log(a_star)),
+                                   method="bounded", options={"xatol": 1e-8})
+    ap = float(np.exp(res.x))
+    h = 1e-5
+    slope = (logJ(ap, h) - logJ(ap, -h)) / (2 * h)
+    A0 = problem.initial_moments
+    lhs = lam.sum() * np.sum(lam * A0)
+    rhs = (nu - 1.0) / nu * np.sum(lam**2) * A0.sum()
+    return {"helps": bool(slope > 0), "dlogJ_dbeta": float(slope), "effective_lr_opt": ap,
+            "leading_order_condition": {"lhs": float(lhs), "rhs": float(rhs), "helps": bool(lhs > rhs)}}
