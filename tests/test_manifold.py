@@ -333,6 +333,14 @@ def test_bad_input_raises_a_one_line_error_naming_the_parameter(call, name):
     assert name in msg and "\n" not in msg
 
 
+def test_docstring_examples_print_what_they_claim():
+    import doctest
+    import importlib
+    for name in ("sgdlab.manifold", "sgdlab.manifold.uv", "sgdlab.manifold.timescales", "sgdlab.manifold.damping"):
+        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, name
+
+
 # -- acceptance experiments (slow) ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
