@@ -17,15 +17,7 @@ import numpy as np
 
 import sgdlab
 from sgdlab import volterra as V
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+from bench_engine import best_of  # noqa: E402  (same folder: run as a script)
 
 
 def reference(sp, n_points: int) -> np.ndarray:

@@ -9,6 +9,16 @@ from .figures import plt, save
 __all__ = ["plot_volterra", "plot_momentum_batch"]
 
 
+def _finish(fig, ax, path, xlabel: str, ylabel: str, title: str):
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
 def _passes(curve, n_over_b: float) -> np.ndarray:
     return curve.steps / n_over_b
 
@@ -35,13 +45,7 @@ def plot_volterra(path, theory, n_over_b: float, simulation=None, hsgd=None, tit
         ax.axhline(theory.meta["limit"], color="k", lw=0.8, ls=":", label=f"limit {theory.meta['limit']:.4g}")
     if theory.diverged_at is not None:
         ax.axvline(theory.diverged_at / n_over_b, color="C3", lw=0.8, ls=":", label="diverges")
-    ax.set_yscale("log")
-    ax.set_xlabel("passes  (steps · B / n)")
-    ax.set_ylabel("data loss  $\\frac{1}{2n}\\|Ax-b\\|^2$")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
-    return save(fig, path)
+    return _finish(fig, ax, path, "passes  (steps · B / n)", "data loss  $\\frac{1}{2n}\\|Ax-b\\|^2$", title)
 
 
 def plot_momentum_batch(path, mb, title: str = ""):
@@ -56,10 +60,4 @@ def plot_momentum_batch(path, mb, title: str = ""):
     ax.axvline(mb.conditioning["icr"], color="C3", lw=1.0, ls=":", label=f"ICR = {mb.conditioning['icr']:.3g}")
     ax.axvline(mb.conditioning["sgd_saturation"], color="C1", lw=0.8, ls=":", label="κ̄/κ")
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("batch fraction ζ = B/n")
-    ax.set_ylabel("rate per sample  (−log contraction / B)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
-    return save(fig, path)
+    return _finish(fig, ax, path, "batch fraction ζ = B/n", "rate per sample  (−log contraction / B)", title)
