@@ -209,8 +209,8 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     if model == "auto":
         model = "gaussian" if data is None else "se"
     betas = np.linspace(momentum_min, momentum_max, grid)
-    nm = linear.predict_mod.noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian"
-                                                     else "without"), model, tau)
+    nm = linear.noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian"
+                                         else "without"), model, tau)
     crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
     lrs = np.linspace(crit.max() * 1.2 / grid, crit.max() * 1.2, grid)
     smap = linear.stability_map(problem, lrs, betas, batch=batch, model=model, tau=tau)

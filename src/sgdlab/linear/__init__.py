@@ -14,7 +14,6 @@ Modules, in the order the engine reads:
 * :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds
 """
 
-from . import predict as predict_mod
 from .budget import budget_curves, budget_deviation
 from .exact import exact_critical_lr, exact_spectral_radius
 from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
