@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from scipy import optimize
 
+from .modes import transition
 from .noise import NoiseModel
 
 __all__ = ["noise_mass", "noise_mass_grid", "upper_lr", "critical_lr_from_spectrum", "stability_conditions",
@@ -179,7 +180,6 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
 
 def _mode_growth(a, beta, c_d) -> float:
     """Spectral radius of one mode's map T̃ (growth per step of its second moments)."""
-    from .modes import transition
     return float(np.max(np.abs(np.linalg.eigvals(transition(np.array([a]), beta, c_d)[0]))))
 
 
