@@ -29,6 +29,16 @@ def _loss(lam, e, sigma2):
     return 0.5 * (acc + sigma2)
 
 
+@numba.njit(inline="always")
+def _record(lam, e, sigma2, alive, s, guard):
+    """Loss of seed s at a checkpoint; a seed past ``guard`` is marked overflowed (inf from then on)."""
+    L = _loss(lam, e, sigma2) if alive[s] else np.inf
+    if not L <= guard:
+        alive[s] = False
+        L = np.inf
+    return L
+
+
 @numba.njit(parallel=True, cache=True)
 def online_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive,
                    t0, record, i0, i1, out, guard):
@@ -57,11 +67,7 @@ def online_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive
                         vs[k] = beta * vs[k] - alpha * g[k] / batch
                         es[k] += vs[k]
                 t += 1
-            L = _loss(lam, es, sigma2) if alive[s] else np.inf
-            if not L <= guard:
-                alive[s] = False
-                L = np.inf
-            out[s, i] = L
+            out[s, i] = _record(lam, es, sigma2, alive, s, guard)
     return record[i1 - 1]
 
 
@@ -114,11 +120,7 @@ def online_gradient_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, 
                         vs[k] -= alpha * sqrt_lam[k] * fh[k] * (sxr - nr * zf) / batch
                         es[k] += vs[k]
                 t += 1
-            L = _loss(lam, es, sigma2) if alive[s] else np.inf
-            if not L <= guard:
-                alive[s] = False
-                L = np.inf
-            out[s, i] = L
+            out[s, i] = _record(lam, es, sigma2, alive, s, guard)
     return record[i1 - 1]
 
 
@@ -182,9 +184,5 @@ def dataset_segment(Z, y, lam, wstar, sigma2, alpha, beta, batch, mode, w, v, pe
                 t += 1
             for k in range(d):
                 e[k] = ws[k] - wstar[k]
-            L = _loss(lam, e, sigma2) if alive[s] else np.inf
-            if not L <= guard:
-                alive[s] = False
-                L = np.inf
-            out[s, i] = L
+            out[s, i] = _record(lam, e, sigma2, alive, s, guard)
     return record[i1 - 1]
