@@ -63,6 +63,18 @@ def test_exact_recursion_with_full_batch_is_deterministic_heavy_ball():
     np.testing.assert_allclose(ex.loss, gd.loss, rtol=1e-10)
 
 
+def test_exact_recursion_stays_a_covariance_at_large_lr_times_lambda():
+    """Off the symmetric subspace the moment map is unstable here (rounding once grew as 1.43^t)."""
+    lam = np.r_[np.linspace(1, 2, 36), np.geomspace(20, 400, 4)]
+    p = sgdlab.volterra.prescribed_spectrum(lam, 100, seed=0)
+    s = sgdlab.SGD(lr=0.006, momentum=0.8, batch=25, sampling="without")    # lr·λ_max = 2.4 < 2(1+β)
+    rho = exact_spectral_radius(p, s.lr, s.momentum, s.batch)
+    assert rho < 1
+    ex = sgdlab.predict(p, s, 800, model="exact", record=[0, 400, 800])
+    assert np.all(ex.loss > 0)
+    np.testing.assert_allclose(ex.loss[2] / ex.loss[1], rho**400, rtol=0.05)
+
+
 @pytest.mark.parametrize("beta", [0.0, 0.5])
 def test_exact_critical_lr_separates_convergence_from_divergence_at_5_percent(beta):
     p = gaussian_data(N=60, d=8, seed=3)

@@ -50,7 +50,17 @@ def _step(Z, lam, alpha, beta, gamma, M, J, P, m, rho):
         + beta * beta * P + alpha * alpha * E2
     Jn = beta * IaH[:, None] * J - alpha * M * lam[None, :] - alpha * beta * JtH + beta * beta * P + alpha * alpha * E2
     Pn = beta * beta * P - alpha * beta * (HJ + JtH) + alpha * alpha * E2
-    return Mn, Jn, Pn
+    return _sym(Mn), Jn, _sym(Pn)
+
+
+def _sym(A):
+    """Project onto symmetric matrices: M and P are covariances.
+
+    Off the symmetric subspace the map is not a moment map (Q vanishes on antisymmetric M,
+    so the -γHMH term is not balanced) and can be unstable at large αλ: rounding errors in
+    E_2 would grow there although every covariance decays.
+    """
+    return 0.5 * (A + A.T)
 
 
 def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,
@@ -86,7 +96,7 @@ def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: in
     """Spectral radius of the homogeneous exact map (M, J, P) -> (M', J', P') (§1.3).
 
     Mean-square convergence of the exact model holds iff it is < 1.  Computed with
-    ARPACK on the 3d²-dimensional linear operator (never formed).
+    ARPACK on the linear operator restricted to symmetric M and P (never formed).
     """
     Z, lam = problem.features, problem.eigenvalues
     d = lam.size
@@ -94,6 +104,7 @@ def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: in
 
     def matvec(x):
         M, J, P = (x[k * d * d:(k + 1) * d * d].reshape(d, d) for k in range(3))
+        M, P = _sym(M), _sym(P)                 # the map restricted to covariances (see _sym)
         return np.concatenate([a.ravel() for a in _step(Z, lam, alpha, beta, gamma, M, J, P, None, None)])
 
     op = LinearOperator((3 * d * d, 3 * d * d), matvec=matvec, dtype=np.float64)
