@@ -91,6 +91,18 @@ def test_training_loss_of_a_data_set_run_is_the_data_loss():
 
 
 @pytest.mark.parametrize("sampling", ["replacement", "without", "shuffle"])
+@pytest.mark.parametrize("beta", [-0.3, 0.9])
+def test_function_space_kernel_runs_the_same_sgd_paths_as_the_parameter_space_one(sampling, beta):
+    from sgdlab.linear.simulate import _run_numba
+    p = _dataset(N=40, d=30, noise=0.5)                      # label noise: the residual offset matters
+    s = sgdlab.SGD(lr=0.1 * (1 - beta), momentum=beta, batch=4, sampling=sampling)
+    rec = sgdlab.checkpoints(3000)
+    runs = {space: _run_numba(p, s, rec, 6, 7, np.inf, None, space=space)[0] for space in ("parameter", "function")}
+    np.testing.assert_allclose(runs["function"], runs["parameter"], rtol=1e-9)
+    assert runs["parameter"][:, -1].max() < 0.2 * p.initial_loss
+
+
+@pytest.mark.parametrize("sampling", ["replacement", "without", "shuffle"])
 def test_every_sampling_mode_runs_and_learns(sampling):
     p = _dataset(N=200, d=8)
     s = sgdlab.SGD(lr=0.2, momentum=0.3, batch=5, sampling=sampling)

@@ -186,3 +186,51 @@ def dataset_segment(Z, y, lam, wstar, sigma2, alpha, beta, batch, mode, w, v, pe
                 e[k] = ws[k] - wstar[k]
             out[s, i] = _record(lam, e, sigma2, alive, s, guard)
     return record[i1 - 1]
+
+
+@numba.njit(parallel=True, cache=True)
+def dataset_dual_segment(K, alpha, beta, batch, mode, offset, r, q, perm, pos, st, alive,
+                         t0, record, i0, i1, out, guard):
+    """:func:`dataset_segment` in function space: the same batches, the same iterates.
+
+    With residuals r = Zw - y, q = Zv (N-vectors per seed) and the kernel K = ZZᵀ:
+
+        v' = βv - (α/b) Z_Bᵀ r_B   ⇒   q' = βq - (α/b) Σ_{i∈B} r_i K[i, :],   r' = r + q'.
+
+    One contiguous axpy of length N per sample (2bN flops a step, against 4bd in parameter
+    space).  The loss is ||r||²/(2N) + offset/2, with offset = σ² - ||ρ||²/N (zero when σ² is
+    the residual variance of the least-squares fit, since Zᵀρ = 0).
+    """
+    n_seeds, N = r.shape
+    for s in numba.prange(n_seeds):
+        rs = r[s]
+        qs = q[s]
+        c = np.empty(batch)
+        t = t0
+        for i in range(i0, i1):
+            while t < record[i]:
+                if alive[s]:
+                    start = _draw_batch(mode, perm[s], pos[s], st[s], N, batch)
+                    for j in range(batch):
+                        c[j] = -alpha * rs[perm[s, start + j]] / batch
+                    for k in range(N):
+                        qs[k] *= beta
+                    for j in range(batch):
+                        row = perm[s, start + j]
+                        cj = c[j]
+                        for k in range(N):
+                            qs[k] += cj * K[row, k]
+                    for k in range(N):
+                        rs[k] += qs[k]
+                t += 1
+            L = np.inf
+            if alive[s]:
+                acc = 0.0
+                for k in range(N):
+                    acc += rs[k] * rs[k]
+                L = 0.5 * (acc / N + offset)
+            if not L <= guard:
+                alive[s] = False
+                L = np.inf
+            out[s, i] = L
+    return record[i1 - 1]

@@ -30,7 +30,8 @@ from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from ._rng import make_states
-from ._sim_numba import SAMPLING_CODES, dataset_segment, online_gradient_segment, online_segment
+from ._sim_numba import (SAMPLING_CODES, dataset_dual_segment, dataset_segment, online_gradient_segment,
+                         online_segment)
 
 __all__ = ["simulate", "BACKENDS"]
 
@@ -139,7 +140,12 @@ def _segments(rec: np.ndarray, n: int = 50):
     return [(0 if j == 0 else int(edges[j - 1]), int(edges[j])) for j in range(edges.size)]
 
 
-def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples"):
+#: the function-space kernel is used for N <= DUAL_RATIO·d (its cost 2bN per step against 4bd), up to
+#: DUAL_MAX_N points (memory N²)
+DUAL_RATIO, DUAL_MAX_N = 2, 8192
+
+
+def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", space="auto"):
     lam = problem.eigenvalues
     d = lam.size
     out = np.empty((seeds, rec.size))
@@ -158,13 +164,29 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples"):
     else:
         Z, y = problem.features, problem.labels
         N = Z.shape[0]
-        w = np.zeros((seeds, d))
         perm = np.tile(np.arange(N, dtype=np.int64), (seeds, 1))
         pos = np.full((seeds, 1), N, dtype=np.int64)
         mode = SAMPLING_CODES[sgd.sampling]
+        if space == "auto":
+            space = "function" if N <= min(DUAL_RATIO * d, DUAL_MAX_N) else "parameter"
+        if space == "function":
+            K = Z @ Z.T
+            rho = y - Z @ problem.target
+            offset = problem.noise_variance - float(rho @ rho) / N
+            r = np.tile(-np.asarray(y, dtype=np.float64), (seeds, 1))
+            q = np.zeros((seeds, N))
+
+            def segment(t, i0, i1):
+                return dataset_dual_segment(K, sgd.lr, sgd.momentum, sgd.batch, mode, offset, r, q, perm, pos, st,
+                                            alive, t, rec, i0, i1, out, guard)
+        else:
+            w = np.zeros((seeds, d))
+
+            def segment(t, i0, i1):
+                return dataset_segment(Z, y, lam, problem.target, problem.noise_variance, sgd.lr, sgd.momentum,
+                                       sgd.batch, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
         for i0, i1 in _segments(rec):
-            t = dataset_segment(Z, y, lam, problem.target, problem.noise_variance, sgd.lr, sgd.momentum,
-                                sgd.batch, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
+            t = segment(t, i0, i1)
             if progress is not None:
                 progress(int(t), int(rec[-1]))
     return out, "float64"
