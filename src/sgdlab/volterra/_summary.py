@@ -10,7 +10,11 @@ __all__ = ["mean_curve"]
 
 
 def mean_curve(rec: np.ndarray, per_run: np.ndarray, blowup_level: float, meta: dict) -> Curve:
-    """Mean over runs (rows) with its standard error; truncated where any run stopped being finite."""
+    """Mean over runs (rows) with its standard error; truncated where any run stopped being finite.
+
+    ``meta["run_sd"]`` is the standard deviation of a single run's loss at each checkpoint: the error
+    bar of one run around the mean (HSGD paths predict it for SGD runs, README "Real images").
+    """
     runs = per_run.shape[0]
     finite = np.all(np.isfinite(per_run), axis=0)
     n_ok = int(np.argmin(finite)) if not finite.all() else rec.size
@@ -23,5 +27,6 @@ def mean_curve(rec: np.ndarray, per_run: np.ndarray, blowup_level: float, meta: 
     else:
         status, reason = DIVERGES, f"mean over {runs} runs exceeded {blowup_level:.3g} at step {diverged_at}"
     meta = {**meta, "runs": runs, "seeds": runs, "median": np.median(per_run[:, :n_ok], axis=0).tolist(),
+            "run_sd": (se * np.sqrt(runs)).tolist(),
             "truncated": n_ok < rec.size}
     return Curve(rec[:n_ok], mean, se, status, diverged_at, reason, meta)
