@@ -46,6 +46,10 @@ def test_volterra_out_writes_curves_figure_and_run_json_with_sgd_and_hsgd(tmp_pa
     assert (tmp_path / "volterra.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["config"]["ridge"] == 0.1 and run["results"]["critical_step"] > 0
+    sd = np.asarray(json.loads((tmp_path / "sgd.json").read_text())["meta"]["run_sd"])
+    loss = np.asarray(json.loads((tmp_path / "sgd.json").read_text())["loss"])
+    assert run["results"]["sgd_single_run_spread"] == pytest.approx(np.median(sd[1:] / loss[1:]), rel=1e-12)
+    assert 0 < run["results"]["hsgd_single_run_spread"] < 1
 
 
 def test_volterra_reports_divergence_above_the_critical_step_without_nan():

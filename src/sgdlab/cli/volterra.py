@@ -95,9 +95,15 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     if sim is not None:
         m = min(len(sim), len(theory))
         summary["sgd_max_rel_error"] = float(np.max(np.abs(sim.loss[1:m] / theory.loss[1:m] - 1))) if m > 1 else 0.0
+    spreads = {name: float(np.median(np.asarray(c.meta["run_sd"][1:]) / c.loss[1:]))
+               for name, c in (("sgd", sim), ("hsgd", hs)) if c is not None and len(c) > 1 and c.meta["runs"] > 1}
+    summary.update({f"{name}_single_run_spread": v for name, v in spreads.items()})
     console.print(f"[bold]{problem.name}[/]  lr={s.lr:.4g} ({s.lr / alpha_c:.3g} x critical {alpha_c:.4g}), "
                   f"batch={batch}, ridge={ridge:g}, n={n}")
     console.print(("[green]" if theory.status == "converges" else "[red]") + theory.reason)
+    if spreads:
+        console.print("single-run spread (median relative sd of one run's loss): "
+                      + ", ".join(f"{name.upper()} {v:.1%}" for name, v in spreads.items()))
     if "caveat" in theory.meta:
         console.print("[yellow]caveat: " + theory.meta["caveat"])
         summary["caveat"] = theory.meta["caveat"]
