@@ -22,11 +22,22 @@ GAUSSIAN = typer.Option(None, "--gaussian", help="Gaussian least squares 'N,D' (
                         "adds the population risk")
 SIGMA = typer.Option(0.5, "--sigma", help="label noise of --gaussian")
 SEED = typer.Option(0, help="random seed (Gaussian design, SGD and HSGD)")
+WIDTH = typer.Option(None, "--width", help="with --data: random ReLU features of this width (volterra.image_features), "
+                     "with the test risk on 1000 held-out images")
+CENTRE = typer.Option(False, "--centre", help="with --width: subtract the training mean of the features")
 
 
 def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir, gaussian, sigma,
-             seed):
+             seed, width=None, centre=False):
     """(problem, risk or None) from a spectrum, a real data set or a Gaussian design."""
+    if centre and width is None:
+        raise InputError("--centre applies to --width random features: add --width (e.g. --width 1000)")
+    if width is not None:
+        if data is None:
+            raise InputError("--width needs --data (digits, mnist, fashion or cifar10)")
+        n = n_samples or 2000
+        with console.status(f"random ReLU features of {data}: n={n}, width={width}"):
+            return V.image_features(data, n, width, test=1000, seed=seed, centre=centre, path=data_dir)
     if gaussian is not None:
         try:
             n, d = (int(x) for x in gaussian.split(","))
@@ -53,11 +64,18 @@ def _rows(theory, n_over_b, sim=None, hsgd=None, n: int = 10) -> list[list]:
     return rows
 
 
+def _spread(curve, start: float) -> float:
+    """Median over checkpoints from ``start`` steps on of run_sd / mean: the relative error bar of one run."""
+    keep = curve.steps >= start
+    return float(np.median(np.asarray(curve.meta["run_sd"])[keep] / curve.loss[keep]))
+
+
 @app.command()
 def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
              noise_variance: float = NOISE, target: Optional[str] = TARGET, data: Optional[str] = DATA,
              features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
-             gaussian: Optional[str] = GAUSSIAN, sigma: float = SIGMA,
+             gaussian: Optional[str] = GAUSSIAN, sigma: float = SIGMA, width: Optional[int] = WIDTH,
+             centre: bool = CENTRE,
              lr: Optional[float] = typer.Option(None, help="step alpha (default: --lr-fraction x critical step)"),
              lr_fraction: float = typer.Option(0.5, help="alpha / alpha_c when --lr is not given"),
              batch: int = typer.Option(1, help="batch size B"),
@@ -70,7 +88,7 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     """Predict the loss (and risk) of multi-pass SGD from the Volterra equation; critical step and regime."""
     started = time.perf_counter()
     problem, risk = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
-                             gaussian, sigma, seed)
+                             gaussian, sigma, seed, width, centre)
     alpha_c = V.critical_step(problem, batch, ridge, sampling)
     s = SGD(lr=lr if lr is not None else lr_fraction * alpha_c, batch=batch, sampling=sampling)
     n = V.spectrum(problem, s, ridge).n
@@ -95,14 +113,14 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     if sim is not None:
         m = min(len(sim), len(theory))
         summary["sgd_max_rel_error"] = float(np.max(np.abs(sim.loss[1:m] / theory.loss[1:m] - 1))) if m > 1 else 0.0
-    spreads = {name: float(np.median(np.asarray(c.meta["run_sd"][1:]) / c.loss[1:]))
-               for name, c in (("sgd", sim), ("hsgd", hs)) if c is not None and len(c) > 1 and c.meta["runs"] > 1}
+    spreads = {name: _spread(c, n_over_b / 4) for name, c in (("sgd", sim), ("hsgd", hs))
+               if c is not None and c.meta["runs"] > 1 and c.steps[-1] >= n_over_b / 4}
     summary.update({f"{name}_single_run_spread": v for name, v in spreads.items()})
     console.print(f"[bold]{problem.name}[/]  lr={s.lr:.4g} ({s.lr / alpha_c:.3g} x critical {alpha_c:.4g}), "
                   f"batch={batch}, ridge={ridge:g}, n={n}")
     console.print(("[green]" if theory.status == "converges" else "[red]") + theory.reason)
     if spreads:
-        console.print("single-run spread (median relative sd of one run's loss): "
+        console.print("single-run spread (median relative sd of one run's loss from a quarter pass on): "
                       + ", ".join(f"{name.upper()} {v:.1%}" for name, v in spreads.items()))
     if "caveat" in theory.meta:
         console.print("[yellow]caveat: " + theory.meta["caveat"])
