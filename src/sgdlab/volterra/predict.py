@@ -102,8 +102,9 @@ def _dominance(sp: Spectrum) -> dict:
     out = {"max_mode_share": {"loss": loss_share, "kernel": kernel_share}}
     if max(loss_share, kernel_share) > MAX_SHARE:
         out["caveat"] = (f"one mode carries {100 * max(loss_share, kernel_share):.0f}% of the "
-                         f"{'loss' if loss_share >= kernel_share else 'kernel'}: the homogenised (Volterra) "
-                         "prediction may deviate from SGD (design Part II §7 pitfall 9)")
+                         f"{'loss' if loss_share >= kernel_share else 'kernel'}: single SGD runs need not "
+                         "concentrate on this curve and its mean may deviate (design Part II §7 pitfall 9); "
+                         "simulate_hsgd's meta['run_sd'] gives the spread of one run")
     return out
 
 
