@@ -55,7 +55,9 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         seed: master seed; the same seed and backend give the same numbers.
         method: ``"sgd"`` (the real algorithm) or ``"hsgd"`` (homogenized SGD, the SDE of seed 001:
             :func:`sgdlab.volterra.simulate_hsgd`).
-        backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.
+        backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.  On a data set with
+            N <= min(2d, 8192) points the numba backend runs the same SGD in function space
+            (residuals r = Zw - y, q = Zv, kernel K = ZZᵀ: 2bN flops a step instead of 4bd).
         draw: online sampling only: ``"samples"`` draws the b x d batch of features;
             ``"gradient"`` (numba) draws the batch gradient from its exact law given the
             iterate (same trajectory law, 2b + d normals per step instead of b(d + 1)).
