@@ -189,7 +189,7 @@ def dataset_segment(Z, y, lam, wstar, sigma2, alpha, beta, batch, mode, w, v, pe
 
 
 @numba.njit(parallel=True, cache=True)
-def dataset_dual_segment(K, alpha, beta, batch, mode, offset, r, q, perm, pos, st, alive,
+def dataset_dual_segment(K, weight, alpha, beta, batch, mode, offset, r, q, perm, pos, st, alive,
                          t0, record, i0, i1, out, guard):
     """:func:`dataset_segment` in function space: the same batches, the same iterates.
 
@@ -198,8 +198,9 @@ def dataset_dual_segment(K, alpha, beta, batch, mode, offset, r, q, perm, pos, s
         v' = βv - (α/b) Z_Bᵀ r_B   ⇒   q' = βq - (α/b) Σ_{i∈B} r_i K[i, :],   r' = r + q'.
 
     One contiguous axpy of length N per sample (2bN flops a step, against 4bd in parameter
-    space).  The loss is ||r||²/(2N) + offset/2, with offset = σ² - ||ρ||²/N (zero when σ² is
-    the residual variance of the least-squares fit, since Zᵀρ = 0).
+    space).  The loss is ½(Σ_i weight_i r_i² + offset) with weight = 1/N and offset = σ² - ||ρ||²/N
+    (zero when σ² is the residual variance of the least-squares fit, since Zᵀρ = 0): the same
+    :func:`_record` as in parameter space, with r in place of e.
     """
     n_seeds, N = r.shape
     for s in numba.prange(n_seeds):
@@ -223,14 +224,5 @@ def dataset_dual_segment(K, alpha, beta, batch, mode, offset, r, q, perm, pos, s
                     for k in range(N):
                         rs[k] += qs[k]
                 t += 1
-            L = np.inf
-            if alive[s]:
-                acc = 0.0
-                for k in range(N):
-                    acc += rs[k] * rs[k]
-                L = 0.5 * (acc / N + offset)
-            if not L <= guard:
-                alive[s] = False
-                L = np.inf
-            out[s, i] = L
+            out[s, i] = _record(weight, rs, offset, alive, s, guard)
     return record[i1 - 1]

@@ -177,10 +177,11 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
             offset = problem.noise_variance - float(rho @ rho) / N
             r = np.tile(-np.asarray(y, dtype=np.float64), (seeds, 1))
             q = np.zeros((seeds, N))
+            weight = np.full(N, 1.0 / N)
 
             def segment(t, i0, i1):
-                return dataset_dual_segment(K, sgd.lr, sgd.momentum, sgd.batch, mode, offset, r, q, perm, pos, st,
-                                            alive, t, rec, i0, i1, out, guard)
+                return dataset_dual_segment(K, weight, sgd.lr, sgd.momentum, sgd.batch, mode, offset, r, q, perm,
+                                            pos, st, alive, t, rec, i0, i1, out, guard)
         else:
             w = np.zeros((seeds, d))
 
