@@ -20,15 +20,9 @@ import numpy as np
 
 from ._io import write_text
 from ._validate import InputError, check_int
+from .result import CONVERGES, DIVERGES, FINITE, ResultMixin, jsonable
 
 __all__ = ["Curve", "checkpoints", "check_record", "CONVERGES", "DIVERGES", "FINITE"]
-
-#: theory: mean-square convergence holds (all stability conditions hold)
-CONVERGES = "converges"
-#: theory: a stability condition fails; simulation: the seed-mean loss blew up
-DIVERGES = "diverges"
-#: simulation: the seed-mean loss stayed finite over the horizon
-FINITE = "finite"
 
 
 def checkpoints(steps: int, dense: int = 100, per_decade: int = 40) -> np.ndarray:
@@ -60,7 +54,7 @@ def check_record(record, steps: int) -> np.ndarray:
 
 
 @dataclass(eq=False)
-class Curve:
+class Curve(ResultMixin):
     """Expected loss at checkpoints.
 
     Attributes:
@@ -125,7 +119,7 @@ class Curve:
             "status": self.status,
             "diverged_at": self.diverged_at,
             "reason": self.reason,
-            "meta": self.meta,
+            "meta": jsonable(self.meta),
         }
 
     @classmethod
