@@ -14,12 +14,18 @@ ball (v ← βv - αg, w ← w + v, = torch.optim.SGD), time in steps, training 
 from ._validate import InputError
 from .curve import Curve, checkpoints
 from .hyper import SGD
-from . import data, volterra
-from .linear import critical_lr, optimal_lr_momentum, optimal_momentum, phase, predict, simulate, stability_map
+from . import noise
+from .linear import critical_lr, optimal_lr_momentum, optimal_momentum, phase, predict_exact, stability_map
+from ._entry import predict, predict_volterra, simulate
+from .montecarlo import Agreement, agreement
 from .problem import Problem
+from .result import ResultError
+from . import data, volterra
 from .volterra import momentum_batch
 
 __version__ = "0.1.0"
 
-__all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "simulate", "critical_lr",
-           "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum", "momentum_batch", "data", "volterra", "InputError", "__version__"]
+__all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "predict_exact", "predict_volterra", "simulate",
+           "noise", "critical_lr", "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum",
+           "momentum_batch", "agreement", "Agreement", "data", "volterra", "InputError", "ResultError",
+           "__version__"]

@@ -49,8 +49,8 @@ def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
     if data is not None and sampling == "online":
         sampling = "without"
-    if model == "auto":
-        model = "gaussian" if sampling == "online" else "se"
+    if model == "auto":   # the API's default rule: sgdlab.noise.default_noise
+        model = linear.default_noise(problem, sampling).name
     sgd = SGD(lr=lr, momentum=momentum, batch=batch, sampling=sampling)
     return problem, sgd, model
 
@@ -206,11 +206,10 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     """Critical learning rate for each momentum, and the (lr, momentum) stability map as PNG."""
     started = time.perf_counter()
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
-    if model == "auto":
+    if model == "auto":   # the API's default rule (sgdlab.noise.default_noise) for this command's sampling
         model = "gaussian" if data is None else "se"
     betas = np.linspace(momentum_min, momentum_max, grid)
-    nm = linear.noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian"
-                                         else "without"), model, tau)
+    nm = linear.resolve_noise(problem, model, batch, tau=tau)
     crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
     lrs = np.linspace(crit.max() * 1.2 / grid, crit.max() * 1.2, grid)
     smap = linear.stability_map(problem, lrs, betas, batch=batch, model=model, tau=tau)
@@ -306,8 +305,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
                "ratio": adv.ratio, "steps": steps, "batch": batch, "model": model}
     if out is not None:
         from ..report import plot_tuning
-        nm = linear.noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian"
-                                             else "without"), model, tau)
+        nm = linear.resolve_noise(problem, model, batch, tau=tau)
         betas = np.linspace(-0.9, 0.98, grid)
         crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
         lrs = np.linspace(crit.max() / grid, crit.max() * 1.05, grid)

@@ -1,4 +1,4 @@
-"""Noise models of the linear engine: two coefficients (c_c, c_d).
+"""Noise models of the linear engine: objects that resolve to two coefficients (c_c, c_d).
 
 Every exact or approximate second-moment theory of mini-batch SGD on a linear
 model that sgdlab implements has the same per-mode form
@@ -7,26 +7,48 @@ model that sgdlab implements has the same per-mode form
 .. math::  n_k = α^2 \\big(c_c\\,λ_k\\,S_t + c_d\\,λ_k^2 A_k\\big),\\qquad
            S_t = \\sum_j λ_j A_j + σ^2 = 2 L_t ,
 
-a *coupling* term through the one scalar S_t and a *self* term.  A noise model
-is just the pair (c_c, c_d):
+a *coupling* term through the one scalar S_t and a *self* term.  A noise model is an
+object with one method, ``coefficients(problem, batch, sampling)``, that returns the pair
+as a :class:`NoiseModel` (which is itself a noise model: fixed coefficients):
 
-=====================  ==================  ===================================
-model                  (c_c, c_d)          exact for
-=====================  ==================  ===================================
-``gaussian``           (1/b, 1/b)          fresh Gaussian x ~ N(0, H) each step
-``se``                 (γ_b, -τ γ_b)       flat eigenvectors (τ = 1)
-=====================  ==================  ===================================
+=============================  ==================  ===================================
+constructor                    (c_c, c_d)          exact for
+=============================  ==================  ===================================
+:class:`Gaussian` ()           (1/b, 1/b)          fresh Gaussian x ~ N(0, H) each step
+:class:`SE` (tau)              (γ_b, -τ γ_b)       flat eigenvectors (τ = 1)
+:class:`Homogenised` ()        (γ_b, 0)            the high-dimensional limit (seed 001 §5.2)
+``Homogenised(fourth_moment)`` (γ_b, γ_b)          + the Gaussian fourth-moment correction
+:class:`NoiseModel` (c_c, c_d) as given            whatever you derived
+=============================  ==================  ===================================
+
+γ_b is the batch factor of the sampling (:func:`batch_factor`).  The strings ``"gaussian"``,
+``"se"`` and ``"homogenised"`` are shorthands (:func:`as_noise`), and :func:`default_noise`
+picks Gaussian for online sampling and SE(τ̂) otherwise, the same in the API and the CLI.
+
+Example:
+    >>> import sgdlab
+    >>> from sgdlab.linear.noise import SE, Gaussian
+    >>> p = sgdlab.Problem.from_eigenvalues([1.0, 0.5])
+    >>> Gaussian().coefficients(p, batch=4, sampling="online").coupling
+    0.25
+    >>> SE(tau=1.0).coefficients(p, batch=1, sampling="without").describe()["c_d"]
+    -1.0
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, Union, runtime_checkable
 
 import numpy as np
 
 from .._validate import InputError, check_int
 
-__all__ = ["NoiseModel", "gaussian", "batch_factor", "spectrally_expressible", "fit_tau"]
+__all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "NoiseSpec", "as_noise", "default_noise",
+           "gaussian", "batch_factor", "spectrally_expressible", "fit_tau", "resolve_tau", "SHORTHANDS"]
+
+#: the sampling modes a noise model understands; ``shuffle`` (epochs) is read as ``without``
+_SAMPLING_FOR_NOISE = {"online": "online", "replacement": "replacement", "without": "without", "shuffle": "without"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,10 @@ class NoiseModel:
 
     def describe(self) -> dict:
         return {"model": self.name, "c_c": self.coupling, "c_d": self.self_noise, "exact": self.exact}
+
+    def coefficients(self, problem=None, batch: int = 1, sampling: str = "online") -> "NoiseModel":
+        """Fixed coefficients: the model itself, whatever the problem, batch and sampling."""
+        return self
 
 
 def gaussian(batch: int) -> NoiseModel:
@@ -91,3 +117,134 @@ def fit_tau(features, eigenvalues) -> float:
     Z = np.asarray(features, dtype=np.float64)
     lam = np.asarray(eigenvalues, dtype=np.float64)
     return float(2.0 - np.sum(np.mean(Z**4, axis=0)) / np.sum(lam**2))
+
+
+def resolve_tau(problem, tau) -> float:
+    """τ for the SE model: ``"fit"`` = τ̂ from the data's fourth moments (1 for a bare spectrum), or a number.
+
+    Raises:
+        InputError: ``tau`` is neither ``"fit"`` nor a finite number.
+    """
+    if isinstance(tau, str) and tau == "fit":
+        return 1.0 if problem is None or problem.features is None else fit_tau(problem.features, problem.eigenvalues)
+    if isinstance(tau, bool):
+        raise InputError(f"tau must be 'fit' or a finite number, got {tau!r}")
+    try:
+        t = float(tau)
+    except (TypeError, ValueError):
+        raise InputError(f"tau must be 'fit' or a finite number, got {tau!r}") from None
+    if not np.isfinite(t):
+        raise InputError(f"tau must be 'fit' or a finite number, got {tau!r}")
+    return t
+
+
+def _n_samples(problem) -> int | None:
+    """N of a data set, or the number of modes for a bare spectrum (the function-space view of seed 000)."""
+    if problem is None:
+        return None
+    return problem.n_samples if problem.n_samples is not None else problem.dim
+
+
+@runtime_checkable
+class NoiseSpec(Protocol):
+    """Anything with ``coefficients(problem, batch, sampling) -> NoiseModel``."""
+
+    def coefficients(self, problem, batch: int, sampling: str) -> NoiseModel: ...
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """Online Gaussian sampling: b fresh x ~ N(0, H) per step, (c_c, c_d) = (1/b, 1/b); exact (§2.4)."""
+
+    name = "gaussian"
+
+    def coefficients(self, problem=None, batch: int = 1, sampling: str = "online") -> NoiseModel:
+        return gaussian(batch)
+
+
+@dataclass(frozen=True)
+class SE:
+    """Spectrally Expressible approximation SE(τ) of seed 000 for a finite data set (§2.1).
+
+    (c_c, c_d) = (γ_b, -τγ_b) with N the number of data points (the number of modes for a bare
+    spectrum) and γ_b the batch factor of the sampling.
+
+    Attributes:
+        tau: ``"fit"`` (τ̂ from the data's fourth moments, §2.2; 1 for a bare spectrum) or a number
+            (τ = 1 is exact for flat eigenvectors, τ = -1 is the Gaussian value).
+    """
+
+    tau: Union[float, str] = "fit"
+    name = "se"
+
+    def __post_init__(self):
+        if not (isinstance(self.tau, str) and self.tau == "fit"):
+            object.__setattr__(self, "tau", resolve_tau(None, self.tau))
+
+    def coefficients(self, problem=None, batch: int = 1, sampling: str = "without") -> NoiseModel:
+        s = _SAMPLING_FOR_NOISE.get(sampling, sampling)
+        return spectrally_expressible(batch, _n_samples(problem), resolve_tau(problem, self.tau), s)
+
+
+@dataclass(frozen=True)
+class Homogenised:
+    """The high-dimensional (homogenised) noise of seed 001: (c_c, c_d) = (γ_b, 0) (Part II §5.2 [D]).
+
+    Attributes:
+        fourth_moment: add the Gaussian fourth-moment self-noise c_d = γ_b, which fixes the
+            large-batch case (§5.2 test h [V]).
+    """
+
+    fourth_moment: bool = False
+    name = "homogenised"
+
+    def __post_init__(self):
+        if self.fourth_moment not in (True, False):
+            raise InputError(f"fourth_moment must be True or False, got {self.fourth_moment!r}")
+
+    def coefficients(self, problem=None, batch: int = 1, sampling: str = "without") -> NoiseModel:
+        if sampling == "shuffle":
+            raise InputError("sampling='shuffle' (epochs) is not covered by the homogenised model: "
+                             "use 'without' or 'replacement'")
+        n = _n_samples(problem)
+        b = check_int(batch, "batch", 1)
+        if sampling == "without" and n is not None and b > n:
+            raise InputError(f"batch={b} exceeds the {n} data points: lower batch")
+        g = batch_factor(b, n if sampling == "without" else None, sampling)
+        label = "volterra-hb(gaussian)" if self.fourth_moment else "volterra-hb(homogenised)"
+        return NoiseModel(g, g if self.fourth_moment else 0.0, label)
+
+
+#: string shorthands accepted wherever a noise model is
+SHORTHANDS = {"gaussian": Gaussian, "se": SE, "homogenised": Homogenised, "homogenized": Homogenised}
+
+
+def default_noise(problem, sampling: str):
+    """The default noise model: :class:`Gaussian` for online sampling, :class:`SE` (τ̂) for a data set or spectrum
+    sampled with or without replacement. The CLI uses the same rule."""
+    return Gaussian() if sampling == "online" else SE()
+
+
+def as_noise(noise, problem=None, sampling: str = "online", tau="fit"):
+    """A noise-model object from ``noise``: an object with ``coefficients``, a shorthand string, or None (default).
+
+    ``tau`` is used by the shorthand ``"se"`` only.
+
+    Raises:
+        InputError: an unknown string or an object without ``coefficients``.
+    """
+    if noise is None or (isinstance(noise, str) and noise == "auto"):
+        nm = default_noise(problem, sampling)
+        return SE(tau) if isinstance(nm, SE) else nm
+    if isinstance(noise, str):
+        key = noise.lower()
+        if key == "se":
+            return SE(tau)
+        if key in SHORTHANDS:
+            return SHORTHANDS[key]()
+        raise InputError(f"noise must be a noise model (sgdlab.noise.Gaussian(), SE(tau), Homogenised()) or one of "
+                         f"{', '.join(SHORTHANDS)}; got {noise!r}")
+    if not callable(getattr(noise, "coefficients", None)):
+        raise InputError(f"noise must be a noise model with a coefficients(problem, batch, sampling) method, "
+                         f"got {type(noise).__name__}")
+    return noise

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._validate import InputError, as_float_array, check_int, check_momentum
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
+from ..result import finish
 from ..hyper import SGD
 from ..problem import Problem
 from . import noise as _noise
@@ -25,11 +26,13 @@ from .modes import transition
 from .recursion import recursion_batch, recursion_numba, recursion_reference
 from .stability import critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
-__all__ = ["predict", "critical_lr", "stability_map", "StabilityMap", "noise_model", "MODELS", "METHODS"]
+__all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "StabilityMap", "noise_model",
+           "resolve_noise", "predict_many", "MODELS", "METHODS"]
 
-#: theory models: "gaussian" (online, exact), "se" (finite data, Spectrally Expressible
-#: approximation), "exact" (finite data, exact d x d recursion)
-MODELS = ("gaussian", "se", "exact", "volterra")
+#: theory shorthands accepted by ``model=`` / ``noise=``: "gaussian" (online, exact), "se" (finite data,
+#: Spectrally Expressible approximation), "homogenised" (seed 001), "exact" (finite data, exact d x d
+#: recursion: :func:`predict_exact`); "volterra" is the continuous limit, :func:`sgdlab.volterra.predict_curve`
+MODELS = ("gaussian", "se", "homogenised", "exact", "volterra")
 #: "auto": exact recursion while dim*steps <= 1e8, else geometric time stepping
 METHODS = ("auto", "recursion", "reference", "blocks")
 #: the loss is computed up to guard * L_0; beyond, the curve is truncated (overflow protection)
@@ -42,41 +45,77 @@ T_EXACT = 1024
 
 def resolve_tau(problem: Problem, tau) -> float:
     """τ for the SE model: ``"fit"`` = τ̂ from the data's fourth moments (1 when there are no data)."""
-    if tau == "fit":
-        return 1.0 if problem.features is None else _noise.fit_tau(problem.features, problem.eigenvalues)
-    try:
-        return float(tau)
-    except (TypeError, ValueError):
-        raise InputError(f"tau must be 'fit' or a number, got {tau!r}") from None
+    return _noise.resolve_tau(problem, tau)
 
 
-def noise_model(problem: Problem, sgd: SGD, model: str = "gaussian", tau="fit") -> _noise.NoiseModel:
-    """The noise model (c_c, c_d) for this problem, hyperparameters and model name.
+def _spec(problem: Problem, noise, model, tau, sampling: str | None):
+    """(noise-model object, sampling) from the ``noise=`` / ``model=`` arguments (``model`` is the older name).
 
-    ``"se"`` uses N = the number of data points (or of modes, for a bare spectrum: the
-    function-space view of seed 000) and the batch factor of ``sgd.sampling``.
+    Without a sampling mode, Gaussian noise means online sampling and any other model a data set
+    (b distinct indices per step).
     """
-    if model == "gaussian":
-        return _noise.gaussian(sgd.batch)
-    if model == "se":
-        n = problem.n_samples if problem.n_samples is not None else problem.dim
-        sampling = "without" if sgd.sampling in ("without", "shuffle") else sgd.sampling
-        return _noise.spectrally_expressible(sgd.batch, n, resolve_tau(problem, tau), sampling)
-    if model in ("exact", "volterra"):
-        raise InputError(f"model={model!r} has no (c_c, c_d) form: use predict(model={model!r}) or sgdlab.volterra")
-    raise InputError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
+    if noise is not None and model is not None:
+        raise InputError("give noise= or model= (its older name), not both")
+    given = noise if noise is not None else model
+    if isinstance(given, str) and given in ("exact", "volterra"):
+        raise InputError(f"model={given!r} has no (c_c, c_d) form: use sgdlab.predict_exact or "
+                         "sgdlab.volterra.predict_curve (sgdlab.predict(model=...) dispatches to them)")
+    if sampling is None:
+        spec = _noise.as_noise(given, problem, "online", tau)
+        sampling = "online" if isinstance(spec, _noise.Gaussian) else "without"
+    else:
+        spec = _noise.as_noise(given, problem, sampling, tau)
+    return spec, sampling
 
 
-def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", tau="fit",
+def resolve_noise(problem: Problem, noise=None, batch: int = 1, sampling: str | None = None, *, model=None,
+                  tau="fit") -> _noise.NoiseModel:
+    """The coefficients (c_c, c_d) of a noise model for this problem, batch and sampling.
+
+    Args:
+        problem: the problem (N and, for SE with ``tau="fit"``, its data).
+        noise: a noise-model object (:class:`~sgdlab.linear.noise.Gaussian`, ``SE(tau)``,
+            ``Homogenised()``, a fixed :class:`~sgdlab.linear.noise.NoiseModel`), a shorthand string,
+            or None for the default of ``sampling`` (:func:`~sgdlab.linear.noise.default_noise`).
+        batch: batch size b.
+        sampling: ``online`` / ``replacement`` / ``without`` / ``shuffle``; None: online for Gaussian noise,
+            ``without`` otherwise.
+        model: older name of ``noise`` (strings only).  tau: SE's τ for the shorthand ``"se"``.
+
+    Returns:
+        A :class:`~sgdlab.linear.noise.NoiseModel` (c_c, c_d).
+
+    Raises:
+        InputError: an unknown model, a batch larger than the data set, ``"exact"``/``"volterra"`` (no such pair).
+
+    Example:
+        >>> import sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues([1.0, 0.5])
+        >>> resolve_noise(p, "se", batch=1, sampling="without", tau=1.0).describe()
+        {'model': 'se(tau=1)', 'c_c': 1.0, 'c_d': -1.0, 'exact': False}
+    """
+    spec, sampling = _spec(problem, noise, model, tau, sampling)
+    return spec.coefficients(problem, check_int(batch, "batch", 1), sampling)
+
+
+def noise_model(problem: Problem, sgd: SGD, model="gaussian", tau="fit") -> _noise.NoiseModel:
+    """The coefficients (c_c, c_d) for ``sgd``'s batch and sampling (see :func:`resolve_noise`)."""
+    if not isinstance(sgd, SGD):
+        raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    return resolve_noise(problem, model, sgd.batch, sgd.sampling, tau=tau)
+
+
+def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, tau="fit",
             method: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6,
-            ridge: float = 0.0) -> Curve:
+            raise_on_failure: bool = False) -> Curve:
     """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
 
-    Model ``"gaussian"`` (exact for fresh x ~ N(0, H), y = w*·x + noise of variance σ²,
-    batch b, v-form momentum; design/math-linear.md §2.4), per mode k with a = αλ_k:
+    With the noise model's coefficients (c_c, c_d) (Gaussian: exact for fresh x ~ N(0, H),
+    y = w*·x + noise of variance σ², batch b, v-form momentum; design/math-linear.md §2.4),
+    per mode k with a = αλ_k:
 
     .. math::
-        N_k &= (λ_k^2 A_k + λ_k(\\textstyle\\sum_j λ_j A_j + σ^2))/b\\\\
+        N_k &= c_c λ_k(\\textstyle\\sum_j λ_j A_j + σ^2) + c_d λ_k^2 A_k\\\\
         A' &= (1-a)^2 A + 2β(1-a) C + β^2 D + α^2 N_k\\\\
         C' &= -a(1-a) A + β(1-2a) C + β^2 D + α^2 N_k\\\\
         D' &= a^2 A - 2βa C + β^2 D + α^2 N_k\\\\
@@ -86,25 +125,29 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
 
     Args:
         problem: the spectrum, target and noise level.
-        sgd: learning rate, momentum, batch.
+        sgd: learning rate, momentum, batch and sampling.
         steps: horizon T (>= 1); the curve runs from step 0 to step T.
-        model: ``"gaussian"`` (fresh Gaussian samples; exact), ``"se"`` (a finite data set
-            or kernel spectrum under the Spectrally Expressible approximation SE(τ), seed 000,
-            design/math-linear.md §2) or ``"exact"`` (the exact finite-N d x d recursion of §1,
-            needs the data; O(N d²) per step), or ``"volterra"`` (the high-dimensional continuous
-            limit of seed 001, :func:`sgdlab.volterra.predict_curve`, with ``ridge``; the curve's
-            ``meta`` also holds it in passes).
-        tau: SE parameter: ``"fit"`` (default: τ̂ from the data's fourth moments, §2.2; 1 for a
-            bare spectrum) or a number (τ = 1 is the seed's default, exact for flat eigenvectors).
+        noise: the noise model: ``sgdlab.noise.Gaussian()`` (fresh Gaussian samples; exact),
+            ``sgdlab.noise.SE(tau)`` (a finite data set or kernel spectrum under the Spectrally
+            Expressible approximation, seed 000, design/math-linear.md §2), ``Homogenised()``
+            (seed 001), a fixed ``NoiseModel(c_c, c_d)``, or a shorthand string.  Default: Gaussian
+            for ``sgd.sampling == "online"``, SE(τ̂) otherwise.  ``"exact"`` runs :func:`predict_exact`.
+        model: older name of ``noise`` (strings).
+        tau: SE's τ for the shorthand ``"se"`` and the default: ``"fit"`` (τ̂ from the data's fourth
+            moments, §2.2; 1 for a bare spectrum) or a number.
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
             ``"blocks"`` (geometric time stepping, ~1e-5 relative) or ``"auto"``.
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
         blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
+        raise_on_failure: raise :class:`sgdlab.result.ResultError` when the status is ``"diverges"``.
 
     Returns:
         A :class:`Curve` with ``status`` "converges" or "diverges", ``reason``
         naming the failing stability condition, ``diverged_at`` and, in ``meta``,
         the noise mass U, the critical learning rate and the growth rate.
+
+    Raises:
+        InputError: a bad problem, hyperparameter, noise model, method or record.
 
     Example:
         >>> import sgdlab
@@ -120,15 +163,12 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     steps = check_int(steps, "steps", 1)
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    given = noise if noise is not None else model
+    if isinstance(given, str) and given == "exact":
+        return predict_exact(problem, sgd, steps, record=record, blowup=blowup, raise_on_failure=raise_on_failure)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
-    if model == "exact":
-        return _predict_exact(problem, sgd, steps, rec, blowup)
-    if model == "volterra":
-        from ..volterra import predict_curve
-        return predict_curve(problem, sgd, steps, ridge=ridge, record=rec, blowup=blowup)
-    if ridge != 0.0:
-        raise InputError("ridge is supported by model='volterra' only")
-    nm = noise_model(problem, sgd, model, tau)
+    spec, _ = _spec(problem, noise, model, tau, sgd.sampling)
+    nm = spec.coefficients(problem, sgd.batch, sgd.sampling)
     lam = problem.eigenvalues
     A0 = np.ascontiguousarray(problem.initial_moments)
     s2 = problem.noise_variance
@@ -160,14 +200,46 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
         "critical_lr": report.critical_lr, "growth_rate": report.growth_rate,
         "truncated": nrec < rec.size,
     }
-    if model == "se":
-        meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, tau)
-    return Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta)
+    if isinstance(spec, _noise.SE):
+        meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, spec.tau)
+    return finish(Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta), raise_on_failure)
 
 
-def _predict_exact(problem: Problem, sgd: SGD, steps: int, rec: np.ndarray, blowup: float) -> Curve:
+def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
+                  blowup: float = 1e6, raise_on_failure: bool = False) -> Curve:
+    """Expected loss of mini-batch SGD on a finite data set by the exact finite-N recursion (seed 000 §1).
+
+    The d x d moments M = E e eᵀ, J = E e vᵀ, P = E v vᵀ evolve exactly (no approximation of the
+    sample fourth moments), kept on the symmetric subspace; O(N d²) per step.  Sampling
+    ``online``/``replacement`` is read as i.i.d. indices, ``without``/``shuffle`` as b distinct indices.
+
+    Args:
+        problem: a problem with data (:meth:`Problem.from_features` or :meth:`Problem.from_kernel`).
+        sgd: learning rate, momentum, batch, sampling.  steps: horizon.
+        record: steps to record.  blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
+        raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
+
+    Returns:
+        A :class:`Curve` with status "converges" (bounded over the horizon) or "diverges".
+
+    Raises:
+        InputError: the problem has no data.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> X = np.random.default_rng(0).normal(size=(20, 3)); y = X @ np.ones(3)
+        >>> c = sgdlab.predict_exact(sgdlab.Problem.from_features(X, y), sgdlab.SGD(lr=0.1, batch=2, sampling="without"), 50)
+        >>> c.status, bool(c.final_loss < c.loss[0])
+        ('converges', True)
+    """
+    if not isinstance(problem, Problem):
+        raise InputError("problem must be an sgdlab.Problem (use Problem.from_features or from_kernel)")
+    if not isinstance(sgd, SGD):
+        raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
     if problem.features is None:
         raise InputError("model='exact' needs a data set: build the problem with Problem.from_features or from_kernel")
+    steps = check_int(steps, "steps", 1)
+    rec = checkpoints(steps) if record is None else check_record(record, steps)
     from .exact import exact_recursion
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     L0 = problem.initial_loss
@@ -183,15 +255,30 @@ def _predict_exact(problem: Problem, sgd: SGD, steps: int, rec: np.ndarray, blow
     meta = {"kind": "theory", "model": "exact", "exact": True, "method": "exact-recursion", "sgd": sgd.to_dict(),
             "problem": problem.summary(), "steps_requested": steps, "sampling": sampling,
             "truncated": nrec < rec.size}
-    return Curve(rec[:nrec], loss[:nrec], None, status, None if first < 0 else int(first), reason, meta)
+    return finish(Curve(rec[:nrec], loss[:nrec], None, status, None if first < 0 else int(first), reason, meta),
+                  raise_on_failure)
 
 
-def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, model: str = "gaussian",
+def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, noise=None, model=None,
                 tau="fit", sampling: str | None = None) -> float:
     """Critical learning rate α*(β, b): mean-square convergence iff lr < α* (§4.3).
 
     The unique root of U(α) = 1 (brentq on the closed form), or the deterministic
-    edge min(2(1+β)/λ_max, self-noise pole) when noise never reaches U = 1.
+    edge min(2(1+β)/λ_max, self-noise pole) when noise never reaches U = 1.  With
+    ``noise="exact"`` the exact finite-N edge (:func:`~sgdlab.linear.exact_critical_lr`).
+
+    Args:
+        problem: the problem.  momentum: β in (-1, 1).  batch: b >= 1.
+        noise: noise model or shorthand (see :func:`predict`); default Gaussian for online sampling.
+        model: older name of ``noise``.  tau: SE's τ.
+        sampling: ``online``/``replacement``/``without``/``shuffle``; None: online for Gaussian noise,
+            ``without`` otherwise.
+
+    Returns:
+        α* as a float.
+
+    Raises:
+        InputError: bad momentum, batch, noise model or sampling.
 
     Example:
         >>> import sgdlab
@@ -200,15 +287,15 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, mode
         0.304805898
     """
     beta = check_momentum(momentum)
-    if sampling is None:
-        sampling = "online" if model == "gaussian" else "without"
-    sgd = SGD(lr=1.0, momentum=beta, batch=check_int(batch, "batch", 1), sampling=sampling)
-    if model == "exact":
+    batch = check_int(batch, "batch", 1)
+    given = noise if noise is not None else model
+    if isinstance(given, str) and given == "exact":
         if problem.features is None:
             raise InputError("model='exact' needs a data set (Problem.from_features or from_kernel)")
         from .exact import exact_critical_lr
-        return exact_critical_lr(problem, beta, sgd.batch, "replacement" if sampling == "replacement" else "without")
-    return critical_lr_from_spectrum(problem.eigenvalues, beta, noise_model(problem, sgd, model, tau))
+        return exact_critical_lr(problem, beta, batch, "replacement" if sampling == "replacement" else "without")
+    return critical_lr_from_spectrum(problem.eigenvalues, beta,
+                                     resolve_noise(problem, noise, batch, sampling, model=model, tau=tau))
 
 
 @dataclass(frozen=True)
@@ -238,13 +325,20 @@ class StabilityMap:
         return np.asarray(self.stable, dtype=dtype)
 
 
-def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: str = "gaussian",
-                  tau="fit") -> StabilityMap:
+def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=None, model=None,
+                  tau="fit", sampling: str | None = None) -> StabilityMap:
     """Stability of every (lr, momentum) pair of a grid, vectorised.
 
     U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from brentq
     on U = 1 for each momentum, and U itself is evaluated on the whole grid
-    (compiled, parallel over momenta) for contour plots.
+    (compiled, parallel over momenta) for contour plots.  ``noise``, ``model``, ``tau`` and
+    ``sampling`` as in :func:`critical_lr`.
+
+    Example:
+        >>> import sgdlab
+        >>> m = sgdlab.stability_map(sgdlab.Problem.from_eigenvalues([1.0, 2.0]), [0.1, 0.5], [0.0, 0.5])
+        >>> m.stable.tolist()
+        [[True, False], [True, False]]
     """
     lrs = as_float_array(lrs, "lrs")
     betas = as_float_array(momentums, "momentums")
@@ -252,8 +346,7 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: st
         raise InputError("lrs must all be > 0")
     if np.any(np.abs(betas) >= 1):
         raise InputError("momentums must lie in (-1, 1)")
-    sgd = SGD(lr=1.0, batch=check_int(batch, "batch", 1), sampling="online" if model == "gaussian" else "without")
-    nm = noise_model(problem, sgd, model, tau)
+    nm = resolve_noise(problem, noise, batch, sampling, model=model, tau=tau)
     lam = problem.eigenvalues
     crit = critical_curve(lam, betas, nm)
     margin = 1.0 - lrs[None, :] / crit[:, None]
@@ -261,8 +354,9 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, model: st
     return StabilityMap(lrs, betas, crit, margin, U)
 
 
-def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, model: str = "gaussian",
-                 tau="fit", record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, noise=None, model=None,
+                 tau="fit", sampling: str | None = None,
+                 record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Final-horizon loss curves for many (lr, momentum) pairs at once (parallel, compiled).
 
     Returns ``(record, loss)`` with loss of shape (m, len(record)); entries after a
@@ -274,8 +368,7 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, mo
         raise InputError("lrs and momentums must have the same shape (one pair per configuration)")
     steps = check_int(steps, "steps", 1)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
-    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
-                     model, tau)
+    nm = resolve_noise(problem, noise, batch, sampling, model=model, tau=tau)
     m = lrs.size
     cc = np.full(m, nm.coupling)
     cd = np.full(m, nm.self_noise)

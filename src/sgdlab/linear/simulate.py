@@ -53,8 +53,8 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         steps: horizon T; the loss is recorded at :func:`sgdlab.curve.checkpoints` (or ``record``).
         seeds: number of independent runs (>= 2 for a standard error).
         seed: master seed; the same seed and backend give the same numbers.
-        method: ``"sgd"`` (the real algorithm) or ``"hsgd"`` (homogenized SGD, the SDE of seed 001:
-            :func:`sgdlab.volterra.simulate_hsgd`).
+        method: ``"sgd"`` (the real algorithm); ``"hsgd"`` (homogenized SGD, the SDE of seed 001) is
+            :func:`sgdlab.volterra.simulate_hsgd`, reached through :func:`sgdlab.simulate`.
         backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.  On a data set with
             N <= min(2d, 8192) points the numba backend runs the same SGD in function space
             (residuals r = Zw - y, q = Zv, kernel K = ZZᵀ: 2bN flops a step instead of 4bd).
@@ -76,8 +76,8 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     seeds = check_int(seeds, "seeds", 2)
     seed = check_int(seed, "seed", 0)
     if method == "hsgd":
-        from ..volterra import simulate_hsgd
-        return simulate_hsgd(problem, sgd, steps, seeds, seed, record=record, blowup=blowup)
+        raise InputError("method='hsgd' is homogenized SGD of the Volterra package: call sgdlab.simulate(..., "
+                         "method='hsgd') or sgdlab.volterra.simulate_hsgd")
     if method != "sgd":
         raise InputError(f"method must be 'sgd' or 'hsgd'; got {method!r}")
     if backend not in BACKENDS:

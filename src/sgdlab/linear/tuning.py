@@ -14,9 +14,8 @@ import numpy as np
 from scipy import optimize
 
 from .._validate import InputError, check_int, check_positive
-from ..hyper import SGD
 from ..problem import Problem
-from .predict import critical_lr, noise_model, predict_many
+from .predict import critical_lr, predict_many, resolve_noise
 from .stability import critical_curve, noise_mass
 
 __all__ = ["MomentumAdvice", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
@@ -64,8 +63,7 @@ def optimal_momentum(problem: Problem, lr: float, batch: int = 1, steps: int = 1
     lr = check_positive(lr, "lr")
     steps = check_int(steps, "steps", 1)
     betas = np.linspace(-0.98, 0.98, check_int(grid, "grid", 5))
-    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
-                     model, tau)
+    nm = resolve_noise(problem, model, batch, tau=tau)
     stable = lr < critical_curve(problem.eigenvalues, betas, nm)
     if not stable.any():
         raise InputError(f"lr={lr:g} is above the critical lr for every momentum: lower lr")
@@ -90,8 +88,7 @@ def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, 
     """
     n = check_int(grid, "grid", 5)
     betas = np.linspace(-0.9, 0.98, n)
-    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
-                     model, tau)
+    nm = resolve_noise(problem, model, batch, tau=tau)
     crit = critical_curve(problem.eigenvalues, betas, nm) * safety
     fracs = np.linspace(0.05, 0.99, n)
     B, Fr = np.meshgrid(betas, fracs, indexing="ij")
@@ -136,8 +133,7 @@ def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, mode
     the target's decay exponent (taken from the phase of a power-law problem if not given).
     """
     lr = check_positive(lr, "lr")
-    nm = noise_model(problem, SGD(lr=1.0, batch=batch, sampling="online" if model == "gaussian" else "without"),
-                     model, tau)
+    nm = resolve_noise(problem, model, batch, tau=tau)
     U = noise_mass(problem.eigenvalues, lr, 0.0, nm)
     if not U < 1:
         raise InputError(f"lr={lr:g} diverges at momentum 0 (U = {U:.3g}): lower lr")
@@ -175,8 +171,7 @@ def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "
     nu, kappa = _power_law_exponents(problem)
     if kappa / nu <= 2.0 - 1.0 / nu:
         raise InputError(f"kappa={kappa:.3g} < 2 nu - 1: the problem is signal-dominated; use negative_momentum_helps")
-    sampling = "online" if model == "gaussian" else "without"
-    nm0 = noise_model(problem, SGD(lr=1.0, batch=batch, sampling=sampling), model, tau)
+    nm0 = resolve_noise(problem, model, batch, tau=tau)
     lam = problem.eigenvalues
 
     def logJ(ap, beta):
