@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 
 from .._validate import InputError, check_int
-from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
+from ..curve import DIVERGES, Curve, check_record, checkpoints
+from ..montecarlo import summarise
 from ..hyper import SGD
 from ..problem import Problem
 from ._rng import make_states
@@ -108,29 +109,18 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
 
 
 def _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup_level, elapsed) -> Curve:
-    finite = np.all(np.isfinite(per_seed), axis=0)
-    with np.errstate(invalid="ignore", over="ignore"):
-        mean = per_seed.mean(axis=0)
-        sd = per_seed.std(axis=0, ddof=1)
-    finite &= np.isfinite(mean) & np.isfinite(sd)
-    n_ok = int(np.argmin(finite)) if not finite.all() else rec.size
-    above = np.nonzero(mean[:n_ok] > blowup_level)[0]
-    diverged_at = int(rec[above[0]]) if above.size else (int(rec[n_ok]) if n_ok < rec.size else None)
-    status = DIVERGES if diverged_at is not None else FINITE
+    """The shared Monte-Carlo summary (:func:`sgdlab.montecarlo.summarise`) as a Curve with the twin's meta."""
+    mc = summarise(rec, per_seed)
     n_blown = int(np.sum(~np.isfinite(per_seed[:, -1])))
-    if status == DIVERGES:
-        reason = (f"seed-mean loss exceeded {blowup_level:.3g} at step {diverged_at}"
-                  f"; {n_blown} of {seeds} seeds overflowed by the end")
-    else:
-        reason = f"seed-mean loss finite over {int(rec[-1])} steps ({seeds} seeds)"
-    median = np.median(per_seed[:, :n_ok], axis=0)
     meta = {
-        "kind": "simulation", "backend": backend, "dtype": dtype, "seeds": seeds, "seed": seed,
+        "kind": "simulation", "backend": backend, "dtype": dtype, "seed": seed,
         "sgd": sgd.to_dict(), "problem": problem.summary(), "steps_requested": int(rec[-1]),
-        "median": median.tolist(), "seeds_overflowed": n_blown, "elapsed_s": elapsed,
-        "truncated": n_ok < rec.size,
+        "seeds_overflowed": n_blown, "elapsed_s": elapsed,
     }
-    return Curve(rec[:n_ok], mean[:n_ok], sd[:n_ok] / np.sqrt(seeds), status, diverged_at, reason, meta)
+    curve = mc.to_curve(blowup_level, meta)
+    if curve.status == DIVERGES:
+        curve.reason += f"; {n_blown} of {seeds} seeds overflowed by the end"
+    return curve
 
 
 def _segments(rec: np.ndarray, n: int = 50):
