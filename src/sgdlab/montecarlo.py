@@ -181,26 +181,28 @@ def agreement(theory: Curve, simulation: Curve, *, p: float = FAMILY_P, rel_tol:
     t, s, se, steps = t[start:], s[start:], se[start:], steps[start:]
     m = int(steps.size)
     thr = z_threshold(m, p)
-    empty = dict(max_abs_z=None, max_rel_error=None, median_rel_error=None, max_rel_stderr=None, threshold=thr,
-                 checkpoints=m, rel_tol=rel_tol)
-    if theory.status == DIVERGES or simulation.status == DIVERGES:
-        both = theory.status == DIVERGES and simulation.status == DIVERGES
-        word = "both diverge" if both else ("theory diverges" if theory.status == DIVERGES else "simulation diverges")
-        if both:
-            return Agreement("cannot-check", f"{word}: a seed mean cannot test the growth law "
-                             f"(theory: {theory.reason}; simulation: {simulation.reason})", **empty)
-        return Agreement("disagrees", f"{word}, the other does not (theory: {theory.reason}; simulation: "
-                         f"{simulation.reason})", **empty)
-    if m == 0:
-        return Agreement(CANNOT_CHECK, "no checkpoint after step 0 is shared by both curves", **empty)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         resolved = se > 1e-12 * np.abs(t)
         z = np.where(resolved, (s - t) / np.where(resolved, se, 1.0), 0.0)
         rel = np.where(t != 0, s / np.where(t != 0, t, 1.0) - 1.0, 0.0)
         rse = np.where(s > 0, se / np.where(s > 0, s, 1.0), 0.0)
+    z, rel = np.nan_to_num(z, posinf=np.inf, neginf=-np.inf), np.nan_to_num(rel)
+    arrays = dict(steps=steps, z=z, rel_error=rel)
+    empty = dict(max_abs_z=None, max_rel_error=None, median_rel_error=None, max_rel_stderr=None, threshold=thr,
+                 checkpoints=m, rel_tol=rel_tol, **arrays)
+    if theory.status == DIVERGES or simulation.status == DIVERGES:
+        both = theory.status == DIVERGES and simulation.status == DIVERGES
+        word = "both diverge" if both else ("theory diverges" if theory.status == DIVERGES else "simulation diverges")
+        if both:
+            return Agreement(CANNOT_CHECK, f"{word}: a seed mean cannot test the growth law "
+                             f"(theory: {theory.reason}; simulation: {simulation.reason})", **empty)
+        return Agreement(DISAGREES, f"{word}, the other does not (theory: {theory.reason}; simulation: "
+                         f"{simulation.reason})", **empty)
+    if m == 0:
+        return Agreement(CANNOT_CHECK, "no checkpoint after step 0 is shared by both curves", **empty)
     stats = dict(max_abs_z=float(np.max(np.abs(z))), max_rel_error=float(np.max(np.abs(rel))),
                  median_rel_error=float(np.median(np.abs(rel))), max_rel_stderr=float(np.max(rse)),
-                 threshold=thr, checkpoints=m, rel_tol=rel_tol, steps=steps, z=z, rel_error=rel)
+                 threshold=thr, checkpoints=m, rel_tol=rel_tol, **arrays)
     if stats["max_rel_stderr"] > max_rel_stderr:
         i = int(np.argmax(rse))
         return Agreement(CANNOT_CHECK, f"cannot be checked by Monte Carlo: relative standard error "

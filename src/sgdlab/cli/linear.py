@@ -12,6 +12,7 @@ import typer
 from .. import linear
 from ..curve import Curve
 from ..hyper import SAMPLING_MODES, SGD
+from ..montecarlo import agreement
 from ..report import plot_curves, plot_stability
 from . import app
 from ._common import console, emit_json, load_problem, progress_bar, table, write_run_json
@@ -131,18 +132,16 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
 
 
 def compare_curves(theory: Curve, sim: Curve) -> dict:
-    """Point-by-point error table: z = (mean - theory)/stderr and relative error."""
+    """Point-by-point error table (z = (mean - theory)/stderr, relative error) and the verdict of
+    :func:`sgdlab.montecarlo.agreement`, the one agreement function of the library."""
+    a = agreement(theory, sim)
     n = min(len(theory), len(sim))
-    t, s = theory.loss[:n], sim.loss[:n]
-    se = sim.stderr[:n]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # seeds that all hold the same value (step 0) have no Monte-Carlo error
-        z = np.where(se > 1e-12 * np.abs(t), (s - t) / se, 0.0)
-        rel = np.where(t > 0, s / t - 1.0, 0.0)
-    return {"steps": theory.steps[:n], "theory": t, "mean": s, "stderr": se, "z": z, "rel": rel,
-            "max_abs_z": float(np.max(np.abs(z[1:]))) if n > 1 else 0.0,
-            "max_abs_rel": float(np.max(np.abs(rel[1:]))) if n > 1 else 0.0,
-            "median_abs_rel": float(np.median(np.abs(rel[1:]))) if n > 1 else 0.0}
+    z, rel = np.zeros(n), np.zeros(n)
+    z[1:1 + a.z.size], rel[1:1 + a.rel_error.size] = a.z[: n - 1], a.rel_error[: n - 1]
+    return {"steps": theory.steps[:n], "theory": theory.loss[:n], "mean": sim.loss[:n], "stderr": sim.stderr[:n],
+            "z": z, "rel": rel, "max_abs_z": a.max_abs_z, "max_abs_rel": a.max_rel_error,
+            "median_abs_rel": a.median_rel_error, "verdict": a.status, "verdict_reason": a.reason,
+            "z_threshold": a.threshold, "checkpoints": a.checkpoints}
 
 
 @app.command()
@@ -168,15 +167,20 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     table("theory vs SGD", ["step", "theory", "SGD mean", "stderr", "z", "rel. err"],
           [[int(err["steps"][i]), err["theory"][i], err["mean"][i], err["stderr"][i], err["z"][i], err["rel"][i]]
            for i in idx])
-    console.print(f"max |z| = {err['max_abs_z']:.2f}, max relative error = {100 * err['max_abs_rel']:.2f}% "
-                  f"(median {100 * err['median_abs_rel']:.2f}%)")
+    if err["max_abs_z"] is not None:
+        console.print(f"max |z| = {err['max_abs_z']:.2f} (threshold {err['z_threshold']:.2f} for "
+                      f"{err['checkpoints']} checkpoints), max relative error = {100 * err['max_abs_rel']:.2f}% "
+                      f"(median {100 * err['median_abs_rel']:.2f}%)")
+    colour = {"agrees": "green", "disagrees": "red"}.get(err["verdict"], "yellow")
+    console.print(f"[bold {colour}]verdict: {err['verdict']}[/] ({err['verdict_reason']})")
     _write_curve(out, "theory", theory)
     _write_curve(out, "simulation", sim)
     _write_error_table(out / "errors.csv", err)
     plot_curves(out / "compare.png", theory=theory, simulation=sim,
                 title=f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}")
     results = {"theory": _summary(theory), "simulation": _summary(sim),
-               **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel")}}
+               **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict", "verdict_reason",
+                                      "z_threshold", "checkpoints")}}
     write_run_json(out, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed, model=model,
                                            tau=theory.meta.get("tau"), backend=sim.meta["backend"]),
                    started, results)

@@ -1,0 +1,154 @@
+"""Claims about the one contract: noise models as objects, one result protocol, one agreement verdict."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import sgdlab
+from sgdlab.montecarlo import agreement, summarise, z_threshold
+from sgdlab.noise import SE, Gaussian, Homogenised, NoiseModel
+from sgdlab.result import FAILURES, STATUSES, ResultError, finish
+
+
+@pytest.fixture(scope="module")
+def data_problem():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6))
+    return sgdlab.Problem.from_features(X, X @ rng.normal(size=6) + 0.1 * rng.normal(size=40))
+
+
+# ------------------------------------------------------------ noise models
+def test_noise_objects_and_shorthand_strings_give_the_same_prediction(data_problem):
+    s = sgdlab.SGD(lr=0.05, momentum=0.3, batch=4, sampling="without")
+    for obj, word in [(Gaussian(), "gaussian"), (SE(tau=0.5), "se"), (Homogenised(), "homogenised")]:
+        a = sgdlab.predict(data_problem, s, 200, noise=obj)
+        b = sgdlab.predict(data_problem, s, 200, model=word, tau=0.5)
+        np.testing.assert_array_equal(a.loss, b.loss)
+
+
+def test_default_noise_follows_the_sampling(data_problem):
+    online = sgdlab.SGD(lr=0.05, batch=4)
+    without = online.replace(sampling="without")
+    assert sgdlab.predict(data_problem, online, 50).meta["model"] == "gaussian"
+    assert sgdlab.predict(data_problem, without, 50).meta["model"].startswith("se(")
+    np.testing.assert_array_equal(sgdlab.predict(data_problem, without, 50).loss,
+                                  sgdlab.predict(data_problem, without, 50, noise=SE("fit")).loss)
+
+
+def test_fixed_coefficients_are_a_noise_model_and_match_the_gaussian_closed_form():
+    p = sgdlab.Problem.power_law(dim=30)
+    s = sgdlab.SGD(lr=0.4, batch=5)
+    fixed = NoiseModel(1 / 5, 1 / 5, "mine")
+    np.testing.assert_array_equal(sgdlab.predict(p, s, 100, noise=fixed).loss, sgdlab.predict(p, s, 100).loss)
+    assert sgdlab.critical_lr(p, 0.0, 5, noise=fixed) == sgdlab.critical_lr(p, 0.0, 5)
+
+
+def test_homogenised_noise_is_the_volterra_heavy_ball_model():
+    p = sgdlab.Problem.from_eigenvalues(np.linspace(0.2, 1.0, 40))
+    s = sgdlab.SGD(lr=0.1, momentum=0.5, batch=4, sampling="without")
+    engine = sgdlab.predict(p, s, 300, noise=Homogenised())
+    nm = Homogenised().coefficients(p, 4, "without")
+    renewal = sgdlab.volterra.discrete_volterra(p.eigenvalues, p.initial_moments, 0.0, 0.1, 0.5, nm.coupling,
+                                                nm.self_noise, 300)
+    np.testing.assert_allclose(engine.loss, renewal[engine.steps], rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["fourier", 3, object()])
+def test_an_unknown_noise_model_is_an_input_error_naming_noise(bad):
+    with pytest.raises(sgdlab.InputError, match="noise"):
+        sgdlab.predict(sgdlab.Problem.power_law(dim=10), sgdlab.SGD(lr=0.1), 10, noise=bad)
+
+
+@pytest.mark.parametrize("tau", [np.nan, np.inf, "two", True])
+def test_se_tau_must_be_fit_or_a_finite_number(tau):
+    with pytest.raises(sgdlab.InputError, match="tau"):
+        SE(tau=tau)
+
+
+def test_exact_and_volterra_are_entry_points_of_their_own(data_problem):
+    s = sgdlab.SGD(lr=0.05, batch=4, sampling="without")
+    np.testing.assert_array_equal(sgdlab.predict_exact(data_problem, s, 60).loss,
+                                  sgdlab.predict(data_problem, s, 60, model="exact").loss)
+    s0 = sgdlab.SGD(lr=0.05, batch=4, sampling="replacement")
+    np.testing.assert_array_equal(sgdlab.predict_volterra(data_problem, s0, 60).loss,
+                                  sgdlab.predict(data_problem, s0, 60, model="volterra").loss)
+    with pytest.raises(sgdlab.InputError, match="volterra"):
+        sgdlab.linear.predict(data_problem, s0, 60, model="volterra")
+
+
+def test_the_engine_never_imports_a_paper_package():
+    import ast
+    import pathlib
+    root = pathlib.Path(sgdlab.__file__).parent / "linear"
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module:
+                assert node.module.split(".")[0] not in ("volterra", "fluctuations", "manifold", "factorization",
+                                                         "cli", "report"), f"{path.name} imports {node.module}"
+
+
+# ------------------------------------------------------------ result protocol
+def test_divergence_is_a_status_and_raising_is_opt_in():
+    p = sgdlab.Problem.power_law(dim=20)
+    s = sgdlab.SGD(lr=3.0)
+    c = sgdlab.predict(p, s, 100)
+    assert c.status == "diverges" and not c.ok and "diverges" in FAILURES and c.reason
+    with pytest.raises(ResultError) as info:
+        sgdlab.predict(p, s, 100, raise_on_failure=True)
+    assert info.value.result.status == "diverges"
+    assert finish(sgdlab.predict(p, s.replace(lr=0.1), 100), raise_on_failure=True).status == "converges"
+
+
+def test_every_core_status_has_a_meaning():
+    for word in ("converges", "diverges", "finite", "agrees", "disagrees", "cannot-check"):
+        assert STATUSES[word]
+
+
+def test_curve_to_dict_is_json_without_nan_or_inf():
+    c = sgdlab.Curve([0, 1], [1.0, 2.0], status="diverges", meta={"rate": np.inf, "u": np.float64(np.nan)})
+    text = json.dumps(c.to_dict(), allow_nan=False)
+    assert json.loads(text)["meta"] == {"rate": None, "u": None}
+
+
+# ------------------------------------------------------------ Monte Carlo and agreement
+def test_z_threshold_is_the_bonferroni_quantile():
+    for m in (1, 10, 300):
+        assert z_threshold(m) == pytest.approx(stats.norm.isf(0.01 / (2 * m)), rel=1e-12)
+    assert z_threshold(10) < z_threshold(100)
+
+
+def test_summarise_truncates_at_the_first_non_finite_seed():
+    mc = summarise([0, 1, 2, 3], [[1.0, 2.0, 3.0, np.inf], [1.0, 4.0, 5.0, 6.0]])
+    assert mc.steps.tolist() == [0, 1, 2] and mc.truncated
+    np.testing.assert_allclose(mc.stderr, [0.0, 1.0, 1.0])
+    assert mc.to_curve().status == "diverges"
+
+
+def test_gaussian_theory_agrees_with_online_sgd_and_a_wrong_lr_does_not():
+    p = sgdlab.Problem.power_law(dim=50)
+    s = sgdlab.SGD(lr=0.3, momentum=0.5, batch=4)
+    sim = sgdlab.simulate(p, s, 300, seeds=400, seed=1)
+    assert agreement(sgdlab.predict(p, s, 300), sim).status == "agrees"
+    wrong = agreement(sgdlab.predict(p, s.replace(lr=0.36), 300), sim)
+    assert wrong.status == "disagrees" and wrong.max_abs_z > wrong.threshold
+
+
+def test_both_diverging_cannot_be_checked_and_one_diverging_disagrees():
+    p = sgdlab.Problem.power_law(dim=30)
+    bad = sgdlab.SGD(lr=4.0, batch=2)
+    both = agreement(sgdlab.predict(p, bad, 100), sgdlab.simulate(p, bad, 100, seeds=20))
+    assert both.status == "cannot-check" and both.max_abs_z is None
+    good = bad.replace(lr=0.2)
+    one = agreement(sgdlab.predict(p, bad, 100), sgdlab.simulate(p, good, 100, seeds=20))
+    assert one.status == "disagrees"
+
+
+def test_heavy_tailed_seed_losses_cannot_be_checked():
+    # lambda_max = 1, lr = 0.5, b = 1: E(1 - 0.5 z^2)^4 = 2.56 > 1, the per-seed fourth moment grows
+    # without bound, so the seed mean is carried by a few seeds (README, "Divergence")
+    p = sgdlab.Problem.power_law(dim=100)
+    s = sgdlab.SGD(lr=0.5, batch=1)
+    a = agreement(sgdlab.predict(p, s, 2000), sgdlab.simulate(p, s, 2000, seeds=200, seed=0))
+    assert a.status == "cannot-check", a.reason
