@@ -19,12 +19,57 @@ from dataclasses import asdict, dataclass
 
 from ._validate import InputError, check_int, check_momentum, check_positive
 
-__all__ = ["SGD", "SAMPLING_MODES"]
+__all__ = ["SGD", "SAMPLING_MODES", "ema_to_vform", "vform_to_ema"]
 
 #: ``online``: fresh samples every step; ``replacement``: b i.i.d. indices of a data set;
 #: ``without``: b distinct indices per step, independent across steps;
 #: ``shuffle``: epochs over a random permutation (simulation only).
 SAMPLING_MODES = ("online", "replacement", "without", "shuffle")
+
+
+def ema_to_vform(lr: float, momentum: float) -> tuple[float, float]:
+    """EMA momentum ``m ← βm + (1-β)g, w ← w - η'm`` as v-form heavy ball: (α, β) = (η'(1-β), β).
+
+    The one converter of the library (:meth:`SGD.from_ema` and the paper packages use it).
+
+    Args:
+        lr: the EMA learning rate η' > 0.
+        momentum: β in (-1, 1).
+
+    Returns:
+        ``(alpha, beta)`` of the v-form (= torch.optim.SGD).
+
+    Raises:
+        InputError: lr <= 0 or momentum outside (-1, 1).
+
+    Example:
+        >>> alpha, beta = ema_to_vform(0.1, 0.9)
+        >>> round(alpha, 12), beta
+        (0.01, 0.9)
+    """
+    beta = check_momentum(momentum)
+    return check_positive(lr, "lr") * (1.0 - beta), beta
+
+
+def vform_to_ema(lr: float, momentum: float) -> tuple[float, float]:
+    """v-form (α, β) as EMA momentum: (η', β) = (α/(1-β), β); the inverse of :func:`ema_to_vform`.
+
+    Args:
+        lr: the v-form learning rate α > 0.  momentum: β in (-1, 1).
+
+    Returns:
+        ``(lr_ema, beta)``.
+
+    Raises:
+        InputError: lr <= 0 or momentum outside (-1, 1).
+
+    Example:
+        >>> lr_ema, beta = vform_to_ema(0.01, 0.9)
+        >>> round(lr_ema, 12), beta
+        (0.1, 0.9)
+    """
+    beta = check_momentum(momentum)
+    return check_positive(lr, "lr") / (1.0 - beta), beta
 
 
 @dataclass(frozen=True)
@@ -79,7 +124,15 @@ class SGD:
     @classmethod
     def from_ema(cls, lr: float, momentum: float, batch: int = 1, sampling: str = "online",
                  mse_without_half: bool = False) -> "SGD":
-        """From EMA momentum ``m ← βm + (1-β)g, w ← w - lr·m``: α = lr·(1-β)."""
-        beta = check_momentum(momentum)
-        alpha = check_positive(lr, "lr") * (1.0 - beta) * (2.0 if mse_without_half else 1.0)
-        return cls(alpha, beta, batch, sampling)
+        """From EMA momentum ``m ← βm + (1-β)g, w ← w - lr·m``: α = lr·(1-β) (:func:`ema_to_vform`).
+
+        Example:
+            >>> SGD.from_ema(0.1, 0.9, batch=8).to_ema()
+            (0.1, 0.9)
+        """
+        alpha, beta = ema_to_vform(lr, momentum)
+        return cls(alpha * (2.0 if mse_without_half else 1.0), beta, batch, sampling)
+
+    def to_ema(self) -> tuple[float, float]:
+        """(η', β) of the EMA parametrisation with the same iterates (:func:`vform_to_ema`)."""
+        return vform_to_ema(self.lr, self.momentum)
