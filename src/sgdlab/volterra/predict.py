@@ -18,7 +18,7 @@ from .._validate import InputError, check_int
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
-from .kernel import first_bin_mass, grid_terms
+from .kernel import bin_weights, first_bin_mass, grid_terms
 from .rates import rate
 from .risk import QuadraticRisk, flow_risk, risk_kernel_weight
 from .solver import convolve_trapezoid, solve
@@ -78,7 +78,8 @@ def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), gu
     h, refined = _grid_step(sp, steps, h)
     n_points = int(np.ceil(steps / h - 1e-9)) + 1
     grid, extra_bins = grid_terms(sp, h, n_points, extra)
-    sol = solve(grid.forcing, grid.bins, sp.kernel_norm, guard=guard)
+    modes = (bin_weights(sp.kernel_weight, 2 * sp.flow_rate, h), np.exp(-2 * sp.flow_rate * h))
+    sol = solve(grid.forcing, grid.bins, sp.kernel_norm, guard=guard, modes=modes)
     return GridSolution(h, sol.psi, grid.forcing, extra_bins, sol.method, sol.iterations,
                         first_bin_mass(sp, h), refined)
 
