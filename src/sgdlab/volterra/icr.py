@@ -14,7 +14,7 @@ Rates are -log of the per-step contraction of L - L_∞ from the discrete Volter
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
@@ -24,6 +24,7 @@ from ..hyper import SGD
 from ..linear.noise import NoiseModel
 from ..linear.stability import critical_lr_from_spectrum
 from ..problem import Problem
+from ..result import CONVERGES, DIVERGES, ResultMixin
 from .momentum import momentum_report, noise_model, rate_factor
 from .spectrum import check_inputs, sample_count
 
@@ -89,7 +90,7 @@ def best_rate(problem: Problem, batch: int, *, sampling: str = "without", moment
 
 
 @dataclass(frozen=True)
-class MomentumBatch:
+class MomentumBatch(ResultMixin):
     """Per-batch table of :func:`momentum_batch` and the problem's conditioning.
 
     ``rows`` holds, per batch: batch, zeta, batch_factor, sgd_rate/sgd_lr (best plain SGD),
@@ -97,15 +98,16 @@ class MomentumBatch:
     speedup_over_sgd, recommended_lr/recommended_momentum and recommended_rate (0 if unstable),
     recommended_U, recommended_sufficient.  ``single_sample_rate`` r_1 is the best B = 1 SGD rate;
     ``knee`` = (best rate at the largest batch)/(n r_1), the batch fraction where the linear law meets it.
+    ``status`` is ``"converges"`` when every batch has a convergent (lr, momentum) (best rate > 0), else
+    ``"diverges"``; ``reason`` says which; ``to_dict()`` is JSON-safe.
     """
 
     conditioning: dict
     single_sample_rate: float
     rows: list
     knee: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    status: str = CONVERGES
+    reason: str = ""
 
 
 def momentum_batch(p: Problem, batches, *, sampling: str = "without", fourth_moment=None, betas=None) -> MomentumBatch:
@@ -145,4 +147,11 @@ def momentum_batch(p: Problem, batches, *, sampling: str = "without", fourth_mom
                      "recommended_momentum": beta, "recommended_rate": rep.rate or 0.0,
                      "recommended_U": rep.noise_mass, "recommended_sufficient": rep.sufficient["both"]})
     top = max(rows, key=lambda r: r["batch"])
-    return MomentumBatch(cond, r1, rows, top["rate"] / (n * r1))
+    knee = top["rate"] / (n * r1) if r1 > 0 else 0.0
+    bad = [r["batch"] for r in rows if not r["rate"] > 0]
+    if bad:
+        return MomentumBatch(cond, r1, rows, knee, DIVERGES, f"no convergent (lr, momentum) found for batch {bad}")
+    return MomentumBatch(cond, r1, rows, knee, CONVERGES,
+                         f"ICR = {cond['icr']:.4g}, knee at zeta = {knee:.4g}; every batch has a convergent "
+                         f"(lr, momentum) (best rates {min(r['rate'] for r in rows):.4g} to "
+                         f"{max(r['rate'] for r in rows):.4g} per step)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, check_int
+from .._validate import InputError, check_int, check_positive
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
@@ -57,6 +57,10 @@ class GridSolution:
 def _grid_step(sp: Spectrum, steps: int, h: float | None) -> tuple[float, int]:
     """Default h (1 step up to MAX_GRID points), halved while W_1 > MAX_FIRST_BIN; a given h is kept, with a warning."""
     if h is not None:
+        h = check_positive(h, "h")
+        if steps / h > MAX_REFINED:
+            raise InputError(f"h = {h:g} makes {steps / h:.3g} grid points for {steps} steps (at most "
+                             f"{MAX_REFINED}): raise h")
         if first_bin_mass(sp, float(h)) > MAX_FIRST_BIN:
             warnings.warn(f"Volterra grid too coarse: first-bin kernel mass {first_bin_mass(sp, float(h)):.3g} > "
                           f"{MAX_FIRST_BIN} at the given h = {h:g}; pass a smaller h", RuntimeWarning, stacklevel=3)

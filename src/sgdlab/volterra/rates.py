@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
@@ -20,7 +20,8 @@ from .._validate import check_int, check_positive
 from ..hyper import SGD
 from ..linear.noise import batch_factor
 from ..problem import Problem
-from .spectrum import check_inputs, sample_count, spectrum
+from ..result import CONVERGES, DIVERGES, ResultMixin
+from .spectrum import check_inputs, safe_ratio, sample_count, spectrum
 
 __all__ = ["critical_step", "rate", "Rate", "malthusian", "fit_decay"]
 
@@ -47,12 +48,14 @@ def critical_step(p: Problem, batch: int = 1, ridge: float = 0.0, sampling: str 
     SGD(1.0, batch=batch, sampling=sampling)                    # validates sampling
     gamma = batch_factor(batch, sample_count(p) if sampling == "without" else None, sampling)
     lam = p.eigenvalues
-    noise_edge = np.inf if gamma == 0 else 2.0 / (gamma * np.sum(lam**2 / (lam + ridge)))
-    return float(min(noise_edge, 2.0 / (lam[0] + ridge)))
+    trace = float(np.sum(safe_ratio(lam**2, lam + ridge)))          # a zero mode (λ = δ = 0) adds nothing
+    noise_edge = np.inf if gamma * trace == 0 else 2.0 / (gamma * trace)
+    top = lam[0] + ridge
+    return float(min(noise_edge, 2.0 / top if top > 0 else np.inf))
 
 
 @dataclass(frozen=True)
-class Rate:
+class Rate(ResultMixin):
     """Asymptotic behaviour of ψ(τ) (Part II §2.2 [D; V]); rates are per step (× n/B for per pass).
 
     Attributes:
@@ -63,6 +66,8 @@ class Rate:
         gradient_flow_rate: decay rate of F - F_∞.
         kernel_norm: ||K||_1.  critical_step: α_c.  alpha_star: the continuum threshold estimate.
         limit: ψ_∞ = L(x_δ)/(1 - ||K||_1), or None.  reason: one line.
+        status: ``"converges"`` or ``"diverges"`` (``regime`` says more).  ``to_dict()`` is JSON-safe
+        (an infinite ``alpha_star`` or ``malthusian`` is None).
     """
 
     rate: float | None
@@ -76,9 +81,7 @@ class Rate:
     limit: float | None
     reason: str
     per_pass: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    status: str = CONVERGES
 
 
 def malthusian(weight: np.ndarray, decay: np.ndarray) -> float:
@@ -130,11 +133,11 @@ def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
         g = 2.0 * np.log(abs(1.0 - det))
         return Rate(None, "diverges", float(g), root, flow, norm, crit, alpha_star, None,
                     f"deterministic instability: lr*(lambda_max+ridge) = {det:.4g} >= 2; "
-                    f"the top mode grows by {g:.3g} per step", per_pass)
+                    f"the top mode grows by {g:.3g} per step", per_pass, DIVERGES)
     if norm >= 1.0:
         return Rate(None, "diverges", -root, root, flow, norm, crit, alpha_star, None,
                     f"||K||_1 = {norm:.4g} >= 1 (lr/critical = {sp.lr / crit:.3g}): the loss grows at the "
-                    f"Malthusian rate {-root:.4g} per step", per_pass)
+                    f"Malthusian rate {-root:.4g} per step", per_pass, DIVERGES)
     limit = sp.ridge_loss / (1.0 - norm)
     if flow <= root / (1.0 - EDGE_GAP):
         regime, r = "gradient-flow", min(flow, root)
@@ -143,7 +146,7 @@ def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
         regime, r = "noise", root
         why = f"noise sets the decay: Malthusian rate {root:.4g}/step < gradient-flow rate {flow:.4g}"
     return Rate(float(r), regime, None, root, flow, norm, crit, alpha_star, limit,
-                f"converges to {limit:.6g} (||K||_1 = {norm:.4g}); {why}", per_pass)
+                f"converges to {limit:.6g} (||K||_1 = {norm:.4g}); {why}", per_pass, CONVERGES)
 
 
 def fit_decay(steps, values, start: float, stop: float, offset: float = 0.0) -> float:
