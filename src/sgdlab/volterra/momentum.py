@@ -229,7 +229,7 @@ def heavy_ball_curve(problem: Problem, sgd: SGD, steps: int, *, fourth_moment=No
         >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(1, 2, 50))
         >>> c = sgdlab.volterra.heavy_ball_curve(p, sgdlab.SGD(lr=0.05, momentum=0.5, batch=5), 200)
         >>> c.status, c.meta["regime"], bool(c.final_loss < 1e-3 * c.loss[0])
-        ('converges', 'deterministic', True)
+        ('converges', 'noise', True)
     """
     rep = momentum_report(problem, sgd, fourth_moment=fourth_moment)
     steps = check_int(steps, "steps", 1)

@@ -78,7 +78,27 @@ def _grid_step(sp: Spectrum, steps: int, h: float | None) -> tuple[float, int]:
 
 
 def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), guard: float = np.inf) -> GridSolution:
-    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (§2.3 [D; V])."""
+    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (§2.3 [D; V]).
+
+    Args:
+        sp: the equation's inputs (:func:`~sgdlab.volterra.spectrum`).  steps: horizon in steps.
+        h: grid step (default as :func:`predict_curve`).  extra: per-mode weights of further kernels sharing
+            the grid (their bin masses come back in ``extra_bins``).  guard: stop once ψ exceeds it.
+
+    Returns:
+        A :class:`GridSolution`: h, ψ and F on τ_k = k h, the solver (``picard-fft``, ``mode-recursion`` or
+        ``forward-substitution``), its sweeps, W_1 and the number of refinements.
+
+    Raises:
+        InputError: a bad ``h``.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 100), noise_variance=0.2)
+        >>> sol = sgdlab.volterra.solve_grid(sgdlab.volterra.spectrum(p, sgdlab.SGD(lr=0.01)), 1000)
+        >>> sol.h, sol.psi.size, sol.method
+        (1.0, 1001, 'mode-recursion')
+    """
     h, refined = _grid_step(sp, steps, h)
     n_points = int(np.ceil(steps / h - 1e-9)) + 1
     grid, extra_bins = grid_terms(sp, h, n_points, extra)
@@ -147,6 +167,10 @@ def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0,
         A :class:`~sgdlab.Curve` (status ``converges``/``diverges``, never NaN: a divergent solution is
         truncated at 1e100·L_0) with ``meta`` holding ``passes``, ``kernel_norm``, ``critical_step``,
         ``limit`` (L(x_δ)/(1-||K||_1)), the rate and regime, the solver and its grid.
+
+    Raises:
+        InputError: a bad problem or sgd (momentum != 0, ``shuffle``), steps, record, ridge, risk, or
+            ``h`` (<= 0, NaN, inf, bool, or more than ``MAX_REFINED`` grid points).
 
     Example:
         >>> import numpy as np, sgdlab

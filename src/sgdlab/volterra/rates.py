@@ -34,6 +34,17 @@ def critical_step(p: Problem, batch: int = 1, ridge: float = 0.0, sampling: str 
 
     Below it the Volterra solution stays bounded; above it the loss grows exponentially.
     γ_B = 1/B for ``replacement``/``online`` sampling and (n-B)/((n-1)B) for ``without``.
+    A zero mode (λ_j = δ = 0) adds nothing to the trace; with no noise edge α_c is the deterministic edge
+    (inf for an all-zero spectrum).
+
+    Args:
+        p: the problem.  batch: B >= 1.  ridge: δ >= 0.  sampling: ``replacement``, ``online`` or ``without``.
+
+    Returns:
+        α_c as a float (never NaN).
+
+    Raises:
+        InputError: a bad problem, batch, ridge or sampling.
 
     Example:
         >>> import sgdlab
@@ -111,6 +122,15 @@ def _flow_rate(sp) -> float:
 def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
     """Asymptotic rate of the Volterra loss and which regime sets it (Part II §2.2 [D; V]).
 
+    Args:
+        p: the problem.  s: step, batch, sampling (momentum 0).  ridge: δ >= 0.
+
+    Returns:
+        A :class:`Rate` (status ``converges``/``diverges``, regime, rates per step, limit, reason).
+
+    Raises:
+        InputError: a bad problem, sgd (momentum, ``shuffle``) or ridge.
+
     Example:
         >>> import numpy as np, sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 200), noise_variance=0.1)
@@ -153,6 +173,21 @@ def fit_decay(steps, values, start: float, stop: float, offset: float = 0.0) -> 
     """Least-squares slope of -log(values - offset) against steps on [start, stop]: a fitted rate per step.
 
     Negative when the values grow.  Points where values <= offset are left out.
+
+    Args:
+        steps, values: the curve.  start, stop: the window (steps).  offset: subtracted first (e.g. the limit).
+
+    Returns:
+        The fitted rate per step.
+
+    Raises:
+        ValueError: fewer than two points above the offset in the window.
+
+    Example:
+        >>> import numpy as np
+        >>> t = np.arange(100)
+        >>> round(fit_decay(t, 2 + np.exp(-0.05 * t), 10, 90, offset=2), 12)
+        0.05
     """
     steps = np.asarray(steps, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64) - offset

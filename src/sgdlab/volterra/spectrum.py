@@ -101,6 +101,21 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
 
     γ_B = 1/B for i.i.d. indices (``replacement``, ``online``), (n-B)/((n-1)B) for B distinct
     indices (``without``); single-shuffle epochs are not covered (§7 pitfall 5).
+
+    Args:
+        problem: the problem.  sgd: step, batch, sampling (momentum 0).  ridge: δ >= 0.
+
+    Returns:
+        A :class:`Spectrum`.
+
+    Raises:
+        InputError: a bad problem or sgd, momentum != 0, ``shuffle``, a bad ridge.
+
+    Example:
+        >>> import sgdlab
+        >>> sp = spectrum(sgdlab.Problem.from_eigenvalues([1.0, 0.5]), sgdlab.SGD(lr=0.1, batch=2))
+        >>> sp.noise, round(sp.kernel_norm, 12)                   # 1/B, (α γ_B / 2) tr H
+        (0.5, 0.0375)
     """
     check_inputs(problem, sgd)
     ridge = check_positive(ridge, "ridge", allow_zero=True)
