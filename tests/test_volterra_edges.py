@@ -53,7 +53,9 @@ def test_the_mode_recursion_solves_the_same_scheme_as_forward_substitution():
 def test_near_the_critical_step_a_refined_3e4_step_solve_takes_well_under_five_seconds():
     # few modes => first-bin mass > 0.1 => h = 1/8 and 2.4e5 grid points; the O(N^2) fallback took 73 s here
     p = small_problem(10)
-    V.predict_curve(p, sgd(0.99 * V.critical_step(p)), 50)     # compile outside the clock
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)             # "grid too coarse: refined"
+        V.predict_curve(p, sgd(0.99 * V.critical_step(p)), 50)     # compile outside the clock
     for fraction in (0.9, 0.99, 1.01):
         t = time.perf_counter()
         with warnings.catch_warnings():
@@ -174,3 +176,15 @@ def test_simulate_hsgd_reports_seeds_median_and_run_sd_like_simulate():
     assert h.status == "finite" and h.meta["seeds"] == h.meta["runs"] == 6
     assert len(h.meta["median"]) == len(h.meta["run_sd"]) == len(h.meta["passes"]) == len(h)
     assert sgdlab.simulate(p, sgd(0.01), 200, seeds=6, seed=2, method="hsgd").loss.tolist() == h.loss.tolist()
+
+
+def test_a_solve_estimated_to_exceed_max_seconds_is_refused_up_front_with_the_override_named():
+    # one dominant mode + many small ones: W_1 > 0.1 refines h and every point carries all 3000 modes
+    p = sgdlab.Problem.from_eigenvalues(np.r_[10.0, np.full(3000, 1e-3)], noise_variance=0.1)
+    s = sgd(0.99 * V.critical_step(p))
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(InputError, match=r"about [\d.e+]+ s .*max_seconds=None") as err:
+            V.predict_curve(p, s, 200_000, max_seconds=10.0)
+    assert time.perf_counter() - t < 2.0 and "\n" not in str(err.value)
