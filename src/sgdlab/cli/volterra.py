@@ -98,14 +98,14 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     sim = hs = None
     if sgd_runs:
         with console.status(f"real SGD x {sgd_runs} runs"):
-            runs = V.run_sgd(problem, s, steps, sgd_runs, seed, ridge=ridge, risk=risk)
+            runs = V.run_sgd(problem, s, steps, seeds=sgd_runs, seed=seed, ridge=ridge, risk=risk)
         sim = runs.curve({"kind": "simulation", "model": "sgd", "sgd": s.to_dict(), "ridge": ridge},
                          1e6 * problem.initial_loss)
         if runs.risk is not None:
             sim.meta["risk"] = runs.risk[:, : len(sim)].mean(axis=0).tolist()
     if hsgd_paths:
         with console.status(f"homogenized SGD x {hsgd_paths} paths"):
-            hs = V.simulate_hsgd(problem, s, steps, hsgd_paths, seed + 1, ridge=ridge, risk=risk)
+            hs = V.simulate_hsgd(problem, s, steps, seeds=hsgd_paths, seed=seed + 1, ridge=ridge, risk=risk)
     r = V.rate(problem, s, ridge)
     summary = {"problem": problem.summary(), "lr": s.lr, "batch": batch, "ridge": ridge, "n": n,
                "steps": steps, "passes": passes, "critical_step": alpha_c, "lr_over_critical": s.lr / alpha_c,

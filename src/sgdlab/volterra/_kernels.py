@@ -98,3 +98,32 @@ def mode_responses(T, lam, x0, steps):
                 s[j, r] = t[r]
         out[k] = acc
     return out
+
+
+@numba.njit(cache=True)
+def trapezoid_modes(F, w, q, guard):
+    """The scheme of :func:`trapezoid_forward` for bins W_m = Σ_j w_j q_j^{m-1}, in O(N d) instead of O(N²).
+
+    Per mode the memory S_j(k) = Σ_{s<k} q_j^{k-1-s} (ψ_s + ψ_{s+1})/2 obeys S_j(k) = q_j S_j(k-1) + (ψ_{k-1} + ψ_k)/2,
+    so ψ_k (1 - W_1/2) = F_k + Σ_j w_j q_j S_j(k-1) + W_1 ψ_{k-1}/2.  Returns (ψ, points computed); stops past ``guard``.
+    """
+    n = F.size
+    d = w.size
+    psi = np.zeros(n)
+    psi[0] = F[0]
+    S = np.zeros(d)
+    W1 = 0.0
+    for j in range(d):
+        W1 += w[j]
+    denom = 1.0 - 0.5 * W1
+    for k in range(1, n):
+        acc = 0.0
+        for j in range(d):
+            acc += w[j] * q[j] * S[j]
+        psi[k] = (F[k] + acc + 0.5 * W1 * psi[k - 1]) / denom
+        half = 0.5 * (psi[k - 1] + psi[k])
+        for j in range(d):
+            S[j] = q[j] * S[j] + half
+        if not abs(psi[k]) <= guard:
+            return psi, k
+    return psi, n

@@ -15,9 +15,10 @@ import numpy as np
 from .._validate import check_int, check_positive
 from ..curve import Curve, check_record, checkpoints
 from ..hyper import SGD
+from ..montecarlo import summarise
 from ..problem import Problem
-from ._summary import mean_curve
 from .predict import _risk
+from .sgd import _check_backend, check_memory
 from .spectrum import spectrum
 
 __all__ = ["simulate_hsgd", "hsgd_paths"]
@@ -55,27 +56,48 @@ def hsgd_paths(sp, rec: np.ndarray, paths: int, rng, dt: float, risk=None, guard
     return loss, rsk
 
 
-def simulate_hsgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 20, seed: int = 0, *, ridge: float = 0.0,
-                  record=None, risk=None, dt: float | None = None, blowup: float = 1e6) -> Curve:
+def simulate_hsgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 20, seed: int = 0, *, backend: str = "auto",
+                  ridge: float = 0.0, record=None, risk=None, dt: float | None = None, blowup: float = 1e6) -> Curve:
     """Homogenized SGD mean loss and its standard error over ``seeds`` paths (Part II §3.3 [D; V], vectorised).
 
     Args:
-        dt: Euler–Maruyama step in steps (default steps/2000, at least 1); recorded steps are always
-            grid points.  ``risk``: None, ``"isotropic"`` or a QuadraticRisk (mean risk in ``meta["risk"]``).
+        problem: spectrum (and n) of H.  sgd: step, batch, sampling (momentum 0).  steps: horizon.
+        seeds: paths (>= 2).  seed: master seed.  backend: ``"numpy"`` or ``"auto"`` (= numpy).  ridge: δ >= 0.
+        record: steps to record.  risk: None, ``"isotropic"`` or a QuadraticRisk (mean risk in ``meta["risk"]``).
+        dt: Euler–Maruyama step in steps (default steps/2000, at least 1); recorded steps are always grid points.
+        blowup: the mean diverges past blowup·L_0.
+
+    Returns:
+        A :class:`~sgdlab.Curve` as :func:`sgdlab.simulate` returns it: seed mean, standard error, status
+        ``finite``/``diverges``, ``meta`` with runs, seeds, median, run_sd, truncated, passes.
+
+    Raises:
+        InputError: bad inputs (seeds, seed, backend, dt, ridge, risk, record), or too many paths for memory.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 50), noise_variance=0.2)
+        >>> h = sgdlab.volterra.simulate_hsgd(p, sgdlab.SGD(lr=0.01, sampling="replacement"), 500, seeds=8)
+        >>> h.status, h.meta["seeds"], len(h.meta["median"]) == len(h)
+        ('finite', 8, True)
     """
     sp = spectrum(problem, sgd, ridge)
     steps = check_int(steps, "steps", 1)
     seeds = check_int(seeds, "seeds", 2)
+    seed = check_int(seed, "seed", 0)
+    _check_backend(backend, "simulate_hsgd")
+    blowup = check_positive(blowup, "blowup")
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     dt = max(1.0, rec[-1] / 2000) if dt is None else check_positive(dt, "dt")
     risk = _risk(risk, problem)
-    rng = np.random.default_rng(check_int(seed, "seed", 0))
+    check_memory(seeds, 4 * sp.lam.size + (2 if risk is not None else 1) * rec.size, "simulate_hsgd")
+    rng = np.random.default_rng(seed)
     loss, rsk = hsgd_paths(sp, rec, seeds, rng, dt, risk, 1e100 * problem.initial_loss)
-    meta = {"kind": "simulation", "model": "hsgd", "sgd": sgd.to_dict(), "ridge": sp.ridge, "dt": dt,
-            "problem": problem.summary(), "steps_requested": steps, "seed": seed,
-            "passes": (rec * sgd.batch / sp.n).tolist()}
-    curve = mean_curve(rec, loss, blowup * problem.initial_loss, meta)
-    curve.meta["passes"] = curve.meta["passes"][: len(curve)]
+    meta = {"kind": "simulation", "model": "hsgd", "backend": "numpy", "sgd": sgd.to_dict(), "ridge": sp.ridge,
+            "dt": dt, "problem": problem.summary(), "steps_requested": steps, "seed": seed}
+    curve = summarise(rec, loss).to_curve(blowup * problem.initial_loss, meta, what="seed-mean HSGD loss")
+    curve.meta["runs"] = seeds
+    curve.meta["passes"] = (curve.steps * sgd.batch / sp.n).tolist()
     if rsk is not None:
         curve.meta["risk"] = rsk[:, : len(curve)].mean(axis=0).tolist()
     return curve

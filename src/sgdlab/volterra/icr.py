@@ -14,7 +14,7 @@ Rates are -log of the per-step contraction of L - L_∞ from the discrete Volter
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
@@ -24,6 +24,7 @@ from ..hyper import SGD
 from ..linear.noise import NoiseModel
 from ..linear.stability import critical_lr_from_spectrum
 from ..problem import Problem
+from ..result import CONVERGES, DIVERGES, ResultMixin
 from .momentum import momentum_report, noise_model, rate_factor
 from .spectrum import check_inputs, sample_count
 
@@ -34,7 +35,23 @@ BETAS = np.concatenate([[0.0], 1.0 - np.geomspace(0.5, 2e-3, 24)])
 
 
 def conditioning(problem: Problem) -> dict:
-    """κ, κ̄ = (tr H/n)/λ_min, ICR = κ̄/√κ [P: slides] and the same-batch-SGD saturation fraction κ̄/κ [D]."""
+    """κ, κ̄ = (tr H/n)/λ_min, ICR = κ̄/√κ [P: slides] and the same-batch-SGD saturation fraction κ̄/κ [D].
+
+    Args:
+        problem: the problem (n = samples, the number of modes for a bare spectrum).
+
+    Returns:
+        dict with kappa, kappa_bar, icr, sgd_saturation, n.
+
+    Raises:
+        AttributeError: ``problem`` is not a Problem.
+
+    Example:
+        >>> import sgdlab
+        >>> c = conditioning(sgdlab.Problem.from_eigenvalues([4.0, 1.0]))
+        >>> c["kappa"], c["kappa_bar"], c["icr"]                  # 4, (5/2)/1, 2.5/2
+        (4.0, 2.5, 1.25)
+    """
     lam = problem.eigenvalues
     n = sample_count(problem)
     kappa = float(lam[0] / lam[-1])
@@ -44,7 +61,23 @@ def conditioning(problem: Problem) -> dict:
 
 
 def recommended(problem: Problem, batch: int) -> tuple[float, float]:
-    """The slides' (lr, momentum) for batch B, in sgdlab's units (§5.5 [P; translated D])."""
+    """The slides' (lr, momentum) for batch B, in sgdlab's units (§5.5 [P; translated D]).
+
+    Args:
+        problem: the problem.  batch: B >= 1.
+
+    Returns:
+        (lr, momentum) = ((1-√β)²/λ_min, β).
+
+    Raises:
+        InputError: a bad batch.
+
+    Example:
+        >>> import sgdlab
+        >>> lr, beta = recommended(sgdlab.Problem.from_eigenvalues([4.0, 1.0]), batch=2)   # zeta = 1
+        >>> round(beta, 12), round(lr, 12)                      # (1 - 1/sqrt(4))^2, (1 - 1/2)^2 / 1
+        (0.25, 0.25)
+    """
     c = conditioning(problem)
     batch = check_int(batch, "batch", 1)
     zeta = batch / c["n"]
@@ -70,7 +103,25 @@ def _best_lr(lam, beta: float, nm: NoiseModel) -> tuple[float, float]:
 
 def best_rate(problem: Problem, batch: int, *, sampling: str = "without", momentum: bool = True,
               fourth_moment=None, betas=None) -> dict:
-    """Best per-step rate over (lr, momentum) (or over lr at momentum 0) for batch B, with the optimum (§5.4-§5.5 [D; V])."""
+    """Best per-step rate over (lr, momentum) (or over lr at momentum 0) for batch B, with the optimum (§5.4-§5.5 [D; V]).
+
+    Args:
+        problem: the problem.  batch: B.  sampling: ``without`` or ``replacement``.  momentum: search β too.
+        fourth_moment: None or ``"gaussian"``.  betas: the momentum grid (default :data:`BETAS`).
+
+    Returns:
+        dict with rate (per step), lr and momentum of the optimum.
+
+    Raises:
+        InputError: a bad batch, sampling or fourth_moment.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(1, 2, 20))
+        >>> plain, hb = best_rate(p, 4, momentum=False), best_rate(p, 4, betas=[0.0, 0.5])
+        >>> plain["momentum"], bool(hb["rate"] >= plain["rate"] > 0)
+        (0.0, True)
+    """
     sgd = SGD(1.0, batch=batch, sampling=sampling)
     nm = noise_model(problem, sgd, fourth_moment)
     lam = problem.eigenvalues
@@ -89,7 +140,7 @@ def best_rate(problem: Problem, batch: int, *, sampling: str = "without", moment
 
 
 @dataclass(frozen=True)
-class MomentumBatch:
+class MomentumBatch(ResultMixin):
     """Per-batch table of :func:`momentum_batch` and the problem's conditioning.
 
     ``rows`` holds, per batch: batch, zeta, batch_factor, sgd_rate/sgd_lr (best plain SGD),
@@ -97,15 +148,16 @@ class MomentumBatch:
     speedup_over_sgd, recommended_lr/recommended_momentum and recommended_rate (0 if unstable),
     recommended_U, recommended_sufficient.  ``single_sample_rate`` r_1 is the best B = 1 SGD rate;
     ``knee`` = (best rate at the largest batch)/(n r_1), the batch fraction where the linear law meets it.
+    ``status`` is ``"converges"`` when every batch has a convergent (lr, momentum) (best rate > 0), else
+    ``"diverges"``; ``reason`` says which; ``to_dict()`` is JSON-safe.
     """
 
     conditioning: dict
     single_sample_rate: float
     rows: list
     knee: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    status: str = CONVERGES
+    reason: str = ""
 
 
 def momentum_batch(p: Problem, batches, *, sampling: str = "without", fourth_moment=None, betas=None) -> MomentumBatch:
@@ -113,12 +165,22 @@ def momentum_batch(p: Problem, batches, *, sampling: str = "without", fourth_mom
 
     Part II §5.5 [P: slides; D; V].  Rates are per step, from the discrete Volterra equation.
 
+    Args:
+        p: the problem.  batches: batch sizes.  sampling: ``without`` or ``replacement``.
+        fourth_moment: None or ``"gaussian"``.  betas: momentum grid of the search.
+
+    Returns:
+        A :class:`MomentumBatch` (status, reason, rows, conditioning, knee; ``to_dict`` JSON-safe).
+
+    Raises:
+        InputError: empty or non-integer batches, a batch above n, a bad sampling or fourth_moment.
+
     Example:
         >>> import numpy as np, sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues(np.r_[np.linspace(1, 2, 90), np.geomspace(20, 100, 10)])
-        >>> mb = sgdlab.volterra.momentum_batch(p, batches=[1, 50])
-        >>> round(mb.conditioning["icr"], 3), mb.rows[1]["speedup_over_sgd"] > 2
-        (0.644, True)
+        >>> mb = sgdlab.volterra.momentum_batch(p, batches=[1, 50], betas=[0.0, 0.5, 0.8, 0.9])
+        >>> mb.status, round(mb.conditioning["icr"], 3), mb.rows[1]["speedup_over_sgd"] > 2
+        ('converges', 0.644, True)
     """
     check_inputs(p, SGD(1.0))
     try:
@@ -145,4 +207,11 @@ def momentum_batch(p: Problem, batches, *, sampling: str = "without", fourth_mom
                      "recommended_momentum": beta, "recommended_rate": rep.rate or 0.0,
                      "recommended_U": rep.noise_mass, "recommended_sufficient": rep.sufficient["both"]})
     top = max(rows, key=lambda r: r["batch"])
-    return MomentumBatch(cond, r1, rows, top["rate"] / (n * r1))
+    knee = top["rate"] / (n * r1) if r1 > 0 else 0.0
+    bad = [r["batch"] for r in rows if not r["rate"] > 0]
+    if bad:
+        return MomentumBatch(cond, r1, rows, knee, DIVERGES, f"no convergent (lr, momentum) found for batch {bad}")
+    return MomentumBatch(cond, r1, rows, knee, CONVERGES,
+                         f"ICR = {cond['icr']:.4g}, knee at zeta = {knee:.4g}; every batch has a convergent "
+                         f"(lr, momentum) (best rates {min(r['rate'] for r in rows):.4g} to "
+                         f"{max(r['rate'] for r in rows):.4g} per step)")

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, check_int
+from .._validate import InputError, check_int, check_positive
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
-from .kernel import first_bin_mass, grid_terms
+from .kernel import bin_weights, first_bin_mass, grid_terms
 from .rates import rate
 from .risk import QuadraticRisk, flow_risk, risk_kernel_weight
-from .solver import convolve_trapezoid, solve
+from .solver import convolve_trapezoid, estimated_seconds, solve
 from .spectrum import Spectrum, spectrum
 
 __all__ = ["predict_curve", "solve_grid", "GridSolution", "MAX_GRID", "MAX_FIRST_BIN"]
@@ -57,6 +57,10 @@ class GridSolution:
 def _grid_step(sp: Spectrum, steps: int, h: float | None) -> tuple[float, int]:
     """Default h (1 step up to MAX_GRID points), halved while W_1 > MAX_FIRST_BIN; a given h is kept, with a warning."""
     if h is not None:
+        h = check_positive(h, "h")
+        if steps / h > MAX_REFINED:
+            raise InputError(f"h = {h:g} makes {steps / h:.3g} grid points for {steps} steps (at most "
+                             f"{MAX_REFINED}): raise h")
         if first_bin_mass(sp, float(h)) > MAX_FIRST_BIN:
             warnings.warn(f"Volterra grid too coarse: first-bin kernel mass {first_bin_mass(sp, float(h)):.3g} > "
                           f"{MAX_FIRST_BIN} at the given h = {h:g}; pass a smaller h", RuntimeWarning, stacklevel=3)
@@ -73,12 +77,42 @@ def _grid_step(sp: Spectrum, steps: int, h: float | None) -> tuple[float, int]:
     return h, refined
 
 
-def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), guard: float = np.inf) -> GridSolution:
-    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (§2.3 [D; V])."""
+def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), guard: float = np.inf,
+               max_seconds: float | None = None) -> GridSolution:
+    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (§2.3 [D; V]).
+
+    Args:
+        sp: the equation's inputs (:func:`~sgdlab.volterra.spectrum`).  steps: horizon in steps.
+        h: grid step (default as :func:`predict_curve`).  extra: per-mode weights of further kernels sharing
+            the grid (their bin masses come back in ``extra_bins``).  guard: stop once ψ exceeds it.
+        max_seconds: refuse, before any work, a solve estimated (:func:`~sgdlab.volterra.solver.estimated_seconds`)
+            to take longer; None: no limit.
+
+    Returns:
+        A :class:`GridSolution`: h, ψ and F on τ_k = k h, the solver (``picard-fft``, ``mode-recursion`` or
+        ``forward-substitution``), its sweeps, W_1 and the number of refinements.
+
+    Raises:
+        InputError: a bad ``h``, or an estimated time above ``max_seconds``.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 100), noise_variance=0.2)
+        >>> sol = sgdlab.volterra.solve_grid(sgdlab.volterra.spectrum(p, sgdlab.SGD(lr=0.01)), 1000)
+        >>> sol.h, sol.psi.size, sol.method
+        (1.0, 1001, 'mode-recursion')
+    """
     h, refined = _grid_step(sp, steps, h)
     n_points = int(np.ceil(steps / h - 1e-9)) + 1
+    if max_seconds is not None:
+        est = estimated_seconds(n_points, int(np.count_nonzero(sp.kernel_weight)) + len(extra), sp.kernel_norm)
+        if est > max_seconds:
+            raise InputError(f"the Volterra solve would take about {est:.3g} s ({n_points} grid points, h = {h:g}, "
+                             f"{sp.lam.size} modes, ||K||_1 = {sp.kernel_norm:.4g}) > max_seconds = {max_seconds:g}: "
+                             f"pass a larger h, fewer steps, or max_seconds=None to run it anyway")
     grid, extra_bins = grid_terms(sp, h, n_points, extra)
-    sol = solve(grid.forcing, grid.bins, sp.kernel_norm, guard=guard)
+    modes = (bin_weights(sp.kernel_weight, 2 * sp.flow_rate, h), np.exp(-2 * sp.flow_rate * h))
+    sol = solve(grid.forcing, grid.bins, sp.kernel_norm, guard=guard, modes=modes)
     return GridSolution(h, sol.psi, grid.forcing, extra_bins, sol.method, sol.iterations,
                         first_bin_mass(sp, h), refined)
 
@@ -117,7 +151,8 @@ def _risk(risk, problem: Problem):
 
 
 def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0, record=None, risk=None,
-                  h: float | None = None, check: bool = False, blowup: float = 1e6) -> Curve:
+                  h: float | None = None, check: bool = False, blowup: float = 1e6,
+                  max_seconds: float | None = 300.0) -> Curve:
     """Continuous-limit (Volterra) prediction of the data loss of multi-pass SGD with ridge δ.
 
     Part II §1.3 [D; slides P; V], in step-time τ (passes t = τB/n):
@@ -137,11 +172,16 @@ def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0,
         h: grid step (default: 1 step up to ``MAX_GRID`` points); refined while W_1 > 0.1, with a warning.
         check: also solve with h/2 and report the largest relative difference in ``meta["grid_check"]``.
         blowup: ``diverged_at`` is the first recorded step with ψ > blowup·L_0.
+        max_seconds: refuse up front a solve estimated to take longer (None: no limit; see :func:`solve_grid`).
 
     Returns:
         A :class:`~sgdlab.Curve` (status ``converges``/``diverges``, never NaN: a divergent solution is
         truncated at 1e100·L_0) with ``meta`` holding ``passes``, ``kernel_norm``, ``critical_step``,
         ``limit`` (L(x_δ)/(1-||K||_1)), the rate and regime, the solver and its grid.
+
+    Raises:
+        InputError: a bad problem or sgd (momentum != 0, ``shuffle``), steps, record, ridge, risk, or
+            ``h`` (<= 0, NaN, inf, bool, or more than ``MAX_REFINED`` grid points).
 
     Example:
         >>> import numpy as np, sgdlab
@@ -156,7 +196,9 @@ def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0,
     risk = _risk(risk, problem)
     extra = [] if risk is None else [risk_kernel_weight(sp, risk)]
     L0 = problem.initial_loss
-    sol = solve_grid(sp, int(rec[-1]), h=h, extra=extra, guard=GUARD * L0)
+    if max_seconds is not None:
+        max_seconds = check_positive(max_seconds, "max_seconds")
+    sol = solve_grid(sp, int(rec[-1]), h=h, extra=extra, guard=GUARD * L0, max_seconds=max_seconds)
     rec_ok = rec[rec <= sol.horizon + 1e-9]
     loss = _at(sol, sp, rec_ok)
     ok = np.isfinite(loss) & (np.abs(loss) <= GUARD * L0)
@@ -179,7 +221,7 @@ def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0,
         omega = flow_risk(sp, risk, rec_ok) + np.interp(rec_ok, sol.h * np.arange(sol.psi.size), noise_risk)
         meta["risk"] = omega.tolist()
     if check:
-        fine = solve_grid(sp, int(rec[-1]), h=sol.h / 2, guard=GUARD * L0)
+        fine = solve_grid(sp, int(rec[-1]), h=sol.h / 2, guard=GUARD * L0, max_seconds=max_seconds)
         m = rec_ok[rec_ok <= fine.horizon]
         meta["grid_check"] = float(np.max(np.abs(_at(fine, sp, m) / loss[: m.size] - 1)))
     status = CONVERGES if r.regime != "diverges" else DIVERGES

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
@@ -20,7 +20,8 @@ from .._validate import check_int, check_positive
 from ..hyper import SGD
 from ..linear.noise import batch_factor
 from ..problem import Problem
-from .spectrum import check_inputs, sample_count, spectrum
+from ..result import CONVERGES, DIVERGES, ResultMixin
+from .spectrum import check_inputs, safe_ratio, sample_count, spectrum
 
 __all__ = ["critical_step", "rate", "Rate", "malthusian", "fit_decay"]
 
@@ -33,6 +34,17 @@ def critical_step(p: Problem, batch: int = 1, ridge: float = 0.0, sampling: str 
 
     Below it the Volterra solution stays bounded; above it the loss grows exponentially.
     γ_B = 1/B for ``replacement``/``online`` sampling and (n-B)/((n-1)B) for ``without``.
+    A zero mode (λ_j = δ = 0) adds nothing to the trace; with no noise edge α_c is the deterministic edge
+    (inf for an all-zero spectrum).
+
+    Args:
+        p: the problem.  batch: B >= 1.  ridge: δ >= 0.  sampling: ``replacement``, ``online`` or ``without``.
+
+    Returns:
+        α_c as a float (never NaN).
+
+    Raises:
+        InputError: a bad problem, batch, ridge or sampling.
 
     Example:
         >>> import sgdlab
@@ -47,12 +59,14 @@ def critical_step(p: Problem, batch: int = 1, ridge: float = 0.0, sampling: str 
     SGD(1.0, batch=batch, sampling=sampling)                    # validates sampling
     gamma = batch_factor(batch, sample_count(p) if sampling == "without" else None, sampling)
     lam = p.eigenvalues
-    noise_edge = np.inf if gamma == 0 else 2.0 / (gamma * np.sum(lam**2 / (lam + ridge)))
-    return float(min(noise_edge, 2.0 / (lam[0] + ridge)))
+    trace = float(np.sum(safe_ratio(lam**2, lam + ridge)))          # a zero mode (λ = δ = 0) adds nothing
+    noise_edge = np.inf if gamma * trace == 0 else 2.0 / (gamma * trace)
+    top = lam[0] + ridge
+    return float(min(noise_edge, 2.0 / top if top > 0 else np.inf))
 
 
 @dataclass(frozen=True)
-class Rate:
+class Rate(ResultMixin):
     """Asymptotic behaviour of ψ(τ) (Part II §2.2 [D; V]); rates are per step (× n/B for per pass).
 
     Attributes:
@@ -63,6 +77,8 @@ class Rate:
         gradient_flow_rate: decay rate of F - F_∞.
         kernel_norm: ||K||_1.  critical_step: α_c.  alpha_star: the continuum threshold estimate.
         limit: ψ_∞ = L(x_δ)/(1 - ||K||_1), or None.  reason: one line.
+        status: ``"converges"`` or ``"diverges"`` (``regime`` says more).  ``to_dict()`` is JSON-safe
+        (an infinite ``alpha_star`` or ``malthusian`` is None).
     """
 
     rate: float | None
@@ -76,9 +92,7 @@ class Rate:
     limit: float | None
     reason: str
     per_pass: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    status: str = CONVERGES
 
 
 def malthusian(weight: np.ndarray, decay: np.ndarray) -> float:
@@ -108,6 +122,15 @@ def _flow_rate(sp) -> float:
 def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
     """Asymptotic rate of the Volterra loss and which regime sets it (Part II §2.2 [D; V]).
 
+    Args:
+        p: the problem.  s: step, batch, sampling (momentum 0).  ridge: δ >= 0.
+
+    Returns:
+        A :class:`Rate` (status ``converges``/``diverges``, regime, rates per step, limit, reason).
+
+    Raises:
+        InputError: a bad problem, sgd (momentum, ``shuffle``) or ridge.
+
     Example:
         >>> import numpy as np, sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 200), noise_variance=0.1)
@@ -130,11 +153,11 @@ def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
         g = 2.0 * np.log(abs(1.0 - det))
         return Rate(None, "diverges", float(g), root, flow, norm, crit, alpha_star, None,
                     f"deterministic instability: lr*(lambda_max+ridge) = {det:.4g} >= 2; "
-                    f"the top mode grows by {g:.3g} per step", per_pass)
+                    f"the top mode grows by {g:.3g} per step", per_pass, DIVERGES)
     if norm >= 1.0:
         return Rate(None, "diverges", -root, root, flow, norm, crit, alpha_star, None,
                     f"||K||_1 = {norm:.4g} >= 1 (lr/critical = {sp.lr / crit:.3g}): the loss grows at the "
-                    f"Malthusian rate {-root:.4g} per step", per_pass)
+                    f"Malthusian rate {-root:.4g} per step", per_pass, DIVERGES)
     limit = sp.ridge_loss / (1.0 - norm)
     if flow <= root / (1.0 - EDGE_GAP):
         regime, r = "gradient-flow", min(flow, root)
@@ -143,13 +166,28 @@ def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
         regime, r = "noise", root
         why = f"noise sets the decay: Malthusian rate {root:.4g}/step < gradient-flow rate {flow:.4g}"
     return Rate(float(r), regime, None, root, flow, norm, crit, alpha_star, limit,
-                f"converges to {limit:.6g} (||K||_1 = {norm:.4g}); {why}", per_pass)
+                f"converges to {limit:.6g} (||K||_1 = {norm:.4g}); {why}", per_pass, CONVERGES)
 
 
 def fit_decay(steps, values, start: float, stop: float, offset: float = 0.0) -> float:
     """Least-squares slope of -log(values - offset) against steps on [start, stop]: a fitted rate per step.
 
     Negative when the values grow.  Points where values <= offset are left out.
+
+    Args:
+        steps, values: the curve.  start, stop: the window (steps).  offset: subtracted first (e.g. the limit).
+
+    Returns:
+        The fitted rate per step.
+
+    Raises:
+        ValueError: fewer than two points above the offset in the window.
+
+    Example:
+        >>> import numpy as np
+        >>> t = np.arange(100)
+        >>> round(fit_decay(t, 2 + np.exp(-0.05 * t), 10, 90, offset=2), 12)
+        0.05
     """
     steps = np.asarray(steps, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64) - offset

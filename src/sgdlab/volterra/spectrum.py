@@ -20,7 +20,13 @@ from ..hyper import SGD
 from ..linear.noise import batch_factor
 from ..problem import Problem
 
-__all__ = ["Spectrum", "spectrum", "sample_count", "check_inputs"]
+__all__ = ["Spectrum", "spectrum", "sample_count", "check_inputs", "safe_ratio"]
+
+
+def safe_ratio(num, den) -> np.ndarray:
+    """num/den where den > 0, else 0: a mode with λ_j + δ = 0 neither moves nor weighs in the loss (no 0/0)."""
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den > 0)
 
 
 @dataclass(frozen=True)
@@ -54,17 +60,17 @@ class Spectrum:
     @property
     def start(self) -> np.ndarray:
         """c_j = (x_0 - x_δ)_j with x_0 = 0."""
-        return -self.lam / (self.lam + self.ridge) * self.solution
+        return -safe_ratio(self.lam, self.lam + self.ridge) * self.solution
 
     @property
     def bias(self) -> np.ndarray:
         """Δ_j = (x_δ - x̂)_j = -δ/(λ_j+δ)·x̂_j (zero without ridge)."""
-        return -self.ridge / (self.lam + self.ridge) * self.solution
+        return -safe_ratio(self.ridge, self.lam + self.ridge) * self.solution
 
     @property
     def kernel_norm(self) -> float:
         """||K||_1 = (αγ_B/2) tr(H²(H+δ)⁻¹) (§1.3 [V])."""
-        return float(0.5 * self.lr * self.noise * np.sum(self.lam**2 / (self.lam + self.ridge)))
+        return float(0.5 * self.lr * self.noise * np.sum(safe_ratio(self.lam**2, self.lam + self.ridge)))
 
     @property
     def ridge_loss(self) -> float:
@@ -95,6 +101,21 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
 
     γ_B = 1/B for i.i.d. indices (``replacement``, ``online``), (n-B)/((n-1)B) for B distinct
     indices (``without``); single-shuffle epochs are not covered (§7 pitfall 5).
+
+    Args:
+        problem: the problem.  sgd: step, batch, sampling (momentum 0).  ridge: δ >= 0.
+
+    Returns:
+        A :class:`Spectrum`.
+
+    Raises:
+        InputError: a bad problem or sgd, momentum != 0, ``shuffle``, a bad ridge.
+
+    Example:
+        >>> import sgdlab
+        >>> sp = spectrum(sgdlab.Problem.from_eigenvalues([1.0, 0.5]), sgdlab.SGD(lr=0.1, batch=2))
+        >>> sp.noise, round(sp.kernel_norm, 12)                   # 1/B, (α γ_B / 2) tr H
+        (0.5, 0.0375)
     """
     check_inputs(problem, sgd)
     ridge = check_positive(ridge, "ridge", allow_zero=True)
