@@ -53,8 +53,8 @@ def predict(problem, sgd, steps, *, noise=None, model=None, ridge: float = 0.0, 
 def simulate(problem, sgd, steps, seeds: int = 100, seed: int = 0, *, method: str = "sgd", **kwargs):
     if method == "hsgd":
         from .volterra import simulate_hsgd
-        allowed = {k: v for k, v in kwargs.items() if k in ("record", "blowup", "ridge", "risk", "dt")}
-        extra = set(kwargs) - set(allowed) - {"progress", "backend"}
+        allowed = {k: v for k, v in kwargs.items() if k in ("record", "blowup", "ridge", "risk", "dt", "backend")}
+        extra = set(kwargs) - set(allowed) - {"progress"}
         if extra:
             raise InputError(f"method='hsgd' does not take {', '.join(sorted(extra))}")
         return simulate_hsgd(problem, sgd, steps, seeds, seed, **allowed)
