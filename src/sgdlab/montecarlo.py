@@ -47,7 +47,22 @@ FAMILY_P = 0.01
 
 
 def z_threshold(m: int, p: float = FAMILY_P) -> float:
-    """z*(m) = Φ⁻¹(1 - p/(2m)): max |z| over m checkpoints exceeds it with probability <= p under agreement."""
+    """z*(m) = Φ⁻¹(1 - p/(2m)): max |z| over m checkpoints exceeds it with probability <= p under agreement.
+
+    Args:
+        m: the number of checkpoints compared (values below 1 count as 1).
+        p: the family-wise false-alarm probability.
+
+    Returns:
+        z*(m) as a float.
+
+    Raises:
+        Nothing.
+
+    Example:
+        >>> round(z_threshold(50), 3)
+        3.719
+    """
     m = max(int(m), 1)
     return float(-special.ndtri(p / (2.0 * m)))
 
@@ -100,6 +115,15 @@ def summarise(steps, per_seed) -> MonteCarlo:
     """Seed mean, standard error (sd/√n, ddof 1), median and one-run sd of ``per_seed`` (seeds x checkpoints).
 
     Columns from the first one at which any seed is NaN or inf (or the statistics overflow) are dropped.
+
+    Args:
+        steps: (n,) recorded steps.  per_seed: (seeds, n) losses.
+
+    Returns:
+        A :class:`MonteCarlo` (``.to_curve()`` makes the twin's Curve).
+
+    Raises:
+        ValueError: ``per_seed`` is not (seeds, len(steps)).
 
     Example:
         >>> import numpy as np
@@ -158,7 +182,18 @@ def agreement(theory: Curve, simulation: Curve, *, p: float = FAMILY_P, rel_tol:
     ``agrees`` when max |z| <= z*(m) (and, if ``rel_tol`` is given, max relative error <= rel_tol);
     ``disagrees`` otherwise; ``cannot-check`` when the mean is not resolved (relative stderr above
     ``max_rel_stderr`` or median/mean below ``min_median_ratio`` somewhere), when no checkpoint is left,
-    or when the two curves diverge (both, or the prediction alone: a seed mean cannot test a growth law).
+    or when both curves diverge (a seed mean cannot test a growth law); one diverging alone disagrees.
+
+    Args:
+        theory: the predicted Curve.  simulation: a twin's Curve (with ``stderr``; ``meta["median"]`` if known).
+        p: family-wise false-alarm probability of the z test.  rel_tol: optional bound on the relative error.
+        max_rel_stderr, min_median_ratio: when the seed mean counts as unresolved.  start: first index compared.
+
+    Returns:
+        An :class:`Agreement` (status, reason, max |z|, threshold, per-checkpoint z and relative error).
+
+    Raises:
+        ValueError: ``simulation`` has no standard error.
 
     Example:
         >>> import numpy as np, sgdlab

@@ -63,6 +63,10 @@ def register_status(name: str, meaning: str, failure: bool = False) -> str:
 
     Raises:
         ValueError: ``name`` is registered already with another meaning.
+
+    Example:
+        >>> register_status("docs-example", "a word registered by this example")
+        'docs-example'
     """
     if name in STATUSES and STATUSES[name] != meaning:
         raise ValueError(f"status {name!r} is registered already: {STATUSES[name]}")
@@ -73,7 +77,21 @@ def register_status(name: str, meaning: str, failure: bool = False) -> str:
 
 
 def is_failure(status: str) -> bool:
-    """True when ``status`` is one that ``raise_on_failure=True`` raises on."""
+    """True when ``status`` is one that ``raise_on_failure=True`` raises on.
+
+    Args:
+        status: a status word.
+
+    Returns:
+        bool.
+
+    Raises:
+        Nothing.
+
+    Example:
+        >>> is_failure("diverges"), is_failure("converges")
+        (True, False)
+    """
     return status in FAILURES
 
 
@@ -102,6 +120,16 @@ class ResultError(RuntimeError):
 def finish(result, raise_on_failure: bool = False):
     """Return ``result``, or raise :class:`ResultError` if asked to and its status is a failure.
 
+    Args:
+        result: any object with ``status`` and ``reason``.
+        raise_on_failure: raise when the status is in :data:`FAILURES`.
+
+    Returns:
+        ``result`` itself.
+
+    Raises:
+        ResultError: ``raise_on_failure`` and a failure status (the result rides on the exception).
+
     Example:
         >>> from types import SimpleNamespace
         >>> r = SimpleNamespace(status="diverges", reason="U = 1.2 >= 1")
@@ -121,6 +149,15 @@ def jsonable(x):
     """``x`` with numpy scalars and arrays as Python values and every NaN / inf float as ``None``.
 
     Dataclasses become dicts of their fields, objects with ``to_dict`` are converted through it.
+
+    Args:
+        x: any value.
+
+    Returns:
+        JSON-ready Python values (unknown objects as their ``str``).
+
+    Raises:
+        Nothing.
 
     Example:
         >>> jsonable({"a": np.float64(1.5), "b": [np.inf, 2], "c": np.array([np.nan])})

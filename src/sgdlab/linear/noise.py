@@ -81,13 +81,40 @@ def gaussian(batch: int) -> NoiseModel:
 
     Exact by Isserlis' theorem, E[x xᵀ M x xᵀ] = 2 H M H + tr(HM) H
     (design/math-linear.md §2.4) [D, V].
+
+    Args:
+        batch: b >= 1.
+
+    Returns:
+        The fixed :class:`NoiseModel` (1/b, 1/b), ``exact=True``.
+
+    Raises:
+        InputError: batch is not an integer >= 1.
+
+    Example:
+        >>> gaussian(4).describe()
+        {'model': 'gaussian', 'c_c': 0.25, 'c_d': 0.25, 'exact': True}
     """
     b = check_int(batch, "batch", 1)
     return NoiseModel(1.0 / b, 1.0 / b, "gaussian", exact=True)
 
 
 def batch_factor(batch: int, n_samples: int | None, sampling: str) -> float:
-    """γ_b: 1/b for online or with-replacement sampling, (N-b)/((N-1)b) for b distinct indices (§0)."""
+    """γ_b: 1/b for online or with-replacement sampling, (N-b)/((N-1)b) for b distinct indices (§0).
+
+    Args:
+        batch: b >= 1.  n_samples: N (None for a population).  sampling: the sampling mode.
+
+    Returns:
+        γ_b as a float (0 for a full batch without replacement).
+
+    Raises:
+        InputError: batch < 1, or b > N without replacement.
+
+    Example:
+        >>> batch_factor(10, 100, "without"), batch_factor(10, 100, "replacement")
+        (0.09090909090909091, 0.1)
+    """
     b = check_int(batch, "batch", 1)
     if sampling in ("online", "replacement") or n_samples is None:
         return 1.0 / b
@@ -103,6 +130,19 @@ def spectrally_expressible(batch: int, n_samples: int | None, tau: float, sampli
     Replaces the sample fourth moment Q(M) by tr(HM) H + (1-τ) HMH
     (design/math-linear.md §2.1, τ family [P] from the authors' code; per-mode form [D, V]).
     τ = 1 is exact for flat eigenvectors (Hadamard/Fourier), τ = -1 is the Gaussian value.
+
+    Args:
+        batch: b.  n_samples: N.  tau: τ (a number).  sampling: ``without`` (default) or ``replacement``.
+
+    Returns:
+        The fixed :class:`NoiseModel` (γ_b, -τγ_b).
+
+    Raises:
+        InputError: bad batch, or batch > N without replacement.
+
+    Example:
+        >>> spectrally_expressible(1, 50, 1.0).describe()["c_d"]
+        -1.0
     """
     g = batch_factor(batch, n_samples, sampling)
     return NoiseModel(g, -float(tau) * g, f"se(tau={float(tau):.4g})", exact=False)
@@ -113,6 +153,22 @@ def fit_tau(features, eigenvalues) -> float:
 
     ``features`` must be in the eigenbasis (as :class:`~sgdlab.Problem` stores them).
     Gaussian features give τ̂ ≈ -1 (a bit higher at finite N), flat eigenvectors τ̂ = 1.
+
+    Args:
+        features: (N, d) data in the eigenbasis.  eigenvalues: (d,) λ_k.
+
+    Returns:
+        τ̂ as a float.
+
+    Raises:
+        ValueError: shapes that do not match (numpy broadcasting).
+
+    Example:
+        >>> import numpy as np
+        >>> from scipy.linalg import hadamard
+        >>> Z = hadamard(8).astype(float)           # flat eigenvectors: Z.T Z / N = I
+        >>> fit_tau(Z, np.ones(8))
+        1.0
     """
     Z = np.asarray(features, dtype=np.float64)
     lam = np.asarray(eigenvalues, dtype=np.float64)
@@ -221,7 +277,22 @@ SHORTHANDS = {"gaussian": Gaussian, "se": SE, "homogenised": Homogenised, "homog
 
 def default_noise(problem, sampling: str):
     """The default noise model: :class:`Gaussian` for online sampling, :class:`SE` (τ̂) for a data set or spectrum
-    sampled with or without replacement. The CLI uses the same rule."""
+    sampled with or without replacement. The CLI uses the same rule.
+
+    Args:
+        problem: the problem (unused by the rule today; kept so the rule may read it).
+        sampling: ``online``, ``replacement``, ``without`` or ``shuffle``.
+
+    Returns:
+        ``Gaussian()`` or ``SE("fit")``.
+
+    Raises:
+        Nothing: every sampling string maps to one of the two.
+
+    Example:
+        >>> default_noise(None, "online"), default_noise(None, "without")
+        (Gaussian(), SE(tau='fit'))
+    """
     return Gaussian() if sampling == "online" else SE()
 
 
@@ -230,8 +301,20 @@ def as_noise(noise, problem=None, sampling: str = "online", tau="fit"):
 
     ``tau`` is used by the shorthand ``"se"`` only.
 
+    Args:
+        noise: a noise model, a string in :data:`SHORTHANDS`, ``"auto"`` or None.
+        problem: the problem (for the default).  sampling: the sampling mode (for the default).
+        tau: SE's τ for ``"se"`` and the default.
+
+    Returns:
+        A noise-model object (with ``coefficients``).
+
     Raises:
         InputError: an unknown string or an object without ``coefficients``.
+
+    Example:
+        >>> as_noise("se", tau=0.5), as_noise(None, sampling="online")
+        (SE(tau=0.5), Gaussian())
     """
     if noise is None or (isinstance(noise, str) and noise == "auto"):
         nm = default_noise(problem, sampling)
