@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validate import check_int, check_positive
 from ._arrays import parse
-from .gd import blowup_radius, guarded_step
+from .gd import blowup_radius, check_memory, guarded_step
 from .imbalance import residual
 
 __all__ = ["Trajectory", "trajectory"]
@@ -39,9 +39,14 @@ def _record(A, X, Y):
 
 
 def trajectory(A, X0, Y0, lr, steps, *, blowup: float = 1e8) -> Trajectory:
-    """Run ``steps`` GD steps (§C.1) and record the loss, imbalance and norms after each."""
+    """Run ``steps`` GD steps (§C.1) and record the loss, imbalance and norms after each.
+
+    The record grows with ``steps`` (that is its purpose): a request needing more than
+    :data:`.gd.MEMORY_LIMIT` is refused up front with an estimate; use :func:`.gd.gd` for long runs.
+    """
     A2, b, h = parse(A, X0, Y0, lr)
     steps, blowup = check_int(steps, "steps"), check_positive(blowup, "blowup")
+    check_memory(len(b.X), 8 * (steps + 1), "steps x runs recorded: runs")
     X, Y = b.X.copy(), b.Y.copy()
     rows = [_record(A2, X, Y)]
     bound = blowup_radius(A2, X, Y, blowup)
