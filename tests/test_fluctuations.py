@@ -582,3 +582,15 @@ def test_bad_simulation_parameters_are_named_as_the_caller_passed_them(kwargs, p
     with pytest.raises(InputError, match=param), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         F.simulate(H, C, SGD(0.5), **kw)
+
+
+@pytest.mark.parametrize("rtol", [0.0, -1e-3, 1e-300])
+def test_a_tolerance_that_would_never_stop_the_bisection_is_refused(rtol):
+    with pytest.raises(InputError, match="rtol"):
+        F.lr_max(np.eye(2), np.eye(2), rtol=rtol)
+
+
+def test_label_noise_names_its_own_parameter_scale():
+    X, y = dataset()
+    with pytest.raises(InputError, match="scale"):
+        F.label_noise(X, y, scale=-0.5)

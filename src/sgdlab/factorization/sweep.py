@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_positive
+from .._validate import as_float_array, check_positive
 from ..result import ResultMixin, jsonable
 from . import classify as cl
 from ._arrays import as_target, parse
@@ -149,12 +149,12 @@ def convergence_map(A, scales, c, d: int | None = None, seeds: int = 50, steps: 
     for v in c:
         check_positive(float(v), "c")
     n, m = A2.shape
-    seeds, steps = check_int(seeds, "seeds"), check_int(steps, "steps")
-    d = n if d is None else check_int(d, "d")
-    from .gd import check_memory
+    from .gd import _count, check_memory
+    seeds, steps = _count(seeds, "runs" if runs is not None else "seeds"), _count(steps, "steps")
+    d = n if d is None else _count(d, "d")
     check_memory(seeds * scales.size * c.size, 20 * (n + m) * d, "seeds x scales x c")
     runs = seeds
-    inits = [unbalanced_init(n, m, d, runs, float(s), check_int(seed, "seed", 0)) for s in scales]
+    inits = [unbalanced_init(n, m, d, runs, float(s), _count(seed, "seed", 0)) for s in scales]
     X0, Y0 = np.stack([x for x, _ in inits]), np.stack([y for _, y in inits])  # (S, R, ., d)
     L0 = top_eigenvalue(A2, X0.reshape((-1,) + X0.shape[2:]), Y0.reshape((-1,) + Y0.shape[2:]))
     lr = 2.0 * c[None, :, None] / L0.reshape(len(scales), 1, runs)

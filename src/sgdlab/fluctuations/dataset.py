@@ -135,6 +135,8 @@ def label_noise(X, y, scale: float, batch: int | None = None, population=None) -
     ``Σ = lr·scale²/N · (2I - lr·Â)⁻¹`` on range(Â).  With ``batch`` the indices are S
     distinct samples a step and the minibatch noise of §A.6 adds to it.
     """
-    n = np.shape(X)[0]
+    scale = check_positive(scale, "scale", allow_zero=True)      # the public name here, not label_noise
+    X = as_float_array(X, "X", ndim=2)
+    n = X.shape[0]
     return finite_dataset(X, y, batch=n if batch is None else batch, sampling="distinct",
                           label_noise=scale, population=population)

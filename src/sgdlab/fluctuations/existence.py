@@ -205,5 +205,8 @@ def lr_max(hessian, noise, momentum: float = 0.0, batch: int | None = None, *, p
 
     Raises :class:`NoStationaryLaw` when noise lives in the kernel of H (no lr works).
     """
+    rtol = check_positive(rtol, "rtol")
+    if rtol < 4 * np.finfo(float).eps:           # a bisection finer than float resolution never stops
+        raise InputError(f"rtol must be >= {4 * np.finfo(float).eps:.3g} (float resolution), got {rtol:g}")
     frame, model = prepare(hessian, noise, preconditioner, batch)
     return bisect_lr_max(frame, model, check_momentum(momentum), rtol)
