@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, check_int, check_positive
+from .._validate import InputError, check_positive
+from ._strict import check_int
 from ..result import jsonable
 from . import classify as cl
 from ._arrays import parse
@@ -220,8 +221,8 @@ def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: f
     ('converges', 10.928, 1.0)
     """
     A2, b, h = parse(A, X0, Y0, lr)
-    steps = _count(steps, "steps", 1)
-    max_period = _count(max_period, "max_period", 2)
+    steps = check_int(steps, "steps", 1)
+    max_period = check_int(max_period, "max_period", 2)
     tol, ptol = check_positive(tol, "tol"), check_positive(ptol, "ptol")
     blowup = check_positive(blowup, "blowup")
     n, m, d = A2.shape[0], A2.shape[1], b.X.shape[-1]
@@ -242,12 +243,6 @@ def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: f
                     lr=b.per_run(h), steps=steps,
                     reason=reasons[0] if not b.shape else cl.overall(status)[1])
 
-
-def _count(value, name: str, minimum: int = 1) -> int:
-    """check_int that also refuses bools (True is not a count)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    return check_int(value, name, minimum)
 
 
 def _reasons(status, period, stopped, steps, tol, blowup) -> list[str]:

@@ -16,7 +16,7 @@ import numpy as np
 from .._validate import as_float_array, check_positive
 from ..result import ResultMixin, jsonable
 from . import classify as cl
-from ._arrays import as_target, parse
+from ._arrays import _finite, as_target, parse
 from .bounds import check_bounds
 from .gd import GDResult, gd
 from .init import unbalanced_init
@@ -102,7 +102,7 @@ def sweep(A, X0, Y0, c, steps: int = 20000, **gd_options) -> Sweep:
     ``c``: learning rates in units of 2/L0.  ``gd_options`` go to :func:`.gd.gd`.
     """
     A2, b, _ = parse(A, X0, Y0)
-    c = as_float_array(c, "c", ndim=1)
+    c = as_float_array(_finite(c, "c"), "c", ndim=1)
     for v in c:
         check_positive(float(v), "c")
     L0 = top_eigenvalue(A2, b.X, b.Y)
@@ -142,19 +142,20 @@ def convergence_map(A, scales, c, d: int | None = None, seeds: int = 50, steps: 
         warnings.warn("convergence_map(runs=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
         seeds = runs
     A2, _ = as_target(A)
-    scales = as_float_array(scales, "scales", ndim=1)
-    c = as_float_array(c, "c", ndim=1)
+    scales = as_float_array(_finite(scales, "scales"), "scales", ndim=1)
+    c = as_float_array(_finite(c, "c"), "c", ndim=1)
     for v in scales:
         check_positive(float(v), "scales")
     for v in c:
         check_positive(float(v), "c")
     n, m = A2.shape
-    from .gd import _count, check_memory
-    seeds, steps = _count(seeds, "runs" if runs is not None else "seeds"), _count(steps, "steps")
-    d = n if d is None else _count(d, "d")
+    from ._strict import check_int
+    from .gd import check_memory
+    seeds, steps = check_int(seeds, "runs" if runs is not None else "seeds"), check_int(steps, "steps")
+    d = n if d is None else check_int(d, "d")
     check_memory(seeds * scales.size * c.size, 20 * (n + m) * d, "seeds x scales x c")
     runs = seeds
-    inits = [unbalanced_init(n, m, d, runs, float(s), _count(seed, "seed", 0)) for s in scales]
+    inits = [unbalanced_init(n, m, d, runs, float(s), check_int(seed, "seed", 0)) for s in scales]
     X0, Y0 = np.stack([x for x, _ in inits]), np.stack([y for _, y in inits])  # (S, R, ., d)
     L0 = top_eigenvalue(A2, X0.reshape((-1,) + X0.shape[2:]), Y0.reshape((-1,) + Y0.shape[2:]))
     lr = 2.0 * c[None, :, None] / L0.reshape(len(scales), 1, runs)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_momentum, check_positive
+from .._validate import InputError, as_float_array, check_momentum, check_positive
+from ._strict import check_int
 from ..result import DIVERGES, ResultMixin, register_status
 from .existence import STATIONARY, NoStationaryLaw
 from .stationary import stationary_covariance
@@ -56,6 +57,8 @@ def approximation_error(hessian, noise, lrs, momentum: float = 0.0, precondition
     (§A.3 with momentum); the continuous-time prediction is ``lr/(1-β)/4 · tr C`` (for any
     H); the ratio diverges at lr_max.  Learning rates without a stationary law give ``inf``.
     """
+    if np.asarray(lrs).dtype == bool:
+        raise InputError(f"lrs must be numbers, got booleans {lrs!r}")
     lrs = as_float_array(lrs, "lrs")
     if np.any(lrs <= 0):
         raise InputError("lrs must all be > 0")

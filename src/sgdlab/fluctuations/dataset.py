@@ -21,7 +21,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_positive
+from .._validate import InputError, as_float_array, check_positive
+from ._strict import check_int
 from .frame import as_symmetric
 from .noise import NoiseModel
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, check_int, check_momentum, check_positive
+from .._validate import InputError, check_momentum, check_positive
+from ._strict import check_int
 from ..result import CONVERGES, DIVERGES, ResultMixin
 from .existence import prepare
 from .lyapunov import augmented_system

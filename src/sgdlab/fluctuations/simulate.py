@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import InputError, check_int, check_momentum, check_positive
+from .._validate import InputError, check_momentum, check_positive
+from ._strict import check_int
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo, summarise
 from ..result import DIVERGES, FINITE, ResultMixin, jsonable
@@ -168,8 +169,8 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
     else:
         lr, mu = check_positive(sgd, "sgd (the learning rate)"), check_momentum(0.0 if momentum is None else momentum)
     frame, model = prepare(hessian, noise, preconditioner, batch)
-    seeds, steps = _count(seeds, seeds_name, 2), _count(steps, "steps")
-    seed, cloud = _count(seed, "seed", 0), _count(cloud, "cloud", 0)
+    seeds, steps = check_int(seeds, seeds_name, 2), check_int(steps, "steps")
+    seed, cloud = check_int(seed, "seed", 0), check_int(cloud, "cloud", 0)
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if model.has_feedback and not isinstance(model, (OnlineMinibatch, FiniteDataset)):
@@ -188,7 +189,7 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
         return missing
     H, P = frame.hessian, frame.preconditioner
     Pm = np.eye(d) if P is None else P
-    burn = burn_in_steps(H, model, lr, mu, P) if burn_in is None else _count(burn_in, "burn_in", 0)
+    burn = burn_in_steps(H, model, lr, mu, P) if burn_in is None else check_int(burn_in, "burn_in", 0)
     n_keep = min(-(-cloud // seeds), steps) if cloud else 0
     keep_every = max(1, steps // n_keep) if n_keep else 0
     run = _run_numba if backend == "numba" else _run_numpy
@@ -207,12 +208,6 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
                       burn_in=burn, seed=seed, cloud=kept.reshape(-1, d)[:cloud], backend=backend,
                       excess_loss_median=float(np.median(loss)), status=status, reason=reason, per_chain_loss=loss)
 
-
-def _count(value, name: str, minimum: int = 1) -> int:
-    """check_int that also refuses bools (True is not a count)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    return check_int(value, name, minimum)
 
 
 def model_batch(model) -> int:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_momentum, check_positive
+from .._validate import InputError, as_float_array, check_momentum, check_positive
+from ._strict import check_int
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo
 from ..result import DIVERGES, FINITE, jsonable, register_status
@@ -123,9 +124,15 @@ class Run:
                          "stderr": self.stderr, "median": self.median, "rms": self.rms})
 
 
+def _no_bools(value, name: str):
+    if np.asarray(value).dtype == bool:
+        raise InputError(f"{name} must be numbers, got booleans {value!r}")
+    return value
+
+
 def _hyper(lr, momentum, lr_name="lr"):
-    lr = as_float_array(np.atleast_1d(lr), lr_name)
-    mom = as_float_array(np.atleast_1d(momentum), "momentum")
+    lr = as_float_array(_no_bools(np.atleast_1d(lr), lr_name), lr_name)
+    mom = as_float_array(_no_bools(np.atleast_1d(momentum), "momentum"), "momentum")
     try:
         lr, mom = np.broadcast_arrays(lr, mom)
     except ValueError:
@@ -180,8 +187,8 @@ def simulate(model, sgd, steps: int, seeds: int = 200, seed: int = 0, backend: s
     if label_noise is None:
         raise InputError("label_noise is required: the per-sample label-noise standard deviation ε >= 0")
     eps = check_positive(label_noise, "label_noise", allow_zero=True)
-    steps, chains, every = _count(steps, "steps"), _count(seeds, seeds_name), _count(every, "every")
-    seed = _count(seed, "seed", 0)
+    steps, chains, every = check_int(steps, "steps"), check_int(seeds, seeds_name), check_int(every, "every")
+    seed = check_int(seed, "seed", 0)
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     theta0 = as_float_array(model.start if start is None else start, "start")
@@ -229,12 +236,6 @@ def simulate(model, sgd, steps: int, seeds: int = 200, seed: int = 0, backend: s
             theta += vel
     return Run(rec, rms, mean, lr, mom, died, chains, se, med, sd)
 
-
-def _count(value, name: str, minimum: int = 1) -> int:
-    """check_int that also refuses bools (True is not a count)."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    return check_int(value, name, minimum)
 
 
 def _masked_median(q: np.ndarray, alive: np.ndarray) -> np.ndarray:

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from .._validate import InputError, as_float_array, check_int, check_positive
+from .._validate import InputError, as_float_array, check_positive
+from ._strict import check_int
 from ..result import DIVERGES, ResultMixin, jsonable, register_status
 from .extract import METHODS, NOT_REACHED, REACHED, Extracted, extract_time
-from .simulate import Run, _count, simulate
+from .simulate import Run, _no_bools, simulate
 from .timescales import timescales
 
 __all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "plain_sgd_time",
@@ -221,16 +222,16 @@ def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | Non
         seeds, seeds_name = chains, "chains"
     else:
         seeds_name = "seeds"
-    seeds = _count(seeds, seeds_name)
-    lrs = np.sort(as_float_array(np.atleast_1d(lrs), "lrs"))[::-1]
-    C = np.sort(as_float_array(np.atleast_1d(C), "C"))
+    seeds = check_int(seeds, seeds_name)
+    lrs = np.sort(as_float_array(_no_bools(np.atleast_1d(lrs), "lrs"), "lrs"))[::-1]
+    C = np.sort(as_float_array(_no_bools(np.atleast_1d(C), "C"), "C"))
     for v in lrs:
         check_positive(float(v), "lrs")
     for v in C:
         check_positive(float(v), "C")
     eps = check_positive(label_noise, "label_noise")
-    horizon, records = check_positive(horizon, "horizon"), _count(records, "records")
-    max_steps, seed = _count(max_steps, "max_steps"), _count(seed, "seed", 0)
+    horizon, records = check_positive(horizon, "horizon"), check_int(records, "records")
+    max_steps, seed = check_int(max_steps, "max_steps"), check_int(seed, "seed", 0)
     method = method or getattr(model, "method", "tenfold")
     statistic = statistic or getattr(model, "statistic", "rms")
     if method not in METHODS:
@@ -241,7 +242,7 @@ def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | Non
     if steps is None:
         n_steps = [_horizon(model, eta, 1.0 - omb[e], eps, horizon, max_steps) for e, eta in enumerate(lrs)]
     else:
-        n_steps = [_count(steps, "steps")] * lrs.size
+        n_steps = [check_int(steps, "steps")] * lrs.size
     total, done = sum(n_steps), 0
     runs, times, status, reasons = [], np.empty(omb.shape), [], []
     for e, eta in enumerate(lrs):
