@@ -153,7 +153,8 @@ def fluctuations(
         st = fl.stationary_covariance(hess, model, lr_used, momentum, P, raise_on_failure=True)
     except fl.NoStationaryLaw as exc:
         console.print(f"[red]{exc}")
-        doc = {"status": "no stationary law", "condition": exc.condition, "message": str(exc), "lr_max": lmax}
+        doc = {"status": exc.result.status, "condition": exc.condition, "reason": str(exc), "message": str(exc),
+               "lr_max": lmax}
         if out is not None:
             write_run_json(out, "fluctuations", config, started, doc)
         if json:
