@@ -183,3 +183,13 @@ def test_array_parameters_refuse_booleans_and_bad_entries_naming_them(bad):
     refused(lambda: mf.sweep(UV, bad, [1.0], 1.0), "lrs")
     refused(lambda: mf.simulate(UV, bad, 10, label_noise=1.0, momentum=0.5), "sgd")
     refused(lambda: F.approximation_error(np.eye(2), np.eye(2), bad), "lrs")
+
+
+@FAST
+@given(st.sampled_from([0.0, -1e-3, math.nan, True]))
+def test_tolerances_must_be_positive_so_that_nothing_hangs(bad):
+    refused(lambda: mf.project(UV, UV.start, tol=bad), "tol")
+    refused(lambda: mf.slowest_curvature([1.0, 0.5], rtol=bad), "rtol")
+    refused(lambda: F.lr_max(np.eye(2), np.eye(2), rtol=bad), "rtol")
+    refused(lambda: fz.gd(1.0, 9.0, 1.0, lr=0.1, steps=10, ptol=bad), "ptol")
+    refused(lambda: mf.time_to_fraction([0, 1, 2], [1.0, 0.5, 0.1], fraction=bad), "fraction")

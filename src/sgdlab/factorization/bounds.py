@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_positive
 from ..result import jsonable, register_status
 from ._arrays import as_lr, as_target, parse
 from .sharpness import spectral_sq
@@ -79,6 +80,7 @@ class BoundCheck:
 
 def check_bounds(A, X, Y, lr, rtol: float = 1e-6) -> BoundCheck:
     """Evaluate the three bounds of §C.3–C.4 [D] at (X, Y); meaningful at a global minimum."""
+    rtol = check_positive(rtol, "rtol", allow_zero=True)
     A2, b, h = parse(A, X, Y, lr)
     a2, b2 = spectral_sq(b.X), spectral_sq(b.Y)
     rhs = balancing_bounds(A2, h)
