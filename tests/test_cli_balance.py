@@ -22,8 +22,8 @@ def test_json_on_stdout_table_on_stderr_with_every_status_fraction():
     r = invoke(*QUICK, "--no-map", "--json")
     doc = json.loads(r.stdout)
     assert [row["c"] for row in doc["rows"]] == [0.5, 1.5, 2.4]
-    assert doc["rows"][2]["frac_diverged"] == 1.0 and doc["rows"][2]["ratio_median"] is None
-    assert doc["rows"][0]["frac_converged"] == 1.0 and doc["L0"]["min"] > 0
+    assert doc["rows"][2]["frac_diverges"] == 1.0 and doc["rows"][2]["ratio_median"] is None
+    assert doc["rows"][0]["frac_converges"] == 1.0 and doc["L0"]["min"] > 0
     assert "run status" in r.stderr and "{" not in r.stderr
 
 
@@ -36,13 +36,13 @@ def test_out_writes_csv_json_figures_and_run_json_without_nan(tmp_path):
     for name in names[:5]:
         assert "nan" not in (tmp_path / name).read_text().lower(), name
     runs = list(csv.DictReader((tmp_path / "runs.csv").open()))
-    assert len(runs) == 3 * 30 and {r["status"] for r in runs} >= {"converged", "diverged"}
+    assert len(runs) == 3 * 30 and {r["status"] for r in runs} >= {"converges", "diverges"}
     assert json.loads((tmp_path / "run.json").read_text())["config"]["quick"] is True
 
 
 def test_figures_are_written_when_every_run_diverges(tmp_path):
     r = invoke("balance", "--quick", "--c", "2.5,3", "--no-map", "--json", "--out", str(tmp_path))
-    assert all(row["frac_diverged"] == 1.0 for row in json.loads(r.stdout)["rows"])
+    assert all(row["frac_diverges"] == 1.0 for row in json.loads(r.stdout)["rows"])
     assert (tmp_path / "balance.png").stat().st_size > 0 and (tmp_path / "trajectories.png").exists()
 
 
@@ -50,7 +50,7 @@ def test_scalar_start_reports_convergence_beyond_the_classical_edge():
     r = invoke("balance", "--start", "9,1", "--singular-values", "1", "--c", "1.5,1.9", "--no-map",
                "--steps", "5000", "--json")
     rows = json.loads(r.stdout)["rows"]
-    assert all(row["frac_converged"] == 1.0 and row["ratio_median"] < 1 for row in rows)
+    assert all(row["frac_converges"] == 1.0 and row["ratio_median"] < 1 for row in rows)
 
 
 @pytest.mark.parametrize("args, message", [

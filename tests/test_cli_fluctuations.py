@@ -66,10 +66,10 @@ def test_beyond_lr_max_reports_no_stationary_law_with_the_failing_condition(tmp_
     r = invoke(*QUICK, "--noise", "online", "--batch", "4", "--no-rotate", "--lr", "0.7", "--json",
                "--out", str(tmp_path), code=1)
     doc = json.loads(r.stdout)
-    assert doc["status"] == "no stationary law" and doc["condition"] == "noise feedback"
+    assert doc["status"] == "diverges" and doc["condition"] == "noise feedback"
     assert doc["message"].startswith("no stationary law: minibatch-noise feedback")
     assert doc["lr_max"] == pytest.approx(0.6392, abs=1e-4)
-    assert json.loads((tmp_path / "run.json").read_text())["results"]["status"] == "no stationary law"
+    assert json.loads((tmp_path / "run.json").read_text())["results"]["status"] == "diverges"
 
 
 def test_bad_input_is_one_error_line_without_traceback():

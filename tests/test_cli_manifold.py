@@ -41,11 +41,11 @@ def test_out_writes_json_csv_figures_and_run_json_without_nan(tmp_path):
     for name in names[:4]:
         assert "nan" not in (tmp_path / name).read_text().lower(), name
     grid = list(csv.DictReader((tmp_path / "grid.csv").open()))
-    assert len(grid) == 3 * 5 and {r["status"] for r in grid} == {"ok"}
+    assert len(grid) == 3 * 5 and {r["status"] for r in grid} == {"reached"}
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["config"]["quick"] is True and run["command"] == "momentum-scaling"
     speed = run["results"]["speedup"]
-    assert speed["status"] in ("ok", "not reached") and speed["predicted"] > 100
+    assert speed["status"] in ("reached", "not-reached") and speed["predicted"] > 100
 
 
 @pytest.mark.parametrize("model", ["sensing", "mlp"])
@@ -79,4 +79,4 @@ def test_default_uv_experiment_runs_under_five_minutes_and_finds_two_thirds():
           f"time exponent {doc['time_exponent']:.3f}, speed-up {doc['speedup']}")
     assert elapsed < 300
     assert abs(doc["exponent"] - 2 / 3) < 0.1 and abs(doc["time_exponent"] + 2 / 3) < 0.1
-    assert doc["speedup"]["status"] == "ok" and doc["speedup"]["measured"] > 100
+    assert doc["speedup"]["status"] == "reached" and doc["speedup"]["measured"] > 100

@@ -100,7 +100,7 @@ def test_lanczos_and_dense_sharpness_agree():
 
 # ---------------------------------------------------------------- scalar case (§C.3, §C.4, §C.5)
 def test_scalar_9_1_converges_for_every_h_up_to_twice_the_classical_edge(scalar_sweep):
-    conv = scalar_sweep.result.status[:, 0] == "converged"
+    conv = scalar_sweep.result.status[:, 0] == "converges"
     c = scalar_sweep.c
     assert conv[c <= 2.0].all()  # every h <= 2·(2/L0) on a 920-point grid
     first_failure = c[~conv].min()
@@ -109,7 +109,7 @@ def test_scalar_9_1_converges_for_every_h_up_to_twice_the_classical_edge(scalar_
 
 def test_scalar_imbalance_shrinks_beyond_2_over_L0_and_is_about_conserved_below(scalar_sweep):
     c, res = scalar_sweep.c, scalar_sweep.result
-    conv = res.status[:, 0] == "converged"
+    conv = res.status[:, 0] == "converges"
     final = np.abs(res.imbalance[:, 0])
     assert res.imbalance0[0, 0] == 80.0
     below, beyond = conv & (c < 1), conv & (c > 1) & (c <= 2)
@@ -121,13 +121,13 @@ def test_small_lr_imbalance_drift_is_order_h():
     """§C.5: GD changes the imbalance by O(h); halving h halves the drift (to 10%; measured 2.05, 2.11)."""
     c = np.array([0.025, 0.05, 0.1])
     sw = fz.sweep(1.0, 9.0, 1.0, c, steps=40000)
-    assert (sw.result.status == "converged").all()
+    assert (sw.result.status == "converges").all()
     drift = 1 - sw.result.ratio[:, 0]
     np.testing.assert_allclose(drift[1:] / drift[:-1], 2.0, rtol=0.1)
 
 
 def test_scalar_limits_obey_the_stability_and_balancing_bounds(scalar_sweep):
-    conv = scalar_sweep.result.status == "converged"
+    conv = scalar_sweep.result.status == "converges"
     assert scalar_sweep.bounds_ok[conv].all()
     assert np.all(scalar_sweep.lr[conv] * scalar_sweep.sharpness_limit[conv] <= 2 * (1 + 1e-6))
 
@@ -135,7 +135,7 @@ def test_scalar_limits_obey_the_stability_and_balancing_bounds(scalar_sweep):
 # ---------------------------------------------------------------- matrix case (§C.4)
 def test_matrix_convergence_fraction_high_up_to_c_1_8_and_low_from_2_1(matrix_sweep):
     _, sw = matrix_sweep
-    frac = {r["c"]: r["frac_converged"] for r in sw.rows()}
+    frac = {r["c"]: r["frac_converges"] for r in sw.rows()}
     assert all(frac[c] >= 0.95 for c in (0.2, 0.8, 1.2, 1.5, 1.8))  # measured 1, 1, 1, 1, 0.98
     assert all(frac[c] <= 0.2 for c in (2.1, 2.4))  # measured 0.11, 0
 
@@ -149,7 +149,7 @@ def test_matrix_median_imbalance_ratio_decreases_monotonically_with_c(matrix_swe
 
 def test_every_converged_matrix_run_obeys_the_bounds(matrix_sweep):
     A, sw = matrix_sweep
-    conv = sw.result.status == "converged"
+    conv = sw.result.status == "converges"
     assert conv.sum() > 500 and sw.result.at_global_min[conv].all()
     check = fz.check_bounds(A, sw.result.X[conv], sw.result.Y[conv], sw.lr[conv])
     assert check.ok.all()
@@ -170,7 +170,7 @@ def test_balanced_scalar_orbits_are_classified(h, status, period):
 def test_divergence_is_reported_with_its_step_and_finite_iterates(matrix_sweep):
     _, sw = matrix_sweep
     res, last = sw.result, len(MATRIX_C) - 1
-    assert (res.status[last] == "diverged").all()
+    assert (res.status[last] == "diverges").all()
     assert np.all(res.stopped_at[last] < 20000) and np.all(np.isfinite(res.X[last]))
     assert sw.rows()[last]["ratio_median"] is None  # no converged run: no number, not NaN
 
@@ -203,7 +203,7 @@ def test_vector_case_layout_and_balancing():
     x0, y0 = np.array([6.0, 2.0, 1.0]), np.array([0.5, 0.2, 0.1])
     L0 = fz.sharpness(2.0, x0, y0)
     r = fz.gd(2.0, x0, y0, lr=2 * np.array([0.5, 1.6]) / L0, steps=20000)
-    assert r.X.shape == (2, 3) and list(r.status) == ["converged", "converged"]
+    assert r.X.shape == (2, 3) and list(r.status) == ["converges", "converges"]
     assert abs(r.imbalance[1]) < abs(r.imbalance[0]) < abs(fz.imbalance(2.0, x0, y0))
 
 
@@ -232,7 +232,52 @@ def test_matrix_acceptance_holds_for_other_seeds(seed):
     X0, Y0 = fz.unbalanced_init(3, 3, 3, runs=100, scale=2.5, seed=seed)
     sw = fz.sweep(A, X0, Y0, MATRIX_C, steps=20000)
     rows = sw.rows()
-    assert all(r["frac_converged"] >= 0.95 for r in rows[:5])
-    assert all(r["frac_converged"] <= 0.2 for r in rows[5:])
+    assert all(r["frac_converges"] >= 0.95 for r in rows[:5])
+    assert all(r["frac_converges"] <= 0.2 for r in rows[5:])
     assert np.all(np.diff([r["ratio_median"] for r in rows[:5]]) < 0)
     assert sw.bounds_ok.all() and all(r["bound_violations"] == 0 for r in rows)
+
+
+# ------------------------------------------------------------------ issue 12: the result protocol at the edges
+def test_an_overflowing_run_diverges_with_a_finite_last_iterate_and_no_nan():
+    # blowup = 1e308 made the blow-up radius inf, so an inf iterate passed as "inside the ball"
+    r = fz.gd(1.0, 9.0, 1.0, lr=1.0, steps=50, blowup=1e308)
+    assert r.status == "diverges" and "blow-up ball" in r.reason
+    assert np.isfinite(r.X) and np.isfinite(r.Y) and np.isfinite(r.imbalance) and np.isfinite(r.loss)
+    json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_factors_whose_squared_norm_overflows_are_refused_naming_them():
+    with pytest.raises(InputError, match="X0 and Y0"):
+        fz.gd(1.0, 1e160, 1e160, lr=1.0, steps=5)
+
+
+def test_gd_memory_does_not_grow_with_steps():
+    import tracemalloc
+    tracemalloc.start()
+    r = fz.gd(1.0, 9.0, 1.0, lr=0.04, steps=10 ** 12)      # converges early; the plan of 10¹² steps costs nothing
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert r.status == "converges" and peak < 2 ** 24
+
+
+def test_a_batch_too_large_for_memory_is_refused_up_front_with_an_estimate():
+    with pytest.raises(InputError, match="GiB"):
+        fz.convergence_map(np.eye(3), [1.0], [0.5], seeds=10 ** 9, steps=10)
+    with pytest.raises(InputError, match="GiB"):
+        fz.trajectory(1.0, np.full((1000, 1), 9.0), 1.0, 0.04, 10 ** 7)
+
+
+def test_results_carry_status_reason_and_a_json_ready_dict(matrix_sweep):
+    _, sw = matrix_sweep
+    assert sw.status in fz.STATUSES + ("mixed",) and sw.reason and sw.message == sw.reason
+    json.dumps(sw.to_dict(), allow_nan=False)
+    r = fz.gd(1.0, 9.0, 1.0, lr=0.04, steps=5000)
+    assert r.status == "converges" and "gradient norm" in r.reason and r.ok
+
+
+def test_convergence_map_takes_seeds_and_still_accepts_runs():
+    a = fz.convergence_map(np.eye(2), [1.0], [0.5], seeds=4, steps=200)
+    with pytest.warns(DeprecationWarning):
+        b = fz.convergence_map(np.eye(2), [1.0], [0.5], runs=4, steps=200)
+    assert a.fractions["converges"].tolist() == b.fractions["converges"].tolist() and a.status == "converges"

@@ -6,10 +6,14 @@ and the relative Frobenius error is below 4 x the relative Monte-Carlo error (de
 for the acceptance runs (slow), the Monte-Carlo error is below 0.3% and the error below 1%.
 """
 
+import json
+import warnings
+
 import numpy as np
 import pytest
 
-from sgdlab import InputError, fluctuations as F
+from sgdlab import SGD, InputError, fluctuations as F
+from sgdlab.result import STATUSES, ResultError
 
 A_DOC = np.array([0.25, 0.5, 1.0, 2.0])          # the design doc's spectrum (§A.2, §A.5)
 
@@ -159,14 +163,17 @@ def test_lr_max_of_additive_noise_is_the_mean_stability_bound():
 
 def test_beyond_lr_max_there_is_no_stationary_law_and_the_message_names_the_condition():
     H, C = rotated(A_DOC, seed=0)
-    with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: mean dynamics unstable, lr·a_max = 3.06"):
-        F.stationary_covariance(H, C, 1.53, 0.5)
+    st = F.stationary_covariance(H, C, 1.53, 0.5)
+    assert st.status == "diverges" and st.cov is None and st.excess_loss is None
+    assert st.reason.startswith("no stationary law: mean dynamics unstable, lr·a_max = 3.06")
     with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: minibatch-noise feedback") as exc:
-        F.stationary_covariance(None, ONLINE, 0.65)
+        F.stationary_covariance(None, ONLINE, 0.65, raise_on_failure=True)
     assert exc.value.condition == "noise feedback" and "lr_max = 0.63917" in str(exc.value)
+    assert isinstance(exc.value, ResultError) and exc.value.result.status == "diverges"
     X, y = dataset()
-    with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: noise feedback spectral radius"):
-        F.stationary_covariance(None, F.finite_dataset(X, y, batch=2), 0.8)
+    st = F.stationary_covariance(None, F.finite_dataset(X, y, batch=2), 0.8)
+    assert st.reason.startswith("no stationary law: noise feedback spectral radius")
+    json.dumps(st.to_dict(), allow_nan=False)
     ex = F.existence(H, C, 1.53, 0.5)
     assert not ex.exists and ex.condition == "mean stability"
 
@@ -194,9 +201,9 @@ def test_just_below_lr_max_every_number_is_finite():
 
 def test_singular_hessian_with_noise_in_its_kernel_is_refused_not_answered():
     H = np.diag([1.0, 0.5, 0.0])
-    with pytest.raises(F.NoStationaryLaw, match=r"no stationary law: random walk along 1 null direction") as exc:
-        F.stationary_covariance(H, np.eye(3), 0.5)
-    assert exc.value.condition == "kernel noise"
+    st = F.stationary_covariance(H, np.eye(3), 0.5)
+    assert st.status == "diverges" and st.condition == "kernel noise" and st.lr_max is None
+    assert st.reason.startswith("no stationary law: random walk along 1 null direction")
     with pytest.raises(F.NoStationaryLaw, match="random walk"):
         F.lr_max(H, np.eye(3))
     # noise confined to range(H): the law lives on range(H), the kernel does not move
@@ -326,8 +333,7 @@ def test_damped_newton_and_natural_gradient_give_lr_over_2_minus_lr_times_HinvCH
     expected = lr / (2 - lr) * Hinv @ C @ Hinv
     assert rel(F.stationary_covariance(H, C, lr, preconditioner=F.damped_newton(H)).cov, expected) < 1e-12
     assert rel(F.stationary_covariance(H, C, lr, preconditioner=F.natural_gradient(H)).cov, expected) < 1e-12
-    with pytest.raises(F.NoStationaryLaw, match="lr·a_max = 2.1"):
-        F.stationary_covariance(H, C, 2.1, preconditioner=F.damped_newton(H))
+    assert "lr·a_max = 2.1" in F.stationary_covariance(H, C, 2.1, preconditioner=F.damped_newton(H)).reason
 
 
 def test_adam_like_matches_its_commuting_closed_form_and_scales_as_A_to_the_minus_half():
@@ -409,7 +415,7 @@ def _additive(case, chains, steps, seed, preconditioner=None):
     H, C = rotated(A_DOC, case["seed"])
     P = preconditioner(H, C) if preconditioner else None
     theory = F.stationary_covariance(H, C, case["lr"], case["momentum"], preconditioner=P)
-    sim = F.simulate(H, C, case["lr"], case["momentum"], preconditioner=P, chains=chains, steps=steps, seed=seed)
+    sim = F.simulate(H, C, SGD(case["lr"], case["momentum"]), steps, seeds=chains, seed=seed, preconditioner=P)
     return theory, sim
 
 
@@ -433,7 +439,7 @@ def test_momentum_and_preconditioned_simulations_agree(name):
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
 def test_online_minibatch_simulation_agrees_and_the_naive_additive_model_does_not(momentum):
     lr, theory = at_fraction(ONLINE, momentum)
-    sim = F.simulate(None, ONLINE, lr, momentum, chains=64, steps=6000, seed=3)
+    sim = F.simulate(None, ONLINE, SGD(lr, momentum), 6000, seeds=64, seed=3)
     cmp = assert_agrees(sim, theory)
     assert sim.compare(naive_additive(lr, momentum))["rel_error"] > 30 * cmp["mc_rel_error"]
 
@@ -443,14 +449,14 @@ def test_finite_dataset_simulation_agrees(sampling, momentum):
     X, y = dataset()
     model = F.finite_dataset(X, y, batch=2, sampling=sampling)
     lr, theory = at_fraction(model, momentum)
-    assert_agrees(F.simulate(None, model, lr, momentum, chains=64, steps=8000, seed=4), theory)
+    assert_agrees(F.simulate(None, model, SGD(lr, momentum), 8000, seeds=64, seed=4), theory)
 
 
 def test_label_noise_simulation_agrees():
     X, y = dataset()
     model = F.label_noise(X, y, 0.7, batch=8)
     theory = F.stationary_covariance(None, model, 0.4, 0.3)
-    assert_agrees(F.simulate(None, model, 0.4, 0.3, chains=64, steps=6000, seed=5), theory)
+    assert_agrees(F.simulate(None, model, SGD(0.4, 0.3), 6000, seeds=64, seed=5), theory)
 
 
 @pytest.mark.parametrize("case", ["heavy ball", "online", "distinct + label noise"])
@@ -461,26 +467,40 @@ def test_numpy_reference_backend_vectorised_over_chains_agrees_with_theory_and_w
                            "online": (None, ONLINE, 0.35, 0.3),
                            "distinct + label noise": (None, F.label_noise(X, y, 0.5, batch=4), 0.5, 0.0)}[case]
     theory = F.stationary_covariance(hess, noise, lr, mu)
-    ref = F.simulate(hess, noise, lr, mu, chains=64, steps=4000, seed=6, backend="numpy")
-    fast = F.simulate(hess, noise, lr, mu, chains=64, steps=4000, seed=6)
+    ref = F.simulate(hess, noise, SGD(lr, mu), 4000, seeds=64, seed=6, backend="numpy")
+    fast = F.simulate(hess, noise, SGD(lr, mu), 4000, seeds=64, seed=6)
     assert ref.backend == "numpy" and fast.backend == "numba"
     assert_agrees(ref, theory)
     z = (ref.cov - fast.cov) / np.sqrt(ref.cov_se ** 2 + fast.cov_se ** 2)
     assert np.abs(z).max() < 4.5
 
 
-def test_simulation_is_reproducible_and_refuses_a_divergent_run():
+def test_simulation_is_reproducible_and_does_not_run_a_divergent_one():
     H, C = rotated(A_DOC, 0)
-    a = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
-    b = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
+    a = F.simulate(H, C, SGD(0.5), 500, seeds=4, seed=9)
+    b = F.simulate(H, C, SGD(0.5), 500, seeds=4, seed=9)
     np.testing.assert_array_equal(a.cov, b.cov)
-    np.testing.assert_array_equal(F.simulate(H, C, 0.5, chains=4, steps=50, seed=9, backend="numpy").cov,
-                                  F.simulate(H, C, 0.5, chains=4, steps=50, seed=9, backend="numpy").cov)
+    np.testing.assert_array_equal(F.simulate(H, C, SGD(0.5), 50, seeds=4, seed=9, backend="numpy").cov,
+                                  F.simulate(H, C, SGD(0.5), 50, seeds=4, seed=9, backend="numpy").cov)
     assert a.cloud.shape == (2000, 4) and np.all(np.any(a.cloud != 0, axis=1))
-    short = F.simulate(H, C, 0.5, chains=3, steps=100, seed=9)
+    short = F.simulate(H, C, SGD(0.5), 100, seeds=3, seed=9)
     assert short.cloud.shape == (300, 4) and np.all(np.any(short.cloud != 0, axis=1))
+    missing = F.simulate(H, C, SGD(1.1), 100, seeds=4)
+    assert missing.status == "diverges" and "no stationary law" in missing.reason and missing.cov is None
     with pytest.raises(F.NoStationaryLaw, match="no stationary law"):
-        F.simulate(H, C, 1.1, chains=4, steps=100)
+        F.simulate(H, C, SGD(1.1), 100, seeds=4, raise_on_failure=True)
+
+
+def test_the_old_call_with_lr_and_chains_still_works_and_gives_the_same_numbers():
+    H, C = rotated(A_DOC, 0)
+    with pytest.warns(DeprecationWarning, match="seeds"):
+        old = F.simulate(H, C, 0.5, chains=4, steps=500, seed=9)
+    new = F.simulate(H, C, SGD(0.5), 500, seeds=4, seed=9)
+    np.testing.assert_array_equal(old.cov, new.cov)
+    assert old.chains == new.seeds == 4
+    mc = new.summary()
+    assert mc.mean[0] == new.excess_loss and mc.stderr[0] == pytest.approx(new.excess_loss_se, rel=1e-12)
+    assert mc.median[0] == new.excess_loss_median and new.status == "finite"
 
 
 # ------------------------------------------------------------------ acceptance runs (slow)
@@ -505,7 +525,7 @@ def test_acceptance_additive_within_1_percent_with_mc_error_below_03_percent(nam
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
 def test_acceptance_online_minibatch_within_1_percent_at_06_lr_max(momentum):
     lr, theory = at_fraction(ONLINE, momentum)
-    sim = F.simulate(None, ONLINE, lr, momentum, chains=200, steps=50_000, seed=12)
+    sim = F.simulate(None, ONLINE, SGD(lr, momentum), 50_000, seeds=200, seed=12)
     cmp = assert_agrees(sim, theory, slow=True)
     naive = naive_additive(lr, momentum)
     print(f"\nonline β={momentum}: rel. err {cmp['rel_error']:.4f}, MC {cmp['mc_rel_error']:.4f}, "
@@ -519,7 +539,58 @@ def test_acceptance_finite_dataset_with_replacement_within_1_percent(momentum, s
     X, y = dataset()
     model = F.finite_dataset(X, y, batch=2)
     lr, theory = at_fraction(model, momentum)
-    sim = F.simulate(None, model, lr, momentum, chains=200, steps=steps, seed=13)
+    sim = F.simulate(None, model, SGD(lr, momentum), steps, seeds=200, seed=13)
     cmp = assert_agrees(sim, theory, slow=True)
     print(f"\nfinite set β={momentum}: rel. err {cmp['rel_error']:.4f}, MC {cmp['mc_rel_error']:.4f}, "
           f"max|z| {cmp['max_z']:.2f}, excess train loss sim {sim.excess_loss:.5f} theory {theory.excess_loss:.5f}")
+
+
+# ------------------------------------------------------------------ issue 12: the result protocol at the edges
+def test_zero_noise_gives_a_zero_law_and_a_continuous_error_that_is_a_number():
+    st = F.stationary_covariance(np.diag(A_DOC), np.zeros((4, 4)), 0.8)
+    assert st.status == "stationary" and np.all(st.cov == 0) and st.excess_loss == 0
+    assert st.continuous_error == 0.0                       # both laws are exactly zero (was NaN)
+    assert st.ratio_to_continuous is None and "zero noise" in st.reason
+    json.dumps(st.to_dict(), allow_nan=False)
+
+
+def test_every_fluctuations_result_has_status_reason_and_a_json_ready_dict():
+    H, C = rotated(A_DOC, 0)
+    results = [F.stationary_covariance(H, C, 0.8), F.stationary_covariance(H, C, 1.2), F.existence(H, C, 0.8),
+               F.existence(H, C, 1.2), F.second_moment_recursion(H, C, 0.8),
+               F.simulate(H, C, SGD(0.5), 100, seeds=3), F.simulate(H, C, SGD(1.2), 100, seeds=3),
+               F.approximation_error(H, C, [0.4, 0.8, 1.2])]
+    for r in results:
+        assert r.status in STATUSES and r.reason and r.message == r.reason
+        json.dumps(r.to_dict(), allow_nan=False)
+    assert [r.status for r in results] == ["stationary", "diverges", "stationary", "diverges", "converges",
+                                           "finite", "diverges", "mixed"]
+
+
+def test_a_billion_chains_are_refused_up_front_with_a_memory_estimate():
+    H, C = rotated(A_DOC, 0)
+    with pytest.raises(InputError, match=r"seeds = 1000000000 needs about .* GiB"):
+        F.simulate(H, C, SGD(0.5), 10, seeds=10 ** 9)
+
+
+@pytest.mark.parametrize("kwargs,param", [({"seeds": True}, "seeds"), ({"seeds": 1}, "seeds"), ({"seed": -1}, "seed"),
+                                          ({"steps": 0}, "steps"), ({"chains": 1.5}, "chains"),
+                                          ({"momentum": 0.5}, "momentum")])
+def test_bad_simulation_parameters_are_named_as_the_caller_passed_them(kwargs, param):
+    H, C = rotated(A_DOC, 0)
+    kw = {"steps": 10, **kwargs}
+    with pytest.raises(InputError, match=param), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        F.simulate(H, C, SGD(0.5), **kw)
+
+
+@pytest.mark.parametrize("rtol", [0.0, -1e-3, 1e-300])
+def test_a_tolerance_that_would_never_stop_the_bisection_is_refused(rtol):
+    with pytest.raises(InputError, match="rtol"):
+        F.lr_max(np.eye(2), np.eye(2), rtol=rtol)
+
+
+def test_label_noise_names_its_own_parameter_scale():
+    X, y = dataset()
+    with pytest.raises(InputError, match="scale"):
+        F.label_noise(X, y, scale=-0.5)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from sgdlab import InputError, manifold as mf
+from sgdlab import SGD, InputError, manifold as mf
 from sgdlab.manifold._model import ManifoldModel
 
 UV = mf.UV(s=1.0, n=16)
@@ -76,7 +76,7 @@ def test_stability_boundary_is_lr_lambda_equal_two_one_plus_beta():
 def test_three_timescales_match_their_closed_forms_in_the_overdamped_regime():
     lr, beta = 1e-4, 0.5                     # ηλ = 2e-4 ≪ (1-√β)² = 0.086
     ts = mf.timescales(UV, lr, beta, EPS_UV)
-    assert ts.regime == "overdamped" and ts.status == "stable"
+    assert ts.regime == "overdamped" and ts.status == "converges"
     assert ts.transverse == pytest.approx((1 - beta) / (lr * 2.0), rel=2e-3)     # λ = 2s at (1, 1)
     assert ts.longitudinal == pytest.approx(-1 / math.log(beta), rel=1e-14)
     assert ts.drift == pytest.approx(4 * UV.n * (1 - beta) ** 2 / (lr ** 2 * EPS_UV ** 2 * 4 * UV.s), rel=1e-14)
@@ -97,7 +97,7 @@ def test_drift_and_momentum_timescales_meet_at_one_minus_beta_proportional_to_lr
 
 def test_an_unstable_learning_rate_is_reported_with_the_failing_condition_not_as_nan():
     ts = mf.timescales(UV, 1.5, 0.2, EPS_UV)             # ηλ = 3 > 2(1 + β) = 2.4
-    assert ts.status == "unstable" and ts.transverse == math.inf
+    assert ts.status == "diverges" and ts.transverse == math.inf
     assert "2(1 + β)" in ts.message and "lower lr" in ts.message
     assert not any(isinstance(v, float) and math.isnan(v) for v in ts.to_dict().values())
 
@@ -123,8 +123,8 @@ def test_numerical_tangent_curvature_of_uv_equals_four_s():
     assert mf.effective_curvature(model, near, 2 * model.s) == pytest.approx(4 * 1.7, rel=1e-3)
 
 
-def _uv_beta0_decay(lr, steps, chains, seed=0):
-    run = mf.simulate(UV, lr, 0.0, EPS_UV, steps, chains=chains, seed=seed, every=steps)
+def _uv_beta0_decay(lr, steps, seeds, seed=0):
+    run = mf.simulate(UV, SGD(lr), steps, seeds=seeds, seed=seed, label_noise=EPS_UV, every=steps)
     measured = -math.log(run.mean[0, -1] / run.mean[0, 0]) / steps
     D, predicted = run.mean[0, 0], 0.0                    # integrate d ln E D/dt along the path
     for _ in range(steps):
@@ -137,7 +137,7 @@ def _uv_beta0_decay(lr, steps, chains, seed=0):
 def test_beta_zero_decay_rate_of_the_uv_imbalance_matches_theory_within_one_percent():
     """E D decays at η²·2δ²/(2 - ηλ) per step (§B.6, exact at β = 0); the naive η²δ² is 3.8 % off."""
     lr = 0.02
-    measured, predicted = _uv_beta0_decay(lr, steps=5000, chains=200)
+    measured, predicted = _uv_beta0_decay(lr, steps=5000, seeds=200)
     assert abs(measured / predicted - 1) < 0.01           # measured 1.0015
     naive = lr ** 2 * mf.uv_delta(UV.s, UV.n, EPS_UV) ** 2
     assert abs(measured / naive - 1) > 0.02
@@ -148,9 +148,9 @@ def test_overdamped_time_law_of_the_uv_imbalance_within_five_percent(lr, C):
     """T(RMS D drops tenfold) = ln 10 (1-β)²/(η²δ²) in the overdamped regime (§B.6)."""
     beta = 1 - C * lr ** (2 / 3)
     predicted = mf.uv_tenfold_time(UV, lr, beta, EPS_UV)
-    run = mf.simulate(UV, lr, beta, EPS_UV, int(1.4 * predicted), chains=100, seed=1, every=10)
+    run = mf.simulate(UV, SGD(lr, beta), int(1.4 * predicted), seeds=100, seed=1, label_noise=EPS_UV, every=10)
     ex = mf.time_to_fraction(run.steps, run.rms[0])
-    assert ex.status == "ok" and abs(ex.time / predicted - 1) < 0.05       # measured 0.992, 0.994, 1.000
+    assert ex.status == "reached" and abs(ex.time / predicted - 1) < 0.05       # measured 0.992, 0.994, 1.000
 
 
 # -- §B.5 critical damping, recommended momentum and the EMA pitfall ------------------------------
@@ -173,7 +173,7 @@ def test_recommended_momentum_critically_damps_the_motion_along_the_valley():
 def test_recommendation_accepts_a_measured_prefactor_and_flags_an_out_of_regime_learning_rate():
     assert mf.recommended_momentum(UV, 1e-3, EPS_UV, C=0.74).one_minus_beta == pytest.approx(0.0074)
     big = mf.recommended_momentum(UV, 1.5, EPS_UV)
-    assert big.status == "out of regime" and big.momentum == 0.0 and "beta = 0" in big.message
+    assert big.status == "out-of-regime" and big.momentum == 0.0 and "beta = 0" in big.message
 
 
 def test_ema_converters_round_trip_and_reuse_the_library_convention():
@@ -239,7 +239,7 @@ def test_matrix_sensing_flattest_point_recovers_the_low_rank_truth(sensing):
 def test_simulation_is_torch_sgd_momentum_step_for_step():
     """v-form heavy ball = torch.optim.SGD(momentum=β): m ← βm + g, θ ← θ - ηm (same noise)."""
     lr, beta, steps = 0.01, 0.9, 50
-    run = mf.simulate(UV, lr, beta, EPS_UV, steps, chains=1, seed=3, every=1)
+    run = mf.simulate(UV, lr, steps, seeds=1, seed=3, label_noise=EPS_UV, momentum=beta, every=1)
     rng, theta, buf = np.random.default_rng(3), UV.start[None, None, :].copy(), 0.0
     D = [float(UV.observable(theta)[0, 0])]
     for _ in range(steps):
@@ -250,11 +250,13 @@ def test_simulation_is_torch_sgd_momentum_step_for_step():
 
 
 def test_divergent_chains_are_counted_and_reported_never_nan():
-    run = mf.simulate(UV, [0.05, 0.9], [0.9, 0.0], EPS_UV, 400, chains=20, seed=0)  # 2nd: ηλ = 3.8 > 2
+    # 2nd configuration: ηλ = 3.8 > 2
+    run = mf.simulate(UV, [0.05, 0.9], 400, seeds=20, seed=0, label_noise=EPS_UV, momentum=[0.9, 0.0])
     assert run.diverged_fraction.tolist() == [0.0, 1.0]
-    assert run.status[0] == "ok" and run.status[1].startswith("diverged 20/20 chains (first at step")
+    assert run.statuses == ["finite", "diverges"] and run.status == "mixed"
+    assert run.reasons[1].startswith("diverged 20/20 chains (first at step")
     assert np.all(np.isfinite(run.rms)) and np.all(np.isfinite(run.mean))
-    assert mf.time_to_fraction([0, 1], [1.0, np.inf]).status == "diverged"
+    assert mf.time_to_fraction([0, 1], [1.0, np.inf]).status == "diverges"
 
 
 def test_extractors_recover_a_known_exponential_timescale():
@@ -264,7 +266,7 @@ def test_extractors_recover_a_known_exponential_timescale():
     assert mf.extract_time(t, y - 0.2, "tenfold").time == pytest.approx(700 * math.log(10), abs=5)
     assert mf.extract_time(t, y, "plateau").time == pytest.approx(700 * math.log(10), rel=0.02)
     short = mf.time_to_fraction(t[:100], y[:100] - 0.2)
-    assert short.status == "not reached" and short.time == math.inf and short.bound == t[99]
+    assert short.status == "not-reached" and short.time == math.inf and short.bound == t[99]
 
 
 # -- §B.7 sweep machinery ------------------------------------------------------------------------
@@ -276,7 +278,7 @@ def test_parabola_vertex_and_edge_cases():
     assert st == "interior" and xv == pytest.approx(math.log(0.8), abs=1e-12) and yv == pytest.approx(1.0)
     assert mf.parabola_minimum(x, -x)[2] == "edge"
     assert mf.parabola_minimum(x, np.r_[np.inf, y[1:]])[2] == "edge"
-    assert mf.parabola_minimum(x, np.full(5, np.inf))[2] == "none"
+    assert mf.parabola_minimum(x, np.full(5, np.inf))[2] == "not-reached"
 
 
 def test_power_law_fit_interval_covers_the_true_exponent():
@@ -291,7 +293,7 @@ def test_power_law_fit_interval_covers_the_true_exponent():
 
 def test_quick_uv_sweep_collapses_on_one_minus_beta_equal_c_lr_two_thirds():
     """Quick run (3 η, 100 chains): the optimum sits below C_lin and T_opt η^{2/3} is η-independent."""
-    sw = mf.sweep(UV, [4e-3, 2e-3, 1e-3], 2.0 ** (np.arange(-2, 4) / 2), EPS_UV, chains=100, seed=0)
+    sw = mf.sweep(UV, [4e-3, 2e-3, 1e-3], 2.0 ** (np.arange(-2, 4) / 2), EPS_UV, seeds=100, seed=0)
     assert sw.optimum_status == ["interior"] * 3
     ratio = sw.C_opt / sw.C_lin
     assert np.all((0.55 < ratio) & (ratio < 1.0))                  # measured 0.70-0.82 (slow: 0.74)
@@ -302,11 +304,12 @@ def test_quick_uv_sweep_collapses_on_one_minus_beta_equal_c_lr_two_thirds():
 
 def test_sweep_counts_a_configuration_with_a_diverged_chain_as_infinite_time():
     model = mf.UV(s=1.0, n=16, start_u=6.0)           # λ = s(u² + v²) ≈ 36 at the start
-    sw = mf.sweep(model, [0.3, 0.01], [0.5, 1.0, 2.0], EPS_UV, chains=20, steps=300)  # η = 0.3: ηλ ≫ 2(1 + β)
+    sw = mf.sweep(model, [0.3, 0.01], [0.5, 1.0, 2.0], EPS_UV, seeds=20, steps=300)  # η = 0.3: ηλ ≫ 2(1 + β)
     rows = sw.rows()
     assert np.all(sw.diverged_fraction[0] == 1.0) and np.all(sw.time[0] == math.inf)
-    assert all(st.startswith("diverged 20/20 chains") for st in rows[0]["status"])
-    assert rows[0]["diverged_configs"] == 3 and rows[0]["optimum"] == "none"
+    assert rows[0]["status"] == ["diverges"] * 3
+    assert all(why.startswith("diverged 20/20 chains") for why in rows[0]["reason"])
+    assert rows[0]["diverged_configs"] == 3 and rows[0]["optimum"] == "not-reached"
     assert np.all(sw.diverged_fraction[1] == 0.0) and rows[1]["diverged_configs"] == 0
     assert not np.isnan(sw.time).any()
 
@@ -318,8 +321,8 @@ def test_sweep_counts_a_configuration_with_a_diverged_chain_as_infinite_time():
     (lambda: mf.timescales(UV, 1e-3, 1.0, 1.0), "momentum"),
     (lambda: mf.timescales(UV, 1e-3, 0.9, float("nan")), "label_noise"),
     (lambda: mf.recommended_momentum(UV, 1e-3, 1.0, parametrisation="adam"), "parametrisation"),
-    (lambda: mf.simulate(UV, 1e-3, 0.9, 1.0, 10, chains=0), "chains"),
-    (lambda: mf.simulate(UV, [1e-3, 2e-3], [0.9, 0.8, 0.7], 1.0, 10), "lr and momentum"),
+    (lambda: mf.simulate(UV, SGD(1e-3, 0.9), 10, seeds=0, label_noise=1.0), "seeds"),
+    (lambda: mf.simulate(UV, [1e-3, 2e-3], 10, label_noise=1.0, momentum=[0.9, 0.8, 0.7]), "and momentum"),
     (lambda: mf.sweep(UV, [0.5], [4.0], 1.0), "C"),
     (lambda: mf.MatrixSensing(d=5, m=15), "m"),
     (lambda: mf.TeacherStudent(activation="sigmoid"), "activation"),
@@ -346,7 +349,7 @@ def test_docstring_examples_print_what_they_claim():
 @pytest.fixture(scope="module")
 def uv_acceptance_sweep():
     """§B.6 protocol: 5 η over 1.2 decades, C on a √2 grid 0.35..4, 300 chains."""
-    return mf.sweep(UV, [4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4], SQRT2_GRID, EPS_UV, chains=300, seed=0)
+    return mf.sweep(UV, [4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4], SQRT2_GRID, EPS_UV, seeds=300, seed=0)
 
 
 @pytest.mark.slow
@@ -377,11 +380,11 @@ def test_uv_measured_optimum_in_ema_coordinates_shows_the_pitfall(uv_acceptance_
 def test_matrix_sensing_optimal_exponent_and_speedup_over_plain_sgd(sensing):
     eps = 0.1
     C = mf.c_lin(sensing, eps) * 2.0 ** (np.arange(-4, 3) / 2)
-    sw = mf.sweep(sensing, [4e-3, 2e-3, 1e-3, 5e-4], C, eps, chains=100, seed=0)
+    sw = mf.sweep(sensing, [4e-3, 2e-3, 1e-3, 5e-4], C, eps, seeds=100, seed=0)
     assert sw.optimum_status.count("interior") >= 4
     assert abs(sw.exponent.exponent - 2 / 3) < 0.15               # measured 0.728 (CI 0.679..0.778)
-    base = mf.plain_sgd_time(sensing, 4e-3, eps, chains=50, max_steps=200_000)
-    speedup_lower = (base.time if base.status == "ok" else base.bound) / sw.time_opt[0]
+    base = mf.plain_sgd_time(sensing, 4e-3, eps, seeds=50, max_steps=200_000)
+    speedup_lower = (base.time if base.status == "reached" else base.bound) / sw.time_opt[0]
     print(f"\nsensing: exponent {sw.exponent.exponent:.3f} CI {sw.exponent.ci95}, T_opt(4e-3) = "
           f"{sw.time_opt[0]:.0f}, beta=0: {base.status}, speed-up >= {speedup_lower:.0f}, extrapolated "
           f"{math.log(10) * base.tau / sw.time_opt[0]:.0f}")
@@ -394,8 +397,49 @@ def test_teacher_student_tanh_network_has_its_optimum_at_the_critical_damping_sc
     within a factor 2 of C_lin = (ε²k_eff/N)^{1/3} (3 η, 40 chains; the CLI's default mlp run)."""
     model, eps = mf.TeacherStudent(activation="tanh"), 0.1
     clin = mf.c_lin(model, eps)
-    sw = mf.sweep(model, [4e-2, 2e-2, 1e-2], clin * 2.0 ** (np.arange(-4, 3) / 2), eps, chains=40, seed=0)
+    sw = mf.sweep(model, [4e-2, 2e-2, 1e-2], clin * 2.0 ** (np.arange(-4, 3) / 2), eps, seeds=40, seed=0)
     print(f"\nmlp: C_opt/C_lin {np.round(sw.C_opt / clin, 3)}, T_opt eta^(2/3) "
           f"{np.round(sw.time_opt * sw.lrs ** (2 / 3), 1)}, exponent {sw.exponent}")
     assert sw.optimum_status == ["interior"] * 3
     assert np.all((0.5 < sw.C_opt / clin) & (sw.C_opt / clin < 2.0))     # measured 0.89, 1.04, 0.95
+
+
+# ------------------------------------------------------------------ issue 12: the result protocol at the edges
+def test_a_sweep_with_diverged_and_unreached_configurations_has_a_status_and_no_inf_in_its_outputs():
+    import json
+    model = mf.UV(s=1.0, n=16, start_u=6.0)           # η = 0.3 diverges, η = 0.01 does not settle in 5 steps
+    sw = mf.sweep(model, [0.3, 0.01], [0.5, 1.0, 2.0], EPS_UV, seeds=10, steps=5)
+    assert np.isinf(sw.time).all() and sw.status == "not-reached" and sw.reason
+    doc = sw.to_dict()
+    json.dumps(doc, allow_nan=False)
+    json.dumps(sw.rows(), allow_nan=False)
+    assert doc["rows"][0]["T"] == [None] * 3 and doc["rows"][0]["status"] == ["diverges"] * 3
+    for run in sw.runs:
+        json.dumps(run.to_dict(), allow_nan=False)
+
+
+def test_the_twin_reports_mean_standard_error_and_median_in_the_shared_shape():
+    run = mf.simulate(UV, SGD(1e-2, 0.5), 200, seeds=30, seed=1, label_noise=EPS_UV, every=20)
+    mc = run.summary()
+    assert mc.seeds == 30 and np.array_equal(mc.steps, run.steps) and np.array_equal(mc.mean, run.mean[0])
+    assert mc.stderr[0] == 0 and np.all(mc.stderr[1:] > 0)        # every chain starts at the same point
+    assert np.all(np.isfinite(mc.median)) and run.status == "finite"
+    with pytest.warns(DeprecationWarning, match="seeds"):
+        old = mf.simulate(UV, SGD(1e-2, 0.5), 200, chains=30, seed=1, label_noise=EPS_UV, every=20)
+    np.testing.assert_array_equal(old.mean, run.mean)
+
+
+@pytest.mark.parametrize("call,param", [
+    (lambda: mf.simulate(UV, 1e-3, 0.9, 1.0, 10), "momentum"),           # the old positional order
+    (lambda: mf.simulate(UV, SGD(1e-3), 10, seeds=True, label_noise=1.0), "seeds"),
+    (lambda: mf.simulate(UV, SGD(1e-3), 10, seed=-1, label_noise=1.0), "seed"),
+    (lambda: mf.simulate(UV, SGD(1e-3), 10, label_noise=-1.0), "label_noise"),
+    (lambda: mf.simulate(UV, SGD(1e-3), 10, label_noise=1.0, backend="jax"), "backend"),
+    (lambda: mf.simulate(UV, SGD(1e-3), 10, seeds=10 ** 9, label_noise=1.0), "GiB"),
+    (lambda: mf.sweep(UV, [1e-3], [1.0], 1.0, seeds=0), "seeds"),
+    (lambda: mf.sweep(UV, [1e-3], [1.0], 1.0, horizon=0.0), "horizon"),
+    (lambda: mf.time_to_fraction([0, 1, 2], [1.0, 0.5, 0.1], fraction=0.0), "fraction"),
+])
+def test_secondary_parameters_are_refused_naming_the_public_parameter(call, param):
+    with pytest.raises(InputError, match=param):
+        call()

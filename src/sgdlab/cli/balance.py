@@ -162,7 +162,7 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
     if not no_map:
         with progress_bar("convergence map", enabled=not json) as cb:
             cmap = fz.convergence_map(A, parse_floats(map_scales, "map-scales"), cs, d=rank,
-                                      runs=check_int(map_runs, "map-runs"), steps=steps, seed=seed, progress=cb)
+                                      seeds=check_int(map_runs, "map-runs"), steps=steps, seed=seed, progress=cb)
     rows = sw.rows()
     doc = _clean({"problem": desc, "L0": {"median": np.median(sw.L0), "min": sw.L0.min(), "max": sw.L0.max()},
                   "max_lr_necessary": fz.max_lr(A), "rows": rows, "map": _map_doc(cmap)})

@@ -139,7 +139,10 @@ def fluctuations(
     model = _noise(noise, H, noise_scale, label_variance, batch, n_data, seed)
     hess = None if model.hessian is not None else H
     P = _preconditioner(preconditioner, model.hessian if model.hessian is not None else H, model)
-    lmax = fl.lr_max(hess, model, momentum, preconditioner=P)
+    try:
+        lmax = fl.lr_max(hess, model, momentum, preconditioner=P)
+    except fl.NoStationaryLaw as exc:      # no lr works (noise in the kernel of H): report it as before
+        raise InputError(str(exc)) from None
     lr_used = lr if lr is not None else lr_fraction * lmax
     config = {"hessian": H, "noise": model.describe(), "lr": lr_used, "momentum": momentum,
               "preconditioner": preconditioner, "simulate": simulate, "chains": chains, "steps": steps, "seed": seed,
@@ -147,10 +150,11 @@ def fluctuations(
     console.print(f"[bold]fluctuations[/]  d={H.shape[0]} noise={noise} batch={model.batch} lr={lr_used:.6g} "
                   f"(lr/lr_max = {lr_used / lmax:.4g}) momentum={momentum:g} preconditioner={preconditioner}")
     try:
-        st = fl.stationary_covariance(hess, model, lr_used, momentum, P)
+        st = fl.stationary_covariance(hess, model, lr_used, momentum, P, raise_on_failure=True)
     except fl.NoStationaryLaw as exc:
         console.print(f"[red]{exc}")
-        doc = {"status": "no stationary law", "condition": exc.condition, "message": str(exc), "lr_max": lmax}
+        doc = {"status": exc.result.status, "condition": exc.condition, "reason": str(exc), "message": str(exc),
+               "lr_max": lmax}
         if out is not None:
             write_run_json(out, "fluctuations", config, started, doc)
         if json:
@@ -159,8 +163,8 @@ def fluctuations(
     sim = cmp_theory = cmp_ct = None
     if simulate:
         with progress_bar(f"SGD x {chains} chains", enabled=not json):
-            sim = fl.simulate(hess, model, lr_used, momentum, P, chains=chains, steps=steps, seed=seed,
-                              backend=backend)
+            sim = fl.simulate(hess, model, lr_used, steps, chains, seed, backend, momentum=momentum,
+                              preconditioner=P)
         cmp_theory = sim.compare(st.cov)
         cmp_ct = None if st.continuous_cov is None else sim.compare(st.continuous_cov)
     console.print(f"[green]{st.message}[/] ({st.method}); lr_max = {lmax:.6g}; "

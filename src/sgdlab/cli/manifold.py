@@ -83,13 +83,13 @@ def _speedup(model, sw, preset: Preset, enabled: bool) -> dict:
     if not math.isfinite(T_opt):
         return {**doc, "status": "no optimum at this lr"}
     with progress_bar("β = 0 baseline", enabled=enabled) as cb:
-        base = mf.plain_sgd_time(model, eta, sw.label_noise, chains=preset.baseline_chains,
+        base = mf.plain_sgd_time(model, eta, sw.label_noise, seeds=preset.baseline_chains,
                                  max_steps=preset.baseline_steps, method=sw.method, statistic=sw.statistic,
                                  progress=cb)
     doc.update(T_beta0=base.time, status=base.status, T_beta0_lower_bound=base.bound)
-    if base.status == "ok":
+    if base.status == "reached":
         doc["measured"] = base.time / T_opt
-    elif base.status == "not reached":
+    elif base.status == "not-reached":
         doc["measured_lower_bound"] = base.bound / T_opt
         doc["extrapolated"] = LN10 * base.tau / T_opt if math.isfinite(base.tau) else None
     return doc
@@ -122,7 +122,7 @@ def _show(sw, speed: dict) -> None:
 def _write(out: Path, sw, doc: dict) -> list[str]:
     write_text(out / "sweep.json", jsonlib.dumps(doc, indent=1, allow_nan=False) + "\n")
     write_text(out / "grid.csv", _csv(["lr", "C", "one_minus_beta", "T", "status", "diverged_fraction"], [
-        [eta, C, sw.one_minus_beta[e, j], sw.time[e, j], sw.status[e][j], sw.diverged_fraction[e, j]]
+        [eta, C, sw.one_minus_beta[e, j], sw.time[e, j], sw.config_status[e][j], sw.diverged_fraction[e, j]]
         for e, eta in enumerate(sw.lrs) for j, C in enumerate(sw.C)]))
     write_text(out / "optimum.csv", _csv(["lr", "steps", "C_opt", "one_minus_beta_opt", "T_opt", "optimum"], [
         [r["lr"], r["steps"], r["C_opt"], r["one_minus_beta_opt"], r["T_opt"], r["optimum"]] for r in sw.rows()]))
@@ -170,7 +170,7 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
     clin = mf.c_lin(m, eps)
     one_minus_beta_grid(etas, clin * grid)                  # bad grids fail before the progress bar
     with progress_bar(f"{model} sweep", enabled=not json) as cb:
-        sw = mf.sweep(m, etas, clin * grid, eps, chains=n_chains, seed=seed, progress=cb)
+        sw = mf.sweep(m, etas, clin * grid, eps, seeds=n_chains, seed=seed, progress=cb)
     speed = _speedup(m, sw, preset, baseline)
     fit, tfit = _fit_doc(sw.exponent), _fit_doc(sw.time_exponent)
     doc = _clean({"model": m.describe(), **fit, "theory": 2 / 3, "time_exponent": tfit["exponent"],

@@ -11,14 +11,18 @@ could not be read [?]: the bounds here are derived ones [D].
     84.46
     >>> r = factorization.gd(1.0, 9.0, 1.0, lr=1.5 * 2 / L0, steps=5000)
     >>> r.status, abs(r.imbalance) < 80                   # beyond 2/L0: converges, balanced
-    ('converged', True)
+    ('converges', True)
 
 Layout: ``A`` a number μ (scalar/vector case, factors of shape ``batch + (d,)``) or an
 (n, m) matrix (factors ``batch + (n, d)``, ``batch + (m, d)``).  Loss ½‖A - XYᵀ‖²_F.
+
+Results follow :mod:`sgdlab.result`: ``status`` (per run for a :class:`GDResult`; the common
+status or ``"mixed"`` for a :class:`Sweep` / :class:`ConvergenceMap`), ``reason``, ``to_dict()``.
+Status words: "converges", "diverges" (core) and "periodic", "chaotic", "unsettled", "mixed".
 """
 
 from .bounds import BoundCheck, balancing_bounds, check_bounds, max_lr
-from .classify import CHAOTIC, CONVERGED, DIVERGED, PERIODIC, STATUSES, UNSETTLED
+from .classify import CHAOTIC, CONVERGED, DIVERGED, MIXED, PERIODIC, STATUSES, UNSETTLED
 from .gd import GDResult, gd, gd_step
 from .imbalance import imbalance, imbalance_factor, imbalance_matrix, next_imbalance_matrix
 from .init import from_singular_values, unbalanced_init
@@ -31,4 +35,4 @@ __all__ = ["gd", "GDResult", "gd_step", "sharpness", "sharpness_at_minimum", "he
            "balancing_bounds", "check_bounds", "BoundCheck", "max_lr",
            "sweep", "Sweep", "convergence_map", "ConvergenceMap", "trajectory", "Trajectory",
            "from_singular_values", "unbalanced_init",
-           "STATUSES", "CONVERGED", "PERIODIC", "CHAOTIC", "DIVERGED", "UNSETTLED"]
+           "STATUSES", "CONVERGED", "PERIODIC", "CHAOTIC", "DIVERGED", "UNSETTLED", "MIXED"]

@@ -28,6 +28,8 @@ __all__ = ["Batch", "as_target", "as_batch", "as_lr", "flat_lr", "parse"]
 
 def _finite(value, name: str) -> np.ndarray:
     arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if arr.dtype == bool:
+        raise InputError(f"{name} must be numbers, got booleans {value!r}")
     return as_float_array(arr, name, ndim=arr.ndim)
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_positive
+from ..result import jsonable, register_status
 from ._arrays import as_lr, as_target, parse
 from .sharpness import spectral_sq
 
@@ -43,9 +45,16 @@ def balancing_bounds(A, lr) -> dict[str, np.ndarray]:
             "imbalance": 2.0 * np.sqrt(np.maximum(1.0 / h ** 2 - s1 ** 2, 0.0))}
 
 
+HOLDS = register_status("holds", "factorization: every §C.4 bound holds at every run checked")
+FAILS = register_status("fails", "factorization: some §C.4 bound fails at some run (meaningful at global minima)")
+
+
 @dataclass(frozen=True)
 class BoundCheck:
-    """Left-hand sides of §C.4 per run, their bounds, and whether each holds to ``rtol``."""
+    """Left-hand sides of §C.4 per run, their bounds, and whether each holds to ``rtol``.
+
+    ``status`` "holds" (every run) or "fails"; ``reason`` counts the runs that fail.
+    """
 
     stability: np.ndarray  # h(‖X‖²₂ + ‖Y‖²₂), must be <= 2
     gap: np.ndarray  # (‖X‖₂ - ‖Y‖₂)²
@@ -54,9 +63,24 @@ class BoundCheck:
     imbalance_bound: np.ndarray
     ok: np.ndarray  # all three hold
 
+    @property
+    def status(self) -> str:
+        return HOLDS if bool(np.all(self.ok)) else FAILS
+
+    @property
+    def reason(self) -> str:
+        bad = int(np.size(self.ok) - np.count_nonzero(self.ok))
+        return f"{bad} of {np.size(self.ok)} runs violate a §C.4 bound" if bad else "every §C.4 bound holds"
+
+    def to_dict(self) -> dict:
+        return jsonable({"status": self.status, "reason": self.reason, "stability": self.stability, "gap": self.gap,
+                         "gap_bound": self.gap_bound, "imbalance": self.imbalance,
+                         "imbalance_bound": self.imbalance_bound, "ok": self.ok})
+
 
 def check_bounds(A, X, Y, lr, rtol: float = 1e-6) -> BoundCheck:
     """Evaluate the three bounds of §C.3–C.4 [D] at (X, Y); meaningful at a global minimum."""
+    rtol = check_positive(rtol, "rtol", allow_zero=True)
     A2, b, h = parse(A, X, Y, lr)
     a2, b2 = spectral_sq(b.X), spectral_sq(b.Y)
     rhs = balancing_bounds(A2, h)

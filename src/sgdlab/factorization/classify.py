@@ -1,9 +1,9 @@
-"""Classification of a GD run from its last iterates: converged, periodic, chaotic, diverged.
+"""Classification of a GD run from its last iterates: converges, periodic, chaotic, diverges.
 
 Design doc §C.3/§C.6/§C.7 [D; the rules are ours].  A run is
 
-* ``converged``: the gradient norm fell below ``tol·max(‖A‖_F, 1)`` (then frozen there);
-* ``diverged``: ‖X‖²_F + ‖Y‖²_F left the ball of radius² ``blowup·max(‖X0‖²+‖Y0‖², ‖A‖_F, 1)``
+* ``converges``: the gradient norm fell below ``tol·max(‖A‖_F, 1)`` (then frozen there);
+* ``diverges``: ‖X‖²_F + ‖Y‖²_F left the ball of radius² ``blowup·max(‖X0‖²+‖Y0‖², ‖A‖_F, 1)``
   or became non-finite (the last iterate inside the ball is kept, so no NaN is reported);
 * ``periodic`` with period p in 2..max_period: over the recorded tail,
   max_k ‖Z_{k+p} - Z_k‖ <= ptol·(1 + ‖Z_k‖) with Z = (X, Y), and p = 1 fails;
@@ -14,16 +14,27 @@ Design doc §C.3/§C.6/§C.7 [D; the rules are ours].  A run is
 
 Convergence near the critical learning rate has a fractal boundary (§C.7), so only
 fractions over many initialisations are meaningful, never one run.
+
+The words are the shared status vocabulary of :mod:`sgdlab.result` (present tense; "converges" and
+"diverges" are the core words, the other three are registered here).  The constant names
+``CONVERGED``, ``DIVERGED`` are kept for old imports.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STATUSES", "CONVERGED", "PERIODIC", "CHAOTIC", "DIVERGED", "UNSETTLED",
+from ..result import CONVERGES, DIVERGES, register_status
+
+__all__ = ["STATUSES", "CONVERGED", "PERIODIC", "CHAOTIC", "DIVERGED", "UNSETTLED", "MIXED", "overall",
            "tail_period", "classify_tail"]
 
-CONVERGED, PERIODIC, CHAOTIC, DIVERGED, UNSETTLED = "converged", "periodic", "chaotic", "diverged", "unsettled"
+CONVERGED, DIVERGED = CONVERGES, DIVERGES
+PERIODIC = register_status("periodic", "factorization GD: the iterates settle on a periodic orbit of period >= 2")
+CHAOTIC = register_status("chaotic", "factorization GD: bounded, aperiodic up to max_period and not contracting")
+UNSETTLED = register_status("unsettled", "factorization GD: still contracting when the steps ran out (run longer)")
+#: a batch or sweep whose runs differ in status (the fractions say how); not a failure
+MIXED = register_status("mixed", "a batch or sweep whose runs differ in status; the fractions say how")
 #: every status a run can have, in the order tables list them
 STATUSES = (CONVERGED, PERIODIC, CHAOTIC, DIVERGED, UNSETTLED)
 
@@ -48,3 +59,13 @@ def classify_tail(Z: np.ndarray, gmax_third: np.ndarray, gmax_last: np.ndarray,
     contracting = (gmax_last < 0.5 * gmax_third) | (period == 1)
     status = np.where(period >= 2, PERIODIC, np.where(contracting, UNSETTLED, CHAOTIC))
     return status.astype(object), np.where(period >= 2, period, 0)
+
+
+def overall(statuses) -> tuple[str, str]:
+    """(status, reason) of a batch: the common status of its runs, or ``"mixed"`` with the fractions."""
+    s = np.asarray(statuses, dtype=object).ravel()
+    if s.size == 0:
+        return MIXED, "no runs"
+    counts = {k: int(np.sum(s == k)) for k in STATUSES if np.any(s == k)}
+    words = ", ".join(f"{n}/{s.size} {k}" for k, n in counts.items())
+    return (next(iter(counts)) if len(counts) == 1 else MIXED), words

@@ -6,10 +6,11 @@ Design doc §C.1 [Q]/[D]: the simultaneous update
 
 with the ½ in the loss (a user whose loss has no ½ doubles h).  The scalar case
 f = ½(μ - xy)² and the vector case f = ½(μ - xᵀy)² are n = m = 1.  Each run ends
-``converged`` (at which stationary point: ``at_global_min``), ``periodic`` (``period``),
-``chaotic``, ``diverged`` or ``unsettled``; the rules are in :mod:`.classify`.
+``converges`` (at which stationary point: ``at_global_min``), ``periodic`` (``period``),
+``chaotic``, ``diverges`` or ``unsettled``; the rules are in :mod:`.classify`.
 Runs that converge or diverge are frozen and dropped from the working set, so a
-batch costs what its undecided runs cost.
+batch costs what its undecided runs cost.  Memory is O(1) in ``steps``: only the last
+3·max_period + 1 iterates are kept (to detect periodic orbits), never the whole run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_int, check_positive
+from .._validate import InputError, check_positive
+from ._strict import check_int
+from ..result import jsonable
 from . import classify as cl
 from ._arrays import parse
 from .imbalance import frobenius_imbalance, residual
@@ -27,14 +30,17 @@ __all__ = ["GDResult", "gd", "gd_step", "guarded_step"]
 
 #: steps advanced between two compactions of the working set
 CHUNK = 256
+#: the most memory a batch of runs may need (bytes); larger requests are refused up front
+MEMORY_LIMIT = 8 * 2 ** 30
 
 
 @dataclass(frozen=True)
 class GDResult:
     """Outcome of :func:`gd`: one entry per run, in the batch shape of the input.
 
-    ``X``, ``Y``: last iterate (for a diverged run, the last one inside the blow-up ball);
-    ``status``: converged / periodic / chaotic / diverged / unsettled (a str for one run);
+    ``X``, ``Y``: last iterate (for a diverging run, the last finite one inside the blow-up ball);
+    ``status``: converges / periodic / chaotic / diverges / unsettled (a str for one run, an array
+    over the batch otherwise); ``reason``: why, in words (for a batch: the status counts);
     ``period``: 1 converged, p >= 2 periodic, 0 otherwise; ``imbalance``, ``imbalance0``:
     ‖X‖²_F - ‖Y‖²_F at the end and at the start; ``loss``: ½‖A - XYᵀ‖²_F at the end;
     ``at_global_min``: converged with the loss of the best rank-d approximation;
@@ -52,6 +58,25 @@ class GDResult:
     stopped_at: object
     lr: object
     steps: int
+    reason: object = ""
+
+    @property
+    def message(self):
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
+
+    @property
+    def ok(self) -> bool:
+        """False when some run diverges."""
+        return not np.any(np.asarray(self.status, dtype=object) == cl.DIVERGED)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: statuses, periods, imbalances, losses, last iterates (no NaN or inf)."""
+        overall, counts = cl.overall(self.status)
+        return jsonable({"status": self.status, "reason": self.reason, "overall": overall, "counts": counts,
+                         "period": self.period, "imbalance": self.imbalance, "imbalance0": self.imbalance0,
+                         "loss": self.loss, "at_global_min": self.at_global_min, "stopped_at": self.stopped_at,
+                         "lr": self.lr, "steps": self.steps, "X": self.X, "Y": self.Y})
 
     @property
     def ratio(self):
@@ -80,13 +105,29 @@ def guarded_step(A, X, Y, h, bound):
     with np.errstate(over="ignore", invalid="ignore"):
         Xn, Yn, g = gd_step(A, X, Y, h[:, None, None])
         size = np.sum(Xn * Xn, axis=(1, 2)) + np.sum(Yn * Yn, axis=(1, 2))
-    return Xn, Yn, g, ~(size <= bound)
+    return Xn, Yn, g, ~(np.isfinite(size) & (size <= bound))
 
 
 def blowup_radius(A, X, Y, blowup: float) -> np.ndarray:
-    """Squared radius per run beyond which a run counts as diverged (see :func:`gd`)."""
-    size0 = np.sum(X * X, axis=(1, 2)) + np.sum(Y * Y, axis=(1, 2))
-    return blowup * np.maximum(size0, max(float(np.linalg.norm(A)), 1.0))
+    """Squared radius per run beyond which a run counts as diverging (see :func:`gd`).
+
+    Capped at the largest float, so that an overflowing iterate always leaves the ball.
+    Raises InputError (naming X0, Y0) when ‖X0‖²_F + ‖Y0‖²_F itself overflows.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        size0 = np.sum(X * X, axis=(1, 2)) + np.sum(Y * Y, axis=(1, 2))
+        if not np.all(np.isfinite(size0)):
+            raise InputError("X0 and Y0 are too large: ‖X0‖²_F + ‖Y0‖²_F overflows float64 (max "
+                             f"{np.finfo(float).max:.3g}); rescale the problem")
+        return np.minimum(blowup * np.maximum(size0, max(float(np.linalg.norm(A)), 1.0)), np.finfo(float).max)
+
+
+def check_memory(runs: int, per_run: int, what: str = "runs") -> None:
+    """Refuse up front (InputError with the estimate) a batch that needs more than MEMORY_LIMIT bytes."""
+    need = 8.0 * runs * per_run
+    if need > MEMORY_LIMIT:
+        raise InputError(f"{what} = {runs} needs about {need / 2 ** 30:.3g} GiB "
+                         f"(more than {MEMORY_LIMIT / 2 ** 30:g} GiB): use fewer {what}")
 
 
 def _quarter(k: int, steps: int) -> int:
@@ -119,13 +160,20 @@ def _advance(A, X, Y, h, span, steps, gtol, bound, record):
     return X, Y, code, at, gq, (np.stack(tape) if record else None)
 
 
+def _spans(t0: int, steps: int):
+    """(start, stop) chunks of CHUNK steps up to t0, then the recorded tail: generated, O(1) memory."""
+    for a in range(0, t0, CHUNK):
+        yield a, min(a + CHUNK, t0)
+    yield t0, steps
+
+
 def _drive(A, X, Y, h, steps, gtol, bound, max_period, ptol, progress):
     """Advance in chunks, dropping decided runs; classify the rest from the recorded tail."""
     R = len(X)
     status, period = np.full(R, cl.CHAOTIC, dtype=object), np.zeros(R, np.int64)
     stopped, gq = np.full(R, steps), np.zeros((2, R))
     t0 = steps - min(steps, 3 * max_period + 1)
-    spans = [(a, min(a + CHUNK, t0)) for a in range(0, t0, CHUNK)] + [(t0, steps)]
+    spans = _spans(t0, steps)
     idx = np.arange(R)
     for a, b in spans:
         Xs, Ys, code, at, gm, tape = _advance(A, X[idx], Y[idx], h[idx], (a, b), steps, gtol,
@@ -162,18 +210,23 @@ def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: f
         steps: the most steps per run; the last 3·max_period + 1 detect periodic orbits.
         tol: converged when ‖∇f‖ <= tol·max(‖A‖_F, 1).
         max_period, ptol: periodic orbits of period 2..max_period, to relative tolerance ptol.
-        blowup: diverged when ‖X‖²_F + ‖Y‖²_F > blowup·max(‖X0‖²_F + ‖Y0‖²_F, ‖A‖_F, 1).
+        blowup: diverges when ‖X‖²_F + ‖Y‖²_F > blowup·max(‖X0‖²_F + ‖Y0‖²_F, ‖A‖_F, 1).
         progress: optional callback ``progress(done_steps, steps)``.
+
+    Memory is O(1) in ``steps`` (a run of 10¹² steps needs no more than one of 10³); a batch
+    needing more than ``MEMORY_LIMIT`` is refused up front with an estimate.
 
     >>> r = gd(1.0, 9.0, 1.0, lr=0.04, steps=5000)          # 0.04 = 1.69·(2/L0)
     >>> r.status, round(abs(r.imbalance), 3), round(float(r.X * r.Y), 9)   # from |x0² - y0²| = 80
-    ('converged', 10.928, 1.0)
+    ('converges', 10.928, 1.0)
     """
     A2, b, h = parse(A, X0, Y0, lr)
     steps = check_int(steps, "steps", 1)
     max_period = check_int(max_period, "max_period", 2)
     tol, ptol = check_positive(tol, "tol"), check_positive(ptol, "ptol")
     blowup = check_positive(blowup, "blowup")
+    n, m, d = A2.shape[0], A2.shape[1], b.X.shape[-1]
+    check_memory(len(b.X), 16 * (n + m) * d + (3 * max_period + 2) * (n + m) * d + n * m)
     X, Y = b.X.copy(), b.Y.copy()
     normA = float(np.linalg.norm(A2))
     bound = blowup_radius(A2, X, Y, blowup)
@@ -182,8 +235,23 @@ def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: f
     E = residual(A2, X, Y)
     loss = 0.5 * np.sum(E * E, axis=(1, 2))
     glob = (status == cl.CONVERGED) & (loss - _optimal_loss(A2, X.shape[-1]) <= 1e-6 * max(normA, 1.0) ** 2)
+    reasons = _reasons(status, period, stopped, steps, tol, blowup)
     return GDResult(X=b.restore(X, b.x_core), Y=b.restore(Y, b.y_core), status=b.per_run(status),
                     period=b.per_run(period), imbalance=b.per_run(frobenius_imbalance(X, Y)),
                     imbalance0=b.per_run(frobenius_imbalance(b.X, b.Y)), loss=b.per_run(loss),
                     at_global_min=b.per_run(glob), stopped_at=b.per_run(stopped),
-                    lr=b.per_run(h), steps=steps)
+                    lr=b.per_run(h), steps=steps,
+                    reason=reasons[0] if not b.shape else cl.overall(status)[1])
+
+
+
+def _reasons(status, period, stopped, steps, tol, blowup) -> list[str]:
+    """The deciding condition of each run, in words."""
+    words = {cl.CONVERGED: "gradient norm <= tol·max(‖A‖_F, 1) = {tol:g}·max(‖A‖_F, 1) at step {at}",
+             cl.DIVERGED: "‖X‖²_F + ‖Y‖²_F left the blow-up ball (blowup = {blowup:g}) at step {at}; "
+                          "X, Y are the last iterate inside it",
+             cl.PERIODIC: "periodic orbit of period {p} over the last iterates of {steps} steps",
+             cl.CHAOTIC: "bounded, aperiodic up to max_period and not contracting after {steps} steps",
+             cl.UNSETTLED: "still contracting after {steps} steps: run longer"}
+    return [words[s].format(tol=tol, blowup=blowup, at=int(a), p=int(p), steps=steps)
+            for s, p, a in zip(status, period, stopped)]

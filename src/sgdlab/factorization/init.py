@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_int, check_positive
+from .._validate import as_float_array, check_positive
+from ._strict import check_int
 
 __all__ = ["from_singular_values", "unbalanced_init"]
 

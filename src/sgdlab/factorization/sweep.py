@@ -8,13 +8,15 @@ number is a statistic over initialisations (§C.7: never a single run).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._validate import as_float_array, check_positive
+from ..result import ResultMixin, jsonable
 from . import classify as cl
-from ._arrays import as_target, parse
+from ._arrays import _finite, as_target, parse
 from .bounds import check_bounds
 from .gd import GDResult, gd
 from .init import unbalanced_init
@@ -32,7 +34,7 @@ def _quantiles(v: np.ndarray) -> list | None:
 
 
 @dataclass(frozen=True)
-class Sweep:
+class Sweep(ResultMixin):
     """A sweep: ``c`` (C,), ``L0`` (R,), ``lr`` (C, R), the :class:`GDResult` over (C, R), the
     sharpness at each converged limit (``sharpness_limit``, 0 elsewhere) and ``bounds_ok``
     (every §C.4 bound holds; True for runs not at a global minimum, where they do not apply)."""
@@ -43,6 +45,24 @@ class Sweep:
     result: GDResult
     sharpness_limit: np.ndarray
     bounds_ok: np.ndarray
+
+    @property
+    def status(self) -> str:
+        """The common status of every run, or ``"mixed"`` (see :attr:`reason` for the counts)."""
+        return cl.overall(self.result.status)[0]
+
+    @property
+    def reason(self) -> str:
+        return cl.overall(self.result.status)[1]
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
+
+    def to_dict(self) -> dict:
+        return jsonable({"status": self.status, "reason": self.reason, "c": self.c, "L0": self.L0,
+                         "rows": self.rows()})
 
     def row(self, i: int) -> dict:
         """Statistics at c[i]: status fractions, imbalance ratio quantiles, limit sharpness, bounds."""
@@ -82,7 +102,7 @@ def sweep(A, X0, Y0, c, steps: int = 20000, **gd_options) -> Sweep:
     ``c``: learning rates in units of 2/L0.  ``gd_options`` go to :func:`.gd.gd`.
     """
     A2, b, _ = parse(A, X0, Y0)
-    c = as_float_array(c, "c", ndim=1)
+    c = as_float_array(_finite(c, "c"), "c", ndim=1)
     for v in c:
         check_positive(float(v), "c")
     L0 = top_eigenvalue(A2, b.X, b.Y)
@@ -93,7 +113,7 @@ def sweep(A, X0, Y0, c, steps: int = 20000, **gd_options) -> Sweep:
 
 
 @dataclass(frozen=True)
-class ConvergenceMap:
+class ConvergenceMap(ResultMixin):
     """Status fractions over (imbalance scale s, c): X0 = sG, Y0 = G'/s (:func:`.init.unbalanced_init`).
 
     ``fractions[status]`` has shape (S, C); ``imbalance0`` is the median initial
@@ -103,20 +123,44 @@ class ConvergenceMap:
     c: np.ndarray
     fractions: dict
     imbalance0: np.ndarray
+    status: str = cl.MIXED
+    reason: str = ""
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
 
 
-def convergence_map(A, scales, c, d: int | None = None, runs: int = 50, steps: int = 20000,
-                    seed: int = 0, **gd_options) -> ConvergenceMap:
-    """Fractions of runs that converge/cycle/diverge on a grid of initial imbalance x learning rate."""
+def convergence_map(A, scales, c, d: int | None = None, seeds: int = 50, steps: int = 20000,
+                    seed: int = 0, *, runs: int | None = None, **gd_options) -> ConvergenceMap:
+    """Fractions of runs that converge/cycle/diverge on a grid of initial imbalance x learning rate.
+
+    ``seeds`` initialisations per scale (``runs=`` is its deprecated old name and still works).
+    """
+    if runs is not None:
+        warnings.warn("convergence_map(runs=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
+        seeds = runs
     A2, _ = as_target(A)
-    scales = as_float_array(scales, "scales", ndim=1)
-    c = as_float_array(c, "c", ndim=1)
+    scales = as_float_array(_finite(scales, "scales"), "scales", ndim=1)
+    c = as_float_array(_finite(c, "c"), "c", ndim=1)
+    for v in scales:
+        check_positive(float(v), "scales")
+    for v in c:
+        check_positive(float(v), "c")
     n, m = A2.shape
-    inits = [unbalanced_init(n, m, d or n, runs, float(s), seed) for s in scales]
+    from ._strict import check_int
+    from .gd import check_memory
+    seeds, steps = check_int(seeds, "runs" if runs is not None else "seeds"), check_int(steps, "steps")
+    d = n if d is None else check_int(d, "d")
+    check_memory(seeds * scales.size * c.size, 20 * (n + m) * d, "seeds x scales x c")
+    runs = seeds
+    inits = [unbalanced_init(n, m, d, runs, float(s), check_int(seed, "seed", 0)) for s in scales]
     X0, Y0 = np.stack([x for x, _ in inits]), np.stack([y for _, y in inits])  # (S, R, ., d)
     L0 = top_eigenvalue(A2, X0.reshape((-1,) + X0.shape[2:]), Y0.reshape((-1,) + Y0.shape[2:]))
     lr = 2.0 * c[None, :, None] / L0.reshape(len(scales), 1, runs)
     res = gd(A2, X0[:, None], Y0[:, None], lr, steps, **gd_options)
     st = np.asarray(res.status, dtype=object)
     fractions = {k: np.mean(st == k, axis=-1) for k in cl.STATUSES}
-    return ConvergenceMap(scales, c, fractions, np.median(np.asarray(res.imbalance0)[:, 0], axis=-1))
+    status, reason = cl.overall(st)
+    return ConvergenceMap(scales, c, fractions, np.median(np.asarray(res.imbalance0)[:, 0], axis=-1), status, reason)

@@ -11,16 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_int, check_positive
+from .._validate import check_positive
+from ._strict import check_int
+from ..result import DIVERGES, FINITE, ResultMixin
+from .classify import MIXED
 from ._arrays import parse
-from .gd import blowup_radius, guarded_step
+from .gd import blowup_radius, check_memory, guarded_step
 from .imbalance import residual
 
 __all__ = ["Trajectory", "trajectory"]
 
 
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(ResultMixin):
     """Per-step records, shape (steps + 1,) + batch: ``loss`` ½‖E‖²_F, ``imbalance``
     ‖X‖²_F - ‖Y‖²_F, ``x_norm2`` ‖X‖²_F, ``y_norm2`` ‖Y‖²_F; ``diverged_at`` per run (-1: never)."""
 
@@ -31,6 +34,20 @@ class Trajectory:
     diverged_at: np.ndarray
     lr: np.ndarray
 
+    @property
+    def status(self) -> str:
+        """"finite" (no run left the blow-up ball), "diverges" (every run did) or "mixed"."""
+        dead = np.atleast_1d(np.asarray(self.diverged_at)) >= 0
+        return DIVERGES if dead.all() else (FINITE if not dead.any() else MIXED)
+
+    @property
+    def reason(self) -> str:
+        dead = np.atleast_1d(np.asarray(self.diverged_at))
+        bad = dead[dead >= 0]
+        return (f"every run finite over {len(self.loss) - 1} steps" if bad.size == 0 else
+                f"{bad.size}/{dead.size} runs left the blow-up ball (first at step {int(bad.min())}); "
+                "they are frozen at their last iterate inside it")
+
 
 def _record(A, X, Y):
     E = residual(A, X, Y)
@@ -39,9 +56,14 @@ def _record(A, X, Y):
 
 
 def trajectory(A, X0, Y0, lr, steps, *, blowup: float = 1e8) -> Trajectory:
-    """Run ``steps`` GD steps (§C.1) and record the loss, imbalance and norms after each."""
+    """Run ``steps`` GD steps (§C.1) and record the loss, imbalance and norms after each.
+
+    The record grows with ``steps`` (that is its purpose): a request needing more than
+    :data:`.gd.MEMORY_LIMIT` is refused up front with an estimate; use :func:`.gd.gd` for long runs.
+    """
     A2, b, h = parse(A, X0, Y0, lr)
     steps, blowup = check_int(steps, "steps"), check_positive(blowup, "blowup")
+    check_memory(len(b.X), 8 * (steps + 1), "steps x runs recorded: runs")
     X, Y = b.X.copy(), b.Y.copy()
     rows = [_record(A2, X, Y)]
     bound = blowup_radius(A2, X, Y, blowup)

@@ -11,6 +11,14 @@ Design doc: design/math-fluctuations-manifold-factorization.md, section A.
 :func:`online_minibatch`, :func:`finite_dataset`, :func:`label_noise`.  Conventions: loss
 with the ½; v-form heavy ball ``v ← βv - lr·g, w ← w + v`` (= torch.optim.SGD).
 
+Results follow :mod:`sgdlab.result` (``status``, ``reason``, ``to_dict()`` without NaN or inf).
+Status words: "stationary" (a law exists), "diverges" (it does not: second moments grow; the
+answer, not an exception, unless ``raise_on_failure=True``), "converges" (the exact recursion),
+"finite" (a simulation), "mixed" (a sweep over lr).  The simulation twin is
+``simulate(hessian, noise, sgd, steps, seeds=200, seed=0, backend="numba")`` with ``sgd`` an
+:class:`sgdlab.SGD` or a learning rate, in the order of ``sgdlab.simulate`` (``chains=`` is a
+deprecated alias of ``seeds=``; momentum and preconditioner are keywords).
+
 Modules (one concept each): frame (preconditioned eigenbasis), gains (closed forms),
 lyapunov (scipy cross-check), noise and dataset (noise models), existence (conditions,
 lr_max), stationary (the entry point and its result), recursion (exact second moments),

@@ -14,23 +14,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_momentum, check_positive
-from .existence import NoStationaryLaw
+from .._validate import InputError, as_float_array, check_momentum, check_positive
+from ._strict import check_int
+from ..result import DIVERGES, ResultMixin, register_status
+from .existence import STATIONARY, NoStationaryLaw
 from .stationary import stationary_covariance
+
+#: some learning rates of the sweep have a law, others not (same word and meaning as factorization's)
+MIXED = register_status("mixed", "a batch or sweep whose runs differ in status; the fractions say how")
 
 __all__ = ["ApproximationError", "approximation_error", "laplace_lr", "effective_temperature",
            "escape_exponent"]
 
 
 @dataclass(frozen=True)
-class ApproximationError:
-    """Excess loss ½tr(HΣ) per learning rate; ``inf`` (and ``exists`` False) past lr_max."""
+class ApproximationError(ResultMixin):
+    """Excess loss ½tr(HΣ) per learning rate; ``inf`` (and ``exists`` False) past lr_max.
+
+    ``status`` "stationary" when every lr has a law, else "mixed" (some lrs are past lr_max;
+    ``reason`` says how many); ``to_dict()`` writes the missing losses as None.
+    """
 
     lrs: np.ndarray
     excess_loss: np.ndarray
     continuous_excess_loss: np.ndarray
     exists: np.ndarray
     lr_max: float
+    status: str = STATIONARY
+    reason: str = ""
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
 
 
 def approximation_error(hessian, noise, lrs, momentum: float = 0.0, preconditioner=None, *,
@@ -41,6 +57,8 @@ def approximation_error(hessian, noise, lrs, momentum: float = 0.0, precondition
     (§A.3 with momentum); the continuous-time prediction is ``lr/(1-β)/4 · tr C`` (for any
     H); the ratio diverges at lr_max.  Learning rates without a stationary law give ``inf``.
     """
+    if np.asarray(lrs).dtype == bool:
+        raise InputError(f"lrs must be numbers, got booleans {lrs!r}")
     lrs = as_float_array(lrs, "lrs")
     if np.any(lrs <= 0):
         raise InputError("lrs must all be > 0")
@@ -48,11 +66,10 @@ def approximation_error(hessian, noise, lrs, momentum: float = 0.0, precondition
     ct = np.full(lrs.shape, np.inf)
     lr_max = None
     for k, lr in enumerate(lrs):
-        try:
-            st = stationary_covariance(hessian, noise, float(lr), momentum, preconditioner, batch=batch)
-        except NoStationaryLaw as exc:
-            if exc.condition == "kernel noise":
-                raise
+        st = stationary_covariance(hessian, noise, float(lr), momentum, preconditioner, batch=batch)
+        if st.status == DIVERGES:
+            if st.condition == "kernel noise":
+                raise NoStationaryLaw(st)
             continue
         out[k] = st.excess_loss
         lr_max = st.lr_max
@@ -61,7 +78,13 @@ def approximation_error(hessian, noise, lrs, momentum: float = 0.0, precondition
     if lr_max is None:
         from .existence import lr_max as _lr_max
         lr_max = _lr_max(hessian, noise, momentum, batch, preconditioner=preconditioner)
-    return ApproximationError(lrs, out, ct, np.isfinite(out), float(lr_max))
+    exists = np.isfinite(out)
+    if exists.all():
+        status, reason = STATIONARY, f"a stationary law exists at every lr (lr_max = {float(lr_max):.6g})"
+    else:
+        status = MIXED if exists.any() else DIVERGES
+        reason = f"no stationary law at {int((~exists).sum())} of {exists.size} lrs (lr_max = {float(lr_max):.6g})"
+    return ApproximationError(lrs, out, ct, exists, float(lr_max), status, reason)
 
 
 def laplace_lr(n_data: int, batch: int, rho: float = 1.0, continuous: bool = False) -> float:

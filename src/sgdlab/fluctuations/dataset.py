@@ -21,7 +21,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_positive
+from .._validate import InputError, as_float_array, check_positive
+from ._strict import check_int
 from .frame import as_symmetric
 from .noise import NoiseModel
 
@@ -135,6 +136,8 @@ def label_noise(X, y, scale: float, batch: int | None = None, population=None) -
     ``Σ = lr·scale²/N · (2I - lr·Â)⁻¹`` on range(Â).  With ``batch`` the indices are S
     distinct samples a step and the minibatch noise of §A.6 adds to it.
     """
-    n = np.shape(X)[0]
+    scale = check_positive(scale, "scale", allow_zero=True)      # the public name here, not label_noise
+    X = as_float_array(X, "X", ndim=2)
+    n = X.shape[0]
     return finite_dataset(X, y, batch=n if batch is None else batch, sampling="distinct",
                           label_noise=scale, population=population)

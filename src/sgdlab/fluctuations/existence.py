@@ -11,6 +11,11 @@ A stationary law (finite stationary second moment) exists iff, design doc §A.2�
 
 (2)+(3) ⟺ the exact second-moment recursion is stable: for positive maps, ρ(𝒜 + ℬ) < 1 iff
 ρ(𝒜) < 1 and ρ((I - 𝒜)⁻¹ℬ) < 1.  :func:`lr_max` bisects on these conditions.
+
+A missing law is an answer, not an exception (:mod:`sgdlab.result`): :class:`Existence` and
+:class:`~.stationary.Stationary` carry ``status`` "stationary" or "diverges" and the ``reason``.
+:class:`NoStationaryLaw` is a :class:`sgdlab.result.ResultError`, raised only on request
+(``raise_on_failure=True``) and by functions that return a bare number (:func:`lr_max`).
 """
 
 from __future__ import annotations
@@ -20,39 +25,61 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, check_momentum, check_positive
+from ..result import DIVERGES, ResultError, ResultMixin, register_status
 from .frame import Frame, make_frame
 from .gains import covariance_gain
 from .noise import NoiseModel, OnlineMinibatch, as_noise_model
 
-__all__ = ["NoStationaryLaw", "Existence", "existence", "lr_max", "prepare", "feedback_operator"]
+__all__ = ["NoStationaryLaw", "Existence", "existence", "lr_max", "prepare", "feedback_operator", "STATIONARY"]
+
+#: fluctuations: a stationary law exists (its absence is the core word "diverges")
+STATIONARY = register_status("stationary", "fluctuations: a stationary law (finite stationary second moment) exists")
 
 
-class NoStationaryLaw(InputError):
-    """No stationary law exists; ``condition`` names the failing condition.
+class NoStationaryLaw(ResultError):
+    """No stationary law exists; ``condition`` names the failing condition, ``result`` the answer.
 
-    The message starts with "no stationary law:" and says what fails and by how much.
+    The message starts with "no stationary law:" and says what fails and by how much.  A
+    :class:`sgdlab.result.ResultError` (no longer an InputError: the input is valid, the law is
+    missing); ``NoStationaryLaw(message, condition)`` still works.
     """
 
-    def __init__(self, message: str, condition: str):
-        super().__init__(message)
-        self.condition = condition
+    def __init__(self, result, condition: str | None = None):
+        if isinstance(result, str):
+            result = Existence(False, condition or "", result)
+        self.result = result
+        self.condition = getattr(result, "condition", condition or "")
+        RuntimeError.__init__(self, result.reason)
 
 
 @dataclass(frozen=True)
-class Existence:
-    """Outcome of the existence check: ``exists``, the failing ``condition`` and a ``message``.
+class Existence(ResultMixin):
+    """Outcome of the existence check: ``exists``, the failing ``condition`` and the ``reason``.
 
-    ``condition`` is one of "kernel noise", "mean stability", "noise feedback", or "" when it exists.
+    ``condition`` is one of "kernel noise", "mean stability", "noise feedback", or "" when it exists;
+    ``status`` is "stationary" or "diverges" (second moments grow without bound).
     """
 
     exists: bool
     condition: str
-    message: str
+    reason: str
     feedback_radius: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return STATIONARY if self.exists else DIVERGES
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, **super().to_dict()}
 
     def raise_if_missing(self) -> None:
         if not self.exists:
-            raise NoStationaryLaw(self.message, self.condition)
+            raise NoStationaryLaw(self)
 
 
 def prepare(hessian, noise, preconditioner=None, batch=None) -> tuple[Frame, NoiseModel]:
@@ -149,7 +176,7 @@ def bisect_lr_max(frame: Frame, model: NoiseModel, mu: float, rtol: float = 1e-1
     """Bisection on :func:`check` between 0 and the mean-stability bound 2(1+β)/a_max."""
     ker = _kernel_check(frame, model)
     if ker is not None:
-        raise NoStationaryLaw(ker.message, ker.condition)
+        raise NoStationaryLaw(ker)
     hi = 2 * (1 + mu) / frame.a_max
     lo = 0.0
     while hi - lo > rtol * hi:
@@ -178,5 +205,8 @@ def lr_max(hessian, noise, momentum: float = 0.0, batch: int | None = None, *, p
 
     Raises :class:`NoStationaryLaw` when noise lives in the kernel of H (no lr works).
     """
+    rtol = check_positive(rtol, "rtol")
+    if rtol < 4 * np.finfo(float).eps:           # a bisection finer than float resolution never stops
+        raise InputError(f"rtol must be >= {4 * np.finfo(float).eps:.3g} (float resolution), got {rtol:g}")
     frame, model = prepare(hessian, noise, preconditioner, batch)
     return bisect_lr_max(frame, model, check_momentum(momentum), rtol)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_int, check_momentum, check_positive
+from .._validate import InputError, check_momentum, check_positive
+from ._strict import check_int
+from ..result import CONVERGES, DIVERGES, ResultMixin
 from .existence import prepare
 from .lyapunov import augmented_system
 
@@ -38,11 +40,12 @@ def second_moment_operator(hessian: np.ndarray, model, lr: float, momentum: floa
 
 
 @dataclass(frozen=True)
-class Recursion:
+class Recursion(ResultMixin):
     """Second moments along the exact recursion at steps 0, 1, 2, 4, ..., 2ᵏ.
 
     ``trace`` is tr E[e_t e_tᵀ]; ``growth_rate`` = log ρ(𝒯) per step (< 0: converges);
-    ``cov`` the last E[e eᵀ] before divergence; ``status`` "converges" or "diverges".
+    ``cov`` the last E[e eᵀ] before divergence; ``status`` "converges" or "diverges";
+    ``reason`` ρ(𝒯) and the growth law (``message`` is its old, read-only name).
     """
 
     steps: np.ndarray
@@ -50,7 +53,12 @@ class Recursion:
     growth_rate: float
     cov: np.ndarray
     status: str
-    message: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
 
 
 def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
@@ -64,7 +72,12 @@ def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, pr
     doublings = check_int(doublings, "doublings")
     T, c = second_moment_operator(frame.hessian, model, lr, mu, frame.preconditioner)
     n = 2 * frame.dim
-    x = np.zeros(n * n) if init is None else np.asarray(init, float).reshape(-1)
+    if init is None:
+        x = np.zeros(n * n)
+    else:
+        x = np.asarray(init, float).reshape(-1)
+        if x.size != n * n or not np.all(np.isfinite(x)):
+            raise InputError(f"init must be a finite {n} x {n} second moment of (e, v), got shape {np.shape(init)}")
     rate = float(np.log(np.abs(np.linalg.eigvals(T)).max()))
     steps, traces, x_last = [0], [_trace(x, frame.dim)], x
     A, b, t = T, c, 1
@@ -80,7 +93,7 @@ def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, pr
             break
         A, b, t = A @ A, A @ b + b, 2 * t
     last = x_last.reshape(n, n)[:frame.dim, :frame.dim]
-    status = "converges" if rate < 0 else "diverges"
+    status = CONVERGES if rate < 0 else DIVERGES
     msg = (f"second moments {'converge' if rate < 0 else 'diverge'}: ρ(𝒯) = {np.exp(rate):.6g}, "
            f"tr Σ_t ∝ e^({rate:.4g}·t)")
     return Recursion(np.array(steps), np.array(traces), rate, 0.5 * (last + last.T), status, msg)

@@ -1,6 +1,9 @@
 """The stationary law of SGD / heavy ball / preconditioned SGD on a quadratic (design doc §A).
 
-One entry point, :func:`stationary_covariance`, returning a :class:`Stationary` result.
+One entry point, :func:`stationary_covariance`, returning a :class:`Stationary` result with
+``status`` "stationary" (the law exists) or "diverges" (it does not: second moments grow; the
+``reason`` names the failing condition and the arrays are None).  ``raise_on_failure=True``
+raises :class:`~.existence.NoStationaryLaw` (a :class:`sgdlab.result.ResultError`) instead.
 Conventions (§0.2): loss ``L(w) = ½ (w - w*)ᵀ H (w - w*)`` (with the ½), v-form heavy
 ball ``v ← βv - lr·P·g, w ← w + v`` (= torch.optim.SGD with momentum β, dampening 0;
 EMA momentum ``m ← βm + (1-β)g`` maps to lr = lr'(1-β)).  Time is counted in steps.
@@ -14,7 +17,8 @@ from functools import cached_property
 import numpy as np
 
 from .._validate import InputError, check_momentum, check_positive
-from .existence import NoStationaryLaw, bisect_lr_max, check, feedback_operator, prepare
+from ..result import DIVERGES, jsonable
+from .existence import STATIONARY, NoStationaryLaw, bisect_lr_max, check, feedback_operator, prepare
 from .frame import Frame
 from .gains import block_gains, continuous_gain, covariance_gain
 from .lyapunov import augmented_system
@@ -28,6 +32,9 @@ class Stationary:
     """Stationary law of the error e = w - w*, and what follows from it.
 
     Attributes:
+        status: "stationary", or "diverges" when no stationary law exists (then every array and
+            loss below is None and ``reason`` names the failing ``condition``).
+        reason: the deciding condition in words (``message`` is its old, read-only name).
         cov: Σ = E[e eᵀ] (d, d).
         excess_loss: ½ tr(HΣ), the stationary loss above its minimum (approximation error, §A.2).
         continuous_cov: the continuous-time (SDE) prediction with the same noise model
@@ -43,16 +50,16 @@ class Stationary:
         method: which formula produced ``cov``.
     """
 
-    cov: np.ndarray
-    excess_loss: float
+    cov: np.ndarray | None
+    excess_loss: float | None
     continuous_cov: np.ndarray | None
     continuous_excess_loss: float | None
     ratio_to_continuous: float | None
     lr: float
     momentum: float
-    velocity_cov: np.ndarray
-    cross_cov: np.ndarray
-    noise_cov: np.ndarray
+    velocity_cov: np.ndarray | None
+    cross_cov: np.ndarray | None
+    noise_cov: np.ndarray | None
     train_loss: float | None
     test_loss: float | None
     feedback_radius: float
@@ -61,17 +68,35 @@ class Stationary:
     hessian: np.ndarray = field(repr=False)
     preconditioner: np.ndarray | None = field(default=None, repr=False)
     _setup: tuple | None = field(default=None, repr=False)      # (frame, model) for lr_max
-    status: str = "stationary"
-    message: str = "stationary law exists"
+    status: str = STATIONARY
+    reason: str = "stationary law exists"
+    condition: str = ""
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
+
+    @property
+    def ok(self) -> bool:
+        return self.status != DIVERGES
+
+    def _require(self):
+        if self.status == DIVERGES:
+            raise NoStationaryLaw(self)
 
     @cached_property
-    def lr_max(self) -> float:
+    def lr_max(self) -> float | None:
+        """Largest lr with a stationary law; None when none exists at any lr (noise in the kernel of H)."""
         frame, model = self._setup
+        if self.condition == "kernel noise":
+            return None
         return bisect_lr_max(frame, model, self.momentum)
 
     @property
     def law(self) -> np.ndarray:
         """The full 2d x 2d covariance of the augmented state (e, v)."""
+        self._require()
         return np.block([[self.cov, self.cross_cov], [self.cross_cov.T, self.velocity_cov]])
 
     def autocovariance(self, lag):
@@ -79,6 +104,7 @@ class Stationary:
 
         Exact for every noise model here, since the noise has zero mean given the state.
         """
+        self._require()
         M, _ = augmented_system(self.hessian, self.lr, self.momentum, self.preconditioner)
         lags = np.atleast_1d(np.asarray(lag))
         if lags.dtype.kind not in "iu" or lags.min() < 0:
@@ -89,17 +115,24 @@ class Stationary:
 
     @property
     def continuous_error(self) -> float | None:
-        """Relative Frobenius error of the continuous-time prediction: ‖Σ_ct - Σ‖/‖Σ‖."""
-        if self.continuous_cov is None:
+        """Relative Frobenius error of the continuous-time prediction: ‖Σ_ct - Σ‖/‖Σ‖.
+
+        0 when both laws are exactly zero (no noise: both predict Σ = 0); None when either law is missing.
+        """
+        if self.continuous_cov is None or self.cov is None:
             return None
-        return float(np.linalg.norm(self.continuous_cov - self.cov) / np.linalg.norm(self.cov))
+        diff, size = float(np.linalg.norm(self.continuous_cov - self.cov)), float(np.linalg.norm(self.cov))
+        if size == 0:
+            return 0.0 if diff == 0 else None
+        return diff / size
 
     def to_dict(self) -> dict:
-        keys = ("status", "message", "method", "lr", "momentum", "lr_max", "excess_loss",
+        """JSON-ready (NaN and inf become None; see :func:`sgdlab.result.jsonable`)."""
+        keys = ("status", "reason", "condition", "method", "lr", "momentum", "lr_max", "excess_loss",
                 "continuous_excess_loss", "ratio_to_continuous", "continuous_error", "train_loss",
                 "test_loss", "feedback_radius", "noise", "cov", "continuous_cov", "velocity_cov", "cross_cov",
                 "noise_cov")
-        return {k: getattr(self, k) for k in keys}
+        return jsonable({k: getattr(self, k) for k in keys})
 
 
 def _online_closed_form(frame: Frame, model: OnlineMinibatch, lr: float, mu: float) -> np.ndarray:
@@ -150,7 +183,7 @@ def _sym(m: np.ndarray) -> np.ndarray:
 
 
 def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
-                          batch: int | None = None) -> Stationary:
+                          batch: int | None = None, raise_on_failure: bool = False) -> Stationary:
     r"""Stationary covariance of SGD, heavy ball or preconditioned SGD at a finite learning rate.
 
     Design doc §A.2 (SGD, Theorem A1), §A.3 (heavy ball), §A.4 (preconditioned), §A.5 (online
@@ -173,13 +206,16 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
         momentum: heavy-ball β in (-1, 1), v-form (= torch.optim.SGD); negative allowed.
         preconditioner: fixed P ≻ 0 (see :mod:`.precondition`: damped Newton, natural gradient, Adam-like).
         batch: overrides the noise model's batch (for a plain matrix: C → C / batch).
+        raise_on_failure: raise :class:`NoStationaryLaw` instead of returning status "diverges".
 
     Returns:
         :class:`Stationary` with ``.cov, .excess_loss, .continuous_cov, .ratio_to_continuous``, ...
+        Where no law exists: status "diverges", ``reason`` "no stationary law: ..." naming the
+        failing condition (noise in the kernel of H, lr beyond the mean-stability bound, or
+        noise feedback ≥ 1), ``condition`` its short name, arrays None.  Never NaN.
 
     Raises:
-        NoStationaryLaw: "no stationary law: ..." naming the failing condition (noise in the
-            kernel of H, lr beyond the mean-stability bound, or noise feedback ≥ 1).  Never NaN.
+        NoStationaryLaw: only with ``raise_on_failure=True``, where no law exists.
         InputError: bad input, one line naming the parameter.
 
     Example (§A.2 [V]: a = (0.25, 0.5, 1, 2), lr·a_max = 1.6):
@@ -195,10 +231,18 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
     mu = check_momentum(momentum)
     ok = check(frame, model, lr, mu)
     if not ok.exists:
-        msg = ok.message
+        msg = ok.reason
         if ok.condition != "kernel noise":
             msg += f"; lr_max = {bisect_lr_max(frame, model, mu):.6g}"
-        raise NoStationaryLaw(msg, ok.condition)
+        missing = Stationary(cov=None, excess_loss=None, continuous_cov=None, continuous_excess_loss=None,
+                             ratio_to_continuous=None, lr=lr, momentum=mu, velocity_cov=None, cross_cov=None,
+                             noise_cov=None, train_loss=None, test_loss=None, feedback_radius=ok.feedback_radius,
+                             method="existence check", noise=model.describe(), hessian=frame.hessian,
+                             preconditioner=frame.preconditioner, _setup=(frame, model), status=DIVERGES,
+                             reason=msg, condition=ok.condition)
+        if raise_on_failure:
+            raise NoStationaryLaw(missing)
+        return missing
 
     if isinstance(model, OnlineMinibatch) and frame.preconditioner is None:
         st, rho, method = _online_closed_form(frame, model, lr, mu), ok.feedback_radius, "closed form §A.5"
@@ -217,6 +261,11 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
     ct_cov = None if ct is None else _sym(frame.from_eigen(ct))
     ct_excess = None if ct_cov is None else 0.5 * float(np.sum(H * ct_cov))
     ratio = None if not ct_excess else excess / ct_excess
+    reason = "stationary law exists"
+    if excess == 0 and not ct_excess:
+        reason += " (zero noise: Σ = 0 in discrete and continuous time; the ratio of excess losses is undefined: None)"
+    elif ct_cov is None:
+        reason += " (the continuous-time law does not: continuous_cov is None)"
 
     g = block_gains(frame.a, lr, mu)
     cbar = frame.to_eigen(noise_cov)
@@ -226,4 +275,4 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
         velocity_cov=_sym(frame.from_eigen(g[1, 1] * cbar)), cross_cov=frame.from_eigen(g[0, 1] * cbar),
         noise_cov=noise_cov, **model.losses(cov), feedback_radius=rho,
         method=method, noise=model.describe(), hessian=H, preconditioner=frame.preconditioner,
-        _setup=(frame, model))
+        _setup=(frame, model), reason=reason)

@@ -11,6 +11,13 @@ momentum=β)``; loss 1/(2N) Σ (f_i - y_i)²; label noise ε per sample; time in
 EMA momentum (``m ← βm + (1-β)g, θ ← θ - η'm``) has η = η'(1-β): convert with
 :func:`from_ema`; in η' the law reads 1 - β* = C³η'² (the EMA pitfall, §0.2).
 
+Results follow :mod:`sgdlab.result` (``status``, ``reason``, ``to_dict()`` without NaN or inf).
+Status words: "converges" / "diverges" (timescales, chains), "finite" / "mixed" (a run),
+"reached" / "not-reached" (a time to converge), "interior" / "edge" (an optimum over C),
+"in-regime" / "out-of-regime" (a recommendation), "fitted" (a power law).  The simulation twin
+is ``simulate(model, sgd, steps, seeds=200, seed=0, backend="auto", label_noise=ε)``, in the
+order of ``sgdlab.simulate`` (``chains=`` is a deprecated alias of ``seeds=``).
+
     >>> from sgdlab import manifold
     >>> uv = manifold.UV(s=1.0, n=16)               # δ² = ε²s/N = 0.25 at ε = 2
     >>> ts = manifold.timescales(uv, lr=1e-3, momentum=0.99, label_noise=2.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import InputError, as_float_array
+from .._validate import InputError, as_float_array, check_positive
 
 __all__ = ["tangent_curvatures", "slowest_curvature", "effective_curvature", "tangent_basis", "numerical_gradient"]
 
@@ -77,6 +77,9 @@ def slowest_curvature(k, rtol: float = 1e-4) -> float:
     Directions with k ≈ 0 (symmetries of the model, e.g. rotations U → UO in matrix
     sensing) carry no drift and are skipped.
     """
+    rtol = check_positive(rtol, "rtol")
+    if rtol >= 1:
+        raise InputError(f"rtol must lie in (0, 1), got {rtol:g}")
     k = np.asarray(k, dtype=float)
     if k.size == 0 or k.max() <= 0:
         raise InputError("the model has no tangent direction with positive curvature of tr H: no drift law")

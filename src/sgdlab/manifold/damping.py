@@ -17,12 +17,16 @@ from dataclasses import asdict, dataclass
 
 
 from .._validate import InputError, check_positive
+from ..result import jsonable, register_status
 from .convention import ema_one_minus_beta, one_minus_beta
 from .timescales import Timescales, timescales
 
 __all__ = ["c_lin", "Recommendation", "recommended_momentum", "predicted_speedup"]
 
 PARAMETRISATIONS = ("torch", "ema")
+IN_REGIME = register_status("in-regime", "manifold: 1 - β* = C η^{2/3} < 1, the scaling law gives a momentum")
+OUT_OF_REGIME = register_status("out-of-regime", "manifold: C η^{2/3} >= 1, the learning rate is too large for "
+                                "the scaling law (β* = 0)")
 
 
 def c_lin(model, label_noise: float, k: float | None = None) -> float:
@@ -53,7 +57,8 @@ class Recommendation:
         lr: the v-form learning rate η; lr_ema: the EMA learning rate η' = η/(1-β*).
         speedup: predicted τ_D(β=0)/max(τ_D, τ_L, τ_⊥)(β*).
         timescales: :class:`Timescales` at β*.
-        status: ``"ok"`` or ``"out of regime"`` (C η^{2/3} >= 1: no momentum helps; β* = 0).
+        status: ``"in-regime"`` or ``"out-of-regime"`` (C η^{2/3} >= 1: no momentum helps; β* = 0);
+            ``reason`` says why (``message`` is its old, read-only name).
     """
 
     momentum: float
@@ -65,12 +70,17 @@ class Recommendation:
     speedup: float
     timescales: Timescales
     status: str
-    message: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["timescales"] = self.timescales.to_dict()
-        return d
+        return jsonable(d)
 
 
 def recommended_momentum(model, lr: float, label_noise: float, C: float | None = None,
@@ -100,9 +110,10 @@ def recommended_momentum(model, lr: float, label_noise: float, C: float | None =
         eta = lr
         ts = timescales(model, eta, 0.0, label_noise)
         msg = f"C·lr^(2/3) = {omb:.3g} >= 1: the learning rate is too large for the scaling law; use beta = 0"
-        return Recommendation(0.0, 1.0, C, clin, eta, eta, 1.0, ts, "out of regime", msg)
+        return Recommendation(0.0, 1.0, C, clin, eta, eta, 1.0, ts, OUT_OF_REGIME, msg)
     beta = 1.0 - omb
     eta = lr if parametrisation == "torch" else lr * omb
     ts = timescales(model, eta, beta, label_noise)
     return Recommendation(float(beta), float(omb), float(C), clin, eta, eta / omb,
-                          predicted_speedup(model, eta, beta, label_noise), ts, "ok", "ok")
+                          predicted_speedup(model, eta, beta, label_noise), ts, IN_REGIME,
+                          f"1 - β* = C·lr^(2/3) = {omb:.3g} < 1 (C = {C:.4g})")

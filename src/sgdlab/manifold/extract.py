@@ -10,8 +10,9 @@ chain statistic (RMS or mean over chains of the model's observable):
 * ``"exp"`` [§B.7 alternative]: least-squares fit of a·e^{-t/τ} + b, reported as
   T = τ ln 10 so that it is comparable with the other two.
 
-Each returns a :class:`Extracted` with ``status`` ``"ok"``, ``"not reached"`` (the run was
-too short; ``time`` is then a lower bound, reported as ∞ in the sweep) or ``"diverged"``.
+Each returns a :class:`Extracted` with ``status`` ``"reached"``, ``"not-reached"`` (the run was
+too short; ``time`` is then a lower bound, reported as ∞ in the sweep) or ``"diverges"``
+(words of :mod:`sgdlab.result`; "reached" and "not-reached" are registered here).
 """
 
 from __future__ import annotations
@@ -21,22 +22,36 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import curve_fit
 
-from .._validate import InputError
+from .._validate import InputError, check_positive
+from ..result import DIVERGES, ResultMixin, register_status
 
-__all__ = ["Extracted", "time_to_fraction", "exp_fit_time", "extract_time", "METHODS"]
+__all__ = ["Extracted", "time_to_fraction", "exp_fit_time", "extract_time", "METHODS", "REACHED", "NOT_REACHED"]
+
+REACHED = register_status("reached", "manifold: the curve fell below its threshold within the run")
+NOT_REACHED = register_status("not-reached", "manifold: the run ended before the threshold was reached "
+                              "(the run length is a lower bound on the time)")
 
 METHODS = ("tenfold", "plateau", "exp")
 LN10 = float(np.log(10.0))
 
 
 @dataclass(frozen=True)
-class Extracted:
-    """time: steps (∞ unless status is "ok"); bound: the run length when not reached; tau: e-folding time."""
+class Extracted(ResultMixin):
+    """time: steps (∞ unless status is "reached"); bound: the run length when not reached; tau: e-folding time.
+
+    ``to_dict()`` writes ∞ as None.
+    """
 
     time: float
     status: str
     tau: float
     bound: float
+    reason: str = ""
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
 
 
 def time_to_fraction(steps, y, fraction: float = 0.1, floor: float = 0.0) -> Extracted:
@@ -44,24 +59,31 @@ def time_to_fraction(steps, y, fraction: float = 0.1, floor: float = 0.0) -> Ext
     steps, y = np.asarray(steps, dtype=float), np.asarray(y, dtype=float)
     if steps.shape != y.shape or steps.size < 2:
         raise InputError("steps and y must be 1-d arrays of the same length >= 2")
+    fraction = check_positive(fraction, "fraction")
+    if not fraction < 1:
+        raise InputError(f"fraction must lie in (0, 1), got {fraction:g}")
     if not np.all(np.isfinite(y)):
-        return Extracted(np.inf, "diverged", np.inf, float(steps[-1]))
+        return Extracted(np.inf, DIVERGES, np.inf, float(steps[-1]), "the curve is not finite")
     level = floor + fraction * (y[0] - floor)
     above = np.nonzero(y - level > 0)[0]
     if above.size == 0:
         t = float(steps[0])
     elif above[-1] + 1 >= y.size:
-        return Extracted(np.inf, "not reached", np.inf, float(steps[-1]))
+        return Extracted(np.inf, NOT_REACHED, np.inf, float(steps[-1]),
+                         f"still above {fraction:g} of its initial excess at the last step {int(steps[-1])}")
     else:
         t = float(steps[above[-1] + 1])
-    return Extracted(t, "ok", t / -np.log(fraction), float(steps[-1]))
+    return Extracted(t, REACHED, t / -np.log(fraction), float(steps[-1]),
+                     f"stays below {fraction:g} of its initial excess from step {int(t)}")
 
 
 def exp_fit_time(steps, y) -> Extracted:
     """Fit y ≈ a e^{-t/τ} + b; T = τ ln 10.  "not reached" if τ exceeds the run length."""
     steps, y = np.asarray(steps, dtype=float), np.asarray(y, dtype=float)
+    if steps.shape != y.shape or steps.size < 4:
+        raise InputError("steps and y must be 1-d arrays of the same length >= 4")
     if not np.all(np.isfinite(y)):
-        return Extracted(np.inf, "diverged", np.inf, float(steps[-1]))
+        return Extracted(np.inf, DIVERGES, np.inf, float(steps[-1]), "the curve is not finite")
     b0 = float(np.mean(y[-max(2, y.size // 10):]))
     a0 = float(y[0] - b0)
     half = np.nonzero(np.abs(y - b0) <= 0.5 * abs(a0))[0]
@@ -70,11 +92,12 @@ def exp_fit_time(steps, y) -> Extracted:
         (a, tau, b), _ = curve_fit(lambda t, a, tau, b: a * np.exp(-t / tau) + b, steps, y,
                                    p0=(a0, tau0, b0), bounds=([-np.inf, 1e-9, -np.inf], [np.inf, np.inf, np.inf]),
                                    maxfev=5000)
-    except RuntimeError:
-        return Extracted(np.inf, "not reached", np.inf, float(steps[-1]))
+    except (RuntimeError, ValueError):
+        return Extracted(np.inf, NOT_REACHED, np.inf, float(steps[-1]), "the exponential fit did not converge")
     if tau * LN10 > steps[-1]:
-        return Extracted(np.inf, "not reached", float(tau), float(steps[-1]))
-    return Extracted(float(tau * LN10), "ok", float(tau), float(steps[-1]))
+        return Extracted(np.inf, NOT_REACHED, float(tau), float(steps[-1]),
+                         f"fitted τ·ln 10 = {tau * LN10:.4g} exceeds the run length {int(steps[-1])}")
+    return Extracted(float(tau * LN10), REACHED, float(tau), float(steps[-1]), f"fitted τ = {tau:.4g} steps")
 
 
 def extract_time(steps, y, method: str = "tenfold") -> Extracted:

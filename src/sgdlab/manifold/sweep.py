@@ -11,31 +11,42 @@ log-log; the exponent of 1-β* against η (theory 2/3, §B.5 [H, V]) and of T_op
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
-from .._validate import InputError, as_float_array, check_int, check_positive
-from .extract import METHODS, Extracted, extract_time
-from .simulate import Run, simulate
+from .._validate import InputError, as_float_array, check_positive
+from ._strict import check_int
+from ..result import DIVERGES, ResultMixin, jsonable, register_status
+from .extract import METHODS, NOT_REACHED, REACHED, Extracted, extract_time
+from .simulate import Run, _no_bools, simulate
 from .timescales import timescales
 
 __all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "plain_sgd_time",
            "one_minus_beta_grid", "LN10"]
 
 LN10 = math.log(10.0)
+INTERIOR = register_status("interior", "manifold: the optimum over the C grid is interior (parabola vertex)")
+EDGE = register_status("edge", "manifold: the smallest time is at the end of the C grid or next to a missing one")
+FITTED = register_status("fitted", "a least-squares fit with its confidence interval")
 
 
 @dataclass(frozen=True)
-class PowerFit:
-    """y ∝ x^exponent fitted in log-log: exponent, its 95 % interval, intercept (log), n points."""
+class PowerFit(ResultMixin):
+    """y ∝ x^exponent fitted in log-log: exponent, its 95 % interval, intercept (log), n points.
+
+    ``status`` "fitted"; ``reason`` the fit in words.
+    """
 
     exponent: float
     ci95: tuple[float, float]
     intercept: float
     stderr: float
     n: int
+    status: str = FITTED
+    reason: str = ""
 
     def contains(self, value: float) -> bool:
         return self.ci95[0] <= value <= self.ci95[1]
@@ -51,49 +62,54 @@ def power_law_fit(x, y) -> PowerFit:
     fit = stats.linregress(np.log(x), np.log(y))
     half = float(stats.t.ppf(0.975, x.size - 2) * fit.stderr)
     return PowerFit(float(fit.slope), (float(fit.slope - half), float(fit.slope + half)), float(fit.intercept),
-                    float(fit.stderr), int(x.size))
+                    float(fit.stderr), int(x.size), FITTED,
+                    f"log-log least squares over {x.size} points, Student-t 95 % interval")
 
 
 def parabola_minimum(x, y) -> tuple[float, float, str]:
     """Vertex of the parabola through the 3 points around the smallest finite y: (x*, y*, status).
 
     ``status`` is ``"interior"``, ``"edge"`` (the smallest y is at the end of the grid or next
-    to a non-finite value: its grid point is returned) or ``"none"`` (no finite y).
+    to a non-finite value: its grid point is returned) or ``"not-reached"`` (no finite y:
+    x* is NaN and y* ∞).
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     finite = np.isfinite(y)
     if not finite.any():
-        return math.nan, math.inf, "none"
+        return math.nan, math.inf, NOT_REACHED
     i = int(np.argmin(np.where(finite, y, np.inf)))
     if i == 0 or i == y.size - 1 or not (finite[i - 1] and finite[i + 1]):
-        return float(x[i]), float(y[i]), "edge"
+        return float(x[i]), float(y[i]), EDGE
     a, b, c = np.polyfit(x[i - 1:i + 2], y[i - 1:i + 2], 2)
     if a <= 0:
-        return float(x[i]), float(y[i]), "edge"
+        return float(x[i]), float(y[i]), EDGE
     xv = -b / (2 * a)
-    return float(xv), float(c - b * b / (4 * a)), "interior"
+    return float(xv), float(c - b * b / (4 * a)), INTERIOR
 
 
 @dataclass(frozen=True, eq=False)
-class Sweep:
+class Sweep(ResultMixin):
     """Result of :func:`sweep`; arrays are indexed (learning rate, C).
 
     ``time`` is ∞ where a chain diverged or the threshold was not reached within the run
-    (``status`` says which); never NaN.  ``exponent`` / ``time_exponent`` are ``None`` when
-    fewer than 3 learning rates have an interior optimum.
+    (``config_status`` says which: "reached", "not-reached" or "diverges"; ``config_reason``
+    the details); never NaN.  ``exponent`` / ``time_exponent`` are ``None`` when fewer than 3
+    learning rates have an interior optimum.  ``status``: "interior" when every learning rate
+    has an interior optimum, "not-reached" when none has a finite time, else "edge";
+    ``to_dict()`` and :meth:`rows` write ∞ and NaN as None.
     """
 
     model: str
     label_noise: float
     method: str
     statistic: str
-    chains: int
+    seeds: int
     lrs: np.ndarray
     C: np.ndarray
     C_lin: float
     one_minus_beta: np.ndarray
     time: np.ndarray
-    status: list
+    config_status: list
     diverged_fraction: np.ndarray
     steps_run: np.ndarray
     C_opt: np.ndarray
@@ -102,20 +118,52 @@ class Sweep:
     exponent: PowerFit | None
     time_exponent: PowerFit | None
     runs: list = field(repr=False)
+    config_reason: list = field(default_factory=list, repr=False)
+
+    @property
+    def chains(self) -> int:
+        """Old name of :attr:`seeds`."""
+        return self.seeds
+
+    @property
+    def status(self) -> str:
+        ost = set(self.optimum_status)
+        if ost == {INTERIOR}:
+            return INTERIOR
+        return NOT_REACHED if ost == {NOT_REACHED} else EDGE
+
+    @property
+    def reason(self) -> str:
+        counts = ", ".join(f"{self.optimum_status.count(w)} {w}" for w in (INTERIOR, EDGE, NOT_REACHED)
+                           if w in self.optimum_status)
+        fit = "exponent fitted" if self.exponent is not None else "no exponent (fewer than 3 interior optima)"
+        return f"optimum over C per learning rate: {counts} of {len(self.optimum_status)}; {fit}"
+
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
 
     @property
     def one_minus_beta_opt(self) -> np.ndarray:
         return self.C_opt * self.lrs ** (2.0 / 3.0)
 
+    def to_dict(self) -> dict:
+        return jsonable({"status": self.status, "reason": self.reason, "model": self.model,
+                         "label_noise": self.label_noise, "method": self.method, "statistic": self.statistic,
+                         "seeds": self.seeds, "C_lin": self.C_lin, "exponent": self.exponent,
+                         "time_exponent": self.time_exponent, "rows": self.rows()})
+
     def rows(self) -> list[dict]:
-        """One dict per learning rate (JSON-ready apart from ∞, which the CLI maps to null)."""
-        return [{"lr": float(eta), "steps": int(self.steps_run[e]), "C_opt": float(self.C_opt[e]),
+        """One dict per learning rate, JSON-ready (∞ and NaN as None)."""
+        return jsonable([{"lr": float(eta), "steps": int(self.steps_run[e]), "C_opt": float(self.C_opt[e]),
                  "one_minus_beta_opt": float(self.one_minus_beta_opt[e]), "T_opt": float(self.time_opt[e]),
                  "T_opt_scaled": float(self.time_opt[e] * eta ** (2 / 3)), "optimum": self.optimum_status[e],
                  "diverged_configs": int(np.sum(self.diverged_fraction[e] > 0)),
-                 "T": [float(t) for t in self.time[e]], "status": list(self.status[e]),
+                 "T": [float(t) for t in self.time[e]], "status": list(self.config_status[e]),
+                 "reason": list(self.config_reason[e]) if self.config_reason else [],
                  "diverged_fraction": [float(f) for f in self.diverged_fraction[e]]}
-                for e, eta in enumerate(self.lrs)]
+                for e, eta in enumerate(self.lrs)])
 
 
 def one_minus_beta_grid(lrs, C) -> np.ndarray:
@@ -137,22 +185,24 @@ def _horizon(model, eta, betas, eps, horizon, max_steps) -> int:
     return int(min(max_steps, math.ceil(horizon * LN10 * longest)))
 
 
-def _times(run: Run, method: str, statistic: str) -> tuple[np.ndarray, list]:
+def _times(run: Run, method: str, statistic: str) -> tuple[np.ndarray, list, list]:
     curves = run.rms if statistic == "rms" else run.mean
-    times, status = np.full(run.lr.size, np.inf), []
-    for j, st in enumerate(run.status):
-        if st != "ok":
+    times, status, reason = np.full(run.lr.size, np.inf), [], []
+    for j, (st, why) in enumerate(zip(run.statuses, run.reasons)):
+        if st == DIVERGES:
             status.append(st)
+            reason.append(why)
             continue
         ex: Extracted = extract_time(run.steps, curves[j], method)
         times[j] = ex.time
-        status.append("ok" if ex.status == "ok" else f"{ex.status} in {int(ex.bound)} steps")
-    return times, status
+        status.append(ex.status)
+        reason.append(ex.reason if ex.status == REACHED else f"{ex.status} in {int(ex.bound)} steps: {ex.reason}")
+    return times, status, reason
 
 
-def sweep(model, lrs, C, label_noise: float, chains: int = 200, method: str | None = None,
+def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | None = None,
           statistic: str | None = None, steps=None, horizon: float = 2.5, max_steps: int = 400_000,
-          records: int = 2000, seed: int = 0, progress=None) -> Sweep:
+          records: int = 2000, seed: int = 0, progress=None, *, chains: int | None = None) -> Sweep:
     """Run the (η, C) grid and fit the optimal-momentum exponent (§B.7).
 
     Args:
@@ -160,18 +210,28 @@ def sweep(model, lrs, C, label_noise: float, chains: int = 200, method: str | No
         lrs: learning rates η (v-form), at least one.
         C: grid of C = (1-β)/η^{2/3} (the same for every η).
         label_noise: ε > 0.
-        chains: chains per (η, C).
+        seeds: chains per (η, C) (``chains=`` is its deprecated old name and still works).
         method: time extraction (``extract.METHODS``; default ``model.method``).
         statistic: ``"rms"`` or ``"mean"`` of the observable over chains (default ``model.statistic``).
         steps: run length per η (default: ``horizon`` × ln 10 × the longest predicted timescale
             on the grid, capped at ``max_steps``).
         progress: optional ``progress(done, total)`` over all steps of the sweep.
     """
-    lrs = np.sort(as_float_array(np.atleast_1d(lrs), "lrs"))[::-1]
-    C = np.sort(as_float_array(np.atleast_1d(C), "C"))
-    for v in (*lrs, *C):
-        check_positive(float(v), "lrs and C entries")
+    if chains is not None:
+        warnings.warn("manifold.sweep(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
+        seeds, seeds_name = chains, "chains"
+    else:
+        seeds_name = "seeds"
+    seeds = check_int(seeds, seeds_name)
+    lrs = np.sort(as_float_array(_no_bools(np.atleast_1d(lrs), "lrs"), "lrs"))[::-1]
+    C = np.sort(as_float_array(_no_bools(np.atleast_1d(C), "C"), "C"))
+    for v in lrs:
+        check_positive(float(v), "lrs")
+    for v in C:
+        check_positive(float(v), "C")
     eps = check_positive(label_noise, "label_noise")
+    horizon, records = check_positive(horizon, "horizon"), check_int(records, "records")
+    max_steps, seed = check_int(max_steps, "max_steps"), check_int(seed, "seed", 0)
     method = method or getattr(model, "method", "tenfold")
     statistic = statistic or getattr(model, "statistic", "rms")
     if method not in METHODS:
@@ -184,49 +244,56 @@ def sweep(model, lrs, C, label_noise: float, chains: int = 200, method: str | No
     else:
         n_steps = [check_int(steps, "steps")] * lrs.size
     total, done = sum(n_steps), 0
-    runs, times, status = [], np.empty(omb.shape), []
+    runs, times, status, reasons = [], np.empty(omb.shape), [], []
     for e, eta in enumerate(lrs):
         cb = None if progress is None else (lambda t, _n, d=done: progress(d + t, total))
-        run = simulate(model, eta, 1.0 - omb[e], eps, n_steps[e], chains=chains, seed=seed + e,
+        run = simulate(model, eta, n_steps[e], seeds, seed + e, label_noise=eps, momentum=1.0 - omb[e],
                        every=max(1, n_steps[e] // records), progress=cb)
-        times[e], st = _times(run, method, statistic)
+        times[e], st, why = _times(run, method, statistic)
         runs.append(run)
         status.append(st)
+        reasons.append(why)
         done += n_steps[e]
     opt = [parabola_minimum(np.log(C), np.log(times[e])) for e in range(lrs.size)]
     C_opt = np.array([math.exp(x) if math.isfinite(x) else math.nan for x, _, _ in opt])
     T_opt = np.array([math.exp(y) for _, y, _ in opt])
-    ost = [s for _, _, s in opt]
-    inner = np.array([s == "interior" for s in ost])
+    ost = [w for _, _, w in opt]
+    inner = np.array([w == INTERIOR for w in ost])
     expo = texpo = None
     if inner.sum() >= 3:
         expo = power_law_fit(lrs[inner], C_opt[inner] * lrs[inner] ** (2 / 3))
         texpo = power_law_fit(lrs[inner], T_opt[inner])
     from .damping import c_lin
-    return Sweep(model.name, eps, method, statistic, chains, lrs, C, c_lin(model, eps), omb, times, status,
+    return Sweep(model.name, eps, method, statistic, seeds, lrs, C, c_lin(model, eps), omb, times, status,
                  np.array([r.diverged_fraction for r in runs]), np.array(n_steps), C_opt, T_opt, ost,
-                 expo, texpo, runs)
+                 expo, texpo, runs, reasons)
 
 
-def plain_sgd_time(model, lr: float, label_noise: float, chains: int = 100, max_steps: int = 1_000_000,
+def plain_sgd_time(model, lr: float, label_noise: float, seeds: int = 100, max_steps: int = 1_000_000,
                    method: str | None = None, statistic: str | None = None, horizon: float = 1.5,
-                   seed: int = 12345, progress=None) -> Extracted:
+                   seed: int = 12345, progress=None, *, chains: int | None = None) -> Extracted:
     """Time to converge of plain label-noise SGD (β = 0) at ``lr``, for the speed-up (§B.6).
 
     Runs min(max_steps, ``horizon``·ln10·τ_D(β=0)) steps.  If the threshold is not reached,
-    ``status`` is ``"not reached"``, ``bound`` (the run length) is a lower bound on the time,
+    ``status`` is ``"not-reached"``, ``bound`` (the run length) is a lower bound on the time,
     and ``tau`` is an *extrapolated* e-folding time from the log-slope of the second half
     of the run [H: assumes exponential decay]; ``time`` stays ∞.
     """
+    if chains is not None:
+        warnings.warn("plain_sgd_time(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
+        seeds = chains
     eps = check_positive(label_noise, "label_noise")
+    horizon = check_positive(horizon, "horizon")
     n = _horizon(model, check_positive(lr, "lr"), [0.0], eps, horizon, check_int(max_steps, "max_steps"))
-    run = simulate(model, lr, 0.0, eps, n, chains=chains, seed=seed, every=max(1, n // 2000), progress=progress)
-    if run.status[0] != "ok":
-        return Extracted(math.inf, "diverged", math.inf, float(n))
+    run = simulate(model, lr, n, seeds, seed, label_noise=eps, momentum=0.0, every=max(1, n // 2000),
+                   progress=progress)
+    if run.statuses[0] == DIVERGES:
+        return Extracted(math.inf, DIVERGES, math.inf, float(n), run.reasons[0])
     curve = (run.rms if (statistic or getattr(model, "statistic", "rms")) == "rms" else run.mean)[0]
     ex = extract_time(run.steps, curve, method or getattr(model, "method", "tenfold"))
-    if ex.status != "not reached":
+    if ex.status != NOT_REACHED:
         return ex
     half = curve.size // 2
     slope = np.polyfit(run.steps[half:], np.log(np.abs(curve[half:]) + 1e-300), 1)[0]
-    return Extracted(math.inf, "not reached", float(-1.0 / slope) if slope < 0 else math.inf, float(n))
+    return Extracted(math.inf, NOT_REACHED, float(-1.0 / slope) if slope < 0 else math.inf, float(n),
+                     f"not reached in {n} steps; tau extrapolated from the log-slope of the second half [H]")

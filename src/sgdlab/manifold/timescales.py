@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .._validate import check_momentum, check_positive
+from ..result import CONVERGES, DIVERGES, jsonable
 from .drift import drift_time
 from .jacobian import block_eigenvalues, hessian_eigenvalues
 
@@ -30,8 +31,9 @@ __all__ = ["Timescales", "timescales"]
 class Timescales:
     """τ_⊥, τ_L, τ_D in steps at (lr, momentum, label_noise), plus the regime and stability.
 
-    ``status`` is ``"stable"`` or ``"unstable"``; when unstable, ``transverse`` is ∞ and
-    ``message`` names the failing condition ηλ_max < 2(1 + β) (§B.3).
+    ``status`` is ``"converges"`` (stable) or ``"diverges"`` (unstable); when unstable,
+    ``transverse`` is ∞ and ``reason`` names the failing condition ηλ_max < 2(1 + β) (§B.3).
+    ``message`` is the old, read-only name of ``reason``; ``to_dict()`` writes ∞ as None.
     """
 
     transverse: float
@@ -39,7 +41,7 @@ class Timescales:
     drift: float
     regime: str
     status: str
-    message: str
+    reason: str
     lr: float
     momentum: float
     label_noise: float
@@ -53,8 +55,17 @@ class Timescales:
         fast = max(self.transverse, self.longitudinal)
         return self.drift / fast if fast > 0 else np.inf
 
+    @property
+    def message(self) -> str:
+        """Old name of :attr:`reason` (read only)."""
+        return self.reason
+
+    @property
+    def ok(self) -> bool:
+        return self.status != DIVERGES
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "separation": self.separation}
+        return jsonable({**asdict(self), "separation": self.separation})
 
 
 def _transverse(lr, beta, normal) -> tuple[float, str, str, str]:
@@ -64,11 +75,12 @@ def _transverse(lr, beta, normal) -> tuple[float, str, str, str]:
     if unstable.any():
         msg = (f"unstable: lr·λ_max = {lr * normal.max():.4g} >= 2(1 + β) = {2 * (1 + beta):.4g}; "
                f"lower lr below {2 * (1 + beta) / normal.max():.4g}")
-        return np.inf, "unstable", "unstable", msg
+        return np.inf, "unstable", DIVERGES, msg
     complex_ = np.abs(zp.imag) > 0
     regime = "underdamped" if complex_.all() else "overdamped" if not complex_.any() else "mixed"
     m = float(mod.max())
-    return (0.0 if m == 0 else -1.0 / np.log(m)), regime, "stable", "ok"
+    return (0.0 if m == 0 else -1.0 / np.log(m)), regime, CONVERGES, (
+        f"stable: lr·λ_max = {lr * normal.max():.4g} < 2(1 + β) = {2 * (1 + beta):.4g}")
 
 
 def timescales(model, lr: float, momentum: float, label_noise: float) -> Timescales:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_positive
+from .._validate import InputError, as_float_array, check_positive
+from ._strict import check_int
 from ._model import ManifoldModel
 
 __all__ = ["UV", "uv_delta"]

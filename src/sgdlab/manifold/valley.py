@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import InputError, as_float_array
+from .._validate import InputError, as_float_array, check_positive
+from ._strict import check_int
 from .curvature import numerical_gradient, tangent_basis
 
 __all__ = ["project", "flattest_point"]
@@ -21,6 +22,7 @@ def project(model, theta, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray
     μ shrinks after each accepted step (Gauss-Newton, quadratic convergence near M where J
     has full row rank) and grows when a step does not lower ‖r‖.
     """
+    tol, max_iter = check_positive(tol, "tol"), check_int(max_iter, "max_iter")
     theta = as_float_array(theta, "theta").copy()
     r = model.residuals(theta)
     mu = 1e-3

@@ -14,7 +14,7 @@ from .figures import plt, save
 
 __all__ = ["plot_balance", "plot_trajectories", "plot_convergence_map"]
 
-_STATUS_COLORS = {"converged": "C2", "periodic": "C0", "chaotic": "C4", "diverged": "C3", "unsettled": "C7"}
+_STATUS_COLORS = {"converges": "C2", "periodic": "C0", "chaotic": "C4", "diverges": "C3", "unsettled": "C7"}
 
 
 def _edge(ax) -> None:
@@ -23,7 +23,7 @@ def _edge(ax) -> None:
 
 def _ratio_panel(ax, sweep) -> None:
     res = sweep.result
-    conv = np.asarray(res.status, dtype=object) == "converged"
+    conv = np.asarray(res.status, dtype=object) == "converges"
     ratio = res.ratio
     ok = conv & np.isfinite(ratio) & (ratio > 0)
     cc = np.broadcast_to(sweep.c[:, None], ok.shape)
@@ -90,7 +90,7 @@ def plot_convergence_map(path, cmap, title: str = "") -> Path:
     """Fraction of converged runs over (initial imbalance scale, c)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     rows = np.arange(len(cmap.scales))
-    img = ax.pcolormesh(cmap.c, rows, cmap.fractions["converged"], shading="nearest",
+    img = ax.pcolormesh(cmap.c, rows, cmap.fractions["converges"], shading="nearest",
                         cmap="viridis", vmin=0, vmax=1)
     fig.colorbar(img, ax=ax, label="fraction converged")
     ax.axvline(1.0, color="w", lw=0.8, ls="--")
