@@ -30,7 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["CONVERGES", "DIVERGES", "FINITE", "STATUSES", "FAILURES", "register_status", "is_failure",
+__all__ = ["CONVERGES", "DIVERGES", "FINITE", "MIXED", "STATUSES", "FAILURES", "register_status", "is_failure",
            "ResultError", "Result", "ResultMixin", "finish", "jsonable"]
 
 #: theory: every stability condition holds (the expected loss converges)
@@ -39,12 +39,15 @@ CONVERGES = "converges"
 DIVERGES = "diverges"
 #: simulation: the loss stayed finite over the horizon. The one spelling of "never diverged".
 FINITE = "finite"
+#: a batch or sweep whose runs differ in status (their fractions are in the result)
+MIXED = "mixed"
 
 #: status -> meaning; packages extend it with :func:`register_status`
 STATUSES: dict[str, str] = {
     CONVERGES: "theory: every stability condition holds",
     DIVERGES: "the loss (or a second moment) grows without bound; reason names the condition",
     FINITE: "simulation: the loss stayed finite over the horizon",
+    MIXED: "a batch or sweep whose runs differ in status; the fractions say how",
 }
 #: statuses that :func:`finish` raises on when ``raise_on_failure=True``
 FAILURES: set[str] = {DIVERGES}
