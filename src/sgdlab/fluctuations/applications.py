@@ -56,6 +56,32 @@ def approximation_error(hessian, noise, lrs, momentum: float = 0.0, precondition
     Discrete time: ``E[L] - L* = lr/2 Σ_i C̃_ii/(2 - lr·a_i)`` for additive noise and β = 0
     (§A.3 with momentum); the continuous-time prediction is ``lr/(1-β)/4 · tr C`` (for any
     H); the ratio diverges at lr_max.  Learning rates without a stationary law give ``inf``.
+
+    Args:
+        hessian: H (d, d) symmetric PSD, or a 1-D diagonal; None for a data-based noise model.
+        noise: the per-step noise covariance C (matrix or 1-D diagonal) or a noise model.
+        lrs: learning rates (1-D, all > 0).
+        momentum: heavy-ball β in (-1, 1), v-form.
+        preconditioner: fixed P ≻ 0, or None.
+        batch: overrides the noise model's batch.
+
+    Returns:
+        :class:`ApproximationError` with ``excess_loss`` and ``continuous_excess_loss`` per lr
+        (``inf`` past lr_max), ``exists``, ``lr_max`` and ``status`` "stationary", "mixed" or
+        "diverges" (no lr has a law).
+
+    Raises:
+        InputError: bad input (booleans or non-positive ``lrs``, H, noise, momentum, ...).
+        NoStationaryLaw: noise lives in the kernel of H, so no learning rate has a law.
+
+    Example (β = 0, H = diag(1, 2), C = I: lr/2 Σ_i 1/(2 - lr·a_i); continuous lr·tr C/4):
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> ae = fluctuations.approximation_error(np.diag([1.0, 2.0]), np.eye(2), [0.5, 1.2])
+        >>> ae.status, ae.exists.tolist(), round(ae.lr_max, 6)
+        ('mixed', [True, False], 1.0)
+        >>> bool(np.isclose(ae.excess_loss[0], 0.25 * (1 / 1.5 + 1 / 1.0))), float(ae.continuous_excess_loss[0])
+        (True, 0.25)
     """
     if np.asarray(lrs).dtype == bool:
         raise InputError(f"lrs must be numbers, got booleans {lrs!r}")
@@ -94,6 +120,23 @@ def laplace_lr(n_data: int, batch: int, rho: float = 1.0, continuous: bool = Fal
     equating it to the posterior covariance (NÂ)⁻¹ gives ``λρ = 2S/(N + S)``.  The
     continuous-time theory would say ``λρ = 2S/N`` (``continuous=True``).  Plain SGD (P = I)
     cannot match unless Â ∝ I.  [?] Presumably the paper's "optimal Bayesian inference" result.
+
+    Args:
+        n_data: N, the number of training samples (int >= 1).
+        batch: S, the minibatch size (int >= 1).
+        rho: the scale ρ of the preconditioner P = ρ·Â⁻¹ (> 0).
+        continuous: return the continuous-time answer 2S/(Nρ) instead.
+
+    Returns:
+        float: the learning rate λ = 2S/((N + S)ρ).
+
+    Raises:
+        InputError: n_data or batch not an int >= 1, or rho <= 0.
+
+    Example:
+        >>> from sgdlab import fluctuations
+        >>> round(fluctuations.laplace_lr(1000, 10), 6), fluctuations.laplace_lr(1000, 10, continuous=True)
+        (0.019802, 0.02)
     """
     n, s = check_int(n_data, "n_data"), check_int(batch, "batch")
     rho = check_positive(rho, "rho")
@@ -105,6 +148,27 @@ def effective_temperature(curvature: float, noise_variance: float, lr: float, mo
     """T_eff = a·σ² along one eigen-direction: ``lr·c(1+β)/((1-β)(2(1+β) - lr·a))`` (§A.3, §A.9).
 
     At β = 0 this is ``lr·c/(2 - lr·a)``; continuous time gives ``lr·c/(2(1-β))``.
+
+    Args:
+        curvature: a, the eigenvalue of H along the direction (> 0).
+        noise_variance: c, the per-step noise variance along it (>= 0).
+        lr: learning rate (> 0).
+        momentum: heavy-ball β in (-1, 1), v-form.
+        continuous: the continuous-time (SDE) temperature instead.
+
+    Returns:
+        float: T_eff.
+
+    Raises:
+        InputError: curvature <= 0, noise_variance < 0, lr <= 0, or momentum outside (-1, 1).
+        NoStationaryLaw: (discrete time) lr·a >= 2(1+β): the mean dynamics is unstable.
+
+    Example:
+        >>> from sgdlab import fluctuations
+        >>> fluctuations.effective_temperature(2.0, 1.0, lr=0.5)       # 0.5/(2 - 1)
+        0.5
+        >>> fluctuations.effective_temperature(2.0, 1.0, lr=0.5, continuous=True)
+        0.25
     """
     a = check_positive(curvature, "curvature")
     c = check_positive(noise_variance, "noise_variance", allow_zero=True)
@@ -125,6 +189,28 @@ def escape_exponent(barrier: float, curvature: float, noise_variance: float, lr:
     is ``(2SΔL/(lr·a))(1 - lr·a/2)``: a finite learning rate lowers the exponent by the factor
     (1 - lr·a/2) against continuous time.  Only the exponent: the prefactor is unknown, and it
     needs ΔL ≫ T_eff and a quadratic well up to the barrier.
+
+    Args:
+        barrier: ΔL, the loss barrier (> 0).
+        curvature: a, the curvature of the minimum along the escape direction (> 0).
+        noise_variance: c, the per-step noise variance along it (>= 0; 0 gives inf).
+        lr: learning rate (> 0).
+        momentum: heavy-ball β in (-1, 1), v-form.
+        continuous: the continuous-time exponent instead.
+
+    Returns:
+        float: ΔL/T_eff (``inf`` without noise).
+
+    Raises:
+        InputError: barrier <= 0, or any input :func:`effective_temperature` refuses.
+        NoStationaryLaw: (discrete time) lr·a >= 2(1+β).
+
+    Example (the finite lr halves the exponent here: factor 1 - lr·a/2 = 0.5):
+        >>> from sgdlab import fluctuations
+        >>> fluctuations.escape_exponent(1.0, 2.0, 1.0, lr=0.5)
+        2.0
+        >>> fluctuations.escape_exponent(1.0, 2.0, 1.0, lr=0.5, continuous=True)
+        4.0
     """
     dl = check_positive(barrier, "barrier")
     t = effective_temperature(curvature, noise_variance, lr, momentum, continuous)

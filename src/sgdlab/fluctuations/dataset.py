@@ -108,7 +108,39 @@ def finite_dataset(X, y, batch: int = 1, sampling: str = "replacement", label_no
     """Validate a data set (X: (N, d), y: (N,)) and build its minibatch noise model (§A.6).
 
     ``population = (A, u, noise_variance)`` (optional) defines the test loss
-    ``½(w*-u)ᵀA(w*-u) + ½tr(AΣ) + σ²/2``.
+    ``½(w*-u)ᵀA(w*-u) + ½tr(AΣ) + σ²/2``.  The noise is
+    ``C̄(Σ) = κ [M₄[Σ] - ÂΣÂ + R] + ε² Â / S`` (module docstring), κ = 1/S ("replacement")
+    or (N - S)/(S(N - 1)) ("distinct").
+
+    Args:
+        X: features (N, d).
+        y: labels (N,).
+        batch: indices drawn per step S (int >= 1; <= N for "distinct").
+        sampling: "replacement" (i.i.d. indices) or "distinct" (S distinct indices a step).
+        label_noise: scale ε of algorithmic label noise (>= 0), fresh each time a sample is drawn.
+        population: optional (A, u, noise_variance) of the population, for the test loss.
+
+    Returns:
+        :class:`FiniteDataset`: the noise model, carrying the Hessian Â = XᵀX/N, the minimiser
+        w* and the residuals; pass ``hessian=None`` to :func:`stationary_covariance`.
+
+    Raises:
+        InputError: X not 2-D or y not 1-D, non-finite values, one label per row violated,
+            an unknown ``sampling``, ``batch`` not an int >= 1 (or > N with "distinct"),
+            ``label_noise`` < 0, or a malformed ``population``.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> y = np.array([1.0, 2.0, 2.0])
+        >>> data = fluctuations.finite_dataset(X, y, batch=2)
+        >>> data.kappa, fluctuations.finite_dataset(X, y, batch=2, sampling="distinct").kappa
+        (0.5, 0.25)
+        >>> np.allclose(data.minimiser, [2 / 3, 5 / 3]), data.hessian.shape
+        (True, (2, 2))
+        >>> fluctuations.stationary_covariance(None, data, lr=0.5).status
+        'stationary'
     """
     X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y", ndim=1)
@@ -135,6 +167,31 @@ def label_noise(X, y, scale: float, batch: int | None = None, population=None) -
     Full batch by default (``batch=None``): additive noise ``C = scale²·Â/N`` and
     ``Σ = lr·scale²/N · (2I - lr·Â)⁻¹`` on range(Â).  With ``batch`` the indices are S
     distinct samples a step and the minibatch noise of §A.6 adds to it.
+
+    Args:
+        X: features (N, d).
+        y: labels (N,).
+        scale: ε, the standard deviation of the fresh label noise (>= 0).
+        batch: S distinct indices a step; None (default) is the full batch S = N.
+        population: optional (A, u, noise_variance), for the test loss.
+
+    Returns:
+        :class:`FiniteDataset` with ``sampling="distinct"`` and ``label_noise=scale``.
+
+    Raises:
+        InputError: ``scale`` < 0, or any input that :func:`finite_dataset` refuses
+            (shapes, ``batch`` > N, ...).
+
+    Example (full batch: Σ = lr·ε²/N · (2I - lr·Â)⁻¹):
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> noise = fluctuations.label_noise(X, np.array([1.0, 2.0, 2.0]), scale=0.5)
+        >>> noise.batch, noise.kappa                          # full batch: no minibatch noise
+        (3, 0.0)
+        >>> st = fluctuations.stationary_covariance(None, noise, lr=0.5)
+        >>> bool(np.allclose(st.cov, 0.5 * 0.25 / 3 * np.linalg.inv(2 * np.eye(2) - 0.5 * noise.hessian)))
+        True
     """
     scale = check_positive(scale, "scale", allow_zero=True)      # the public name here, not label_noise
     X = as_float_array(X, "X", ndim=2)

@@ -167,7 +167,40 @@ def check(frame: Frame, model: NoiseModel, lr: float, mu: float) -> Existence:
 
 def existence(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None,
               batch: int | None = None) -> Existence:
-    """Check, without raising, whether a stationary law exists at this lr and momentum (§A.2–§A.6 [D, V])."""
+    """Check, without raising, whether a stationary law exists at this lr and momentum (§A.2–§A.6 [D, V]).
+
+    The conditions, cheapest first: no noise in the kernel of H; mean stability
+    ``0 < lr·a_i < 2(1+β)`` for every eigenvalue a_i of PH; a contracting noise feedback
+    (spectral radius ρ < 1; for online noise §A.5's ``G ≻ 0`` and ``tr(A G⁻¹) < S``).
+
+    Args:
+        hessian: H (d, d) symmetric PSD, or a 1-D diagonal; None for a data-based noise model.
+        noise: the per-step noise covariance C (matrix or 1-D diagonal) or a noise model.
+        lr: learning rate (> 0).
+        momentum: heavy-ball β in (-1, 1), v-form.
+        preconditioner: fixed P ≻ 0, or None for plain SGD.
+        batch: overrides the noise model's batch (for a plain matrix: C → C / batch).
+
+    Returns:
+        :class:`Existence` with ``exists``, ``status`` ("stationary" or "diverges"), the failing
+        ``condition`` ("kernel noise", "mean stability", "noise feedback", or "") and the ``reason``.
+
+    Raises:
+        InputError: bad input (non-symmetric or indefinite H, shapes that do not match, lr <= 0,
+            momentum outside (-1, 1), ...).  A missing law is a returned status, never raised.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> H = np.diag([1.0, 2.0])                     # mean stability: lr < 2/a_max = 1
+        >>> fluctuations.existence(H, np.eye(2), lr=0.5).status
+        'stationary'
+        >>> ex = fluctuations.existence(H, np.eye(2), lr=1.2)
+        >>> ex.status, ex.condition
+        ('diverges', 'mean stability')
+        >>> fluctuations.existence(np.diag([1.0, 0.0]), np.eye(2), lr=0.5).condition
+        'kernel noise'
+    """
     frame, model = prepare(hessian, noise, preconditioner, batch)
     return check(frame, model, check_positive(lr, "lr"), check_momentum(momentum))
 
@@ -201,9 +234,32 @@ def lr_max(hessian, noise, momentum: float = 0.0, batch: int | None = None, *, p
     ``lr < lr_max``: the conditions are monotone in lr for additive and online noise; for a
     finite data set bisection assumes it.
 
-    Example (§A.5): a = (0.25, 0.5, 1, 2), online minibatch S = 4, β = 0 → 0.639.
+    With additive noise, ``lr_max = 2(1+β)/a_max(PH)``.
 
-    Raises :class:`NoStationaryLaw` when noise lives in the kernel of H (no lr works).
+    Args:
+        hessian: H (d, d) symmetric PSD, or a 1-D diagonal; None for a data-based noise model.
+        noise: the per-step noise covariance C (matrix or 1-D diagonal) or a noise model.
+        momentum: heavy-ball β in (-1, 1), v-form.
+        batch: overrides the noise model's batch (for a plain matrix: C → C / batch).
+        preconditioner: fixed P ≻ 0, or None for plain SGD.
+        rtol: relative tolerance of the bisection (>= 4 machine epsilons).
+
+    Returns:
+        float: the largest learning rate found with a stationary law.
+
+    Raises:
+        NoStationaryLaw: noise lives in the kernel of H, so no learning rate has a law (a
+            :class:`sgdlab.result.ResultError`; ``.condition`` is "kernel noise").
+        InputError: bad input (H, noise, P, momentum, batch), or rtol <= 0 or below float resolution.
+
+    Example (§A.5: a = (0.25, 0.5, 1, 2), online minibatch S = 4, β = 0 → 0.639):
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> A = np.diag([0.25, 0.5, 1.0, 2.0])
+        >>> round(fluctuations.lr_max(None, fluctuations.online_minibatch(A, 1.0, batch=4)), 3)
+        0.639
+        >>> round(fluctuations.lr_max(A, np.eye(4), momentum=0.5), 6)   # additive: 2(1+β)/a_max
+        1.5
     """
     rtol = check_positive(rtol, "rtol")
     if rtol < 4 * np.finfo(float).eps:           # a bisection finer than float resolution never stops

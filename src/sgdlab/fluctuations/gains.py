@@ -37,6 +37,28 @@ def covariance_gain(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarr
     which at β = 0 is §A.2's ``lr / (a_i + a_j - lr a_i a_j)``.  Valid inside the mean
     stability region ``0 < lr·a_i < 2(1+β)``; pairs with ``a_i = a_j = 0`` (the kernel)
     get gain 0 (the caller must check that the noise vanishes there).
+
+    Args:
+        a: eigenvalues of PH (1-D numpy array, >= 0; 0 marks the kernel), e.g. from a diagonal H.
+        lr: learning rate.
+        momentum: heavy-ball β, v-form.
+
+    Returns:
+        numpy.ndarray: the (d, d) gain W, with Σ̃ = W ∘ C̃.
+
+    Raises:
+        Nothing is validated here (a low-level building block; :func:`stationary_covariance`
+        validates and checks existence).  Outside the stability region the values are meaningless.
+
+    Example (β = 0: W_ij = lr/(a_i + a_j - lr·a_i·a_j)):
+        >>> import numpy as np
+        >>> from sgdlab.fluctuations import covariance_gain
+        >>> W = covariance_gain(np.array([1.0, 2.0]), lr=0.5)
+        >>> np.allclose(W, [[0.5 / 1.5, 0.5 / 2.0], [0.5 / 2.0, 0.5 / 2.0]])
+        True
+        >>> bool(np.allclose(covariance_gain(np.array([1.0, 2.0]), 1e-6), 1e-6 / np.array([[2, 3], [3, 4]]),
+        ...                  rtol=1e-5))                       # small lr: the continuous-time gain
+        True
     """
     mu = momentum
     ai, aj = a[:, None], a[None, :]
@@ -50,6 +72,24 @@ def continuous_gain(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarr
 
     ``HΣ + ΣH = lr_eff·C`` with the effective learning rate ``lr_eff = lr/(1-β)``, i.e.
     ``W^{ct}_{ij} = lr / ((1-β)(a_i + a_j))``; kernel pairs get 0.
+
+    Args:
+        a: eigenvalues of PH (1-D numpy array, >= 0; 0 marks the kernel).
+        lr: learning rate.
+        momentum: heavy-ball β, v-form (enters as lr_eff = lr/(1-β)).
+
+    Returns:
+        numpy.ndarray: the (d, d) continuous-time gain.
+
+    Raises:
+        Nothing is validated here (a low-level building block; momentum = 1 divides by zero).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.fluctuations import continuous_gain
+        >>> W = continuous_gain(np.array([1.0, 0.0]), lr=0.5, momentum=0.5)   # lr_eff = 1
+        >>> np.allclose(W, [[0.5, 1.0], [1.0, 0.0]])                         # kernel pair: 0
+        True
     """
     s = a[:, None] + a[None, :]
     ok = s > 0
@@ -74,6 +114,28 @@ def block_gains(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarray:
     ``P⁽ⁱʲ⁾ = M_i P⁽ⁱʲ⁾ M_jᵀ + lr² C̃_ij [[1, 1], [1, 1]]``, solved here for unit C̃_ij, batched.
     ``out[0, 0]`` equals :func:`covariance_gain`; ``out[1, 1]`` is the velocity gain and
     ``out[0, 1]`` the (e, v) cross gain.  Kernel pairs get 0.  [D, V: = Lyapunov to 1e-14]
+
+    Args:
+        a: eigenvalues of PH (1-D numpy array, >= 0; 0 marks the kernel).
+        lr: learning rate.
+        momentum: heavy-ball β, v-form.
+
+    Returns:
+        numpy.ndarray: shape (2, 2, d, d); ``out[r, s]`` is the gain of the (r, s) block (0 = e, 1 = v).
+
+    Raises:
+        numpy.linalg.LinAlgError: a 4x4 system is singular (on the stability boundary, e.g.
+            lr·a_i = 2(1+β)).  Nothing else is validated here.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.fluctuations import block_gains, covariance_gain
+        >>> a = np.array([1.0, 2.0])
+        >>> g = block_gains(a, lr=0.5, momentum=0.3)
+        >>> g.shape
+        (2, 2, 2, 2)
+        >>> bool(np.allclose(g[0, 0], covariance_gain(a, 0.5, 0.3)))
+        True
     """
     m = mode_matrices(a, lr, momentum)
     d = a.size

@@ -18,7 +18,31 @@ __all__ = ["augmented_system", "lyapunov_covariance"]
 
 def augmented_system(hessian: np.ndarray, lr: float, momentum: float = 0.0,
                      preconditioner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The maps (M, N) of the augmented state z = (e, v), design doc §A.3–§A.4."""
+    """The maps (M, N) of the augmented state z = (e, v), design doc §A.3–§A.4.
+
+    ``z_{t+1} = M z_t + N ξ_t`` with ``M = [[I - lr·PH, βI], [-lr·PH, βI]]``, ``N = [[-lr·P], [-lr·P]]``.
+
+    Args:
+        hessian: H as a (d, d) numpy array.
+        lr: learning rate.
+        momentum: heavy-ball β, v-form.
+        preconditioner: fixed P (d, d), or None for P = I.
+
+    Returns:
+        tuple: (M, N) of shapes (2d, 2d) and (2d, d).
+
+    Raises:
+        Nothing is validated here (a low-level building block): ``hessian`` must already be an array.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.fluctuations import augmented_system
+        >>> M, N = augmented_system(np.diag([1.0, 2.0]), lr=0.5, momentum=0.3)
+        >>> M.shape, N.shape
+        ((4, 4), (4, 2))
+        >>> bool(np.abs(np.linalg.eigvals(M)).max() < 1)       # mean-stable: 0 < lr·a < 2(1+β)
+        True
+    """
     d = hessian.shape[0]
     P = np.eye(d) if preconditioner is None else preconditioner
     PH = P @ hessian
@@ -35,6 +59,28 @@ def lyapunov_covariance(hessian, noise_cov, lr: float, momentum: float = 0.0,
     Additive noise only (``noise_cov`` is the per-step gradient-noise covariance C).  The
     caller checks stability (spectral radius of M below 1); with a singular Hessian M has
     the eigenvalue 1 and the solve is meaningless.
+
+    Args:
+        hessian: H (d, d).
+        noise_cov: the per-step gradient-noise covariance C (d, d).
+        lr: learning rate.
+        momentum: heavy-ball β, v-form.
+        preconditioner: fixed P (d, d), or None for P = I.
+
+    Returns:
+        tuple: (Σ, X) with Σ = E[e eᵀ] (d, d) and X the full (2d, 2d) law of (e, v).
+
+    Raises:
+        Nothing is validated here (no existence check): outside the stability region the
+        solve still returns a matrix, which is meaningless (it need not be PSD).  scipy's
+        errors (e.g. ``numpy.linalg.LinAlgError``) pass through.
+
+    Example (β = 0, H and C diagonal: Σ_ii = lr·c_i/(a_i(2 - lr·a_i))):
+        >>> import numpy as np
+        >>> from sgdlab.fluctuations import lyapunov_covariance
+        >>> cov, law = lyapunov_covariance(np.diag([1.0, 2.0]), np.eye(2), lr=0.5)
+        >>> np.allclose(cov, np.diag([0.5 / 1.5, 0.5 / 2.0])), law.shape
+        (True, (4, 4))
     """
     M, N = augmented_system(np.asarray(hessian, float), lr, momentum, preconditioner)
     X = solve_discrete_lyapunov(M, N @ np.asarray(noise_cov, float) @ N.T)

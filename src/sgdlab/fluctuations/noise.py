@@ -110,12 +110,59 @@ class OnlineMinibatch(NoiseModel):
 
 
 def additive(cov, batch: int = 1) -> Additive:
-    """Additive noise with per-sample covariance ``cov`` (a matrix, or a 1-D diagonal); §A.1 [D]."""
+    """Additive noise with per-sample covariance ``cov`` (a matrix, or a 1-D diagonal); §A.1 [D].
+
+    The per-step noise covariance is ``C = cov / batch``, independent of the state.
+
+    Args:
+        cov: per-sample noise covariance, symmetric PSD (d, d), or a 1-D diagonal.
+        batch: samples averaged per step (int >= 1).
+
+    Returns:
+        :class:`Additive`: the noise model (``base_cov`` = cov / batch, no feedback, no Hessian).
+
+    Raises:
+        InputError: ``cov`` not a finite symmetric PSD matrix (or 1-D diagonal), or ``batch``
+            not an integer >= 1 (bools refused).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> noise = fluctuations.additive([1.0, 2.0], batch=4)
+        >>> np.diag(noise.base_cov).tolist(), noise.has_feedback
+        ([0.25, 0.5], False)
+    """
     return Additive(cov=as_symmetric(cov, "noise"), batch=check_int(batch, "batch"))
 
 
 def online_minibatch(hessian, label_variance: float, batch: int = 1, target=None) -> OnlineMinibatch:
-    """Online minibatch noise of linear regression (§A.5 [D, V]); ``hessian`` = feature covariance A."""
+    """Online minibatch noise of linear regression (§A.5 [D, V]); ``hessian`` = feature covariance A.
+
+    ``C̄(Σ) = (AΣA + tr(AΣ) A + σ² A) / S`` (Gaussian features x ~ N(0, A), S = ``batch``).
+
+    Args:
+        hessian: the feature covariance A (= the Hessian), symmetric PSD (d, d) or a 1-D diagonal.
+        label_variance: σ² = Var ε of the label noise (>= 0).
+        batch: fresh samples per step S (int >= 1).
+        target: the true weights u (d,), optional (not used by the second moments).
+
+    Returns:
+        :class:`OnlineMinibatch`: the noise model; it carries its Hessian, so pass ``hessian=None``
+        to :func:`stationary_covariance`.
+
+    Raises:
+        InputError: A not symmetric PSD, ``label_variance`` < 0, ``batch`` not an int >= 1,
+            or ``target`` of the wrong shape.
+
+    Example (§A.5: a = (0.25, 0.5, 1, 2), σ² = 1, S = 4):
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> noise = fluctuations.online_minibatch(np.diag([0.25, 0.5, 1.0, 2.0]), 1.0, batch=4)
+        >>> np.diag(noise.base_cov).tolist()                     # σ² A / S
+        [0.0625, 0.125, 0.25, 0.5]
+        >>> fluctuations.stationary_covariance(None, noise, lr=0.7).status   # beyond lr_max = 0.639
+        'diverges'
+    """
     A = as_symmetric(hessian, "hessian")
     u = None if target is None else np.asarray(target, float)
     if u is not None and u.shape != (A.shape[0],):

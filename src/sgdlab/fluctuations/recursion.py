@@ -66,6 +66,35 @@ def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, pr
     """Run the exact second-moment recursion (§A.5–§A.6 [D]) from E[zzᵀ] = init (default 0: start at w*).
 
     Stops early once the trace exceeds 1e100 (diverged) or stops changing (rel. 1e-13).
+    ``P_{t+1} = M P_t Mᵀ + N (C₀ + L(P_ee)) Nᵀ`` (module docstring), evaluated at t = 2ᵏ by doubling.
+
+    Args:
+        hessian: H (d, d) symmetric PSD, or a 1-D diagonal; None for a data-based noise model.
+        noise: the per-step noise covariance C (matrix or 1-D diagonal) or a noise model.
+        lr: learning rate (> 0).
+        momentum: heavy-ball β in (-1, 1), v-form.
+        preconditioner: fixed P ≻ 0, or None.
+        batch: overrides the noise model's batch.
+        doublings: the last step is 2**doublings (int >= 1).
+        init: the initial second moment E[z zᵀ] of z = (e, v), (2d, 2d); None is 0.
+
+    Returns:
+        :class:`Recursion` with ``steps``, ``trace``, ``growth_rate`` (log ρ(𝒯) per step),
+        ``cov`` and ``status`` "converges" or "diverges" (a divergence is a status, not an error).
+
+    Raises:
+        InputError: bad H, noise, lr, momentum, batch or ``doublings``, or an ``init`` that is not
+            a finite (2d, 2d) array.
+
+    Example (converges to the closed form Σ_ii = lr·c_i/(a_i(2 - lr·a_i)); diverges past lr = 1):
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> H = np.diag([1.0, 2.0])
+        >>> rec = fluctuations.second_moment_recursion(H, np.eye(2), lr=0.5)
+        >>> rec.status, bool(np.allclose(rec.cov, np.diag([0.5 / 1.5, 0.5 / 2.0])))
+        ('converges', True)
+        >>> fluctuations.second_moment_recursion(H, np.eye(2), lr=1.1).status
+        'diverges'
     """
     frame, model = prepare(hessian, noise, preconditioner, batch)
     lr, mu = check_positive(lr, "lr"), check_momentum(momentum)

@@ -141,6 +141,9 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
     problem is ``(hessian, noise)`` (as for :func:`.stationary_covariance`), then
 
     Args:
+        hessian: H (d, d) symmetric PSD, or a 1-D diagonal; None for a data-based noise model.
+        noise: the per-step noise covariance C (Gaussian additive noise) or a noise model
+            (:func:`online_minibatch`, :func:`finite_dataset`, :func:`label_noise`).
         sgd: an :class:`sgdlab.SGD` (its lr and momentum; a batch > 1 overrides the noise
             model's, like ``batch=``), or the learning rate alone (then ``momentum=``, default 0).
         steps: recorded steps per chain (after ``burn_in``, default :func:`burn_in_steps`).
@@ -149,11 +152,36 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
             reference, one array operation per step for all chains); they agree in distribution.
         momentum: heavy-ball β when ``sgd`` is a number.  preconditioner, batch: as for
             :func:`.stationary_covariance`.  cloud: iterates kept, evenly spaced over each chain.
+        burn_in: steps discarded before recording; None: :func:`burn_in_steps` (relaxation to e^-15).
         raise_on_failure: raise :class:`NoStationaryLaw` instead of returning status "diverges".
 
     v-form heavy ball ``v ← βv - lr·P·g, w ← w + v`` (= torch.optim.SGD).  Where no stationary
     law exists nothing is run (a diverging run has no covariance): status "diverges", arrays None.
     A request needing more than ``MEMORY_LIMIT`` bytes is refused up front with an estimate.
+
+    Returns:
+        :class:`Simulation` with ``cov`` ± ``cov_se``, ``excess_loss`` ± ``excess_loss_se``,
+        ``cloud`` and ``status`` "finite"; "diverges" (arrays None) where no stationary law exists
+        or a chain overflowed.
+
+    Raises:
+        InputError: bad input (H, noise, lr, momentum given twice, ``seeds`` < 2, ``steps``,
+            ``seed``, ``cloud``, ``burn_in``, an unknown ``backend``, a noise model without a
+            simulation twin, or a request over ``MEMORY_LIMIT``).
+        NoStationaryLaw: only with ``raise_on_failure=True``, where no law exists.
+        (``chains=`` gives a DeprecationWarning, not an error.)
+
+    Example (a small run of the numpy reference; agreement within a few Monte-Carlo errors):
+        >>> import numpy as np
+        >>> from sgdlab import fluctuations
+        >>> H, C = np.diag([1.0, 2.0]), np.eye(2)
+        >>> sim = fluctuations.simulate(H, C, 0.5, steps=2000, seeds=8, backend="numpy")
+        >>> sim.status, sim.cov.shape
+        ('finite', (2, 2))
+        >>> sim.compare(fluctuations.stationary_covariance(H, C, lr=0.5))["rel_error"] < 0.1
+        True
+        >>> fluctuations.simulate(H, C, 1.2, steps=10, seeds=2, backend="numpy").status   # lr > lr_max = 1
+        'diverges'
     """
     if chains is not None:
         warnings.warn("fluctuations.simulate(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
