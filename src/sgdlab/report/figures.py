@@ -1,7 +1,8 @@
-"""Paper-ready figures from result objects (matplotlib's Agg backend, files only).
+"""Paper-ready figures of the linear theory (loss curves, stability, phase, tuning, budget) from result objects.
 
-Every function takes results (never recomputes theory), draws on a new figure,
-writes it atomically and returns the path.
+Matplotlib's Agg backend, files only.  Every function takes results (never recomputes
+theory), draws on a new figure, writes it atomically (PNG, PDF or SVG by the suffix of
+``path``) and returns the path as a :class:`pathlib.Path`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,36 @@ import numpy as np  # noqa: E402
 
 from .._io import atomic_write  # noqa: E402
 
-__all__ = ["plot_curves", "plot_stability", "save"]
+__all__ = ["plot_curves", "plot_stability", "plot_phase", "plot_tuning", "plot_budget", "save"]
 
 
 def save(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
-    """Save a figure atomically (PNG/PDF/SVG by extension) and close it."""
+    """Save a figure atomically (PNG/PDF/SVG by extension) and close it.
+
+    The file is written to a temporary name and renamed, so a reader never sees half a
+    figure; the parent folder is created if needed.
+
+    Args:
+        fig: a matplotlib Figure.
+        path: the file; its suffix picks the format (no suffix: PNG).
+        dpi: resolution of raster formats.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+        ValueError: a suffix matplotlib has no writer for.
+
+    Example:
+        >>> import os, tempfile
+        >>> from sgdlab.report.figures import plt, save
+        >>> fig, ax = plt.subplots()
+        >>> _ = ax.plot([1, 2, 3], [3, 1, 2])
+        >>> out = save(fig, os.path.join(tempfile.mkdtemp(), "line.svg"))
+        >>> out.suffix, out.read_text().count("<svg") >= 1
+        ('.svg', True)
+    """
     path = Path(path)
     with atomic_write(path, "wb") as fh:
         fig.savefig(fh, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
@@ -34,6 +60,32 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
 
     A log axis has no step 0, so the curves start at step 1.  Divergent parts are
     already truncated in the curves; a theory curve marks where it diverges.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        theory: a :class:`~sgdlab.Curve` from :func:`sgdlab.predict` (dashed line), or None.
+        simulation: a :class:`~sgdlab.Curve` from :func:`sgdlab.simulate` (mean, and a 95%
+            band when it has ``stderr``), or None.
+        title: figure title.
+        extra: further ``(curve, label)`` pairs drawn as plain lines.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> import sgdlab
+        >>> from sgdlab.report import plot_curves
+        >>> p = sgdlab.Problem.power_law(dim=100, nu=1.5, kappa=1.0)
+        >>> s = sgdlab.SGD(lr=0.5, momentum=0.3, batch=8)
+        >>> theory = sgdlab.predict(p, s, steps=100)
+        >>> sim = sgdlab.simulate(p, s, steps=100, seeds=2)
+        >>> out = plot_curves(os.path.join(tempfile.mkdtemp(), "loss.png"), theory, sim, title=p.name)
+        >>> out.exists(), out.read_bytes()[:4]
+        (True, b'\x89PNG')
     """
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
     if simulation is not None:
@@ -66,7 +118,32 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
 
 
 def plot_stability(path, smap, batch: int, title: str = "") -> Path:
-    """(lr, momentum) stability map: log noise mass U as colour, the critical curve α*(β) in black."""
+    """(lr, momentum) stability map: log noise mass U as colour, the critical curve α*(β) in black.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        smap: a :class:`~sgdlab.linear.StabilityMap` from :func:`sgdlab.stability_map`.
+        batch: the batch size the map was computed for (for the default title).
+        title: figure title (default: names the batch).
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import sgdlab
+        >>> from sgdlab.report import plot_stability
+        >>> p = sgdlab.Problem.power_law(dim=100, nu=1.5, kappa=1.0)
+        >>> smap = sgdlab.stability_map(p, np.linspace(0.1, 3.0, 12), np.linspace(-0.5, 0.9, 8), batch=8)
+        >>> smap.stable.shape
+        (8, 12)
+        >>> plot_stability(os.path.join(tempfile.mkdtemp(), "stability.png"), smap, batch=8).exists()
+        True
+    """
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
     U = np.where(np.isfinite(smap.noise_mass), smap.noise_mass, np.nan)
     with np.errstate(divide="ignore"):
@@ -84,7 +161,35 @@ def plot_stability(path, smap, batch: int, title: str = "") -> Path:
 
 
 def plot_phase(path, curve, ph, title: str = "") -> Path:
-    """Left: predicted loss with its power-law asymptote; right: the (ν, κ) phase diagram."""
+    """Left: predicted loss with its power-law asymptote; right: the (ν, κ) phase diagram.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        curve: the predicted :class:`~sgdlab.Curve` of the problem (:func:`sgdlab.predict`).
+        ph: its :class:`~sgdlab.linear.Phase` (:func:`sgdlab.phase`); the asymptote is drawn
+            when ``ph.constant`` is known, the truncation step when ``ph.valid_until`` is
+            inside the curve.
+        title: figure title (default: the phase and exponent).
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> import sgdlab
+        >>> from sgdlab.report import plot_phase
+        >>> p = sgdlab.Problem.power_law(dim=200, nu=1.5, kappa=1.0)
+        >>> s = sgdlab.SGD(lr=0.5, batch=8)
+        >>> ph = sgdlab.phase(p, sgd=s)
+        >>> ph.phase, round(ph.exponent, 4)
+        ('signal', 0.6667)
+        >>> curve = sgdlab.predict(p, s, steps=200)
+        >>> plot_phase(os.path.join(tempfile.mkdtemp(), "phase.png"), curve, ph).exists()
+        True
+    """
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.0, 4.0), gridspec_kw={"width_ratios": [3, 2]})
     m = curve.steps >= 1
     ax.plot(curve.steps[m], curve.loss[m], color="C0", lw=1.6, label="predicted loss")
@@ -112,7 +217,41 @@ def plot_phase(path, curve, ph, title: str = "") -> Path:
 
 
 def plot_tuning(path, lrs, momentums, surface, critical, best=None, title: str = "") -> Path:
-    """Predicted final loss over (lr, momentum), the stability boundary, and the optimum."""
+    """Predicted final loss over (lr, momentum), the stability boundary, and the optimum.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        lrs: (n_lr,) learning rates (x axis).
+        momentums: (n_beta,) momenta (y axis).
+        surface: (n_beta, n_lr) predicted loss at the horizon, inf (or NaN) where unstable,
+            e.g. from :func:`sgdlab.linear.loss_surface`.
+        critical: (n_beta,) critical learning rate α*(β) per momentum.
+        best: optional ``(lr, momentum)`` of the optimum, marked with a star.
+        title: figure title.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import sgdlab
+        >>> from sgdlab.report import plot_tuning
+        >>> p = sgdlab.Problem.power_law(dim=100, nu=1.5, kappa=1.0)
+        >>> lrs, betas = np.linspace(0.05, 1.5, 6), np.linspace(-0.5, 0.9, 5)
+        >>> surface = sgdlab.linear.loss_surface(p, lrs, betas, batch=8, steps=100)
+        >>> critical = np.array([sgdlab.critical_lr(p, b, 8) for b in betas])
+        >>> surface.shape, critical.shape
+        ((5, 6), (5,))
+        >>> best = np.unravel_index(np.argmin(surface), surface.shape)
+        >>> out = plot_tuning(os.path.join(tempfile.mkdtemp(), "tuning.png"), lrs, betas, surface, critical,
+        ...                   best=(lrs[best[1]], betas[best[0]]))
+        >>> out.exists()
+        True
+    """
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
     Z = np.where(np.isfinite(surface), surface, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -131,7 +270,34 @@ def plot_tuning(path, lrs, momentums, surface, critical, best=None, title: str =
 
 
 def plot_budget(path, curves: dict, sims: dict | None = None, title: str = "") -> Path:
-    """Loss against samples processed for several batch sizes (lr ∝ batch): theory lines, SGD means."""
+    """Loss against samples processed for several batch sizes (lr ∝ batch): theory lines, SGD means.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        curves: ``{batch: Curve}`` from :func:`sgdlab.linear.budget_curves` (each curve's
+            ``meta["samples"]`` is steps x batch).
+        sims: optional ``{batch: Curve}`` of simulations (:func:`sgdlab.simulate`, with
+            ``stderr``), drawn as points with 95% error bars.
+        title: figure title.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+        KeyError: a curve in ``curves`` without ``meta["samples"]``.
+
+    Example:
+        >>> import os, tempfile
+        >>> import sgdlab
+        >>> from sgdlab.report import plot_budget
+        >>> p = sgdlab.Problem.power_law(dim=100, nu=1.5, kappa=1.0)
+        >>> curves = sgdlab.linear.budget_curves(p, lr1=0.05, batches=(1, 4), samples=400)
+        >>> sorted(curves), [c.status for c in curves.values()]
+        ([1, 4], ['converges', 'converges'])
+        >>> plot_budget(os.path.join(tempfile.mkdtemp(), "budget.png"), curves).exists()
+        True
+    """
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
     for i, (b, c) in enumerate(sorted(curves.items())):
         x = np.asarray(c.meta["samples"])

@@ -1,4 +1,8 @@
-"""Figures for ``sgdlab volterra`` and ``sgdlab momentum-batch`` (seed 001): drawn from results, never recomputed."""
+"""Figures of the Volterra theory of multi-pass SGD (seed 001), for ``sgdlab volterra`` and ``sgdlab momentum-batch``.
+
+Drawn from results (:func:`sgdlab.volterra.predict_curve`, :func:`sgdlab.volterra.momentum_batch`),
+never recomputed; each function writes one file atomically and returns its path.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,38 @@ def _passes(curve, n_over_b: float) -> np.ndarray:
 
 
 def plot_volterra(path, theory, n_over_b: float, simulation=None, hsgd=None, title: str = ""):
-    """Loss (and risk) against passes: the Volterra prediction, real SGD's mean with a 95% band, HSGD."""
+    """Loss (and risk) against passes: the Volterra prediction, real SGD's mean with a 95% band, HSGD.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        theory: the :class:`~sgdlab.Curve` of :func:`sgdlab.volterra.predict_curve`; its
+            ``meta["risk"]`` and ``meta["limit"]`` are drawn when present.
+        n_over_b: n / B, the steps in one pass (x axis = steps / n_over_b).
+        simulation: optional curve of real SGD (``Runs.curve`` of :func:`sgdlab.volterra.run_sgd`),
+            with ``stderr`` for the band and ``meta["risk"]`` if recorded.
+        hsgd: optional curve of homogenized SGD (:func:`sgdlab.volterra.simulate_hsgd`).
+        title: figure title.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import sgdlab
+        >>> from sgdlab import volterra
+        >>> from sgdlab.report.volterra import plot_volterra
+        >>> p = volterra.prescribed_spectrum(np.linspace(0.1, 1.0, 20), n=100)
+        >>> s = sgdlab.SGD(lr=0.5 * volterra.critical_step(p, 1), batch=1)
+        >>> theory = volterra.predict_curve(p, s, steps=200)
+        >>> theory.status
+        'converges'
+        >>> plot_volterra(os.path.join(tempfile.mkdtemp(), "volterra.png"), theory, n_over_b=100).exists()
+        True
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     if simulation is not None:
         x, y = _passes(simulation, n_over_b), simulation.loss
@@ -49,7 +84,32 @@ def plot_volterra(path, theory, n_over_b: float, simulation=None, hsgd=None, tit
 
 
 def plot_momentum_batch(path, mb, title: str = ""):
-    """Per-sample rates of the best SGD+M and the best same-batch SGD against the batch fraction ζ, with the ICR."""
+    """Per-sample rates of the best SGD+M and the best same-batch SGD against the batch fraction ζ, with the ICR.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        mb: a :class:`~sgdlab.volterra.MomentumBatch` from :func:`sgdlab.volterra.momentum_batch`
+            (its ``rows``, ``single_sample_rate`` and ``conditioning``).
+        title: figure title.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from sgdlab import volterra
+        >>> from sgdlab.report.volterra import plot_momentum_batch
+        >>> p = volterra.prescribed_spectrum(np.linspace(0.1, 1.0, 20), n=100)
+        >>> mb = volterra.momentum_batch(p, [1, 4])
+        >>> mb.status, [r["batch"] for r in mb.rows]
+        ('converges', [1, 4])
+        >>> plot_momentum_batch(os.path.join(tempfile.mkdtemp(), "momentum_batch.png"), mb).exists()
+        True
+    """
     rows = sorted(mb.rows, key=lambda r: r["zeta"])
     z = np.array([r["zeta"] for r in rows])
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
