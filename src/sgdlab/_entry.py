@@ -26,6 +26,18 @@ def predict_volterra(problem, sgd, steps, *, ridge: float = 0.0, record=None, bl
                      raise_on_failure: bool = False, **options):
     """The continuous Volterra limit of multi-pass SGD (seed 001): :func:`sgdlab.volterra.predict_curve`.
 
+    Args:
+        problem: the data set's spectrum.  sgd: plain SGD (momentum 0), sampling ``replacement`` or ``without``.
+        steps: horizon.  ridge: δ >= 0.  record, blowup: as in :func:`sgdlab.predict`.
+        raise_on_failure: raise :class:`sgdlab.ResultError` when it diverges.
+        options: passed to :func:`sgdlab.volterra.predict_curve` (``risk``, ``h``, ``check``, ``max_seconds``).
+
+    Returns:
+        A :class:`~sgdlab.Curve` (``meta`` holds passes, the kernel norm, the limit, the rate).
+
+    Raises:
+        InputError: momentum != 0, shuffle sampling, a bad ridge or grid.
+
     Example:
         >>> import numpy as np, sgdlab
         >>> p = sgdlab.Problem.from_eigenvalues(np.linspace(0.5, 1.5, 50), noise_variance=0.2)

@@ -99,7 +99,23 @@ def resolve_noise(problem: Problem, noise=None, batch: int = 1, sampling: str | 
 
 
 def noise_model(problem: Problem, sgd: SGD, model="gaussian", tau="fit") -> _noise.NoiseModel:
-    """The coefficients (c_c, c_d) for ``sgd``'s batch and sampling (see :func:`resolve_noise`)."""
+    """The coefficients (c_c, c_d) for ``sgd``'s batch and sampling (see :func:`resolve_noise`).
+
+    Args:
+        problem: the problem.  sgd: its batch and sampling are used.  model: a noise model or shorthand.
+        tau: SE's τ.
+
+    Returns:
+        A :class:`~sgdlab.linear.noise.NoiseModel`.
+
+    Raises:
+        InputError: sgd is not an SGD, or a bad model.
+
+    Example:
+        >>> import sgdlab
+        >>> noise_model(sgdlab.Problem.power_law(dim=10), sgdlab.SGD(lr=0.1, batch=2)).coupling
+        0.5
+    """
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
     return resolve_noise(problem, model, sgd.batch, sgd.sampling, tau=tau)
@@ -331,8 +347,17 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=Non
 
     U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from brentq
     on U = 1 for each momentum, and U itself is evaluated on the whole grid
-    (compiled, parallel over momenta) for contour plots.  ``noise``, ``model``, ``tau`` and
-    ``sampling`` as in :func:`critical_lr`.
+    (compiled, parallel over momenta) for contour plots.
+
+    Args:
+        problem: the problem.  lrs: (n_lr,) learning rates > 0.  momentums: (n_beta,) in (-1, 1).
+        batch: b.  noise, model, tau, sampling: as in :func:`critical_lr`.
+
+    Returns:
+        A :class:`StabilityMap` (``critical_lr`` per momentum, ``margin``, ``stable``, ``noise_mass``).
+
+    Raises:
+        InputError: a bad grid or noise model.
 
     Example:
         >>> import sgdlab
@@ -359,8 +384,23 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, no
                  record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Final-horizon loss curves for many (lr, momentum) pairs at once (parallel, compiled).
 
-    Returns ``(record, loss)`` with loss of shape (m, len(record)); entries after a
-    configuration blew up (loss > 1e100 L_0) are +inf.
+    Args:
+        problem: the problem.  lrs, momentums: (m,) one pair per configuration.  batch: b.
+        steps: the horizon.  noise, model, tau, sampling: as in :func:`critical_lr`.
+        record: steps to record (default :func:`checkpoints`).
+
+    Returns:
+        ``(record, loss)`` with loss of shape (m, len(record)); entries after a
+        configuration blew up (loss > 1e100 L_0) are +inf (the arrays of a search, not a result).
+
+    Raises:
+        InputError: shapes differ or a bad argument.
+
+    Example:
+        >>> import sgdlab
+        >>> rec, L = sgdlab.linear.predict_many(sgdlab.Problem.power_law(dim=50), [0.1, 0.5], [0.0, 0.5], 4, 100)
+        >>> L.shape, bool(L[1, -1] < L[0, -1])
+        ((2, 101), True)
     """
     lrs = np.ascontiguousarray(as_float_array(lrs, "lrs"))
     betas = np.ascontiguousarray(as_float_array(momentums, "momentums"))

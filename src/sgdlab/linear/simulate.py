@@ -67,7 +67,18 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
 
     Returns:
         A :class:`~sgdlab.Curve` with the seed-mean loss and its standard error,
-        status ``"finite"`` or ``"diverges"`` (the mean blew up, or a seed overflowed).
+        status ``"finite"`` or ``"diverges"`` (the mean blew up, or a seed overflowed); ``meta``
+        holds the median over seeds and the spread of one run (:func:`sgdlab.montecarlo.summarise`).
+
+    Raises:
+        InputError: a bad argument, a sampling mode without data, or a batch larger than the data set.
+
+    Example:
+        >>> import sgdlab
+        >>> p = sgdlab.Problem.power_law(dim=50)
+        >>> m = sgdlab.simulate(p, sgdlab.SGD(lr=0.3, batch=4), 200, seeds=50, seed=0)
+        >>> m.status, m.stderr.shape == m.loss.shape, len(m.meta["median"]) == len(m)
+        ('finite', True, True)
     """
     if not isinstance(problem, Problem):
         raise InputError("problem must be an sgdlab.Problem")

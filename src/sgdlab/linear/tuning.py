@@ -59,6 +59,23 @@ def optimal_momentum(problem: Problem, lr: float, batch: int = 1, steps: int = 1
 
     The grid spans the stable momenta (lr < α*(β)) in (-1, 1); the best grid cell is
     refined by a bounded scalar minimisation on the predicted L_T.
+
+    Args:
+        problem: the problem.  lr: the fixed learning rate.  batch: b.  steps: the horizon T.
+        model: noise model or shorthand (see :func:`sgdlab.predict`).  tau: SE's τ.
+        grid: momenta on the first grid.
+
+    Returns:
+        A :class:`MomentumAdvice` (``momentum``, ``loss``, ``loss_zero_momentum``, ``ratio``, the grid).
+
+    Raises:
+        InputError: lr is above the critical lr for every momentum, or a bad argument.
+
+    Example:
+        >>> import sgdlab
+        >>> a = sgdlab.optimal_momentum(sgdlab.Problem.power_law(dim=100), lr=0.5, batch=4, steps=500, grid=21)
+        >>> round(a.momentum, 2), bool(a.ratio < 1)
+        (0.68, True)
     """
     lr = check_positive(lr, "lr")
     steps = check_int(steps, "steps", 1)
@@ -85,6 +102,22 @@ def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, 
 
     ``safety`` < 1 caps the lr at ``safety · α*(β)`` (recommended for the SE model,
     whose edge can be off by several percent, §2.2).
+
+    Args:
+        problem: the problem.  batch: b.  steps: the horizon T.  model, tau: the noise model.
+        grid: points per axis of the first grid.  safety: fraction of α*(β) allowed.
+
+    Returns:
+        A :class:`MomentumAdvice`; ``loss_zero_momentum`` is the best L_T over lr at β = 0.
+
+    Raises:
+        InputError: a bad argument.
+
+    Example:
+        >>> import sgdlab
+        >>> a = sgdlab.optimal_lr_momentum(sgdlab.Problem.power_law(dim=100), batch=4, steps=500, grid=11)
+        >>> bool(0 < a.momentum < 1), bool(a.loss < a.loss_zero_momentum)
+        (True, True)
     """
     n = check_int(grid, "grid", 5)
     betas = np.linspace(-0.9, 0.98, n)
@@ -131,6 +164,21 @@ def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, mode
     d/dβ log L_T at β = 0 is -ζ + ∂_β U/(1 - U): lowering β below 0 helps iff
     ∂_β U/(1 - U) > ζ (U_β from the closed form by central differences).  ζ = κ/ν is
     the target's decay exponent (taken from the phase of a power-law problem if not given).
+
+    Args:
+        problem: the problem (a power law unless ``zeta`` is given).  lr: the fixed lr.  batch: b.
+        model, tau: the noise model.  zeta: the target's decay exponent κ/ν.
+
+    Returns:
+        A dict: ``helps``, the two sides of the rule, ``noise_mass``, and the rule in words.
+
+    Raises:
+        InputError: lr diverges at momentum 0, or the problem is not a power law and ``zeta`` is None.
+
+    Example:
+        >>> import sgdlab
+        >>> sgdlab.linear.negative_momentum_helps(sgdlab.Problem.power_law(dim=100), lr=0.5, batch=4)["helps"]
+        False
     """
     lr = check_positive(lr, "lr")
     nm = resolve_noise(problem, model, batch, tau=tau)
@@ -151,7 +199,23 @@ def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, mode
 
 def loss_surface(problem: Problem, lrs, momentums, batch: int, steps: int, *, model: str = "gaussian",
                  tau="fit") -> np.ndarray:
-    """Predicted L_T over an (β, lr) grid, inf where unstable: the data of the tuning figure."""
+    """Predicted L_T over an (β, lr) grid, inf where unstable: the data of the tuning figure.
+
+    Args:
+        problem: the problem.  lrs: (n_lr,) learning rates.  momentums: (n_beta,) momenta.
+        batch: b.  steps: the horizon T.  model, tau: the noise model.
+
+    Returns:
+        (n_beta, n_lr) array of L_T.
+
+    Raises:
+        InputError: a bad argument.
+
+    Example:
+        >>> import sgdlab
+        >>> sgdlab.linear.loss_surface(sgdlab.Problem.power_law(dim=50), [0.1, 0.5], [0.0, 0.5], 4, 100).shape
+        (2, 2)
+    """
     lrs = np.asarray(lrs, dtype=float)
     betas = np.asarray(momentums, dtype=float)
     B, A = np.meshgrid(betas, lrs, indexing="ij")
@@ -166,6 +230,21 @@ def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "
     (α'_opt, 0), computed here from the closed forms (central differences in β at fixed α').
     The leading-order form of this test is the seed's condition
     Σλ · Σλ A(0) > ((ν-1)/ν) Σλ² · ΣA(0), returned alongside for comparison.
+
+    Args:
+        problem: a noise-dominated power-law problem (κ > 2ν - 1).  batch: b.  model, tau: the noise model.
+
+    Returns:
+        A dict: ``helps``, ``dlogJ_dbeta``, ``effective_lr_opt`` and the leading-order condition.
+
+    Raises:
+        InputError: the problem is signal-dominated or not a power law.
+
+    Example:
+        >>> import sgdlab
+        >>> q = sgdlab.Problem.power_law(dim=1000, nu=1.5, kappa=3.0)
+        >>> sgdlab.linear.asymptotic_momentum_sign(q, batch=1)["helps"]
+        True
     """
     from .generating import _power_law_exponents, signal_gf
     nu, kappa = _power_law_exponents(problem)
