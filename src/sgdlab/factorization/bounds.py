@@ -28,7 +28,23 @@ __all__ = ["BoundCheck", "balancing_bounds", "check_bounds", "max_lr"]
 
 
 def max_lr(A) -> float:
-    """1/σ₁(A): no linearly stable global minimum exists for larger h (§C.3 [D])."""
+    """1/σ₁(A): no linearly stable global minimum exists for larger h (§C.3 [D]).
+
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+
+    Returns:
+        1/σ₁(A) as a float (∞ for A = 0).
+
+    Raises:
+        InputError: ``A`` not a finite number or 2-D matrix.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.factorization import max_lr
+        >>> max_lr(np.diag([2.0, 1.0])), max_lr(0.0)
+        (0.5, inf)
+    """
     A2, _ = as_target(A)
     s1 = float(np.linalg.norm(A2, 2))
     return float("inf") if s1 == 0 else 1.0 / s1
@@ -38,6 +54,22 @@ def balancing_bounds(A, lr) -> dict[str, np.ndarray]:
     """The right-hand sides of §C.4 [D]: ``gap`` = 2/h - 2σ₁, ``imbalance`` = 2√(1/h² - σ₁²).
 
     For h > 1/σ₁ no minimum is stable: ``gap`` is negative and ``imbalance`` is set to 0.
+
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+        lr: learning rate(s) h > 0.
+
+    Returns:
+        dict with ``"stability"`` (2/h), ``"gap"`` and ``"imbalance"``, each of lr's shape.
+
+    Raises:
+        InputError: bad ``A``, or ``lr`` not finite and > 0.
+
+    Example:
+        >>> from sgdlab.factorization import balancing_bounds
+        >>> b = balancing_bounds(1.0, 0.5)                  # 2/h = 4, 2/h - 2 = 2, 2√(4 - 1)
+        >>> float(b["stability"]), float(b["gap"]), round(float(b["imbalance"]) ** 2, 9)
+        (4.0, 2.0, 12.0)
     """
     A2, _ = as_target(A)
     h, s1 = as_lr(lr), float(np.linalg.norm(A2, 2))
@@ -52,6 +84,9 @@ FAILS = register_status("fails", "factorization: some §C.4 bound fails at some 
 @dataclass(frozen=True)
 class BoundCheck:
     """Left-hand sides of §C.4 per run, their bounds, and whether each holds to ``rtol``.
+
+    Holds ``stability`` h(a² + b²), ``gap`` (a - b)² with ``gap_bound``, ``imbalance`` |a² - b²|
+    with ``imbalance_bound``, and ``ok`` (all three hold), each per run.
 
     ``status`` "holds" (every run) or "fails"; ``reason`` counts the runs that fail.
     """
@@ -79,7 +114,29 @@ class BoundCheck:
 
 
 def check_bounds(A, X, Y, lr, rtol: float = 1e-6) -> BoundCheck:
-    """Evaluate the three bounds of §C.3–C.4 [D] at (X, Y); meaningful at a global minimum."""
+    """Evaluate the three bounds of §C.3–C.4 [D] at (X, Y); meaningful at a global minimum.
+
+    h(a² + b²) <= 2, (a - b)² <= 2/h - 2σ₁, |a² - b²| <= 2√(1/h² - σ₁²), a = ‖X‖₂, b = ‖Y‖₂.
+
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+        X, Y: factors in the layout of :func:`gd` (e.g. the limits ``GDResult.X``, ``.Y``).
+        lr: learning rate(s) h > 0.
+        rtol: relative slack >= 0.
+
+    Returns:
+        :class:`BoundCheck` with status "holds" or "fails" (a failure is reported, not raised).
+
+    Raises:
+        InputError: bad ``A`` / ``X`` / ``Y`` / ``lr``, or ``rtol`` negative.
+
+    Example:
+        >>> from sgdlab.factorization import check_bounds
+        >>> check_bounds(1.0, 1.0, 1.0, lr=0.5).status      # balanced minimum x = y = 1
+        'holds'
+        >>> check_bounds(1.0, 4.0, 0.25, lr=0.5).status     # h(16 + 1/16) > 2: not stable
+        'fails'
+    """
     rtol = check_positive(rtol, "rtol", allow_zero=True)
     A2, b, h = parse(A, X, Y, lr)
     a2, b2 = spectral_sq(b.X), spectral_sq(b.Y)

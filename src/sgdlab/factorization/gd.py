@@ -92,7 +92,29 @@ class GDResult:
 
 
 def gd_step(A: np.ndarray, X: np.ndarray, Y: np.ndarray, h: np.ndarray):
-    """One GD step on canonical arrays; returns X', Y' and the gradient norm at (X, Y)."""
+    """One GD step on canonical arrays: X' = X + hEY, Y' = Y + hEᵀX with E = A - XYᵀ (§C.1).
+
+    Args:
+        A: (n, m) target.
+        X: (R, n, d) factors (canonical layout, no validation).
+        Y: (R, m, d) factors.
+        h: learning rate(s), broadcast against (R, 1, 1).
+
+    Returns:
+        ``(X', Y', g)``: the next factors and the gradient norm ‖∇f‖ at (X, Y), shape (R,).
+
+    Raises:
+        Nothing deliberately: canonical arrays are not validated (use :func:`gd` for checked input).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.factorization import gd_step
+        >>> X, Y, g = gd_step(np.ones((1, 1)), np.full((1, 1, 1), 9.0), np.ones((1, 1, 1)), 0.01)
+        >>> round(float(X[0, 0, 0]), 12), round(float(Y[0, 0, 0]), 12)   # r = 1 - 9 = -8
+        (8.92, 0.28)
+        >>> bool(np.isclose(g[0], 8 * np.sqrt(82)))
+        True
+    """
     E = residual(A, X, Y)
     GX, GY = E @ Y, np.swapaxes(E, -1, -2) @ X
     g = np.sqrt(np.sum(GX * GX, axis=(-2, -1)) + np.sum(GY * GY, axis=(-2, -1)))
@@ -216,9 +238,21 @@ def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: f
     Memory is O(1) in ``steps`` (a run of 10¹² steps needs no more than one of 10³); a batch
     needing more than ``MEMORY_LIMIT`` is refused up front with an estimate.
 
-    >>> r = gd(1.0, 9.0, 1.0, lr=0.04, steps=5000)          # 0.04 = 1.69·(2/L0)
-    >>> r.status, round(abs(r.imbalance), 3), round(float(r.X * r.Y), 9)   # from |x0² - y0²| = 80
-    ('converges', 10.928, 1.0)
+    Returns:
+        :class:`GDResult` in the batch shape; each run's ``status`` is converges / periodic /
+        chaotic / diverges / unsettled (a diverging run is reported, not raised).
+
+    Raises:
+        InputError: ``A``, ``X0``, ``Y0`` or ``lr`` of the wrong shape, not finite, booleans, or
+            lr not > 0; batch shapes that do not broadcast; bad ``steps`` / ``max_period`` (>= 2) /
+            ``tol`` / ``ptol`` / ``blowup``; X0, Y0 whose norm overflows; more than ``MEMORY_LIMIT``.
+
+    Example:
+        >>> r = gd(1.0, 9.0, 1.0, lr=0.04, steps=5000)          # 0.04 = 1.69·(2/L0)
+        >>> r.status, round(abs(r.imbalance), 3), round(float(r.X * r.Y), 9)   # from |x0² - y0²| = 80
+        ('converges', 10.928, 1.0)
+        >>> gd(1.0, [[9.0], [9.0]], 1.0, lr=[0.04, 1.0], steps=100).status.tolist()   # a batch of two
+        ['converges', 'diverges']
     """
     A2, b, h = parse(A, X0, Y0, lr)
     steps = check_int(steps, "steps", 1)

@@ -15,6 +15,24 @@ def from_singular_values(singular_values, seed: int | None = None) -> np.ndarray
 
     GD from a rotation-invariant initialisation (:func:`unbalanced_init`) sees the same
     statistics for every U, V, so the diagonal A loses nothing.
+
+    Args:
+        singular_values: s >= 0, 1-d.
+        seed: None for the diagonal, or a seed for random orthogonal U, V.
+
+    Returns:
+        (n, n) array with singular values s.
+
+    Raises:
+        InputError: ``singular_values`` not a finite 1-d array or negative.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.factorization import from_singular_values
+        >>> from_singular_values([3.0, 1.0]).tolist()
+        [[3.0, 0.0], [0.0, 1.0]]
+        >>> np.round(np.linalg.svd(from_singular_values([3.0, 1.0], seed=0), compute_uv=False), 12).tolist()
+        [3.0, 1.0]
     """
     s = as_float_array(singular_values, "singular_values", nonnegative=True)
     if seed is None:
@@ -31,6 +49,24 @@ def unbalanced_init(n: int, m: int, d: int, runs: int, scale: float, seed: int =
     Shapes (runs, n, d) and (runs, m, d).  The §C.4 experiment is n = m = d = 3, scale 2.5
     [V]; its table is reproduced with entries of variance 1/n (with variance 1 the
     convergence fraction at c = 2.1 is about 0.25 instead of 0.10).
+
+    Args:
+        n, m, d: factor sizes (integers >= 1).
+        runs: number of initialisations (integer >= 1).
+        scale: imbalance scale > 0 (1: balanced in law).
+        seed: seed (integer >= 0).
+
+    Returns:
+        ``(X0, Y0)`` of shapes (runs, n, d) and (runs, m, d).
+
+    Raises:
+        InputError: a size, ``runs`` or ``seed`` not an integer in range (booleans refused), ``scale`` not > 0.
+
+    Example:
+        >>> from sgdlab.factorization import unbalanced_init
+        >>> X0, Y0 = unbalanced_init(3, 3, 3, runs=5, scale=2.5)
+        >>> X0.shape, Y0.shape
+        ((5, 3, 3), (5, 3, 3))
     """
     n, m, d = (check_int(v, k) for v, k in ((n, "n"), (m, "m"), (d, "d")))
     runs, scale = check_int(runs, "runs"), check_positive(scale, "scale")

@@ -32,7 +32,28 @@ def hvp(A, X, Y, U, V):
 
 
 def hessian(A: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Dense Hessians (R, P, P), P = (n + m)d, in the order vec(X), vec(Y) (canonical arrays)."""
+    """Dense Hessians (R, P, P), P = (n + m)d, in the order vec(X), vec(Y) (canonical arrays), §C.2.
+
+    H(U, V) = ((UYᵀ + XVᵀ)Y - EV, (YUᵀ + VXᵀ)X - EᵀU), residual term included.
+
+    Args:
+        A: (n, m) target.
+        X: (R, n, d) factors (canonical layout).
+        Y: (R, m, d) factors.
+
+    Returns:
+        (R, P, P) symmetric array.
+
+    Raises:
+        Nothing deliberately: canonical arrays are not validated (use :func:`sharpness` for checked input).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.factorization import hessian
+        >>> H = hessian(np.ones((1, 1)), np.full((1, 1, 1), 2.0), np.full((1, 1, 1), 0.5))
+        >>> H[0].tolist()                                   # at xy = 1: [[y², xy], [xy, x²]]
+        [[0.25, 1.0], [1.0, 4.0]]
+    """
     n, d = X.shape[-2:]
     P = (n + Y.shape[-2]) * d
     basis = np.eye(P).reshape(P, -1, d)
@@ -73,8 +94,19 @@ def sharpness(A, X, Y):
     one value per run.  L0 = sharpness(A, X0, Y0) is the paper's L [Q], so the
     classical step-size edge is 2/L0.
 
-    >>> round(sharpness(1.0, 9.0, 1.0), 2)
-    84.46
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+        X, Y: factors in the layout of :func:`gd`.
+
+    Returns:
+        λ_max per run: a float for one run, an array over the batch otherwise.
+
+    Raises:
+        InputError: ``A``, ``X`` or ``Y`` of the wrong shape, not finite, or booleans.
+
+    Example:
+        >>> round(sharpness(1.0, 9.0, 1.0), 2)              # not x² + y² = 82
+        84.46
     """
     A2, b, _ = parse(A, X, Y)
     return b.per_run(top_eigenvalue(A2, b.X, b.Y))
@@ -86,6 +118,22 @@ def spectral_sq(Z: np.ndarray) -> np.ndarray:
 
 
 def sharpness_at_minimum(A, X, Y):
-    """‖X‖²₂ + ‖Y‖²₂: the sharpness at a global minimum XYᵀ = A (§C.2 [D, V: 8.629554])."""
+    """‖X‖²₂ + ‖Y‖²₂: the sharpness at a global minimum XYᵀ = A (§C.2 [D, V: 8.629554]).
+
+    Args:
+        A: μ (a number) or an (n, m) matrix (fixes the layout).
+        X, Y: factors in the layout of :func:`gd`.
+
+    Returns:
+        ‖X‖²₂ + ‖Y‖²₂ per run (a float for one run); equal to :func:`sharpness` only at a global minimum.
+
+    Raises:
+        InputError: ``A``, ``X`` or ``Y`` of the wrong shape, not finite, or booleans.
+
+    Example:
+        >>> from sgdlab.factorization import sharpness, sharpness_at_minimum
+        >>> sharpness_at_minimum(1.0, 2.0, 0.5), round(sharpness(1.0, 2.0, 0.5), 12)   # xy = μ
+        (4.25, 4.25)
+    """
     _, b, _ = parse(A, X, Y)
     return b.per_run(spectral_sq(b.X) + spectral_sq(b.Y))

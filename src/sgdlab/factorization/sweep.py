@@ -100,6 +100,26 @@ def sweep(A, X0, Y0, c, steps: int = 20000, **gd_options) -> Sweep:
 
     ``X0``, ``Y0``: initialisations in :func:`.gd.gd`'s layout with at most one batch axis;
     ``c``: learning rates in units of 2/L0.  ``gd_options`` go to :func:`.gd.gd`.
+
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+        X0, Y0: initialisations (at most one batch axis).
+        c: learning rates in units of 2/L0, 1-d, > 0.
+        steps: the most GD steps per run.
+        **gd_options: ``tol``, ``max_period``, ``ptol``, ``blowup``, ``progress`` of :func:`gd`.
+
+    Returns:
+        :class:`Sweep` over (c, run); its status is the common one of every run or "mixed".
+
+    Raises:
+        InputError: bad ``A`` / ``X0`` / ``Y0``, ``c`` not a finite 1-d array > 0, or bad options.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.factorization import sweep
+        >>> s = sweep(1.0, np.array([[9.0], [8.0], [7.0]]), np.ones((3, 1)), c=[0.5, 1.5], steps=3000)
+        >>> s.lr.shape, s.status, s.row(1)["frac_converges"]     # all three converge beyond 2/L0
+        ((2, 3), 'converges', 1.0)
     """
     A2, b, _ = parse(A, X0, Y0)
     c = as_float_array(_finite(c, "c"), "c", ndim=1)
@@ -137,6 +157,30 @@ def convergence_map(A, scales, c, d: int | None = None, seeds: int = 50, steps: 
     """Fractions of runs that converge/cycle/diverge on a grid of initial imbalance x learning rate.
 
     ``seeds`` initialisations per scale (``runs=`` is its deprecated old name and still works).
+
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+        scales: imbalance scales s > 0 of :func:`unbalanced_init`, 1-d.
+        c: learning rates in units of 2/L0, 1-d, > 0.
+        d: inner dimension (default n).
+        seeds: initialisations per scale.
+        steps: the most GD steps per run.
+        seed: seed of the initialisations.
+        **gd_options: passed to :func:`gd`.
+
+    Returns:
+        :class:`ConvergenceMap`; ``fractions[status]`` of shape (S, C).
+
+    Raises:
+        InputError: bad ``A``, ``scales`` or ``c`` not finite 1-d arrays > 0, bad integers, or
+            more than the memory limit.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.factorization import convergence_map
+        >>> cm = convergence_map(np.eye(2), scales=[1.0, 2.0], c=[0.5, 1.5], seeds=8, steps=2000)
+        >>> cm.fractions["converges"].shape, cm.fractions["converges"][:, 0].tolist()   # below 2/L0: all
+        ((2, 2), [1.0, 1.0])
     """
     if runs is not None:
         warnings.warn("convergence_map(runs=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)

@@ -60,6 +60,26 @@ def trajectory(A, X0, Y0, lr, steps, *, blowup: float = 1e8) -> Trajectory:
 
     The record grows with ``steps`` (that is its purpose): a request needing more than
     :data:`.gd.MEMORY_LIMIT` is refused up front with an estimate; use :func:`.gd.gd` for long runs.
+
+    Args:
+        A: μ (a number) or an (n, m) matrix.
+        X0, Y0: initial factors in the layout of :func:`gd`.
+        lr: learning rate h > 0 (a number or an array over the batch).
+        steps: number of steps (integer >= 1).
+        blowup: blow-up factor > 0 as in :func:`gd`.
+
+    Returns:
+        :class:`Trajectory` with records of shape (steps + 1,) + batch; status "finite",
+        "diverges" or "mixed" (a diverging run is frozen and reported, not raised).
+
+    Raises:
+        InputError: bad ``A`` / ``X0`` / ``Y0`` / ``lr``, ``steps`` or ``blowup``, or more than the memory limit.
+
+    Example:
+        >>> from sgdlab.factorization import trajectory
+        >>> tr = trajectory(1.0, 9.0, 1.0, lr=0.04, steps=100)
+        >>> tr.status, tr.loss.shape, float(tr.imbalance[0]), round(float(tr.imbalance[1]), 9)   # 80(1 - h²r²)
+        ('finite', (101,), 80.0, 71.808)
     """
     A2, b, h = parse(A, X0, Y0, lr)
     steps, blowup = check_int(steps, "steps"), check_positive(blowup, "blowup")

@@ -20,7 +20,26 @@ __all__ = ["tangent_curvatures", "slowest_curvature", "effective_curvature", "ta
 
 
 def tangent_basis(model, theta, rtol: float = 1e-9) -> np.ndarray:
-    """Orthonormal basis (p, p - rank J) of ker J(θ), the tangent space of M at θ."""
+    """Orthonormal basis (p, p - rank J) of ker J(θ), the tangent space of M at θ (§B.2).
+
+    Args:
+        model: a test bed (:class:`UV`, :class:`MatrixSensing`, :class:`TeacherStudent`).
+        theta: a point θ with ``model.dim`` entries (on M for the result to be the tangent space).
+        rtol: singular values of J below ``rtol``·max count as zero.
+
+    Returns:
+        (p, p - rank J) array whose orthonormal columns span ker J(θ).
+
+    Raises:
+        Nothing of its own: ``theta`` is not validated (a wrong shape fails in ``model.jacobian``).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.manifold import UV, tangent_basis
+        >>> T = tangent_basis(UV(), [1.0, 1.0])             # the tangent of uv = 1 at (1, 1)
+        >>> T.shape, bool(np.allclose(abs(T[:, 0]), 2 ** -0.5))
+        ((2, 1), True)
+    """
     J = model.jacobian(theta)
     _, s, vt = np.linalg.svd(J)
     rank = int(np.sum(s > rtol * max(s.max(initial=0.0), 1e-300)))
@@ -49,9 +68,26 @@ def _hessian_fd(fun, theta: np.ndarray, h: float) -> np.ndarray:
 def tangent_curvatures(model, theta, h: float = 1e-4) -> np.ndarray:
     """Eigenvalues k_j of the Riemannian Hessian of tr H on M at θ (ascending), §B.2.
 
-    θ must lie on the manifold (zero loss) and be a critical point of tr H on it
-    (the flattest point); the Lagrange-multiplier term uses the second derivatives of
-    the f_i, obtained by differencing the model's Jacobian.
+    Hess_M = P_T(∇²tr H - Σ_i μ_i ∇²f_i)P_T.  θ must lie on the manifold (zero loss) and be
+    a critical point of tr H on it (the flattest point); the Lagrange-multiplier term uses
+    the second derivatives of the f_i, obtained by differencing the model's Jacobian.
+
+    Args:
+        model: a test bed.
+        theta: the flattest point (``model.dim`` entries).
+        h: finite-difference step.
+
+    Returns:
+        (p - rank J,) ascending array of k_j (empty when M is 0-dimensional at θ).
+
+    Raises:
+        InputError: ``theta`` not a finite 1-d array of ``model.dim`` entries.
+
+    Example:
+        >>> from sgdlab.manifold import UV, tangent_curvatures
+        >>> uv = UV(s=1.0)
+        >>> [round(float(k), 5) for k in tangent_curvatures(uv, uv.flattest)]    # exact: k = 4s
+        [4.0]
     """
     theta = as_float_array(theta, "theta")
     if theta.size != model.dim:
@@ -76,6 +112,21 @@ def slowest_curvature(k, rtol: float = 1e-4) -> float:
 
     Directions with k ≈ 0 (symmetries of the model, e.g. rotations U → UO in matrix
     sensing) carry no drift and are skipped.
+
+    Args:
+        k: tangent curvatures (e.g. from :func:`tangent_curvatures`).
+        rtol: relative threshold in (0, 1).
+
+    Returns:
+        The smallest k_j > ``rtol``·max k, as a float.
+
+    Raises:
+        InputError: ``rtol`` outside (0, 1), or no k_j is positive (no drift law).
+
+    Example:
+        >>> from sgdlab.manifold import slowest_curvature
+        >>> slowest_curvature([1e-9, 0.5, 2.0])             # the 1e-9 symmetry direction is skipped
+        0.5
     """
     rtol = check_positive(rtol, "rtol")
     if rtol >= 1:
@@ -92,6 +143,24 @@ def effective_curvature(model, theta, floor: float) -> float:
     Exact for a quadratic valley tr H = floor + (k/2) ℓ²; used as the drift curvature of
     models whose flattest point is singular (matrix sensing: a rank-deficient U, where the
     zero-loss set is not a constant-rank manifold, §B.2) or not known in closed form.
+
+    Args:
+        model: a test bed.
+        theta: a point on M (``model.dim`` entries) with tr H above ``floor``.
+        floor: the minimum of tr H on M (``model.trace_hessian_min``).
+
+    Returns:
+        k_eff as a float.
+
+    Raises:
+        InputError: ``theta`` not a finite 1-d array, or tr H(θ) <= ``floor`` (already flattest).
+
+    Example:
+        >>> from sgdlab.manifold import UV, effective_curvature
+        >>> uv = UV(s=1.0)
+        >>> near = uv.on_manifold(0.01)                     # imbalance 0.01: almost at (1, 1)
+        >>> round(effective_curvature(uv, near, uv.trace_hessian_min), 2)    # → k = 4s
+        4.0
     """
     theta = as_float_array(theta, "theta")
     excess = float(model.trace_hessian(theta)) - floor

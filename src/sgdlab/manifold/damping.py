@@ -30,7 +30,26 @@ OUT_OF_REGIME = register_status("out-of-regime", "manifold: C η^{2/3} >= 1, the
 
 
 def c_lin(model, label_noise: float, k: float | None = None) -> float:
-    """C_lin = (ε²k/N)^{1/3}, k the slowest relevant tangent curvature (default ``model.k``), §B.5 [H]."""
+    """C_lin = (ε²k/N)^{1/3}, k the slowest relevant tangent curvature (default ``model.k``), §B.5 [H].
+
+    Args:
+        model: a test bed; supplies N (``model.n``) and, unless ``k`` is given, ``model.k``.
+        label_noise: ε > 0.
+        k: tangent curvature > 0 overriding ``model.k``.
+
+    Returns:
+        C_lin as a float.
+
+    Raises:
+        InputError: ``label_noise`` or ``k`` not > 0.
+
+    Example:
+        >>> from sgdlab.manifold import UV, c_lin
+        >>> round(c_lin(UV(s=1.0, n=16), label_noise=2.0), 12)     # (4·4/16)^{1/3}
+        1.0
+        >>> round(c_lin(UV(s=1.0, n=16), label_noise=2.0, k=32.0), 12)
+        2.0
+    """
     eps = check_positive(label_noise, "label_noise")
     k = model.k if k is None else check_positive(k, "k")
     return float((eps * eps * k / model.n) ** (1.0 / 3.0))
@@ -40,6 +59,23 @@ def predicted_speedup(model, lr: float, momentum: float, label_noise: float) -> 
     """τ_D(β=0) / max(τ_D, τ_L, τ_⊥)(β): the predicted gain over plain label-noise SGD [H].
 
     With both drift times from §B.4; when τ_D dominates this is 1/(1-β)².
+
+    Args:
+        model: a test bed.
+        lr: v-form learning rate η > 0.
+        momentum: β in (-1, 1).
+        label_noise: ε > 0.
+
+    Returns:
+        The predicted speed-up as a float (0 when β makes the map unstable: τ_⊥ = ∞).
+
+    Raises:
+        InputError: ``lr`` or ``label_noise`` not > 0, ``momentum`` outside (-1, 1).
+
+    Example:
+        >>> from sgdlab.manifold import UV, predicted_speedup
+        >>> round(predicted_speedup(UV(s=1.0, n=16), lr=1e-3, momentum=0.9, label_noise=2.0), 6)
+        100.0
     """
     base = timescales(model, lr, 0.0, label_noise).drift
     ts = timescales(model, lr, momentum, label_noise)
@@ -94,11 +130,22 @@ def recommended_momentum(model, lr: float, label_noise: float, C: float | None =
             θ ← θ - η'm``) for ``"ema"``; then 1 - β* = C³η'² (the EMA pitfall, §0.2).
         label_noise: ε > 0.
         C: prefactor, e.g. a measured C_opt from :func:`sweep`.
+        parametrisation: ``"torch"`` (v-form) or ``"ema"``: which learning rate ``lr`` is.
 
-    >>> from sgdlab.manifold import UV, recommended_momentum
+    Returns:
+        :class:`Recommendation` with ``status`` "in-regime", or "out-of-regime" (C η^{2/3} >= 1:
+        β* = 0 and speed-up 1) instead of an error.
+
+    Raises:
+        InputError: unknown ``parametrisation``; ``lr``, ``label_noise`` or ``C`` not > 0.
+
+    Example:
+        >>> from sgdlab.manifold import UV, recommended_momentum
     >>> r = recommended_momentum(UV(s=1.0, n=16), lr=1e-3, label_noise=2.0)
     >>> round(r.C_lin, 3), round(r.one_minus_beta, 4), round(r.momentum, 4)
     (1.0, 0.01, 0.99)
+    >>> recommended_momentum(UV(s=1.0, n=16), lr=2.0, label_noise=2.0).status
+    'out-of-regime'
     """
     if parametrisation not in PARAMETRISATIONS:
         raise InputError(f"parametrisation must be one of {', '.join(PARAMETRISATIONS)}, got {parametrisation!r}")

@@ -22,7 +22,26 @@ __all__ = ["drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "u
 
 
 def drift_rate(n: int, lr: float, momentum: float, label_noise: float) -> float:
-    """η²ε²/(4N(1-β)²): the rate of the gradient flow of tr H along the valley (§B.4) [H]."""
+    """η²ε²/(4N(1-β)²): the rate of the gradient flow of tr H along the valley (§B.4) [H].
+
+    Args:
+        n: number of data points N >= 1.
+        lr: v-form learning rate η > 0.
+        momentum: β in (-1, 1).
+        label_noise: ε >= 0 (0 gives rate 0: no drift without noise).
+
+    Returns:
+        The rate as a float.
+
+    Raises:
+        InputError: ``n`` not an integer >= 1, ``lr`` not > 0, ``momentum`` outside (-1, 1),
+            ``label_noise`` negative.
+
+    Example:
+        >>> from sgdlab.manifold import drift_rate
+        >>> round(drift_rate(16, lr=1e-3, momentum=0.9, label_noise=2.0), 15)   # 4e-6/(64·0.01)
+        6.25e-06
+    """
     n = check_int(n, "n")
     eta, beta = check_positive(lr, "lr"), check_momentum(momentum)
     eps = check_positive(label_noise, "label_noise", allow_zero=True)
@@ -30,13 +49,56 @@ def drift_rate(n: int, lr: float, momentum: float, label_noise: float) -> float:
 
 
 def drift_time(n: int, lr: float, momentum: float, label_noise: float, k: float) -> float:
-    """τ_D = 4N(1-β)²/(η²ε²k) steps near a flattest point of tangent curvature k (§B.4) [H]."""
+    """τ_D = 4N(1-β)²/(η²ε²k) steps near a flattest point of tangent curvature k (§B.4) [H].
+
+    Args:
+        n: number of data points N >= 1.
+        lr: v-form learning rate η > 0.
+        momentum: β in (-1, 1).
+        label_noise: ε > 0.
+        k: tangent curvature of tr H > 0.
+
+    Returns:
+        τ_D in steps, as a float.
+
+    Raises:
+        InputError: ``n`` not an integer >= 1; ``lr``, ``label_noise`` or ``k`` not > 0;
+            ``momentum`` outside (-1, 1).
+
+    Example:
+        >>> from sgdlab.manifold import drift_time
+        >>> round(drift_time(16, lr=1e-3, momentum=0.9, label_noise=2.0, k=4.0), 6)
+        40000.0
+    """
     rate = drift_rate(n, lr, momentum, check_positive(label_noise, "label_noise"))
     return 1.0 / (rate * check_positive(k, "k"))
 
 
 def drift_velocity(model, theta, lr: float, momentum: float, label_noise: float) -> np.ndarray:
-    """Mean step along the valley at θ on M: -rate · P_T ∇ tr H(θ) (§B.4) [H]."""
+    """Mean step along the valley at θ on M: -rate · P_T ∇ tr H(θ) (§B.4) [H].
+
+    Args:
+        model: a test bed.
+        theta: a point on M (``model.dim`` entries).
+        lr: v-form learning rate η > 0.
+        momentum: β in (-1, 1).
+        label_noise: ε >= 0.
+
+    Returns:
+        (p,) array: the mean displacement per step, tangent to M.
+
+    Raises:
+        InputError: ``theta`` not a finite 1-d array; ``lr`` not > 0; ``momentum`` outside
+            (-1, 1); ``label_noise`` negative.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.manifold import UV, drift_velocity
+        >>> uv = UV(s=1.0, n=16)                            # start (2, 0.5): flows towards (1, 1)
+        >>> v = drift_velocity(uv, uv.start, lr=1e-3, momentum=0.0, label_noise=2.0)
+        >>> bool(v[0] < 0 < v[1]), bool(abs(v @ uv.jacobian(uv.start)[0]) < 1e-15)   # tangent to uv = 1
+        (True, True)
+    """
     theta = as_float_array(theta, "theta")
     T = tangent_basis(model, theta)
     grad = numerical_gradient(model.trace_hessian, theta, 1e-6)
@@ -48,6 +110,24 @@ def uv_imbalance_rate(model, lr: float, label_noise: float, theta=None) -> float
 
     D_{t+1} = D_t (1 - η² c_t²) exactly, and the stationary transverse law (§A.2) gives
     E c² = 2δ²/(2 - ηλ) with λ = s(u² + v²), δ² = ε²s/N; so the rate is η² · 2δ²/(2 - ηλ).
+
+    Args:
+        model: a :class:`UV` model.
+        lr: learning rate η > 0.
+        label_noise: ε > 0.
+        theta: the point (u, v) where λ is taken (default ``model.start``).
+
+    Returns:
+        The per-step decay rate of E D, as a float.
+
+    Raises:
+        InputError: ``lr`` or ``label_noise`` not > 0, ``theta`` not finite.
+
+    Example:
+        >>> from sgdlab.manifold import UV, uv_imbalance_rate
+        >>> uv = UV(s=1.0, n=16)                            # δ² = 0.25, λ = 4.25 at (2, 0.5)
+        >>> round(float(uv_imbalance_rate(uv, lr=1e-3, label_noise=2.0)) * 1e7, 4)   # 1e-6·0.5/1.99575
+        2.5053
     """
     from .uv import uv_delta
     eta = check_positive(lr, "lr")
@@ -58,7 +138,27 @@ def uv_imbalance_rate(model, lr: float, label_noise: float, theta=None) -> float
 
 
 def uv_tenfold_time(model, lr: float, momentum: float, label_noise: float) -> float:
-    """Overdamped time for RMS(D) to drop tenfold: T = ln 10 (1-β)²/(η²δ²) (§B.6) [V: 1.003]."""
+    """Overdamped time for RMS(D) to drop tenfold: T = ln 10 (1-β)²/(η²δ²) (§B.6) [V: 1.003].
+
+    Args:
+        model: a :class:`UV` model.
+        lr: v-form learning rate η > 0.
+        momentum: β in (-1, 1).
+        label_noise: ε > 0.
+
+    Returns:
+        T in steps, as a float.
+
+    Raises:
+        InputError: ``lr`` or ``label_noise`` not > 0, ``momentum`` outside (-1, 1).
+
+    Example:
+        >>> import math
+        >>> from sgdlab.manifold import UV, uv_tenfold_time
+        >>> T = uv_tenfold_time(UV(s=1.0, n=16), lr=1e-3, momentum=0.9, label_noise=2.0)
+        >>> round(float(T) / math.log(10), 6)                    # (0.1)²/(10⁻⁶·0.25)
+        40000.0
+    """
     from .uv import uv_delta
     delta = uv_delta(model.s, model.n, check_positive(label_noise, "label_noise"))
     return float(np.log(10.0)) * (1.0 - check_momentum(momentum)) ** 2 / (check_positive(lr, "lr") * delta) ** 2

@@ -37,7 +37,10 @@ LN10 = float(np.log(10.0))
 
 @dataclass(frozen=True)
 class Extracted(ResultMixin):
-    """time: steps (∞ unless status is "reached"); bound: the run length when not reached; tau: e-folding time.
+    """A time to converge extracted from a curve (§B.7).
+
+    time: steps (∞ unless status is "reached"); bound: the run length when not reached; tau: e-folding time;
+    status: "reached", "not-reached" or "diverges"; reason: why, in words.
 
     ``to_dict()`` writes ∞ as None.
     """
@@ -55,7 +58,31 @@ class Extracted(ResultMixin):
 
 
 def time_to_fraction(steps, y, fraction: float = 0.1, floor: float = 0.0) -> Extracted:
-    """First recorded step after which y - floor stays at or below ``fraction``·(y(0) - floor)."""
+    """First recorded step after which y - floor stays at or below ``fraction``·(y(0) - floor) (§B.7).
+
+    Args:
+        steps: recorded steps, 1-d, at least 2.
+        y: the curve at those steps (same shape).
+        fraction: the threshold fraction in (0, 1) (0.1: "tenfold").
+        floor: the level the curve decays to (0 for no noise floor).
+
+    Returns:
+        :class:`Extracted`: status "reached" (``time`` the step, ``tau`` = time/ln(1/fraction)),
+        "not-reached" (still above at the last step; ``time`` ∞, ``bound`` the run length) or
+        "diverges" (y not finite) — reported, not raised.
+
+    Raises:
+        InputError: ``steps`` and ``y`` of different shapes or fewer than 2 points, ``fraction``
+            outside (0, 1).
+
+    Example:
+        >>> from sgdlab.manifold import time_to_fraction
+        >>> ex = time_to_fraction([0, 1, 2, 3], [1.0, 0.5, 0.05, 0.01])
+        >>> ex.status, ex.time
+        ('reached', 2.0)
+        >>> time_to_fraction([0, 1, 2, 3], [1.0, 0.5, 0.3, 0.2]).status
+        'not-reached'
+    """
     steps, y = np.asarray(steps, dtype=float), np.asarray(y, dtype=float)
     if steps.shape != y.shape or steps.size < 2:
         raise InputError("steps and y must be 1-d arrays of the same length >= 2")
@@ -78,7 +105,27 @@ def time_to_fraction(steps, y, fraction: float = 0.1, floor: float = 0.0) -> Ext
 
 
 def exp_fit_time(steps, y) -> Extracted:
-    """Fit y ≈ a e^{-t/τ} + b; T = τ ln 10.  "not reached" if τ exceeds the run length."""
+    """Fit y ≈ a e^{-t/τ} + b; T = τ ln 10 (§B.7 alternative).  "not-reached" if T exceeds the run length.
+
+    Args:
+        steps: recorded steps, 1-d, at least 4.
+        y: the curve at those steps (same shape).
+
+    Returns:
+        :class:`Extracted`: status "reached" (``time`` = τ ln 10), "not-reached" (fit failed or
+        τ ln 10 beyond the last step) or "diverges" (y not finite) — reported, not raised.
+
+    Raises:
+        InputError: ``steps`` and ``y`` of different shapes or fewer than 4 points.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.manifold import exp_fit_time
+        >>> t = np.arange(200.0)
+        >>> ex = exp_fit_time(t, 3.0 * np.exp(-t / 20.0) + 0.5)
+        >>> ex.status, round(ex.tau, 6)
+        ('reached', 20.0)
+    """
     steps, y = np.asarray(steps, dtype=float), np.asarray(y, dtype=float)
     if steps.shape != y.shape or steps.size < 4:
         raise InputError("steps and y must be 1-d arrays of the same length >= 4")
@@ -101,7 +148,28 @@ def exp_fit_time(steps, y) -> Extracted:
 
 
 def extract_time(steps, y, method: str = "tenfold") -> Extracted:
-    """Dispatch on ``method`` (one of :data:`METHODS`)."""
+    """The time to converge of a curve by ``method`` (one of :data:`METHODS`), §B.7.
+
+    Args:
+        steps: recorded steps, 1-d.
+        y: the curve at those steps.
+        method: "tenfold" (:func:`time_to_fraction`), "plateau" (the same above the mean of the
+            last fifth) or "exp" (:func:`exp_fit_time`).
+
+    Returns:
+        :class:`Extracted` with status "reached", "not-reached" or "diverges".
+
+    Raises:
+        InputError: unknown ``method``, or bad ``steps`` / ``y`` (see the two estimators).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.manifold import extract_time
+        >>> t = np.arange(200.0)
+        >>> y = np.exp(-t / 20.0) + 1.0                     # decays to a floor of 1
+        >>> extract_time(t, y, "tenfold").status, extract_time(t, y, "plateau").time
+        ('not-reached', 47.0)
+    """
     if method == "tenfold":
         return time_to_fraction(steps, y)
     if method == "plateau":

@@ -168,7 +168,23 @@ def simulate(model, sgd, steps: int, seeds: int = 200, seed: int = 0, backend: s
     up front with an estimate.
 
     Returns:
-        :class:`Run` with mean, standard error, median and RMS of ``model.observable`` over surviving chains.
+        :class:`Run` with mean, standard error, median and RMS of ``model.observable`` over surviving chains;
+        ``status`` "finite", "diverges" or "mixed" (diverging chains are reported, not raised).
+
+    Raises:
+        InputError: the old positional order, ``momentum`` missing or given twice, ``label_noise``
+            missing or negative, bad lr / momentum / ``steps`` / ``seeds`` / ``every`` / ``seed`` /
+            ``radius``, unknown ``backend``, ``start`` of the wrong shape, or more memory than
+            ``MEMORY_LIMIT``.
+
+    Example:
+        >>> from sgdlab import SGD
+        >>> from sgdlab.manifold import UV, simulate
+        >>> run = simulate(UV(), SGD(lr=0.01, momentum=0.9), steps=200, seeds=20, label_noise=2.0, every=50)
+        >>> run.status, run.steps.tolist(), run.rms.shape, float(run.rms[0, 0])   # D(0) = 2² - 0.5²
+        ('finite', [0, 50, 100, 150, 200], (1, 5), 3.75)
+        >>> simulate(UV(), [0.01, 5.0], steps=50, seeds=4, momentum=0.0, label_noise=2.0).statuses
+        ['finite', 'diverges']
     """
     if chains is not None:
         warnings.warn("manifold.simulate(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)

@@ -53,7 +53,27 @@ class PowerFit(ResultMixin):
 
 
 def power_law_fit(x, y) -> PowerFit:
-    """Least-squares slope of log y against log x with a Student-t 95 % interval (needs >= 3 points)."""
+    """Least-squares slope of log y against log x with a Student-t 95 % interval (needs >= 3 points).
+
+    log y = intercept + exponent · log x.
+
+    Args:
+        x: positive values, 1-d, at least 3.
+        y: positive values of the same shape.
+
+    Returns:
+        :class:`PowerFit` with status "fitted".
+
+    Raises:
+        InputError: ``x`` or ``y`` not finite 1-d arrays, of different shapes, not positive, or
+            fewer than 3 points.
+
+    Example:
+        >>> from sgdlab.manifold import power_law_fit
+        >>> fit = power_law_fit([1e-3, 1e-2, 1e-1], [0.01, 0.01 * 10 ** (2 / 3), 0.01 * 100 ** (2 / 3)])
+        >>> round(fit.exponent, 9), fit.contains(2 / 3), fit.status
+        (0.666666667, True, 'fitted')
+    """
     x, y = as_float_array(x, "x"), as_float_array(y, "y")
     if x.shape != y.shape or np.any(x <= 0) or np.any(y <= 0):
         raise InputError("x and y must be positive arrays of the same length")
@@ -72,6 +92,25 @@ def parabola_minimum(x, y) -> tuple[float, float, str]:
     ``status`` is ``"interior"``, ``"edge"`` (the smallest y is at the end of the grid or next
     to a non-finite value: its grid point is returned) or ``"not-reached"`` (no finite y:
     x* is NaN and y* ∞).
+
+    Args:
+        x: grid points (e.g. log C), 1-d.
+        y: values there (e.g. log T); ∞ marks a missing value.
+
+    Returns:
+        ``(x_star, y_star, status)`` with status "interior", "edge" or "not-reached".
+
+    Raises:
+        Nothing deliberately: the inputs are not validated (this is a helper of :func:`sweep`);
+            a missing optimum is reported by the status word.
+
+    Example:
+        >>> from sgdlab.manifold import parabola_minimum
+        >>> x, y, status = parabola_minimum([0, 1, 2, 3], [4.0, 1.0, 0.5, 3.0])
+        >>> round(x, 6), round(y, 6), status
+        (1.666667, 0.333333, 'interior')
+        >>> parabola_minimum([0, 1, 2], [3.0, 2.0, 1.0])[2]     # the smallest value at the end
+        'edge'
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     finite = np.isfinite(y)
@@ -215,7 +254,25 @@ def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | Non
         statistic: ``"rms"`` or ``"mean"`` of the observable over chains (default ``model.statistic``).
         steps: run length per η (default: ``horizon`` × ln 10 × the longest predicted timescale
             on the grid, capped at ``max_steps``).
+        horizon: run-length factor of the default ``steps``.
+        max_steps: the most steps per η.
+        records: about this many recorded points per run.
+        seed: master seed (η number e uses seed + e).
         progress: optional ``progress(done, total)`` over all steps of the sweep.
+
+    Returns:
+        :class:`Sweep` with status "interior", "edge" or "not-reached"; diverged or unfinished
+        configurations are T = ∞ in ``time`` with their word in ``config_status`` (not raised).
+
+    Raises:
+        InputError: ``lrs`` / ``C`` / ``label_noise`` / ``horizon`` not > 0, bad integers, unknown
+            ``method`` or ``statistic``, or a grid point with 1 - β = C η^{2/3} >= 1.
+
+    Example:
+        >>> from sgdlab.manifold import UV, sweep
+        >>> sw = sweep(UV(), lrs=[0.01], C=[0.5, 1.0, 2.0], label_noise=2.0, seeds=20, steps=1000, records=50)
+        >>> sw.time.shape, sw.config_status[0], sw.optimum_status, sw.exponent   # one η: no exponent
+        ((1, 3), ['reached', 'reached', 'reached'], ['interior'], None)
     """
     if chains is not None:
         warnings.warn("manifold.sweep(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
@@ -278,6 +335,30 @@ def plain_sgd_time(model, lr: float, label_noise: float, seeds: int = 100, max_s
     ``status`` is ``"not-reached"``, ``bound`` (the run length) is a lower bound on the time,
     and ``tau`` is an *extrapolated* e-folding time from the log-slope of the second half
     of the run [H: assumes exponential decay]; ``time`` stays ∞.
+
+    Args:
+        model: a test bed.
+        lr: v-form learning rate η > 0.
+        label_noise: ε > 0.
+        seeds: chains (``chains=`` is its deprecated old name).
+        max_steps: the most steps.
+        method, statistic: as in :func:`sweep` (defaults from the model).
+        horizon: run-length factor.
+        seed: master seed.
+        progress: optional ``progress(done, total)``.
+
+    Returns:
+        :class:`Extracted` with status "reached", "not-reached" or "diverges" (not raised).
+
+    Raises:
+        InputError: ``lr``, ``label_noise`` or ``horizon`` not > 0, bad ``seeds`` / ``max_steps`` /
+            ``seed``, or an unknown ``method``.
+
+    Example:
+        >>> from sgdlab.manifold import UV, plain_sgd_time
+        >>> ex = plain_sgd_time(UV(), lr=0.2, label_noise=2.0, seeds=20)
+        >>> ex.status, 0 < ex.time <= ex.bound
+        ('reached', True)
     """
     if chains is not None:
         warnings.warn("plain_sgd_time(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)

@@ -92,10 +92,20 @@ def timescales(model, lr: float, momentum: float, label_noise: float) -> Timesca
         momentum: heavy-ball β in (-1, 1) (torch.optim.SGD convention).
         label_noise: per-sample label-noise standard deviation ε > 0.
 
-    >>> from sgdlab.manifold import UV, timescales
+    Returns:
+        :class:`Timescales`; an unstable map gives ``status`` "diverges" and ``transverse`` ∞
+        (reported, not raised).
+
+    Raises:
+        InputError: ``lr`` or ``label_noise`` not > 0, ``momentum`` outside (-1, 1).
+
+    Example:
+        >>> from sgdlab.manifold import UV, timescales
     >>> ts = timescales(UV(s=1.0, n=16), lr=1e-3, momentum=0.9, label_noise=2.0)
     >>> round(ts.longitudinal, 2), round(ts.drift, 1), ts.regime
     (9.49, 40000.0, 'overdamped')
+    >>> timescales(UV(s=1.0, n=16), lr=2.0, momentum=0.0, label_noise=2.0).status   # ηλ = 4 >= 2
+    'diverges'
     """
     eta, beta = check_positive(lr, "lr"), check_momentum(momentum)
     eps = check_positive(label_noise, "label_noise")

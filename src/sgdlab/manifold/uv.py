@@ -25,13 +25,35 @@ __all__ = ["UV", "uv_delta"]
 
 
 def uv_delta(s: float, n: int, label_noise: float) -> float:
-    """δ = ε √(s/N), the noise amplitude of the reduced UV dynamics (§B.6) [D]."""
+    """δ = ε √(s/N), the noise amplitude of the reduced UV dynamics (§B.6) [D].
+
+    Args:
+        s: the input second moment s = (1/N) Σ x_i² > 0.
+        n: number of data points N >= 1.
+        label_noise: ε >= 0.
+
+    Returns:
+        δ as a float.
+
+    Raises:
+        Nothing deliberately: the inputs are not validated (n = 0 raises ZeroDivisionError,
+        s < 0 gives NaN); the :class:`UV` constructor validates s and n.
+
+    Example:
+        >>> from sgdlab.manifold import uv_delta
+        >>> float(uv_delta(1.0, 16, label_noise=2.0))       # 2·√(1/16)
+        0.5
+    """
     return float(label_noise) * np.sqrt(s / n)
 
 
 @dataclass(frozen=True, eq=False)
 class UV(ManifoldModel):
     """UV model with inputs x (default: N = ``n`` inputs all equal to √s), start on uv = 1.
+
+    Holds ``s`` (from ``x`` when given), ``n`` (N), ``start_u`` (the start (u0, 1/u0)) and the
+    inputs ``x``; f(x) = uvx, flattest point (1, 1), tangent curvature k = 4s (§B.6).
+    Raises InputError for x all zeros or not finite, s or start_u not > 0, n not an integer >= 1.
 
     >>> m = UV(s=1.0, n=16)
     >>> m.k, m.flattest.tolist(), round(float(m.loss(m.start)), 12)

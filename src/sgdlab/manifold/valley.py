@@ -21,6 +21,25 @@ def project(model, theta, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray
 
     μ shrinks after each accepted step (Gauss-Newton, quadratic convergence near M where J
     has full row rank) and grows when a step does not lower ‖r‖.
+
+    Args:
+        model: a test bed.
+        theta: the starting point (``model.dim`` entries).
+        tol: stop when max |r_i| <= tol (> 0).
+        max_iter: the most Levenberg-Marquardt steps (integer >= 1).
+
+    Returns:
+        A new (p,) array on M (max |r_i| <= tol, or <= 1e-9 when the steps stall at round-off).
+
+    Raises:
+        InputError: ``theta`` not finite, ``tol`` not > 0, ``max_iter`` not an integer >= 1, or
+            M not reached (max |r_i| > 1e-9 at the end).
+
+    Example:
+        >>> from sgdlab.manifold import UV, project
+        >>> u, v = project(UV(s=1.0), [2.0, 1.0])
+        >>> round(float(u * v), 12)                         # on the hyperbola uv = 1
+        1.0
     """
     tol, max_iter = check_positive(tol, "tol"), check_int(max_iter, "max_iter")
     theta = as_float_array(theta, "theta").copy()
@@ -51,6 +70,25 @@ def flattest_point(model, theta0, gtol: float = 1e-9, max_iter: int = 5000) -> n
     Steps θ ← project(θ - h P_T ∇tr H) with a backtracking step h, until ‖P_T ∇tr H‖ ≤ gtol.
     A local minimiser: models with symmetries (rotations, permutations) have a set of
     equally flat points and this returns one of them.
+
+    Args:
+        model: a test bed.
+        theta0: the starting point (projected onto M first).
+        gtol: stop when ‖P_T ∇tr H‖ <= gtol.
+        max_iter: the most descent steps.
+
+    Returns:
+        (p,) array on M; when ``max_iter`` runs out or the step shrinks below 1e-12, the
+        last point reached (no error).
+
+    Raises:
+        InputError: from :func:`project` when ``theta0`` is not finite or M cannot be reached.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.manifold import UV, flattest_point
+        >>> np.round(flattest_point(UV(s=1.0), [2.0, 0.5]), 6).tolist()   # (1, 1) on uv = 1
+        [1.0, 1.0]
     """
     theta = project(model, theta0)
     phi, h = float(model.trace_hessian(theta)), 0.1
