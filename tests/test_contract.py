@@ -7,6 +7,9 @@ import pytest
 from scipy import stats
 
 import sgdlab
+import sgdlab.factorization
+import sgdlab.fluctuations
+import sgdlab.manifold
 from sgdlab.montecarlo import agreement, summarise, z_threshold
 from sgdlab.noise import SE, Gaussian, Homogenised, NoiseModel
 from sgdlab.result import FAILURES, STATUSES, ResultError, finish
@@ -152,3 +155,27 @@ def test_heavy_tailed_seed_losses_cannot_be_checked():
     s = sgdlab.SGD(lr=0.5, batch=1)
     a = agreement(sgdlab.predict(p, s, 2000), sgdlab.simulate(p, s, 2000, seeds=200, seed=0))
     assert a.status == "cannot-check", a.reason
+
+
+# ------------------------------------------------------------ one EMA converter, parameters named as passed
+def test_every_ema_converter_is_the_one_on_sgd():
+    from sgdlab import fluctuations, manifold
+    from sgdlab.hyper import ema_to_vform
+    assert fluctuations.ema_to_vform(0.1, 0.9) == manifold.from_ema(0.1, 0.9) == ema_to_vform(0.1, 0.9)
+    assert sgdlab.SGD.from_ema(0.1, 0.9).to_ema() == pytest.approx(manifold.to_ema(*ema_to_vform(0.1, 0.9)))
+    with pytest.raises(sgdlab.InputError, match="beta1"):
+        fluctuations.adam_to_vform(1e-3, 1.0)
+    with pytest.raises(sgdlab.InputError, match="lr_adam"):
+        fluctuations.adam_to_vform(-1.0, 0.9)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: sgdlab.manifold.uv_delta(1.0, 0, 2.0), "n"),
+    (lambda: sgdlab.manifold.uv_delta(-1.0, 16, 2.0), "s"),
+    (lambda: sgdlab.factorization.from_singular_values([1.0], seed=True), "seed"),
+    (lambda: sgdlab.manifold.plain_sgd_time(sgdlab.manifold.UV(), 0.2, 2.0, seeds=5, statistic="bogus"),
+     "statistic"),
+])
+def test_secondary_parameters_are_validated_by_name(call, name):
+    with pytest.raises(sgdlab.InputError, match=name):
+        call()

@@ -27,7 +27,7 @@ __all__ = ["SGD", "SAMPLING_MODES", "ema_to_vform", "vform_to_ema"]
 SAMPLING_MODES = ("online", "replacement", "without", "shuffle")
 
 
-def ema_to_vform(lr: float, momentum: float) -> tuple[float, float]:
+def ema_to_vform(lr: float, momentum: float, *, names: tuple[str, str] = ("lr", "momentum")) -> tuple[float, float]:
     """EMA momentum ``m ← βm + (1-β)g, w ← w - η'm`` as v-form heavy ball: (α, β) = (η'(1-β), β).
 
     The one converter of the library (:meth:`SGD.from_ema` and the paper packages use it).
@@ -35,6 +35,7 @@ def ema_to_vform(lr: float, momentum: float) -> tuple[float, float]:
     Args:
         lr: the EMA learning rate η' > 0.
         momentum: β in (-1, 1).
+        names: the parameter names the caller's user typed (for the error messages).
 
     Returns:
         ``(alpha, beta)`` of the v-form (= torch.optim.SGD).
@@ -47,15 +48,15 @@ def ema_to_vform(lr: float, momentum: float) -> tuple[float, float]:
         >>> round(alpha, 12), beta
         (0.01, 0.9)
     """
-    beta = check_momentum(momentum)
-    return check_positive(lr, "lr") * (1.0 - beta), beta
+    beta = check_momentum(momentum, names[1])
+    return check_positive(lr, names[0]) * (1.0 - beta), beta
 
 
-def vform_to_ema(lr: float, momentum: float) -> tuple[float, float]:
+def vform_to_ema(lr: float, momentum: float, *, names: tuple[str, str] = ("lr", "momentum")) -> tuple[float, float]:
     """v-form (α, β) as EMA momentum: (η', β) = (α/(1-β), β); the inverse of :func:`ema_to_vform`.
 
     Args:
-        lr: the v-form learning rate α > 0.  momentum: β in (-1, 1).
+        lr: the v-form learning rate α > 0.  momentum: β in (-1, 1).  names: as in :func:`ema_to_vform`.
 
     Returns:
         ``(lr_ema, beta)``.
@@ -68,8 +69,8 @@ def vform_to_ema(lr: float, momentum: float) -> tuple[float, float]:
         >>> round(lr_ema, 12), beta
         (0.1, 0.9)
     """
-    beta = check_momentum(momentum)
-    return check_positive(lr, "lr") / (1.0 - beta), beta
+    beta = check_momentum(momentum, names[1])
+    return check_positive(lr, names[0]) / (1.0 - beta), beta
 
 
 @dataclass(frozen=True)

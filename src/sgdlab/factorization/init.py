@@ -37,7 +37,7 @@ def from_singular_values(singular_values, seed: int | None = None) -> np.ndarray
     s = as_float_array(singular_values, "singular_values", nonnegative=True)
     if seed is None:
         return np.diag(s)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int(seed, "seed", 0))
     U, _ = np.linalg.qr(rng.standard_normal((s.size, s.size)))
     V, _ = np.linalg.qr(rng.standard_normal((s.size, s.size)))
     return U @ np.diag(s) @ V.T

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import InputError, check_momentum, check_positive
+from ..hyper import ema_to_vform as _ema_to_vform
+from .._validate import InputError
 from .frame import as_symmetric
 
 __all__ = ["damped_newton", "natural_gradient", "adam_like", "adam_to_vform", "ema_to_vform"]
@@ -124,7 +125,7 @@ def ema_to_vform(lr_ema: float, beta: float) -> tuple[float, float]:
         tuple: (lr, momentum) = (lr'·(1 - β), β) of the v-form heavy ball.
 
     Raises:
-        InputError: lr_ema <= 0 (the message calls it "lr"), or beta outside (-1, 1).
+        InputError: lr_ema <= 0, or beta outside (-1, 1).
 
     Example:
         >>> from sgdlab import fluctuations
@@ -132,8 +133,7 @@ def ema_to_vform(lr_ema: float, beta: float) -> tuple[float, float]:
         >>> round(lr, 12), momentum
         (0.01, 0.9)
     """
-    beta = check_momentum(beta, "beta")
-    return check_positive(lr_ema, "lr") * (1.0 - beta), beta
+    return _ema_to_vform(lr_ema, beta, names=("lr_ema", "beta"))
 
 
 def adam_to_vform(lr_adam: float, beta1: float) -> tuple[float, float]:
@@ -149,7 +149,7 @@ def adam_to_vform(lr_adam: float, beta1: float) -> tuple[float, float]:
         tuple: (lr, momentum) of the v-form heavy ball.
 
     Raises:
-        InputError: lr_adam <= 0 or beta1 outside (-1, 1) (the messages call them "lr" and "beta").
+        InputError: lr_adam <= 0 or beta1 outside (-1, 1).
 
     Example:
         >>> from sgdlab import fluctuations
@@ -157,4 +157,4 @@ def adam_to_vform(lr_adam: float, beta1: float) -> tuple[float, float]:
         >>> round(lr, 12), momentum
         (0.0001, 0.9)
     """
-    return ema_to_vform(lr_adam, beta1)
+    return _ema_to_vform(lr_adam, beta1, names=("lr_adam", "beta1"))

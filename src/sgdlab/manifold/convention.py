@@ -13,8 +13,8 @@ not 2/3.  Convert with :func:`from_ema` before calling the theory.
 
 from __future__ import annotations
 
-from ..hyper import SGD
-from .._validate import check_momentum, check_positive
+from ..hyper import ema_to_vform, vform_to_ema
+from .._validate import check_positive
 
 __all__ = ["from_ema", "to_ema", "ema_one_minus_beta", "one_minus_beta"]
 
@@ -38,8 +38,7 @@ def from_ema(lr: float, momentum: float) -> tuple[float, float]:
         >>> round(lr, 12), beta
         (0.01, 0.9)
     """
-    s = SGD.from_ema(lr, momentum)
-    return s.lr, s.momentum
+    return ema_to_vform(lr, momentum)
 
 
 def to_ema(lr: float, momentum: float) -> tuple[float, float]:
@@ -63,8 +62,7 @@ def to_ema(lr: float, momentum: float) -> tuple[float, float]:
         >>> [round(v, 12) for v in from_ema(*to_ema(0.01, 0.9))]    # round trip
         [0.01, 0.9]
     """
-    beta = check_momentum(momentum)
-    return check_positive(lr, "lr") / (1.0 - beta), beta
+    return vform_to_ema(lr, momentum)
 
 
 def one_minus_beta(lr: float, C: float) -> float:

@@ -370,7 +370,10 @@ def plain_sgd_time(model, lr: float, label_noise: float, seeds: int = 100, max_s
                    progress=progress)
     if run.statuses[0] == DIVERGES:
         return Extracted(math.inf, DIVERGES, math.inf, float(n), run.reasons[0])
-    curve = (run.rms if (statistic or getattr(model, "statistic", "rms")) == "rms" else run.mean)[0]
+    statistic = statistic or getattr(model, "statistic", "rms")
+    if statistic not in ("rms", "mean"):
+        raise InputError(f"statistic must be 'rms' or 'mean', got {statistic!r}")
+    curve = (run.rms if statistic == "rms" else run.mean)[0]
     ex = extract_time(run.steps, curve, method or getattr(model, "method", "tenfold"))
     if ex.status != NOT_REACHED:
         return ex

@@ -36,15 +36,16 @@ def uv_delta(s: float, n: int, label_noise: float) -> float:
         δ as a float.
 
     Raises:
-        Nothing deliberately: the inputs are not validated (n = 0 raises ZeroDivisionError,
-        s < 0 gives NaN); the :class:`UV` constructor validates s and n.
+        InputError: s not > 0, n not an integer >= 1, or label_noise < 0 (named as passed).
 
     Example:
         >>> from sgdlab.manifold import uv_delta
         >>> float(uv_delta(1.0, 16, label_noise=2.0))       # 2·√(1/16)
         0.5
     """
-    return float(label_noise) * np.sqrt(s / n)
+    s = check_positive(s, "s")
+    n = check_int(n, "n", 1)
+    return check_positive(label_noise, "label_noise", allow_zero=True) * float(np.sqrt(s / n))
 
 
 @dataclass(frozen=True, eq=False)
