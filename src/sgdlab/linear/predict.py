@@ -20,7 +20,7 @@ from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from . import noise as _noise
-from .blocks import doubling_tables, recursion_blocks
+from .blocks import auto_recursion, doubling_tables, recursion_blocks
 from .modes import transition
 from .recursion import recursion_batch, recursion_numba, recursion_reference
 from .stability import critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
@@ -97,7 +97,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
         tau: SE parameter: ``"fit"`` (default: τ̂ from the data's fourth moments, §2.2; 1 for a
             bare spectrum) or a number (τ = 1 is the seed's default, exact for flat eigenvectors).
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
-            ``"blocks"`` (geometric time stepping, ~1e-5 relative) or ``"auto"``.
+            ``"blocks"`` (geometric time stepping, ε = 1/32: 1e-6-1e-3 relative, worst near the
+            critical lr) or ``"auto"`` (the recursion, or blocks certified to 1e-4 relative of it at
+            every checkpoint: :func:`sgdlab.linear.blocks.auto_recursion`).
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
         blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
 
@@ -135,10 +137,10 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
     report = stability_conditions(lam, alpha, beta, nm)
-    if method == "auto":
-        method = "recursion" if lam.size * steps <= 1e8 else "blocks"
     args = (lam, A0, s2, alpha, beta, nm.coupling, nm.self_noise, rec, blowup * L0, GUARD * L0)
-    if method == "reference":
+    if method == "auto":
+        method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT)
+    elif method == "reference":
         loss, nrec, first = recursion_reference(*args)
     elif method == "recursion":
         loss, nrec, first = recursion_numba(*args)
