@@ -31,7 +31,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import gamma as Gamma
 
-from .._validate import InputError, check_positive
+from .._validate import InputError, as_float_array, check_momentum, check_positive
 from ..hyper import SGD
 from ..problem import Problem
 from .noise import NoiseModel
@@ -65,9 +65,25 @@ def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel)
 
 
 def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
-    """L(z) = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run."""
-    K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise)
-    return signal_gf(z, problem, alpha, beta, noise) / (1.0 - np.asarray(z) * K)
+    """L(z) = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run.
+
+    Raises:
+        InputError: a value is not finite (alpha·λ past float64, or z on a pole of L): the
+            generating function has no finite value there.
+    """
+    if not isinstance(problem, Problem):
+        raise InputError("problem must be an sgdlab.Problem")
+    alpha = check_positive(alpha, "alpha")
+    beta = check_momentum(beta, "beta")
+    zz = as_float_array(np.atleast_1d(z), "z")
+    with np.errstate(all="ignore"):
+        K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise)
+        out = signal_gf(z, problem, alpha, beta, noise) / (1.0 - np.asarray(z) * K)
+    if not np.all(np.isfinite(out)):
+        amax = alpha * float(problem.eigenvalues[0])
+        raise InputError(f"loss_gf is not finite at z in [{zz.min():.3g}, {zz.max():.3g}] (alpha*lambda_max = "
+                         f"{amax:.3g}): z is on a pole of L(z) or alpha overflows float64; lower alpha or move z")
+    return out
 
 
 @dataclass(frozen=True)

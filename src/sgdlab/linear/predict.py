@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_momentum
+from .._validate import InputError, as_float_array, check_blowup, check_int, check_momentum, check_tau
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
@@ -45,9 +45,10 @@ def resolve_tau(problem: Problem, tau) -> float:
     if tau == "fit":
         return 1.0 if problem.features is None else _noise.fit_tau(problem.features, problem.eigenvalues)
     try:
-        return float(tau)
+        value = float(tau)
     except (TypeError, ValueError):
         raise InputError(f"tau must be 'fit' or a number, got {tau!r}") from None
+    return check_tau(value)
 
 
 def noise_model(problem: Problem, sgd: SGD, model: str = "gaussian", tau="fit") -> _noise.NoiseModel:
@@ -120,6 +121,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
     steps = check_int(steps, "steps", 1)
+    blowup = check_blowup(blowup)
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     rec = checkpoints(steps) if record is None else check_record(record, steps)

@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from scipy import optimize
 
+from .._validate import check_positive
 from .modes import transition
 from .noise import NoiseModel
 
@@ -57,6 +58,7 @@ def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
 
 def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14) -> float:
     """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (§4.3)."""
+    xtol = check_positive(xtol, "xtol")
     lam = np.asarray(lam, dtype=np.float64)
     hi = upper_lr(float(lam.max()), beta, noise)
     if noise.coupling == 0.0:
@@ -179,8 +181,12 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
 
 
 def _mode_growth(a, beta, c_d) -> float:
-    """Spectral radius of one mode's map T̃ (growth per step of its second moments)."""
-    return float(np.max(np.abs(np.linalg.eigvals(transition(np.array([a]), beta, c_d)[0]))))
+    """Spectral radius of one mode's map T̃ (growth per step of its second moments); inf past float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        T = transition(np.array([a]), beta, c_d)[0]
+    if not np.all(np.isfinite(T)):
+        return float("inf")
+    return float(np.max(np.abs(np.linalg.eigvals(T))))
 
 
 def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
