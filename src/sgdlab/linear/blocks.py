@@ -40,7 +40,8 @@ measured p >= 2).  Otherwise it refines to ε' chosen from the order-2 predictio
 err(ε') <= diff/(r - 1) <= rtol, as long as the blocks stay cheaper than the exact
 recursion; when they would not (or a curve is negative, non-finite or truncated
 differently), it runs the exact recursion.  Either way the result is within
-``rtol`` = 1e-4 of the exact recursion at every checkpoint, and never negative.
+``rtol`` = 1e-4 of the exact recursion at every checkpoint where the loss is above
+1e-250 L_0 (below, the blocks report the loss but do not resolve it), and never negative.
 The price is paid where the blocks are hard to certify: a long exponential tail
 (horizon far past the slowest mode's relaxation time, where the blocks are limited
 by the decay rate and the tail error grows with the number of e-folds) can make
@@ -295,7 +296,10 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
         out, nrec, first, nblocks = _run_blocks(args, T, steps, next_eps, t_exact)
         spent += n * (t_exact + _BLOCK_COST * nblocks + _LEVEL_COST * _levels(next_eps, steps))
         loss = out[:nrec]
-        sane = bool(np.all(np.isfinite(loss)) and np.all(loss >= 0))
+        # below 1e-250 L_0 the blocks report but do not resolve the loss: rounding there may
+        # leave it a hair below zero, which is clipped; a clearly negative loss is refused
+        sane = bool(np.all(np.isfinite(loss)) and np.all(loss >= -floor))
+        np.maximum(loss, 0.0, out=loss)
         if not sane:
             prev, next_eps = None, next_eps / 2.0
             continue
