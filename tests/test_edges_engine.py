@@ -112,7 +112,8 @@ def test_power_laws_that_leave_float64_are_refused_naming_the_exponents(nu, kapp
     assert np.isfinite(q.initial_loss)            # if accepted, it is a finite problem
 
 
-@pytest.mark.parametrize("lam, target", [([1.0], [1e200]), ([1e300, 1e300], [1e10, 1.0]), ([1e200], [1e60])])
+@pytest.mark.parametrize("lam, target", [([1.0], [1e200]), ([1e300, 1e300], [1e10, 1.0]), ([1e200], [1e60]),
+                                         ([1e-10], [2e154])])
 def test_a_problem_whose_initial_loss_overflows_is_refused_at_construction(lam, target):
     with pytest.raises(InputError, match="overflow"):
         Problem.from_eigenvalues(lam, target)
@@ -230,3 +231,12 @@ def test_a_written_curve_reads_back_exactly(tmp_path, p):
     c.to_json(tmp_path / "ok.json")
     d = Curve.from_json(tmp_path / "ok.json")
     assert np.array_equal(d.loss, c.loss) and np.array_equal(d.steps, c.steps) and d.meta == c.to_dict()["meta"]
+
+
+def test_a_zero_eigenvalue_does_not_turn_the_growth_rate_or_the_generating_function_into_0_over_0():
+    p = Problem.from_eigenvalues([1.0, 0.0], [1.0, 1.0])
+    c = sgdlab.predict(p, SGD(1.2 * sgdlab.critical_lr(p)), 50)
+    assert c.status == "diverges" and np.isfinite(c.meta["growth_rate"]) and c.meta["growth_rate"] > 1
+    q = Problem.from_eigenvalues([1.0], [1.0])      # the null mode carries no loss: same F(1)
+    assert sgdlab.linear.signal_gf(1.0, p, 0.1, 0.0, gaussian(1)) == sgdlab.linear.signal_gf(1.0, q, 0.1, 0.0,
+                                                                                              gaussian(1))

@@ -66,10 +66,11 @@ class Problem:
             raise InputError("eigenvalues are all zero: the problem has no signal to learn")
         s2 = check_positive(self.noise_variance, "noise_variance", allow_zero=True)
         with np.errstate(over="ignore", invalid="ignore"):
-            weights = lam * tgt * tgt
+            moments = tgt * tgt                          # A_k(0), the recursion's initial state
+            weights = lam * moments
             L0 = 0.5 * float(np.sum(weights)) + 0.5 * s2
             second = lam * weights                       # λ_k² A_k, the self-noise term of the recursion
-        if not (np.all(np.isfinite(weights)) and np.isfinite(L0) and np.all(np.isfinite(second))):
+        if not (np.all(np.isfinite(moments)) and np.all(np.isfinite(weights)) and np.isfinite(L0) and np.all(np.isfinite(second))):
             raise InputError(f"eigenvalues and target overflow float64: the initial loss 1/2 sum lambda_k target_k^2 "
                              f"(or lambda_k^2 target_k^2) is not finite (max eigenvalue {lam.max():.3g}, max |target| "
                              f"{np.abs(tgt).max():.3g}); rescale the problem")

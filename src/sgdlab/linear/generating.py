@@ -52,13 +52,14 @@ def _delta(z, a, beta):
 
 def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
     """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included), |z| < 1 or z = 1 with σ = 0."""
-    lam = problem.eigenvalues
+    keep = problem.eigenvalues != 0            # λ_k = 0 contributes 0 (its Δ vanishes at z = 1: 0/0)
+    lam = problem.eigenvalues[keep]
     a = alpha * lam
     z = np.asarray(z, dtype=np.float64)[..., None]
     D = _delta(z, a, beta)
     phi = (1.0 - (beta + beta * beta - 2.0 * a * beta) * z + beta**3 * z * z) / D
     h = (1.0 + beta * z) / D
-    F = 0.5 * np.sum(lam * problem.initial_moments * phi / (1.0 - noise.self_noise * a * a * z * h), axis=-1)
+    F = 0.5 * np.sum(lam * problem.initial_moments[keep] * phi / (1.0 - noise.self_noise * a * a * z * h), axis=-1)
     if problem.noise_variance > 0:
         F = F + 0.5 * problem.noise_variance / (1.0 - z[..., 0])
     return F

@@ -193,8 +193,10 @@ def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
     """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (design/math-linear.md §3.3).
 
     Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
+    Modes with λ_k = 0 contribute nothing (their Δ vanishes at z = 1: 0/0) and are left out.
     """
-    a = alpha * np.asarray(lam, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    a = alpha * lam[lam != 0]
     z = np.asarray(z, dtype=np.float64)[..., None]
     p = 1.0 + beta - a
     delta = (1.0 - beta * z) * (1.0 - (p * p - 2.0 * beta) * z + beta * beta * z * z)
