@@ -240,3 +240,17 @@ def test_a_zero_eigenvalue_does_not_turn_the_growth_rate_or_the_generating_funct
     q = Problem.from_eigenvalues([1.0], [1.0])      # the null mode carries no loss: same F(1)
     assert sgdlab.linear.signal_gf(1.0, p, 0.1, 0.0, gaussian(1)) == sgdlab.linear.signal_gf(1.0, q, 0.1, 0.0,
                                                                                               gaussian(1))
+
+
+@pytest.mark.parametrize("lam", [[1e-320], [1e-308, 1e-310]])
+def test_a_spectrum_whose_stability_edge_overflows_is_refused_at_construction(lam):
+    with pytest.raises(InputError, match="eigenvalues"):
+        Problem.from_eigenvalues(lam)
+
+
+def test_a_stable_request_whose_lr_squared_overflows_is_refused_not_reported_converging():
+    p = Problem.from_eigenvalues([1e-299], [1.0])
+    with pytest.raises(InputError, match="rescale"):
+        sgdlab.predict(p, SGD(1e291), 20)          # a = 1e-8: stable, but lr^2 = 1e582
+    q = Problem.from_eigenvalues([1.0], [1.0])      # the rescaled request answers
+    assert sgdlab.predict(q, SGD(1e-8), 20).status == "converges"

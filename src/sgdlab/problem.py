@@ -30,6 +30,8 @@ __all__ = ["Problem"]
 
 #: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space).
 _RANK_TOL = 1e-12
+#: the largest eigenvalue must exceed this, or the edge of stability 2(1+β)/λ_max is past float64
+_LAMBDA_MIN = 1e-300
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +66,9 @@ class Problem:
                 "give one target coordinate per eigenvalue")
         if np.all(lam == 0):
             raise InputError("eigenvalues are all zero: the problem has no signal to learn")
+        if lam.max() < _LAMBDA_MIN:
+            raise InputError(f"eigenvalues are all below {_LAMBDA_MIN:g} (max {lam.max():.3g}): the stable learning "
+                             "rates 2(1+momentum)/lambda_max overflow float64; rescale the eigenvalues")
         s2 = check_positive(self.noise_variance, "noise_variance", allow_zero=True)
         with np.errstate(over="ignore", invalid="ignore"):
             moments = tgt * tgt                          # A_k(0), the recursion's initial state

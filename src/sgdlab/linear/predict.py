@@ -23,7 +23,7 @@ from . import noise as _noise
 from .blocks import auto_recursion, doubling_tables, recursion_blocks
 from .modes import transition
 from .recursion import recursion_batch, recursion_numba, recursion_reference
-from .stability import critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
+from .stability import check_float_range, critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
 __all__ = ["predict", "critical_lr", "stability_map", "StabilityMap", "noise_model", "MODELS", "METHODS"]
 
@@ -139,6 +139,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, model: str = "gaussian", 
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
     report = stability_conditions(lam, alpha, beta, nm)
+    check_float_range(lam, alpha, beta, nm, 2.0 * L0)
     args = (lam, A0, s2, alpha, beta, nm.coupling, nm.self_noise, rec, blowup * L0, GUARD * L0)
     if method == "auto":
         method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT)

@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from scipy import optimize
 
-from .._validate import check_positive
+from .._validate import InputError, check_positive
 from .modes import transition
 from .noise import NoiseModel
 
@@ -178,6 +178,25 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
     return StabilityReport(True, U, a_star,
                            f"converges: every mode stable and noise mass U = {U:.4g} < 1 "
                            f"(lr/critical = {alpha / a_star:.3g})")
+
+
+def check_float_range(lam, alpha: float, beta: float, noise: NoiseModel, S0: float) -> None:
+    """Refuse a stable-looking request whose recursion coefficients leave float64.
+
+    The recursion injects α²(c_c λ_k S + c_d λ_k² A_k): with a tiny spectrum and a huge lr,
+    α² overflows although every a_k = αλ_k is small.  The dynamics only depend on a_k and
+    α²λ S, which are invariant under (λ, α, σ²) -> (λ/c, αc, σ²/c) (L -> L/c), so the
+    message says to rescale.  Deterministically unstable requests are left alone: they
+    diverge at once and say so.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    if alpha * float(lam.max()) >= 2.0 * (1.0 + beta):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        injected = alpha * alpha * max(abs(noise.coupling), abs(noise.self_noise)) * float(lam.max()) * S0
+    if not np.isfinite(injected) or not np.isfinite(alpha * alpha):
+        raise InputError(f"lr={alpha:.3g} with lambda_max={float(lam.max()):.3g}: lr^2 overflows float64 in the "
+                         "moment recursion; rescale the problem (eigenvalues * c, noise_variance * c, lr / c)")
 
 
 def _mode_growth(a, beta, c_d) -> float:
