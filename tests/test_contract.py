@@ -179,3 +179,16 @@ def test_every_ema_converter_is_the_one_on_sgd():
 def test_secondary_parameters_are_validated_by_name(call, name):
     with pytest.raises(sgdlab.InputError, match=name):
         call()
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: sgdlab.linear.predict_many(sgdlab.Problem.power_law(dim=20), [-0.1], [0.0], 1, 10), "lrs"),
+    (lambda: sgdlab.linear.predict_many(sgdlab.Problem.power_law(dim=20), [0.1], [2.0], 1, 10), "momentums"),
+    (lambda: sgdlab.critical_lr([1.0, 2.0]), "problem"),
+    (lambda: sgdlab.stability_map("power-law", [0.1], [0.0]), "problem"),
+    (lambda: sgdlab.simulate(sgdlab.Problem.power_law(dim=20), sgdlab.SGD(lr=0.1), 10, seeds=4,
+                             blowup=float("nan")), "blowup"),
+])
+def test_engine_entry_points_name_the_bad_parameter(call, name):
+    with pytest.raises(sgdlab.InputError, match=name):
+        call()

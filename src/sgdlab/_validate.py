@@ -7,10 +7,17 @@ parameter and says what to change.  The CLI prints that line without a traceback
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["InputError", "as_float_array", "check_positive", "check_momentum", "check_int"]
+__all__ = ["InputError", "as_float_array", "check_positive", "check_momentum", "check_int", "check_blowup",
+           "check_tau", "check_memory", "MAX_MEMORY"]
+
+#: largest allocation (bytes) an entry point makes without being asked to: requests above it are
+#: refused up front with an estimate.  Raise it with ``sgdlab._validate.MAX_MEMORY = ...`` or the
+#: environment variable ``SGDLAB_MAX_MEMORY`` (bytes, e.g. ``6e10``).
+MAX_MEMORY = float(os.environ.get("SGDLAB_MAX_MEMORY", 16 * 2**30))
 
 
 class InputError(ValueError):
@@ -19,11 +26,15 @@ class InputError(ValueError):
 
 def as_float_array(value, name: str, ndim: int = 1, nonnegative: bool = False,
                    allow_empty: bool = False) -> np.ndarray:
-    """Return ``value`` as a finite float64 array of dimension ``ndim``."""
+    """Return ``value`` as a finite float64 array of dimension ``ndim`` (complex input is refused)."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
+        complex_ = np.iscomplexobj(raw)
+        arr = None if complex_ else np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
         raise InputError(f"{name} must be an array of numbers") from None
+    if complex_:
+        raise InputError(f"{name} is complex: give real numbers (take .real or abs() yourself if that is meant)")
     if arr.ndim != ndim:
         raise InputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
@@ -60,7 +71,9 @@ def check_momentum(value, name: str = "momentum") -> float:
 
 
 def check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be an integer, got the boolean {value!r}")
+    if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:
@@ -69,3 +82,42 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     if v < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {v}")
     return v
+
+
+def check_blowup(value, name: str = "blowup") -> float:
+    """The blow-up factor: a finite real > 1 (the curve is flagged once L_t > blowup · L_0)."""
+    v = _real(value, name)
+    if not v > 1.0:
+        raise InputError(f"{name} must be > 1 (a multiple of the initial loss), got {v:g}")
+    return v
+
+
+def check_tau(value, name: str = "tau") -> float:
+    """The SE(τ) parameter: a finite real τ <= 1.
+
+    SE(τ) replaces the sample fourth moment Q(M) by tr(HM)H + (1-τ)HMH, i.e. c_d = -τγ_b.
+    A data set's τ̂ = 2 - Σ_k mean_i z_ik⁴ / Σ_k λ_k² is <= 1 (Jensen: mean z⁴ >= (mean z²)²),
+    with equality for flat eigenvectors; and τ <= 1 is what keeps the injected noise
+    α²γ(λ_k S - τλ_k² A_k) >= α²γ(1-τ)λ_k² A_k nonnegative, hence the loss nonnegative.
+    τ > 1 (or a non-finite τ, which makes the recursion's coefficients inf/NaN) has no
+    data set behind it.
+    """
+    v = _real(value, name)
+    if v > 1.0:
+        raise InputError(f"{name} must be <= 1 (tau = 1 is flat eigenvectors; a data set's fitted tau is "
+                         f"always <= 1, larger tau makes the injected noise and the loss negative), got {v:g}")
+    return v
+
+
+def check_memory(nbytes: float, what: str, override: str = "") -> None:
+    """Refuse up front a request that would allocate more than :data:`MAX_MEMORY` bytes.
+
+    Args:
+        nbytes: estimated allocation of the request.
+        what: the request, naming the parameters that size it (e.g. ``"dim=1e9 modes"``).
+        override: how to shrink it; the message always adds how to raise the limit.
+    """
+    if nbytes > MAX_MEMORY:
+        hint = f"{override}; " if override else ""
+        raise InputError(f"{what} needs about {nbytes / 2**30:.3g} GiB (limit {MAX_MEMORY / 2**30:.3g} GiB): "
+                         f"{hint}or raise sgdlab._validate.MAX_MEMORY (env SGDLAB_MAX_MEMORY, bytes)")

@@ -42,6 +42,28 @@ def checkpoints(steps: int, dense: int = 100, per_decade: int = 40) -> np.ndarra
     return np.unique(np.concatenate([head, tail, [steps]]))
 
 
+def _int_list(value, field: str, source: str) -> np.ndarray:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise InputError(f"{source}: field {field!r} must be a list of integers")
+    try:
+        return np.array(value, dtype=np.int64)
+    except OverflowError:
+        raise InputError(f"{source}: field {field!r} holds an integer beyond int64") from None
+
+
+def _float_list(value, field: str, source: str) -> np.ndarray:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                              for v in value):
+        raise InputError(f"{source}: field {field!r} must be a list of numbers")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except OverflowError:
+        raise InputError(f"{source}: field {field!r} holds a number beyond float64") from None
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{source}: field {field!r} holds a number beyond float64")
+    return arr
+
+
 def check_record(record, steps: int) -> np.ndarray:
     """Validate user checkpoints: a strictly increasing int64 array from 0 to at most ``steps``."""
     rec = np.asarray(record)
@@ -123,14 +145,31 @@ class Curve(ResultMixin):
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Curve":
+    def from_dict(cls, d: dict, source: str = "curve JSON") -> "Curve":
+        """The inverse of :meth:`to_dict`; every field is type-checked (InputError naming ``source`` and it)."""
+        if not isinstance(d, dict):
+            raise InputError(f"{source}: expected a JSON object with steps and loss, got {type(d).__name__}")
+        for key in ("steps", "loss"):
+            if key not in d:
+                raise InputError(f"{source} lacks the field {key!r}")
+        steps = _int_list(d["steps"], "steps", source)
+        loss = _float_list(d["loss"], "loss", source)
+        stderr = None if d.get("stderr") is None else _float_list(d["stderr"], "stderr", source)
+        status = d.get("status", CONVERGES)
+        reason = d.get("reason", "")
+        for key, val in (("status", status), ("reason", reason)):
+            if not isinstance(val, str):
+                raise InputError(f"{source}: field {key!r} must be a string, got {type(val).__name__}")
+        diverged_at = d.get("diverged_at")
+        if diverged_at is not None:
+            diverged_at = int(_int_list([diverged_at], "diverged_at", source)[0])
+        meta = d.get("meta", {})
+        if not isinstance(meta, dict):
+            raise InputError(f"{source}: field 'meta' must be an object, got {type(meta).__name__}")
         try:
-            return cls(np.array(d["steps"], dtype=np.int64), np.array(d["loss"], dtype=np.float64),
-                       None if d.get("stderr") is None else np.array(d["stderr"], dtype=np.float64),
-                       d.get("status", CONVERGES), d.get("diverged_at"), d.get("reason", ""),
-                       dict(d.get("meta", {})))
-        except KeyError as exc:
-            raise InputError(f"curve JSON lacks the field {exc.args[0]!r}") from None
+            return cls(steps, loss, stderr, status, diverged_at, reason, dict(meta))
+        except InputError as exc:
+            raise InputError(f"{source}: {exc}") from None
 
     def to_json(self, path: str | os.PathLike) -> None:
         """Write the curve as JSON, atomically; :meth:`from_json` reads it back exactly."""
@@ -138,8 +177,32 @@ class Curve(ResultMixin):
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "Curve":
-        with open(path) as fh:
-            return cls.from_dict(json.load(fh))
+        """Read a curve written by :meth:`to_json`.
+
+        Raises:
+            InputError: the file is not valid JSON (NaN/Infinity tokens included) or a field is
+                missing or ill-typed; the message names the file and the field.
+            OSError: the file cannot be opened (same type; the message names the path).
+        """
+        where = os.fspath(path)
+
+        def reject(token):
+            raise InputError(f"{where}: holds {token}, which is not a JSON number (curves never hold NaN or inf)")
+
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh, parse_constant=reject)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{where}: not a UTF-8 text file (a curve is JSON written by Curve.to_json)") from None
+        except RecursionError:
+            raise InputError(f"{where}: JSON nested too deeply to be a curve") from None
+        except OSError as exc:
+            if exc.filename is None:
+                raise type(exc)(exc.errno, f"cannot read curve file {where}: {exc.strerror or exc}", where) from exc
+            raise
+        return cls.from_dict(data, source=where)
 
     def to_csv(self, path: str | os.PathLike | None = None) -> str:
         """CSV with columns ``step,loss[,stderr]`` (17 significant digits); returns the text."""

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import InputError, as_float_array, check_int, check_positive
+from ._validate import InputError, as_float_array, check_int, check_memory, check_positive
 
 __all__ = ["Problem"]
 
 #: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space).
 _RANK_TOL = 1e-12
+#: the largest eigenvalue must exceed this, or the edge of stability 2(1+β)/λ_max is past float64
+_LAMBDA_MIN = 1e-300
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +66,19 @@ class Problem:
                 "give one target coordinate per eigenvalue")
         if np.all(lam == 0):
             raise InputError("eigenvalues are all zero: the problem has no signal to learn")
+        if lam.max() < _LAMBDA_MIN:
+            raise InputError(f"eigenvalues are all below {_LAMBDA_MIN:g} (max {lam.max():.3g}): the stable learning "
+                             "rates 2(1+momentum)/lambda_max overflow float64; rescale the eigenvalues")
         s2 = check_positive(self.noise_variance, "noise_variance", allow_zero=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            moments = tgt * tgt                          # A_k(0), the recursion's initial state
+            weights = lam * moments
+            L0 = 0.5 * float(np.sum(weights)) + 0.5 * s2
+            second = lam * weights                       # λ_k² A_k, the self-noise term of the recursion
+        if not (np.all(np.isfinite(moments)) and np.all(np.isfinite(weights)) and np.isfinite(L0) and np.all(np.isfinite(second))):
+            raise InputError(f"eigenvalues and target overflow float64: the initial loss 1/2 sum lambda_k target_k^2 "
+                             f"(or lambda_k^2 target_k^2) is not finite (max eigenvalue {lam.max():.3g}, max |target| "
+                             f"{np.abs(tgt).max():.3g}); rescale the problem")
         order = np.argsort(-lam, kind="stable")
         object.__setattr__(self, "eigenvalues", lam[order])
         object.__setattr__(self, "target", tgt[order])
@@ -151,9 +165,16 @@ class Problem:
         n = check_int(dim, "dim", 1)
         nu = check_positive(nu, "nu")
         kappa = check_positive(kappa, "kappa")
+        check_memory(48.0 * n, f"power_law(dim={n})", "lower dim")
         k = np.arange(1, n + 1, dtype=np.float64)
-        lam = k**-nu
-        target = k ** ((nu - kappa - 1.0) / 2.0)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            lam = k**-nu
+            target = k ** ((nu - kappa - 1.0) / 2.0)
+            weights = lam * target * target
+        if not (lam[-1] > 0 and np.all(np.isfinite(target)) and np.all(np.isfinite(weights))
+                and np.isfinite(np.sum(weights))):
+            raise InputError(f"power_law(dim={n}, nu={nu:g}, kappa={kappa:g}) leaves float64 at k = dim: "
+                             f"k^-nu underflows to 0 or the target k^((nu-kappa-1)/2) overflows; lower nu or dim")
         return cls(lam, target, noise_variance,
                    name=f"power-law(nu={nu:g}, kappa={kappa:g}, dim={n})")
 
@@ -172,7 +193,11 @@ class Problem:
         if X.shape[0] != y.shape[0]:
             raise InputError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries: give one label per row")
         N = X.shape[0]
-        lam, V = np.linalg.eigh(X.T @ X / N)
+        with np.errstate(over="ignore", invalid="ignore"):
+            H = X.T @ X / N
+        if not np.all(np.isfinite(H)):
+            raise InputError(f"X is too large for float64: X^T X overflows (max |X| {np.abs(X).max():.3g}); rescale X")
+        lam, V = np.linalg.eigh(H)
         keep = lam > _RANK_TOL * max(lam.max(), 0.0)
         if not np.any(keep):
             raise InputError("X is zero: the features carry no signal")
@@ -203,7 +228,11 @@ class Problem:
             raise InputError(f"K is {N} x {N} but y has {y.shape[0]} entries")
         if not np.allclose(K, K.T, rtol=1e-8, atol=1e-10 * np.abs(K).max()):
             raise InputError("K is not symmetric: pass a kernel (Gram) matrix")
-        mu, U = np.linalg.eigh((K + K.T) / 2)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Ks = (K + K.T) / 2
+        if not np.all(np.isfinite(Ks)) or not np.isfinite(float(y @ y)):
+            raise InputError(f"K or y is too large for float64 (max |K| {np.abs(K).max():.3g}); rescale them")
+        mu, U = np.linalg.eigh(Ks)
         if mu.min() < -1e-8 * max(mu.max(), 1e-300):
             raise InputError(f"K is not positive semidefinite (eigenvalue {mu.min():.3g}): pass a kernel matrix")
         keep = mu > _RANK_TOL * mu.max()

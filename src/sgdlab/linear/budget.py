@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import InputError, check_int, check_positive
+from .._validate import InputError, check_int, check_memory, check_positive
 from ..curve import Curve
 from ..hyper import SGD
 from ..problem import Problem
@@ -23,11 +23,20 @@ def budget_curves(problem: Problem, lr1: float, batches=(1, 4, 16), samples: int
     """Predicted curves with α_b = b·lr1 over ``samples`` samples; ``meta["samples"]`` = steps·b."""
     lr1 = check_positive(lr1, "lr1")
     samples = check_int(samples, "samples", 1)
+    if isinstance(batches, (str, bytes)) or not hasattr(batches, "__iter__"):
+        raise InputError(f"batches must be a list of batch sizes, got {batches!r}")
+    batches = [check_int(b, "batches", 1) for b in batches]
+    if not batches:
+        raise InputError("batches is empty: give at least one batch size")
+    # every step is recorded: loss, steps and samples arrays per batch size
+    check_memory(24.0 * sum(samples // b + 1 for b in batches), f"budget_curves(samples={samples})",
+                 "lower samples")
     out = {}
     for b in batches:
-        b = check_int(b, "batch", 1)
         if samples // b < 1:
             raise InputError(f"samples={samples} is less than one step at batch {b}: raise samples")
+        if not np.isfinite(b * lr1):
+            raise InputError(f"lr1={lr1:g} times batch {b} overflows float64: lower lr1")
         steps = samples // b
         c = predict(problem, SGD(lr=b * lr1, momentum=momentum, batch=b, sampling=sampling), steps,
                     model=model, tau=tau, record=np.arange(steps + 1, dtype=np.int64))

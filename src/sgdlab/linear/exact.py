@@ -26,6 +26,7 @@ import numpy as np
 from scipy import optimize
 from scipy.sparse.linalg import LinearOperator, eigs
 
+from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
 from .noise import batch_factor
 
@@ -168,6 +169,15 @@ def noise_operator_radius(problem: Problem, alpha: float, beta: float, batch: in
 def exact_critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, sampling: str = "without",
                       rtol: float = 1e-8) -> float:
     """Critical lr of the exact finite-N model: ρ(G) = 1 (brentq), or the deterministic edge."""
+    if not isinstance(problem, Problem) or problem.features is None:
+        raise InputError("problem must be an sgdlab.Problem with data (Problem.from_features or from_kernel)")
+    momentum = check_momentum(momentum)
+    batch = check_int(batch, "batch", 1)
+    rtol = check_positive(rtol, "rtol")
+    if sampling not in ("without", "replacement"):
+        raise InputError(f"sampling must be 'without' or 'replacement'; got {sampling!r}")
+    batch_factor(batch, problem.n_samples, sampling)          # batch <= N
+    rtol = max(rtol, 4 * np.finfo(float).eps)                 # brentq's floor; tighter is not resolvable
     hi = 2.0 * (1.0 + momentum) / float(problem.eigenvalues[0]) * (1 - 1e-9)
     f = lambda a: noise_operator_radius(problem, a, momentum, batch, sampling) - 1.0  # noqa: E731
     if f(hi) < 0:

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import gamma as Gamma
 
-from .._validate import InputError, check_positive
+from .._validate import InputError, as_float_array, check_momentum, check_positive
 from ..hyper import SGD
 from ..problem import Problem
 from .noise import NoiseModel
@@ -52,22 +52,39 @@ def _delta(z, a, beta):
 
 def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
     """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included), |z| < 1 or z = 1 with σ = 0."""
-    lam = problem.eigenvalues
+    keep = problem.eigenvalues != 0            # λ_k = 0 contributes 0 (its Δ vanishes at z = 1: 0/0)
+    lam = problem.eigenvalues[keep]
     a = alpha * lam
     z = np.asarray(z, dtype=np.float64)[..., None]
     D = _delta(z, a, beta)
     phi = (1.0 - (beta + beta * beta - 2.0 * a * beta) * z + beta**3 * z * z) / D
     h = (1.0 + beta * z) / D
-    F = 0.5 * np.sum(lam * problem.initial_moments * phi / (1.0 - noise.self_noise * a * a * z * h), axis=-1)
+    F = 0.5 * np.sum(lam * problem.initial_moments[keep] * phi / (1.0 - noise.self_noise * a * a * z * h), axis=-1)
     if problem.noise_variance > 0:
         F = F + 0.5 * problem.noise_variance / (1.0 - z[..., 0])
     return F
 
 
 def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
-    """L(z) = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run."""
-    K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise)
-    return signal_gf(z, problem, alpha, beta, noise) / (1.0 - np.asarray(z) * K)
+    """L(z) = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run.
+
+    Raises:
+        InputError: a value is not finite (alpha·λ past float64, or z on a pole of L): the
+            generating function has no finite value there.
+    """
+    if not isinstance(problem, Problem):
+        raise InputError("problem must be an sgdlab.Problem")
+    alpha = check_positive(alpha, "alpha")
+    beta = check_momentum(beta, "beta")
+    zz = as_float_array(np.atleast_1d(z), "z")
+    with np.errstate(all="ignore"):
+        K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise)
+        out = signal_gf(z, problem, alpha, beta, noise) / (1.0 - np.asarray(z) * K)
+    if not np.all(np.isfinite(out)):
+        amax = alpha * float(problem.eigenvalues[0])
+        raise InputError(f"loss_gf is not finite at z in [{zz.min():.3g}, {zz.max():.3g}] (alpha*lambda_max = "
+                         f"{amax:.3g}): z is on a pole of L(z) or alpha overflows float64; lower alpha or move z")
+    return out
 
 
 @dataclass(frozen=True)

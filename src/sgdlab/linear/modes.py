@@ -23,14 +23,15 @@ def transition(a: np.ndarray, beta: float, c_d: float) -> np.ndarray:
     """The per-mode maps T̃_k, shape a.shape + (3, 3)."""
     a = np.asarray(a, dtype=np.float64)
     T = np.empty(a.shape + (3, 3))
-    self_noise = c_d * a * a
-    T[..., 0, 0] = (1 - a) ** 2 + self_noise
-    T[..., 0, 1] = 2 * beta * (1 - a)
-    T[..., 1, 0] = -a * (1 - a) + self_noise
-    T[..., 1, 1] = beta * (1 - 2 * a)
-    T[..., 2, 0] = a * a + self_noise
-    T[..., 2, 1] = -2 * a * beta
-    T[..., :, 2] = beta * beta
+    with np.errstate(over="ignore", invalid="ignore"):     # a past float64: inf/NaN entries, callers check
+        self_noise = c_d * a * a
+        T[..., 0, 0] = (1 - a) ** 2 + self_noise
+        T[..., 0, 1] = 2 * beta * (1 - a)
+        T[..., 1, 0] = -a * (1 - a) + self_noise
+        T[..., 1, 1] = beta * (1 - 2 * a)
+        T[..., 2, 0] = a * a + self_noise
+        T[..., 2, 1] = -2 * a * beta
+        T[..., :, 2] = beta * beta
     return T
 
 

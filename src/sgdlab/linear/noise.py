@@ -42,7 +42,7 @@ from typing import Protocol, Union, runtime_checkable
 
 import numpy as np
 
-from .._validate import InputError, check_int
+from .._validate import InputError, check_int, check_tau
 
 __all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "NoiseSpec", "as_noise", "default_noise",
            "gaussian", "batch_factor", "spectrally_expressible", "fit_tau", "resolve_tau", "SHORTHANDS"]
@@ -179,7 +179,7 @@ def resolve_tau(problem, tau) -> float:
     """τ for the SE model: ``"fit"`` = τ̂ from the data's fourth moments (1 for a bare spectrum), or a number.
 
     Raises:
-        InputError: ``tau`` is neither ``"fit"`` nor a finite number.
+        InputError: ``tau`` is neither ``"fit"`` nor a finite number <= 1 (:func:`sgdlab._validate.check_tau`).
     """
     if isinstance(tau, str) and tau == "fit":
         return 1.0 if problem is None or problem.features is None else fit_tau(problem.features, problem.eigenvalues)
@@ -191,7 +191,7 @@ def resolve_tau(problem, tau) -> float:
         raise InputError(f"tau must be 'fit' or a finite number, got {tau!r}") from None
     if not np.isfinite(t):
         raise InputError(f"tau must be 'fit' or a finite number, got {tau!r}")
-    return t
+    return check_tau(t)
 
 
 def _n_samples(problem) -> int | None:

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_momentum
+from .._validate import InputError, as_float_array, check_blowup, check_int, check_momentum
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..result import finish
 from ..hyper import SGD
 from ..problem import Problem
 from . import noise as _noise
-from .blocks import doubling_tables, recursion_blocks
+from .blocks import auto_recursion, doubling_tables, recursion_blocks
 from .modes import transition
 from .recursion import recursion_batch, recursion_numba, recursion_reference
-from .stability import critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
+from .stability import check_float_range, critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
 __all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "StabilityMap", "noise_model",
            "resolve_noise", "predict_many", "MODELS", "METHODS"]
@@ -46,6 +46,12 @@ T_EXACT = 1024
 def resolve_tau(problem: Problem, tau) -> float:
     """τ for the SE model: ``"fit"`` = τ̂ from the data's fourth moments (1 when there are no data)."""
     return _noise.resolve_tau(problem, tau)
+
+
+def _check_problem(problem) -> None:
+    if not isinstance(problem, Problem):
+        raise InputError("problem must be an sgdlab.Problem (use Problem.power_law, from_eigenvalues, "
+                         f"from_features, ...), got {type(problem).__name__}")
 
 
 def _spec(problem: Problem, noise, model, tau, sampling: str | None):
@@ -152,7 +158,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         tau: SE's τ for the shorthand ``"se"`` and the default: ``"fit"`` (τ̂ from the data's fourth
             moments, §2.2; 1 for a bare spectrum) or a number.
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
-            ``"blocks"`` (geometric time stepping, ~1e-5 relative) or ``"auto"``.
+            ``"blocks"`` (geometric time stepping, ε = 1/32: 1e-6-1e-3 relative, worst near the
+            critical lr) or ``"auto"`` (the recursion, or blocks certified to 1e-4 relative of it at
+            every checkpoint: :func:`sgdlab.linear.blocks.auto_recursion`).
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
         blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the status is ``"diverges"``.
@@ -177,6 +185,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
     steps = check_int(steps, "steps", 1)
+    blowup = check_blowup(blowup)
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     given = noise if noise is not None else model
@@ -191,10 +200,11 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
     report = stability_conditions(lam, alpha, beta, nm)
-    if method == "auto":
-        method = "recursion" if lam.size * steps <= 1e8 else "blocks"
+    check_float_range(lam, alpha, beta, nm, 2.0 * L0)
     args = (lam, A0, s2, alpha, beta, nm.coupling, nm.self_noise, rec, blowup * L0, GUARD * L0)
-    if method == "reference":
+    if method == "auto":
+        method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT)
+    elif method == "reference":
         loss, nrec, first = recursion_reference(*args)
     elif method == "recursion":
         loss, nrec, first = recursion_numba(*args)
@@ -302,6 +312,7 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, nois
         >>> round(sgdlab.critical_lr(p, momentum=0.0, batch=1), 9)   # 4/(9+sqrt(17))
         0.304805898
     """
+    _check_problem(problem)
     beta = check_momentum(momentum)
     batch = check_int(batch, "batch", 1)
     given = noise if noise is not None else model
@@ -365,6 +376,7 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=Non
         >>> m.stable.tolist()
         [[True, False], [True, False]]
     """
+    _check_problem(problem)
     lrs = as_float_array(lrs, "lrs")
     betas = as_float_array(momentums, "momentums")
     if np.any(lrs <= 0):
@@ -402,8 +414,13 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, no
         >>> L.shape, bool(L[1, -1] < L[0, -1])
         ((2, 101), True)
     """
+    _check_problem(problem)
     lrs = np.ascontiguousarray(as_float_array(lrs, "lrs"))
     betas = np.ascontiguousarray(as_float_array(momentums, "momentums"))
+    if np.any(lrs <= 0):
+        raise InputError("lrs must all be > 0")
+    if np.any(np.abs(betas) >= 1):
+        raise InputError("momentums must lie in (-1, 1)")
     if lrs.shape != betas.shape:
         raise InputError("lrs and momentums must have the same shape (one pair per configuration)")
     steps = check_int(steps, "steps", 1)

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._validate import InputError, check_int
+from .._validate import InputError, check_blowup, check_int, check_memory
 from ..curve import DIVERGES, Curve, check_record, checkpoints
 from ..montecarlo import summarise
 from ..hyper import SGD
@@ -87,6 +87,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     steps = check_int(steps, "steps", 1)
     seeds = check_int(seeds, "seeds", 2)
     seed = check_int(seed, "seed", 0)
+    blowup = check_blowup(blowup)
     if method == "hsgd":
         raise InputError("method='hsgd' is homogenized SGD of the Volterra package: call sgdlab.simulate(..., "
                          "method='hsgd') or sgdlab.volterra.simulate_hsgd")
@@ -105,6 +106,8 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         if sgd.sampling in ("without", "shuffle") and sgd.batch > problem.n_samples:
             raise InputError(f"batch={sgd.batch} exceeds the {problem.n_samples} data points: lower batch")
     rec = checkpoints(steps) if record is None else check_record(record, steps)
+    check_memory(8.0 * seeds * (2 * rec.size + (4 + sgd.batch) * problem.dim + 2 * (problem.n_samples or 0)),
+                 f"simulate(seeds={seeds}) on {problem.dim} modes with {rec.size} checkpoints", "lower seeds")
     backend = "numba" if backend == "auto" else backend
     t_start = time.perf_counter()
     L0 = problem.initial_loss

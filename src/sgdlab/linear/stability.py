@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from scipy import optimize
 
+from .._validate import InputError, check_positive
 from .modes import transition
 from .noise import NoiseModel
 
@@ -57,6 +58,7 @@ def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
 
 def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14) -> float:
     """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (§4.3)."""
+    xtol = check_positive(xtol, "xtol")
     lam = np.asarray(lam, dtype=np.float64)
     hi = upper_lr(float(lam.max()), beta, noise)
     if noise.coupling == 0.0:
@@ -178,17 +180,42 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
                            f"(lr/critical = {alpha / a_star:.3g})")
 
 
+def check_float_range(lam, alpha: float, beta: float, noise: NoiseModel, S0: float) -> None:
+    """Refuse a stable-looking request whose recursion coefficients leave float64.
+
+    The recursion injects α²(c_c λ_k S + c_d λ_k² A_k): with a tiny spectrum and a huge lr,
+    α² overflows although every a_k = αλ_k is small.  The dynamics only depend on a_k and
+    α²λ S, which are invariant under (λ, α, σ²) -> (λ/c, αc, σ²/c) (L -> L/c), so the
+    message says to rescale.  Deterministically unstable requests are left alone: they
+    diverge at once and say so.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    if alpha * float(lam.max()) >= 2.0 * (1.0 + beta):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        injected = alpha * alpha * max(abs(noise.coupling), abs(noise.self_noise)) * float(lam.max()) * S0
+    if not np.isfinite(injected) or not np.isfinite(alpha * alpha):
+        raise InputError(f"lr={alpha:.3g} with lambda_max={float(lam.max()):.3g}: lr^2 overflows float64 in the "
+                         "moment recursion; rescale the problem (eigenvalues * c, noise_variance * c, lr / c)")
+
+
 def _mode_growth(a, beta, c_d) -> float:
-    """Spectral radius of one mode's map T̃ (growth per step of its second moments)."""
-    return float(np.max(np.abs(np.linalg.eigvals(transition(np.array([a]), beta, c_d)[0]))))
+    """Spectral radius of one mode's map T̃ (growth per step of its second moments); inf past float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        T = transition(np.array([a]), beta, c_d)[0]
+    if not np.all(np.isfinite(T)):
+        return float("inf")
+    return float(np.max(np.abs(np.linalg.eigvals(T))))
 
 
 def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
     """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (design/math-linear.md §3.3).
 
     Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
+    Modes with λ_k = 0 contribute nothing (their Δ vanishes at z = 1: 0/0) and are left out.
     """
-    a = alpha * np.asarray(lam, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    a = alpha * lam[lam != 0]
     z = np.asarray(z, dtype=np.float64)[..., None]
     p = 1.0 + beta - a
     delta = (1.0 - beta * z) * (1.0 - (p * p - 2.0 * beta) * z + beta * beta * z * z)
