@@ -192,3 +192,12 @@ def test_secondary_parameters_are_validated_by_name(call, name):
 def test_engine_entry_points_name_the_bad_parameter(call, name):
     with pytest.raises(sgdlab.InputError, match=name):
         call()
+
+
+def test_extreme_values_answer_or_refuse_with_a_message():
+    p = sgdlab.Problem.power_law(dim=20)
+    with pytest.raises(sgdlab.InputError, match="lr"):
+        sgdlab.predict(p, sgdlab.SGD(lr=1e200, sampling="replacement"), 10, model="volterra")
+    with pytest.raises(sgdlab.InputError, match="initial loss"):
+        sgdlab.simulate(sgdlab.Problem.from_eigenvalues([1.0], [1e108]), sgdlab.SGD(lr=0.1), 5, seeds=4)
+    assert sgdlab.predict(p, sgdlab.SGD(lr=1e200), 10).status == "diverges"

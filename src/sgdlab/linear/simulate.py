@@ -108,6 +108,9 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     check_memory(8.0 * seeds * (2 * rec.size + (4 + sgd.batch) * problem.dim + 2 * (problem.n_samples or 0)),
                  f"simulate(seeds={seeds}) on {problem.dim} modes with {rec.size} checkpoints", "lower seeds")
+    if not problem.initial_loss * GUARD < np.finfo(np.float64).max:
+        raise InputError(f"the initial loss {problem.initial_loss:.3g} is too large to simulate in float64 "
+                         "(the overflow guard is 1e100 times it): rescale the labels or the target")
     backend = "numba" if backend == "auto" else backend
     t_start = time.perf_counter()
     L0 = problem.initial_loss

@@ -127,5 +127,10 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
                          "use 'replacement' or 'without'")
     n = sample_count(problem)
     gamma = batch_factor(sgd.batch, n if sgd.sampling == "without" else None, sgd.sampling)
+    with np.errstate(over="ignore"):
+        weight = np.float64(sgd.lr) ** 2 * gamma * np.float64(problem.eigenvalues[0]) ** 2
+    if not weight < 1e300:
+        raise InputError(f"lr={sgd.lr:g} overflows the Volterra kernel (lr² γ_B λ_max² is not finite in float64): "
+                         "it is far past the critical step (sgdlab.volterra.critical_step); lower lr")
     return Spectrum(problem.eigenvalues, problem.target, 0.5 * problem.noise_variance, sgd.lr, ridge,
                     gamma, n, sgd.batch)
