@@ -28,7 +28,29 @@ __all__ = ["Curve", "checkpoints", "check_record", "CONVERGES", "DIVERGES", "FIN
 def checkpoints(steps: int, dense: int = 100, per_decade: int = 40) -> np.ndarray:
     """Steps at which curves are recorded: 0..dense, then ~per_decade per decade, then ``steps``.
 
-    Returns a sorted int64 array that starts at 0 (the initial loss) and ends at ``steps``.
+    The tail is ``rint(geomspace(max(dense, 1), steps, ceil(per_decade·log10(steps/max(dense, 1))) + 1))``,
+    merged with 0..dense and deduplicated.
+
+    Args:
+        steps: the last step, an integer >= 1.
+        dense: every step 0..dense is recorded (integer >= 0).
+        per_decade: about this many geometrically spaced steps per decade after ``dense`` (>= 1).
+
+    Returns:
+        A sorted int64 array without repeats that starts at 0 (the initial loss) and ends at ``steps``.
+
+    Raises:
+        InputError: ``steps`` < 1, ``dense`` < 0 or ``per_decade`` < 1, or one of them not an integer.
+
+    Example:
+        >>> import sgdlab
+        >>> sgdlab.checkpoints(5).tolist()
+        [0, 1, 2, 3, 4, 5]
+        >>> sgdlab.checkpoints(1000, dense=10, per_decade=2).tolist()
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 32, 100, 316, 1000]
+        >>> c = sgdlab.checkpoints(10**6)
+        >>> int(c[0]), int(c[-1]), bool((c[1:] > c[:-1]).all())
+        (0, 1000000, True)
     """
     steps = check_int(steps, "steps", 1)
     dense = check_int(dense, "dense", 0)
@@ -172,17 +194,61 @@ class Curve(ResultMixin):
             raise InputError(f"{source}: {exc}") from None
 
     def to_json(self, path: str | os.PathLike) -> None:
-        """Write the curve as JSON, atomically; :meth:`from_json` reads it back exactly."""
+        """Write the curve as JSON, atomically; :meth:`from_json` reads it back exactly.
+
+        Floats are written with ``repr`` (shortest round-trip form), so the round trip is lossless.
+
+        Args:
+            path: the file to write (its folder is created; an existing file is replaced).
+
+        Returns:
+            None.
+
+        Raises:
+            OSError: the file or its folder cannot be written.
+
+        Example:
+            >>> import os, tempfile, sgdlab
+            >>> c = sgdlab.Curve([0, 1, 2], [1.0, 0.5, 0.1 + 0.2], meta={"kind": "theory"})
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     c.to_json(os.path.join(tmp, "c.json"))
+            ...     back = sgdlab.Curve.from_json(os.path.join(tmp, "c.json"))
+            >>> back.loss.tolist() == c.loss.tolist(), back.meta
+            (True, {'kind': 'theory'})
+        """
         write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
 
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> "Curve":
         """Read a curve written by :meth:`to_json`.
 
+        Args:
+            path: a JSON file written by :meth:`to_json` (fields steps, loss, and optionally
+                stderr, status, diverged_at, reason, meta).
+
+        Returns:
+            The :class:`Curve`.
+
         Raises:
             InputError: the file is not valid JSON (NaN/Infinity tokens included) or a field is
                 missing or ill-typed; the message names the file and the field.
             OSError: the file cannot be opened (same type; the message names the path).
+
+        Example:
+            >>> import os, tempfile, sgdlab
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     path = os.path.join(tmp, "c.json")
+            ...     sgdlab.Curve([0, 10], [2.0, 0.25], status="diverges", diverged_at=10).to_json(path)
+            ...     c = sgdlab.Curve.from_json(path)
+            ...     with open(path, "w") as fh:
+            ...         _ = fh.write('{"steps": [0], "loss": [NaN]}')
+            ...     try:
+            ...         sgdlab.Curve.from_json(path)
+            ...     except sgdlab.InputError as exc:
+            ...         print(str(exc).split(": ", 1)[1])
+            holds NaN, which is not a JSON number (curves never hold NaN or inf)
+            >>> c.steps.tolist(), c.status, c.diverged_at
+            ([0, 10], 'diverges', 10)
         """
         where = os.fspath(path)
 
@@ -205,7 +271,24 @@ class Curve(ResultMixin):
         return cls.from_dict(data, source=where)
 
     def to_csv(self, path: str | os.PathLike | None = None) -> str:
-        """CSV with columns ``step,loss[,stderr]`` (17 significant digits); returns the text."""
+        """CSV with columns ``step,loss[,stderr]`` (17 significant digits); returns the text.
+
+        Args:
+            path: if given, the text is also written there (atomically).
+
+        Returns:
+            The CSV text: a header line, then one line per checkpoint.
+
+        Raises:
+            OSError: ``path`` cannot be written.
+
+        Example:
+            >>> import sgdlab
+            >>> print(sgdlab.Curve([0, 1], [1.0, 0.5], stderr=[0.0, 0.01]).to_csv(), end="")
+            step,loss,stderr
+            0,1.0,0.0
+            1,0.5,0.01
+        """
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         header = ["step", "loss"] + ([] if self.stderr is None else ["stderr"])

@@ -134,10 +134,27 @@ class Problem:
                          name: str = "eigenvalues") -> "Problem":
         """A problem from the spectrum of H and the optimum in its eigenbasis.
 
+        The loss is L = ½ Σ_k λ_k (w_k - w*_k)² + σ²/2, so L_0 = ½ Σ_k λ_k (w*_k)² + σ²/2.
+
         Args:
-            eigenvalues: λ_k >= 0, shape (n,).
+            eigenvalues: λ_k >= 0, shape (n,) (sorted decreasingly in the result, target alike).
             target: w*_k, shape (n,); defaults to all ones.
             noise_variance: σ², label-noise variance.
+            name: short description used in reports.
+
+        Returns:
+            The :class:`Problem` (no data: a population problem).
+
+        Raises:
+            InputError: eigenvalues not a finite 1-d nonnegative array (or all zero, or all below
+                1e-300), target of another shape or not finite, noise_variance not >= 0, or the
+                initial loss overflowing float64.
+
+        Example:
+            >>> import sgdlab
+            >>> p = sgdlab.Problem.from_eigenvalues([0.5, 2.0], [1.0, 3.0], noise_variance=0.1)
+            >>> p.eigenvalues.tolist(), p.target.tolist(), p.initial_loss     # ½(2·9 + 0.5·1) + 0.05
+            ([2.0, 0.5], [3.0, 1.0], 9.3)
         """
         lam = as_float_array(eigenvalues, "eigenvalues", nonnegative=True)
         tgt = np.ones_like(lam) if target is None else target
@@ -161,6 +178,23 @@ class Problem:
             nu: spectral exponent ν > 1 (any ν > 0 is accepted).
             kappa: target exponent κ > 0.
             noise_variance: σ², label-noise variance.
+
+        Returns:
+            The :class:`Problem`, named ``power-law(nu=..., kappa=..., dim=...)``.
+
+        Raises:
+            InputError: dim not an integer >= 1, nu or kappa not > 0, noise_variance not >= 0,
+                dim too large for memory, or k^-ν underflowing / the target overflowing float64 at k = dim.
+
+        Example:
+            ν = 2, κ = 3: λ_k = k^-2 and w*_k = k^((ν-κ-1)/2) = 1/k, so λ_k (w*_k)² = k^-4.
+
+            >>> import sgdlab
+            >>> p = sgdlab.Problem.power_law(dim=4, nu=2.0, kappa=3.0)
+            >>> (p.eigenvalues * 16).tolist(), (p.target * 4).tolist()
+            ([16.0, 4.0, 1.7777777777777777, 1.0], [4.0, 2.0, 1.3333333333333333, 1.0])
+            >>> p.name
+            'power-law(nu=2, kappa=3, dim=4)'
         """
         n = check_int(dim, "dim", 1)
         nu = check_positive(nu, "nu")
@@ -187,6 +221,27 @@ class Problem:
         least-squares fit, σ² = ||y - X w_ls||²/N.  Directions with λ = 0
         (rank deficiency) are dropped: SGD from w = 0 never moves along them.
         The data are kept, rotated to the eigenbasis, for :func:`sgdlab.simulate`.
+
+        Args:
+            X: features, a finite array of shape (N, d).
+            y: labels, a finite array of shape (N,).
+            name: short description used in reports.
+
+        Returns:
+            The :class:`Problem` with ``features`` Z = X V (Z.T Z / N = diag(λ)) and ``labels`` y.
+
+        Raises:
+            InputError: X not a finite 2-d array or y not a finite 1-d array, their lengths differ,
+                X zero, or XᵀX overflowing float64.
+
+        Example:
+            Two equal inputs with labels 0 and 2: H = 1, w_ls = 1, and the residuals ±1 are label
+            noise, σ² = 1.
+
+            >>> import sgdlab
+            >>> p = sgdlab.Problem.from_features([[1.0], [1.0]], [0.0, 2.0])
+            >>> p.eigenvalues.tolist(), p.target.tolist(), p.noise_variance, p.n_samples
+            ([1.0], [1.0], 1.0, 2)
         """
         X = as_float_array(X, "X", ndim=2)
         y = as_float_array(y, "y")
@@ -218,6 +273,27 @@ class Problem:
         λ_k (w*_k)² = (u_k·y)²/N.  The part of y outside K's range is label noise:
         σ² = (||y||² - Σ_k (u_k·y)²)/N.  The eigen-features Φ = U diag(sqrt(μ)) are
         kept for simulation (the function-space view of neural-tangents).
+
+        Args:
+            K: the kernel (Gram) matrix, symmetric positive semidefinite, shape (N, N).
+            y: labels, shape (N,).
+            name: short description used in reports.
+
+        Returns:
+            The :class:`Problem` with one mode per nonzero eigenvalue of K, eigen-features and labels.
+
+        Raises:
+            InputError: K not a finite square matrix, y of another length, K not symmetric, not
+                positive semidefinite or zero, or K / y too large for float64.
+
+        Example:
+            K = 11ᵀ (N = 2) has μ = 2, so λ = 1; y = (1, 0) puts (u·y)² = 1/2 in its range and
+            σ² = (1 - 1/2)/2 = 1/4 outside; from w = 0 the loss starts at ||y||²/(2N) = 1/4.
+
+            >>> import sgdlab
+            >>> p = sgdlab.Problem.from_kernel([[1.0, 1.0], [1.0, 1.0]], [1.0, 0.0])
+            >>> p.eigenvalues.tolist(), round(p.noise_variance, 12), round(p.initial_loss, 12)
+            ([1.0], 0.25, 0.25)
         """
         K = as_float_array(K, "K", ndim=2)
         y = as_float_array(y, "y")

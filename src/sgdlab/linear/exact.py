@@ -96,8 +96,36 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
 def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: int, sampling: str = "without") -> float:
     """Spectral radius of the homogeneous exact map (M, J, P) -> (M', J', P') (§1.3).
 
-    Mean-square convergence of the exact model holds iff it is < 1.  Computed with
-    ARPACK on the linear operator restricted to symmetric M and P (never formed).
+    The map is the recursion of the module docstring with ρ = 0 (no label noise):
+    M' = M - α(HM + MH) + β[(I-αH)J + Jᵀ(I-αH)] + β²P + α²[(1-γ)HMH + γQ(M)], and likewise
+    J', P'.  Mean-square convergence of the exact model holds iff the radius is < 1.
+    Computed with ARPACK on the linear operator restricted to symmetric M and P (never formed).
+
+    Args:
+        problem: a :class:`~sgdlab.Problem` with data (``features`` set).
+        alpha: learning rate α.
+        beta: heavy-ball momentum β.
+        batch: batch size b.
+        sampling: ``"without"`` (b distinct indices, γ = γ_b) or ``"replacement"`` (γ = 1/b).
+
+    Returns:
+        The spectral radius as a float (< 1: the second moments decay geometrically).
+
+    Raises:
+        InputError: ``batch`` is not an integer >= 1, or exceeds N without replacement.
+        AttributeError: ``problem`` has no data (``features`` is None); this building block
+            does not check it (:func:`exact_critical_lr` does).
+        scipy.sparse.linalg.ArpackNoConvergence: ARPACK did not converge.
+
+    Example:
+        One feature taking the values 1 and 3 (λ = E z² = 5, E z⁴ = 41), b = 1, β = 0: the map
+        multiplies M by 1 - 2αλ + α² E z⁴ (J and P are fed, not fed back).
+
+        >>> import sgdlab
+        >>> from sgdlab.linear import exact_spectral_radius
+        >>> p = sgdlab.Problem.from_features([[1.0], [3.0]], [1.0, 3.0])
+        >>> round(exact_spectral_radius(p, 0.1, 0.0, 1), 10), round(1 - 2 * 0.1 * 5 + 0.01 * 41, 10)
+        (0.41, 0.41)
     """
     Z, lam = problem.features, problem.eigenvalues
     d = lam.size
@@ -168,7 +196,45 @@ def noise_operator_radius(problem: Problem, alpha: float, beta: float, batch: in
 
 def exact_critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, sampling: str = "without",
                       rtol: float = 1e-8) -> float:
-    """Critical lr of the exact finite-N model: ρ(G) = 1 (brentq), or the deterministic edge."""
+    """Critical lr of the exact finite-N model: the root of ρ(G(α)) = 1, or the deterministic edge (§1.3).
+
+    G(E) = γ (Q(α² R∘E) - H (α² R∘E) H) is the noise-feedback operator of
+    :func:`noise_operator_radius` (the exact analogue of U); α* solves ρ(G) = 1 by brentq on
+    (0, 2(1+β)/λ_max), or is that edge (less 1e-9 relative) when ρ(G) < 1 all the way.
+
+    Args:
+        problem: a :class:`~sgdlab.Problem` with data (:meth:`~sgdlab.Problem.from_features`
+            or :meth:`~sgdlab.Problem.from_kernel`).
+        momentum: heavy-ball β in (-1, 1).
+        batch: batch size b, 1 <= b <= N without replacement.
+        sampling: ``"without"`` (b distinct indices) or ``"replacement"``.
+        rtol: relative tolerance of the root (floored at 4 machine epsilons).
+
+    Returns:
+        α* as a float.
+
+    Raises:
+        InputError: ``problem`` is not a Problem with data, ``momentum`` is outside (-1, 1),
+            ``batch`` is not an integer >= 1 or exceeds N (without replacement), ``rtol`` is not
+            > 0, or ``sampling`` is neither ``"without"`` nor ``"replacement"``.
+
+    Example:
+        One feature taking the values 1 and 3 (λ = 5, E z⁴ = 41), b = 1, β = 0:
+        ρ(G) = α(E z⁴ - λ²)/(2λ - αλ²) = 1 at α* = 2λ/E z⁴ = 10/41; a full batch is
+        deterministic GD, whose edge is 2/λ.
+
+        >>> import sgdlab
+        >>> from sgdlab.linear import exact_critical_lr
+        >>> p = sgdlab.Problem.from_features([[1.0], [3.0]], [1.0, 3.0])
+        >>> round(exact_critical_lr(p), 8), round(10 / 41, 8)
+        (0.24390244, 0.24390244)
+        >>> round(exact_critical_lr(p, batch=2), 8)
+        0.4
+        >>> exact_critical_lr(sgdlab.Problem.from_eigenvalues([1.0]))
+        Traceback (most recent call last):
+        ...
+        sgdlab._validate.InputError: problem must be an sgdlab.Problem with data (Problem.from_features or from_kernel)
+    """
     if not isinstance(problem, Problem) or problem.features is None:
         raise InputError("problem must be an sgdlab.Problem with data (Problem.from_features or from_kernel)")
     momentum = check_momentum(momentum)

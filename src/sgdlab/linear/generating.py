@@ -51,7 +51,37 @@ def _delta(z, a, beta):
 
 
 def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
-    """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included), |z| < 1 or z = 1 with σ = 0."""
+    """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included) (§3.3).
+
+    .. math::  F(z) = \\tfrac12 \\sum_k \\frac{λ_k A_k(0) Φ_k(z)}{1 - c_d a_k^2 z \\mathcal H_k(z)}
+               + \\frac{σ^2/2}{1-z},
+
+    with Φ_k, :math:`\\mathcal H_k` and Δ_k of the module docstring; valid for |z| < 1, or z = 1 when σ = 0.
+
+    Args:
+        z: point(s) of evaluation, a float or an array (broadcast).
+        problem: the :class:`~sgdlab.Problem` (its eigenvalues, initial moments and σ²).
+        alpha: learning rate α.
+        beta: heavy-ball momentum β.
+        noise: the :class:`~sgdlab.linear.NoiseModel`; only c_d enters F.
+
+    Returns:
+        F(z), a float64 array of the shape of ``z`` (0-d for a scalar ``z``).
+
+    Raises:
+        Nothing deliberately: the inputs are not validated (a building block of :func:`loss_gf`,
+        which checks them); z = 1 with σ² > 0 gives inf (numpy warns).
+
+    Example:
+        One Gaussian mode (c_c = c_d = 1), λ = w* = 1, α = 1/2, β = 0: F_t = ½ r^t with
+        r = (1-a)² + c_d a² = 1/2, so F(z) = ½/(1 - z/2) and F(1) = 1.
+
+        >>> import sgdlab
+        >>> from sgdlab.linear import signal_gf, gaussian
+        >>> p = sgdlab.Problem.from_eigenvalues([1.0])
+        >>> signal_gf([0.0, 0.5, 1.0], p, 0.5, 0.0, gaussian(1)).round(12).tolist()
+        [0.5, 0.666666666667, 1.0]
+    """
     keep = problem.eigenvalues != 0            # λ_k = 0 contributes 0 (its Δ vanishes at z = 1: 0/0)
     lam = problem.eigenvalues[keep]
     a = alpha * lam
@@ -66,11 +96,36 @@ def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel)
 
 
 def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
-    """L(z) = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run.
+    """L(z) = Σ_t L_t z^t = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run.
+
+    F is :func:`signal_gf` and K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] the
+    renewal kernel (:func:`sgdlab.linear.stability.kernel_gf`).
+
+    Args:
+        z: point(s) of evaluation, a float or an array (|z| < 1, or z = 1 when σ = 0 and U < 1).
+        problem: the :class:`~sgdlab.Problem`.
+        alpha: learning rate α > 0.
+        beta: heavy-ball momentum β in (-1, 1).
+        noise: the :class:`~sgdlab.linear.NoiseModel` (c_c, c_d).
+
+    Returns:
+        L(z), a float64 array of the shape of ``z`` (0-d for a scalar ``z``).
 
     Raises:
-        InputError: a value is not finite (alpha·λ past float64, or z on a pole of L): the
-            generating function has no finite value there.
+        InputError: ``problem`` is not a Problem, ``alpha`` is not > 0, ``beta`` is outside
+            (-1, 1), ``z`` is not finite, or a value is not finite (alpha·λ past float64, or z on a
+            pole of L): the generating function has no finite value there.
+
+    Example:
+        One Gaussian mode (c_c = c_d = 1), λ = w* = 1, α = 1/2, β = 0: L_t = ½ r^t with
+        r = (1-a)² + (c_c + c_d) a² = 3/4, so L(z) = ½/(1 - 3z/4); and U = a/(2 - 2a) = 1/2,
+        so L(1) = F(1)/(1 - U) = 1/(1/2) = 2.
+
+        >>> import sgdlab
+        >>> from sgdlab.linear import loss_gf, gaussian
+        >>> p = sgdlab.Problem.from_eigenvalues([1.0])
+        >>> loss_gf([0.0, 0.5, 1.0], p, 0.5, 0.0, gaussian(1)).round(12).tolist()
+        [0.5, 0.8, 2.0]
     """
     if not isinstance(problem, Problem):
         raise InputError("problem must be an sgdlab.Problem")
@@ -123,6 +178,46 @@ def phase(problem_or_nu, kappa: float | None = None, sgd: SGD | None = None, *, 
 
     ``horizon`` (steps): warn with :class:`SpectrumTruncationWarning` when a spectrum of
     ``dim`` modes cannot show the asymptote up to it (§5.2, pitfall 8).
+
+    The exponent is min(ζ, 2 - 1/ν), ζ = κ/ν; the constant is Q Γ(ζ+1)(2α')^{-ζ}/(1-U)
+    (signal) or (c_c/ν) Γ(2-1/ν) α'² (2α')^{-(2-1/ν)} F(1)/(1-U)² (noise), α' = α/(1-β), Q = c/(2κ).
+
+    Args:
+        problem_or_nu: a power-law :class:`~sgdlab.Problem` (its ν, κ are fitted from the
+            spectrum; σ² is ignored: the phase describes the excess loss), or the exponent ν > 0.
+        kappa: the target exponent κ > 0 (only with a number ν).
+        sgd: the :class:`~sgdlab.SGD` hyperparameters; without it only phase and exponent are given.
+        dim: number of modes of the continuum sums when ν is a number (default 10⁶).
+        noise: fixed :class:`~sgdlab.linear.NoiseModel`; default: from ``model`` and ``tau``.
+        model: noise model name (``"gaussian"``, ``"se"``, ...) used when ``noise`` is None.
+        tau: the SE parameter (``"fit"`` or a number <= 1).
+        horizon: steps up to which the asymptote should hold (for the truncation warning).
+
+    Returns:
+        A :class:`Phase`: ``phase``, ``exponent``, ``constant`` (None without ``sgd`` or when the
+        run diverges, U >= 1), ``noise_mass`` U (nan without ``sgd``), ν, κ and ``valid_until``.
+
+    Raises:
+        InputError: ν or κ not > 0, κ missing with a number ν, a Problem that is not a power law
+            (eigenvalues k^-ν, loss weights k^-(κ+1), at least 3 modes), or an unknown ``model`` /
+            bad ``tau``.
+
+    Warns:
+        SpectrumTruncationWarning: ``horizon`` is past ``valid_until``.
+
+    Example:
+        ν = 1.5, κ = 1: ζ = 2/3 < 2 - 1/ν = 4/3, the signal phase; ν = 2, κ = 4: the noise phase.
+        With α = 1/2, β = 0 (2α't = t) the signal constant is Γ(ζ+1)/(2κ) / (1 - U).
+
+        >>> import math, sgdlab
+        >>> ph = sgdlab.phase(1.5, 1.0)
+        >>> ph.phase, round(ph.exponent, 12)
+        ('signal', 0.666666666667)
+        >>> sgdlab.phase(2.0, 4.0).phase, sgdlab.phase(2.0, 4.0).exponent
+        ('noise', 1.5)
+        >>> ph = sgdlab.phase(sgdlab.Problem.power_law(dim=200), sgd=sgdlab.SGD(lr=0.5))
+        >>> ph.noise_mass < 1, math.isclose(ph.constant * (1 - ph.noise_mass), math.gamma(5 / 3) / 2, rel_tol=1e-9)
+        (True, True)
     """
     if isinstance(problem_or_nu, Problem):
         problem = problem_or_nu
@@ -186,6 +281,30 @@ def critical_curve_asymptotes(problem: Problem, noise: NoiseModel) -> dict:
 
     * β → 1: tangent to β = 1 - c* α, c* from Σ_k c_c λ_k / (2c - c_d λ_k) = 1;
     * β → -1: tangent to the deterministic line α = 2(1+β)/λ_max.
+
+    Args:
+        problem: the :class:`~sgdlab.Problem` (only its eigenvalues are read).
+        noise: the :class:`~sgdlab.linear.NoiseModel` (c_c, c_d).
+
+    Returns:
+        ``{"beta_to_1": {"slope": c*, "line": ...}, "beta_to_minus_1": {"lambda_max": λ_max,
+        "line": ...}}``; c* = 0 when c_c = 0 (no noise: the curve reaches β = 1 at every α).
+
+    Raises:
+        Nothing deliberately: the inputs are not validated (``problem`` must be a Problem; a
+        non-Problem fails with AttributeError).
+
+    Example:
+        Gaussian noise (c_c = c_d = 1) on diag(1, 2): 1/(2c - 1) + 2/(2c - 2) = 1, i.e.
+        2c² - 6c + 3 = 0, whose root above c_d λ_max / 2 = 1 is c* = (3 + √3)/2.
+
+        >>> import math, sgdlab
+        >>> from sgdlab.linear import critical_curve_asymptotes, gaussian
+        >>> out = critical_curve_asymptotes(sgdlab.Problem.from_eigenvalues([1.0, 2.0]), gaussian(1))
+        >>> math.isclose(out["beta_to_1"]["slope"], (3 + math.sqrt(3)) / 2, rel_tol=1e-12)
+        True
+        >>> out["beta_to_minus_1"]["lambda_max"]
+        2.0
     """
     lam = problem.eigenvalues
     cc, cd = noise.coupling, noise.self_noise

@@ -39,7 +39,36 @@ def _denominator(a, beta, c_d):
 
 
 def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
-    """U = Σ_t K_t in closed form; +inf where a mode's self-noise is unstable (D_k <= 0)."""
+    """Noise mass U = Σ_t K_t of the renewal kernel, in closed form (design/math-linear.md §4.1).
+
+    .. math::  U = c_c \\sum_k \\frac{a_k (1+β)}{D_k},\\qquad D_k = 2(1-β^2) - a_k\\big[(1-β) + c_d (1+β)\\big],
+               \\quad a_k = αλ_k .
+
+    Args:
+        lam: eigenvalues λ_k, array-like of shape (n,).
+        alpha: learning rate α.
+        beta: heavy-ball momentum β.
+        noise: the :class:`~sgdlab.linear.NoiseModel` (c_c, c_d).
+
+    Returns:
+        U as a float; ``inf`` where some mode's self-noise is unstable (D_k <= 0).  U < 1
+        (with every mode deterministically stable) is condition (iii) of §4.2.
+
+    Raises:
+        Nothing deliberately: the inputs are not validated (a low-level building block; use
+        :func:`sgdlab.critical_lr` or :func:`sgdlab.predict` for checked input).
+
+    Example:
+        One Gaussian mode (c_c = c_d = 1), β = 0: U = a/(2 - 2a); for diag(1, 2) it adds up.
+
+        >>> from sgdlab.linear import noise_mass, gaussian
+        >>> noise_mass([1.0], 0.25, 0.0, gaussian(1)), 0.25 / (2 - 0.5)
+        (0.16666666666666666, 0.16666666666666666)
+        >>> round(noise_mass([1.0, 2.0], 0.1, 0.0, gaussian(1)), 12) == round(0.1 / 1.8 + 0.2 / 1.6, 12)
+        True
+        >>> noise_mass([1.0, 2.0], 0.5, 0.0, gaussian(1))      # D_2 = 2 - 2·(0.5·2) = 0
+        inf
+    """
     a = alpha * np.asarray(lam)
     Dk = _denominator(a, beta, noise.self_noise)
     if np.any(Dk <= 0):
@@ -149,7 +178,41 @@ class StabilityReport:
 
 
 def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> StabilityReport:
-    """Check conditions (i)-(iii) and name the first that fails."""
+    """Check the three mean-square stability conditions (i)-(iii) and name the first that fails (§4.2).
+
+    (i) 0 < a_k < 2(1+β); (ii) D_k = 2(1-β²) - a_k[(1-β) + c_d(1+β)] > 0; (iii) U < 1, with
+    a_k = αλ_k and U from :func:`noise_mass`.
+
+    Args:
+        lam: eigenvalues λ_k, array-like of shape (n,).
+        alpha: learning rate α.
+        beta: heavy-ball momentum β.
+        noise: the :class:`~sgdlab.linear.NoiseModel` (c_c, c_d).
+
+    Returns:
+        A :class:`StabilityReport`: ``stable``, the noise mass U (inf past a pole), the critical
+        lr α*(β) (root of U = 1, §4.3), a one-line ``reason`` and, when unstable, the per-step
+        ``growth_rate`` of the loss.
+
+    Raises:
+        Nothing deliberately: the inputs are not validated (a low-level building block; use
+        :func:`sgdlab.critical_lr` or :func:`sgdlab.predict` for checked input).
+
+    Example:
+        diag(1, 2), β = 0, b = 1, Gaussian noise: U = 1 solves 8α² - 9α + 2 = 0, so
+        α* = (9 - √17)/16 = 4/(9 + √17).
+
+        >>> import math
+        >>> from sgdlab.linear import stability_conditions, gaussian
+        >>> r = stability_conditions([1.0, 2.0], 0.1, 0.0, gaussian(1))
+        >>> r.stable, math.isclose(r.critical_lr, 4 / (9 + math.sqrt(17)), rel_tol=1e-12)
+        (True, True)
+        >>> r = stability_conditions([1.0, 2.0], 0.32, 0.0, gaussian(1))
+        >>> r.stable, r.noise_mass > 1, r.growth_rate > 1
+        (False, True, True)
+        >>> stability_conditions([1.0, 2.0], 1.5, 0.0, gaussian(1)).reason.split(":")[0]
+        'deterministic instability'
+    """
     lam = np.asarray(lam, dtype=np.float64)
     a = alpha * lam
     a_star = critical_lr_from_spectrum(lam, beta, noise)
