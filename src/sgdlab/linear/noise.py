@@ -239,7 +239,11 @@ class SE:
 
     def coefficients(self, problem=None, batch: int = 1, sampling: str = "without") -> NoiseModel:
         s = _SAMPLING_FOR_NOISE.get(sampling, sampling)
-        return spectrally_expressible(batch, _n_samples(problem), resolve_tau(problem, self.tau), s)
+        n = _n_samples(problem)
+        if s == "without" and problem is not None and problem.n_samples is None and check_int(batch, "batch") > n:
+            raise InputError(f"batch={batch} exceeds the {n} modes of this spectrum (SE without replacement reads "
+                             "N as the number of modes when there are no data): lower batch, or give the data set")
+        return spectrally_expressible(batch, n, resolve_tau(problem, self.tau), s)
 
 
 @dataclass(frozen=True)
