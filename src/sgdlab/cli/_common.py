@@ -85,6 +85,7 @@ def _load_array(path: Path, option: str | None = None) -> np.ndarray:
 
 
 _SEP = re.compile(r"[,;\s]+")
+_HEADER = re.compile(r"^[\"']?[A-Za-z_]")
 
 
 def _parse_table(text: str, what: str) -> np.ndarray:
@@ -97,7 +98,7 @@ def _parse_table(text: str, what: str) -> np.ndarray:
         try:
             vals = [float(f) for f in fields]
         except ValueError:
-            if first:                          # a header line
+            if first and all(_HEADER.match(f) for f in fields):      # a header line of names
                 first = False
                 continue
             bad = next(f for f in fields if not _is_float(f))
