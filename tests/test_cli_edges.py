@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sgdlab._io import write_text
@@ -127,7 +127,7 @@ def test_every_listed_command_has_a_case(run):
 
 @pytest.mark.parametrize("command", list(BASE))
 def test_random_invalid_option_values_give_one_error_line(command, capsys, monkeypatch, tmp_path):
-    @settings(max_examples=15, deadline=None, derandomize=True,
+    @settings(max_examples=15, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(data=st.data())
     def check(data):

@@ -36,7 +36,7 @@ def parse_floats(text: str, name: str) -> np.ndarray:
     try:
         if ":" in text:
             a, b, n = text.split(":")
-            vals = np.linspace(float(a), float(b), check_int(int(n), name, 1))
+            vals = np.linspace(float(a), float(b), opt_int(int(n), f"--{name} count (start:stop:count)", 1, 10**6))
         else:
             vals = np.array([float(v) for v in text.split(",") if v.strip()])
     except ValueError:
@@ -163,7 +163,7 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
         runs, steps, map_runs = min(runs, 30), min(steps, 5000), min(map_runs, 10)
     runs, steps = check_int(runs, "runs"), check_int(steps, "steps")
     A, X0, Y0, desc = _setup(singular_values, rank, check_positive(scale, "scale"), start, runs, seed)
-    cs = parse_floats(c or (SCALAR_C if start else MATRIX_C), "c")
+    cs = parse_floats(c if c is not None else (SCALAR_C if start else MATRIX_C), "c")
     with progress_bar("GD sweep", enabled=not json) as cb:
         sw = fz.sweep(A, X0, Y0, cs, steps, progress=cb)
     cmap = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Optional
@@ -55,6 +56,18 @@ def _check_problem(nu, kappa, dim, noise_variance=0.0, n_samples=None):
     opt_int(dim, "--dim", 1, 10**7)
     opt_float(noise_variance, "--noise-variance", 0.0)
     opt_int(n_samples, "--n-samples", 2)
+
+
+def _check_tau(tau) -> None:
+    """--tau: 'fit' or a finite number > 0 (checked even where the model does not use it)."""
+    if tau == "fit":
+        return
+    try:
+        v = float(tau)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"--tau must be 'fit' or a finite number > 0, got {tau!r}")
 
 
 def _check_sgd(lr=None, momentum=None, batch=None, steps=None, seeds=None, seed=None):
@@ -113,6 +126,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     started = time.perf_counter()
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps)
+    _check_tau(tau)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model)
@@ -189,6 +203,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     started = time.perf_counter()
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps, seeds, seed)
+    _check_tau(tau)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model)
@@ -247,6 +262,7 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     if momentum_min >= momentum_max:
         raise InputError(f"--momentum-min ({momentum_min:g}) must be below --momentum-max ({momentum_max:g})")
     opt_int(grid, "--grid", 2, 10**4)
+    _check_tau(tau)
     out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
     if model == "auto":
@@ -289,6 +305,7 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
     started = time.perf_counter()
     _check_problem(nu, kappa, dim)
     _check_sgd(lr, momentum, batch, steps)
+    _check_tau(tau)
     out = prepare_out(out)
     problem = load_problem("power-law", nu, kappa, dim, 0.0)
     sampling = "online" if model == "gaussian" else "without"
@@ -341,6 +358,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, batch=batch, steps=steps)
     opt_int(grid, "--grid", 3, 10**4)
+    _check_tau(tau)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
                                  "online", data, features, n_samples, data_dir, model)
@@ -394,6 +412,7 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
     if samples < max(bs):
         raise InputError(f"--samples ({samples}) must be at least the largest of --batches ({max(bs)})")
     opt_int(seeds, "--seeds", 0, MAX_INT)
+    _check_tau(tau)
     out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir)
     lr1 = fraction * linear.critical_lr(problem, momentum, 1, model=model, tau=tau)

@@ -160,6 +160,8 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
                      json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, seed 002)."""
     started = time.perf_counter()
+    if activation not in ("tanh", "relu"):
+        raise InputError(f"--activation must be tanh or relu, got {activation!r}")
     opt_float(label_noise, "--label-noise", 0.0, low_open=True)
     opt_int(chains, "--chains", 1, 10**7)
     opt_seed(seed)
@@ -169,8 +171,8 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
     preset = replace(PRESETS[model], **QUICK[model]) if quick else PRESETS[model]
     m = build_model(model, activation, seed)
     eps = check_positive(label_noise if label_noise is not None else preset.label_noise, "label-noise")
-    etas = parse_floats(lrs, "lrs") if lrs else np.array(preset.lrs)
-    grid = parse_floats(c, "c") if c else np.array(preset.grid)
+    etas = parse_floats(lrs, "lrs") if lrs is not None else np.array(preset.lrs)
+    grid = parse_floats(c, "c") if c is not None else np.array(preset.grid)
     n_chains = check_int(chains if chains is not None else preset.chains, "chains")
     clin = mf.c_lin(m, eps)
     one_minus_beta_grid(etas, clin * grid)                  # bad grids fail before the progress bar
