@@ -43,7 +43,11 @@ def main() -> None:
     except OSError as exc:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         _fail(f"{exc.strerror or exc}{':' if where else ''}{where}")
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except SystemError as exc:          # Ctrl-C inside a compiled dispatcher surfaces as a chained SystemError
+        if not _caused_by_interrupt(exc):
+            raise
         code = 130
     if code == 130:
         print("interrupted", file=sys.stderr)
@@ -59,6 +63,16 @@ def _usage_error(exc) -> None:
     except Exception:                                    # pragma: no cover - plain click output
         exc.show()
     sys.exit(exc.exit_code)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _fail(message: str) -> None:
