@@ -130,9 +130,10 @@ def opt_int(value, option: str, minimum: int = 1, maximum: int | None = None):
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputError(f"{option} must be an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise InputError(f"{option} must be {rng}, got {value}")
+    if value < minimum:
+        raise InputError(f"{option} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{option} must be <= {maximum}, got {value}")
     return int(value)
 
 
