@@ -313,3 +313,14 @@ def test_ctrl_c_while_writing_leaves_no_half_written_folder(run, tmp_path, monke
     r = run("predict", "--dim", "20", "--steps", "50", "--out", str(out))
     assert r.returncode == 130 and r.stderr.strip().splitlines()[-1] == "interrupted"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_on_stdout_and_run_json_never_hold_nan_or_inf(run, tmp_path):
+    import json
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    r = run("phase", "--lr", "100", "--dim", "100", "--steps", "100", "--json", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert strict(r.stdout)["noise_mass"] is None                   # infinite past the edge: null
+    strict((tmp_path / "run.json").read_text())

@@ -24,6 +24,7 @@ from rich.table import Table
 from .._io import _umask, write_text
 from .._validate import InputError
 from ..problem import Problem
+from ..result import jsonable
 
 console = Console(stderr=True)
 
@@ -245,7 +246,7 @@ def write_run_json(out: Path, command: str, config: dict, started: float, result
     """``run.json``: the full configuration, versions, elapsed time and result summary."""
     doc = {"command": command, "argv": sys.argv, "config": config, "versions": versions(),
            "elapsed_s": time.perf_counter() - started, "results": results or {}}
-    return write_text(out / "run.json", json.dumps(doc, indent=1, default=_jsonable) + "\n")
+    return write_text(out / "run.json", dumps(doc) + "\n")
 
 
 def _jsonable(x):
@@ -258,9 +259,14 @@ def _jsonable(x):
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
+def dumps(doc) -> str:
+    """JSON text without NaN or inf (they become null: :func:`sgdlab.result.jsonable`)."""
+    return json.dumps(jsonable(doc), indent=1, allow_nan=False, default=_jsonable)
+
+
 def emit_json(doc: dict) -> None:
-    """Machine-readable result on stdout."""
-    sys.stdout.write(json.dumps(doc, indent=1, default=_jsonable) + "\n")
+    """Machine-readable result on stdout (never NaN or inf)."""
+    sys.stdout.write(dumps(doc) + "\n")
 
 
 @contextmanager

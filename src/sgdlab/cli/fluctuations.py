@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as _json
 import time
 from pathlib import Path
 from typing import Optional
@@ -14,7 +13,7 @@ from .. import fluctuations as fl
 from .._io import write_text
 from .._validate import InputError
 from . import app
-from ._common import (_jsonable, _load_array, console, emit_json, opt_float, opt_int, opt_momentum, opt_seed,
+from ._common import (_load_array, console, dumps, emit_json, opt_float, opt_int, opt_momentum, opt_seed,
                       prepare_out, progress_bar, staged_out, table, write_run_json)
 
 ADDITIVE = ("random", "isotropic", "hessian")
@@ -194,7 +193,7 @@ def fluctuations(
         from ..report.fluctuations import plot_fluctuations
         with staged_out(out) as o:
             curve = fl.approximation_error(hess, model, np.linspace(lmax / 60, lmax * 0.995, 60), momentum, P)
-            write_text(o / "stationary.json", _json.dumps(doc, indent=1, default=_jsonable) + "\n")
+            write_text(o / "stationary.json", dumps(doc) + "\n")
             files = _write_outputs(o, st, sim, curve)
             plot_fluctuations(o / "fluctuations.png", st, sim, curve,
                               title=f"noise={noise}, batch={model.batch}, preconditioner={preconditioner}")

@@ -357,7 +357,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
     started = time.perf_counter()
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, batch=batch, steps=steps)
-    opt_int(grid, "--grid", 3, 10**4)
+    opt_int(grid, "--grid", 5, 10**4)
     _check_tau(tau)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,

@@ -14,8 +14,8 @@ from .._validate import InputError
 from ..hyper import SGD
 from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
-from ._common import (console, emit_json, load_problem, opt_float, opt_int, opt_int_list, opt_seed, prepare_out,
-                      staged_out, table, write_run_json)
+from ._common import (console, dumps, emit_json, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
+                      prepare_out, staged_out, table, write_run_json)
 from .linear import DATA, DATADIR, DIM, JSON, KAPPA, NOISE, NSAMPLES, NU, OUT, SPECTRUM, TARGET, _check_problem
 
 FEATURES = typer.Option("rf", "--features", help="feature map for --data: linear, rf, ntk")
@@ -197,9 +197,8 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
     doc = mb.to_dict()
     if out is not None:
         from .._io import write_text
-        import json as _json
         with staged_out(out) as o:
-            write_text(o / "momentum_batch.json", _json.dumps(doc, indent=1) + "\n")
+            write_text(o / "momentum_batch.json", dumps(doc) + "\n")
             keys = list(mb.rows[0])
             write_text(o / "momentum_batch.csv", "\n".join([",".join(keys)] + [
                 ",".join(repr(float(r[k])) if isinstance(r[k], float) else str(r[k]) for k in keys) for r in mb.rows]) + "\n")
