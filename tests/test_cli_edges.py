@@ -324,3 +324,24 @@ def test_json_on_stdout_and_run_json_never_hold_nan_or_inf(run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert strict(r.stdout)["noise_mass"] is None                   # infinite past the edge: null
     strict((tmp_path / "run.json").read_text())
+
+
+def test_warnings_never_precede_an_error_line_and_follow_a_success(run, monkeypatch):
+    import warnings
+
+    import sgdlab.cli.linear as cli_linear
+    from sgdlab import InputError
+    predict = cli_linear.linear.predict
+
+    def noisy(*a, **k):
+        warnings.warn("overflow encountered in multiply", RuntimeWarning)
+        raise InputError("lr too large: lower --lr")
+    monkeypatch.setattr(cli_linear.linear, "predict", noisy)
+    assert_one_error(run("predict", "--dim", "20", "--steps", "50"), "--lr")
+
+    def noisy_ok(*a, **k):
+        warnings.warn("overflow encountered in multiply", RuntimeWarning)
+        return predict(*a, **k)
+    monkeypatch.setattr(cli_linear.linear, "predict", noisy_ok)
+    r = run("predict", "--dim", "20", "--steps", "50")
+    assert r.returncode == 0 and r.stderr.strip().splitlines()[-1] == "warning: overflow encountered in multiply"
