@@ -29,7 +29,10 @@ def main() -> None:
     """Console entry point: usage errors are typer's (exit 2); bad values and OS errors are one ``error:``
     line (exit 2); Ctrl-C prints ``interrupted`` (exit 130).  Warnings are held back: shown after a
     successful run, dropped when the run ends in an error line."""
-    from typer import _click as click
+    try:
+        from typer import _click as click                # typer >= 0.26 vendors click
+    except ImportError:                                  # pragma: no cover
+        import click
 
     caught: list = []
     try:
