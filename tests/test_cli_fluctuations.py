@@ -76,4 +76,4 @@ def test_bad_input_is_one_error_line_without_traceback():
     r = subprocess.run([sys.executable, "-m", "sgdlab", "fluctuations", "--momentum", "1.5", "--no-simulate"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2
-    assert r.stderr.strip().startswith("error: momentum") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.strip().startswith("error: --momentum") and len(r.stderr.strip().splitlines()) == 1, r.stderr

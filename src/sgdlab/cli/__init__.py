@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import typer
 
@@ -25,9 +26,63 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console entry point: usage errors are typer's (exit 2); bad values are one ``error:`` line (exit 2)."""
+    """Console entry point: usage errors are typer's (exit 2); bad values and OS errors are one ``error:``
+    line (exit 2); Ctrl-C prints ``interrupted`` (exit 130).  Warnings are held back: shown after a
+    successful run, dropped when the run ends in an error line."""
     try:
-        app()
+        from typer import _click as click                # typer >= 0.26 vendors click
+    except ImportError:                                  # pragma: no cover
+        import click
+
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            code = app(standalone_mode=False)        # typer turns Ctrl-C into exit code 130
+    except click.exceptions.ClickException as exc:      # usage errors: typer's message, exit 2
+        _usage_error(exc)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        _fail(str(exc))
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        _fail(f"{exc.strerror or exc}{':' if where else ''}{where}")
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except SystemError as exc:          # Ctrl-C inside a compiled dispatcher surfaces as a chained SystemError
+        if not _caused_by_interrupt(exc):
+            raise
+        code = 130
+    if code == 130:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    _show_warnings(caught)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> None:
+    try:
+        from typer import rich_utils
+        rich_utils.rich_format_error(exc)
+    except Exception:                                    # pragma: no cover - plain click output
+        exc.show()
+    sys.exit(exc.exit_code)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _fail(message: str) -> None:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    sys.exit(2)
+
+
+def _show_warnings(caught) -> None:
+    for w in caught or ():
+        print(f"warning: {' '.join(str(w.message).split())}", file=sys.stderr)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import math
+import numbers
+import os
 import platform
+import re
+import shutil
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +21,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .._io import write_text
+from .._io import _umask, write_text
 from .._validate import InputError
 from ..problem import Problem
+from ..result import jsonable
 
 console = Console(stderr=True)
 
@@ -37,26 +45,191 @@ def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_varianc
     path = Path(spectrum)
     if not path.exists():
         raise InputError(f"--spectrum must be 'power-law' or an existing file, got {spectrum!r}")
-    arr = _load_array(path)
+    arr = _load_array(path, "--spectrum")
     tgt = None
     if arr.ndim == 2:
         if arr.shape[1] != 2:
-            raise InputError(f"{path} must have one column (eigenvalues) or two (eigenvalue, target)")
+            raise InputError(f"--spectrum {path} must have one column (eigenvalues) or two (eigenvalue, target)")
         arr, tgt = arr[:, 0], arr[:, 1]
     if target is not None:
-        tgt = _load_array(Path(target))
+        tgt = _load_array(Path(target), "--target")
     return Problem.from_eigenvalues(arr, target=tgt, noise_variance=noise_variance, name=path.name)
 
 
-def _load_array(path: Path) -> np.ndarray:
+def _load_array(path: Path, option: str | None = None) -> np.ndarray:
+    """Numbers from .npy or text: one or two columns, separated by commas, semicolons, tabs or spaces;
+    an optional header line (and ``#`` comments) is skipped.  Anything else is one error naming the file."""
+    path = Path(path)
+    what = f"{option} {path}" if option else str(path)
     if not path.exists():
-        raise InputError(f"file not found: {path}")
+        raise InputError(f"{what}: file not found")
+    if path.is_dir():
+        raise InputError(f"{what} is a folder: give a file of numbers")
     try:
         if path.suffix == ".npy":
-            return np.load(path)
-        return np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None, ndmin=1)
-    except ValueError as exc:
-        raise InputError(f"could not read numbers from {path}: {exc}") from None
+            arr = np.load(path, allow_pickle=False)
+        else:
+            arr = _parse_table(path.read_text(errors="strict"), what)
+    except OSError as exc:
+        raise InputError(f"could not read {what}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"could not read numbers from {what}: {str(exc).splitlines()[0] if str(exc) else exc}") \
+            from None
+    if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
+        raise InputError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.size == 0:
+        raise InputError(f"{what} holds no numbers")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{what} contains NaN or inf: remove or replace those entries")
+    return arr
+
+
+_SEP = re.compile(r"[,;\s]+")
+_HEADER = re.compile(r"^[\"']?[A-Za-z_]")
+
+
+def _parse_table(text: str, what: str) -> np.ndarray:
+    rows, first = [], True
+    for k, line in enumerate(text.splitlines()):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = [f for f in _SEP.split(line) if f]
+        try:
+            vals = [float(f) for f in fields]
+        except ValueError:
+            if first and all(_HEADER.match(f) for f in fields):      # a header line of names
+                first = False
+                continue
+            bad = next(f for f in fields if not _is_float(f))
+            raise ValueError(f"line {k + 1}: {bad!r} is not a real number") from None
+        first = False
+        rows.append(vals)
+    if not rows:
+        raise ValueError("no numbers found")
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError("rows have different numbers of columns")
+    arr = np.array(rows, dtype=np.float64)
+    if arr.shape[0] == 1:                      # one line: a row of numbers
+        return arr[0]
+    return arr[:, 0] if arr.shape[1] == 1 else arr
+
+
+def _is_float(f: str) -> bool:
+    try:
+        float(f)
+        return True
+    except ValueError:
+        return False
+
+
+# ----------------------------------------------------------------- option checks (name the option as typed)
+def opt_int(value, option: str, minimum: int = 1, maximum: int | None = None):
+    """An integer option in [minimum, maximum]; None passes through."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{option} must be an integer, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{option} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{option} must be <= {maximum}, got {value}")
+    return int(value)
+
+
+def opt_float(value, option: str, low: float | None = None, high: float | None = None,
+              low_open: bool = False, high_open: bool = False):
+    """A finite float option within the given bounds; None passes through."""
+    if value is None:
+        return None
+    v = float(value)
+    if not math.isfinite(v):
+        raise InputError(f"{option} must be a finite number, got {value!r}")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise InputError(f"{option} must be {'>' if low_open else '>='} {low:g}, got {v:g}")
+    if high is not None and (v > high or (high_open and v == high)):
+        raise InputError(f"{option} must be {'<' if high_open else '<='} {high:g}, got {v:g}")
+    return v
+
+
+def opt_momentum(value, option: str = "--momentum"):
+    """Heavy-ball beta in (-1, 1)."""
+    if value is None:
+        return None
+    v = opt_float(value, option)
+    if not -1.0 < v < 1.0:
+        raise InputError(f"{option} must lie in (-1, 1) (heavy-ball beta), got {v:g}")
+    return v
+
+
+def opt_seed(value, option: str = "--seed") -> int:
+    return opt_int(value, option, 0, 2**32 - 1)
+
+
+def opt_int_list(text: str, option: str, minimum: int = 1) -> list[int]:
+    """'a,b,c' -> a non-empty list of integers >= minimum."""
+    try:
+        vals = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{option} must be comma-separated integers like '1,4,16', got {text!r}") from None
+    if not vals:
+        raise InputError(f"{option} needs at least one integer, got {text!r}")
+    bad = [v for v in vals if v < minimum]
+    if bad:
+        raise InputError(f"{option} entries must be >= {minimum}, got {bad[0]}")
+    return vals
+
+
+# ----------------------------------------------------------------- output folder
+def prepare_out(path, option: str = "--out") -> Path | None:
+    """Check BEFORE computing that ``path`` is, or can be created as, a writable folder; None passes."""
+    if path is None:
+        return None
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path} is an existing file: give a folder (new or existing)")
+    anchor = path
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        raise InputError(f"{option} {path} cannot be created: {anchor} is a file, not a folder")
+    try:                                             # a real probe: also catches read-only file systems
+        os.rmdir(tempfile.mkdtemp(prefix=".sgdlab-probe-", dir=anchor))
+    except OSError as exc:
+        raise InputError(f"{option} {path} is not writable ({exc.strerror or exc}): choose another folder") \
+            from None
+    return path
+
+
+@contextmanager
+def staged_out(out: Path, option: str = "--out"):
+    """Yield a hidden sibling folder to write into; on success its files move into ``out``.
+
+    An error or Ctrl-C part-way leaves ``out`` as it was (no half-written results), and any
+    OSError (disk full, permissions) becomes one error line naming ``out``.
+    """
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"{option} {out} cannot be created ({exc.strerror or exc}): choose another folder") \
+            from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if not out.exists():
+            os.rename(tmp, out)
+        else:
+            for f in sorted(tmp.iterdir()):
+                os.replace(f, out / f.name)
+    except OSError as exc:
+        hint = "free some disk space" if exc.errno == errno.ENOSPC else "check the folder"
+        raise InputError(f"{option} {out}: writing failed ({exc.strerror or exc}); {hint} or choose another "
+                         "folder") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def versions() -> dict:
@@ -73,7 +246,7 @@ def write_run_json(out: Path, command: str, config: dict, started: float, result
     """``run.json``: the full configuration, versions, elapsed time and result summary."""
     doc = {"command": command, "argv": sys.argv, "config": config, "versions": versions(),
            "elapsed_s": time.perf_counter() - started, "results": results or {}}
-    return write_text(out / "run.json", json.dumps(doc, indent=1, default=_jsonable) + "\n")
+    return write_text(out / "run.json", dumps(doc) + "\n")
 
 
 def _jsonable(x):
@@ -86,9 +259,14 @@ def _jsonable(x):
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
+def dumps(doc) -> str:
+    """JSON text without NaN or inf (they become null: :func:`sgdlab.result.jsonable`)."""
+    return json.dumps(jsonable(doc), indent=1, allow_nan=False, default=_jsonable)
+
+
 def emit_json(doc: dict) -> None:
-    """Machine-readable result on stdout."""
-    sys.stdout.write(json.dumps(doc, indent=1, default=_jsonable) + "\n")
+    """Machine-readable result on stdout (never NaN or inf)."""
+    sys.stdout.write(dumps(doc) + "\n")
 
 
 @contextmanager

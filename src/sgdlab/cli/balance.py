@@ -24,7 +24,8 @@ from .._io import write_text
 from .._validate import InputError, check_int, check_positive
 from ..report.factorization import plot_balance, plot_convergence_map, plot_trajectories
 from . import app
-from ._common import console, emit_json, progress_bar, table, write_run_json
+from ._common import (console, emit_json, opt_float, opt_int, opt_seed, prepare_out, progress_bar, staged_out,
+                      table, write_run_json)
 
 MATRIX_C = "0.2,0.8,1.2,1.5,1.8,2.1,2.4"
 SCALAR_C = "0.05:2.3:46"
@@ -35,7 +36,7 @@ def parse_floats(text: str, name: str) -> np.ndarray:
     try:
         if ":" in text:
             a, b, n = text.split(":")
-            vals = np.linspace(float(a), float(b), check_int(int(n), name, 1))
+            vals = np.linspace(float(a), float(b), opt_int(int(n), f"--{name} count (start:stop:count)", 1, 10**6))
         else:
             vals = np.array([float(v) for v in text.split(",") if v.strip()])
     except ValueError:
@@ -151,11 +152,18 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
             json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """GD with large learning rates on ½‖A − XYᵀ‖²_F: convergence beyond 2/L0 and balancing (seed 003)."""
     started = time.perf_counter()
+    opt_int(rank, "--rank", 1, 10**4)
+    opt_float(scale, "--scale", 0.0, low_open=True)
+    opt_int(runs, "--runs", 1, 10**7)
+    opt_int(steps, "--steps", 1, 10**9)
+    opt_seed(seed)
+    opt_int(map_runs, "--map-runs", 1, 10**7)
+    out = prepare_out(out)
     if quick:
         runs, steps, map_runs = min(runs, 30), min(steps, 5000), min(map_runs, 10)
     runs, steps = check_int(runs, "runs"), check_int(steps, "steps")
     A, X0, Y0, desc = _setup(singular_values, rank, check_positive(scale, "scale"), start, runs, seed)
-    cs = parse_floats(c or (SCALAR_C if start else MATRIX_C), "c")
+    cs = parse_floats(c if c is not None else (SCALAR_C if start else MATRIX_C), "c")
     with progress_bar("GD sweep", enabled=not json) as cb:
         sw = fz.sweep(A, X0, Y0, cs, steps, progress=cb)
     cmap = None
@@ -170,13 +178,14 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
                   f"a stable minimum needs h <= 1/σ1 = {fz.max_lr(A):.4g}")
     _show(rows)
     if out is not None:
-        c_traj = cs[np.unique(np.linspace(0, len(cs) - 1, min(4, len(cs))).round().astype(int))]
-        traj = fz.trajectory(A, X0[:1], Y0[:1], 2.0 * c_traj / sw.L0[0], min(steps, 3000))
-        files = _write(out, sw, cmap, traj, c_traj, doc)
-        config = {"singular_values": singular_values, "rank": rank, "scale": scale, "start": start, "c": cs,
-                  "runs": runs, "steps": steps, "seed": seed, "map_scales": None if no_map else map_scales,
-                  "map_runs": map_runs, "quick": quick}
-        write_run_json(out, "balance", config, started, {"rows": doc["rows"]})
+        with staged_out(out) as o:
+            c_traj = cs[np.unique(np.linspace(0, len(cs) - 1, min(4, len(cs))).round().astype(int))]
+            traj = fz.trajectory(A, X0[:1], Y0[:1], 2.0 * c_traj / sw.L0[0], min(steps, 3000))
+            files = _write(o, sw, cmap, traj, c_traj, doc)
+            config = {"singular_values": singular_values, "rank": rank, "scale": scale, "start": start, "c": cs,
+                      "runs": runs, "steps": steps, "seed": seed, "map_scales": None if no_map else map_scales,
+                      "map_runs": map_runs, "quick": quick}
+            write_run_json(o, "balance", config, started, {"rows": doc["rows"]})
         console.print(f"wrote {out}/" + ", ".join(files))
     if json:
         emit_json(doc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json as _json
 import time
 from pathlib import Path
 from typing import Optional
@@ -14,7 +13,8 @@ from .. import fluctuations as fl
 from .._io import write_text
 from .._validate import InputError
 from . import app
-from ._common import _jsonable, _load_array, console, emit_json, progress_bar, table, write_run_json
+from ._common import (_load_array, console, dumps, emit_json, opt_float, opt_int, opt_momentum, opt_seed,
+                      prepare_out, progress_bar, staged_out, table, write_run_json)
 
 ADDITIVE = ("random", "isotropic", "hessian")
 DATA = ("online", "replacement", "distinct", "label")
@@ -23,11 +23,13 @@ PRECONDITIONERS = ("none", "newton", "natural", "adam")
 
 def _hessian(eigenvalues: str, hessian: Optional[Path], rotate: bool, seed: int) -> np.ndarray:
     if hessian is not None:
-        return np.atleast_2d(_load_array(hessian).astype(float))
+        return np.atleast_2d(_load_array(hessian, "--hessian"))
     try:
         a = np.array([float(x) for x in eigenvalues.split(",")])
     except ValueError:
         raise InputError(f"--eigenvalues must be comma-separated numbers, got {eigenvalues!r}") from None
+    if not np.all(np.isfinite(a)) or a.size > 1000:
+        raise InputError(f"--eigenvalues must be at most 1000 finite numbers, got {eigenvalues!r}")
     if not rotate:
         return np.diag(a)
     Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((a.size, a.size)))
@@ -59,7 +61,7 @@ def _noise(kind: str, H: np.ndarray, scale: float, label_variance: float, batch:
     path = Path(kind)
     if not path.exists():
         raise InputError(f"--noise must be one of {', '.join(ADDITIVE + DATA)} or a file with C, got {kind!r}")
-    return fl.additive(scale * np.atleast_2d(_load_array(path).astype(float)), batch)
+    return fl.additive(scale * np.atleast_2d(_load_array(path, "--noise")), batch)
 
 
 def _preconditioner(kind: str, H: np.ndarray, model) -> Optional[np.ndarray]:
@@ -135,6 +137,19 @@ def fluctuations(
         json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Stationary covariance and excess loss of SGD at a finite learning rate, against a simulation."""
     started = time.perf_counter()
+    opt_float(noise_scale, "--noise-scale", 0.0)
+    opt_float(label_variance, "--label-variance", 0.0)
+    opt_int(batch, "--batch", 1, 10**7)
+    opt_int(n_data, "--n-data", 1, 10**7)
+    opt_float(lr, "--lr", 0.0, low_open=True)
+    opt_float(lr_fraction, "--lr-fraction", 0.0, low_open=True)
+    opt_momentum(momentum, "--momentum")
+    opt_int(chains, "--chains", 1, 10**7)
+    opt_int(steps, "--steps", 1, 10**9)
+    opt_seed(seed)
+    if backend not in ("numba", "numpy"):
+        raise InputError(f"--backend must be numba or numpy, got {backend!r}")
+    out = prepare_out(out)
     H = _hessian(eigenvalues, hessian, rotate, seed)
     model = _noise(noise, H, noise_scale, label_variance, batch, n_data, seed)
     hess = None if model.hessian is not None else H
@@ -156,7 +171,8 @@ def fluctuations(
         doc = {"status": exc.result.status, "condition": exc.condition, "reason": str(exc), "message": str(exc),
                "lr_max": lmax}
         if out is not None:
-            write_run_json(out, "fluctuations", config, started, doc)
+            with staged_out(out) as o:
+                write_run_json(o, "fluctuations", config, started, doc)
         if json:
             emit_json(doc)
         raise typer.Exit(1)
@@ -179,15 +195,16 @@ def fluctuations(
            "simulation": None if sim is None else {**sim.to_dict(), "vs_theory": cmp_theory, "vs_continuous": cmp_ct}}
     if out is not None:
         from ..report.fluctuations import plot_fluctuations
-        curve = fl.approximation_error(hess, model, np.linspace(lmax / 60, lmax * 0.995, 60), momentum, P)
-        write_text(out / "stationary.json", _json.dumps(doc, indent=1, default=_jsonable) + "\n")
-        files = _write_outputs(out, st, sim, curve)
-        plot_fluctuations(out / "fluctuations.png", st, sim, curve,
-                          title=f"noise={noise}, batch={model.batch}, preconditioner={preconditioner}")
-        summary = {"lr_max": lmax, "excess_loss": st.excess_loss, "ratio_to_continuous": st.ratio_to_continuous,
-                   **({} if sim is None else {"rel_error": cmp_theory["rel_error"], "max_z": cmp_theory["max_z"],
-                                              "mc_rel_error": cmp_theory["mc_rel_error"]})}
-        write_run_json(out, "fluctuations", config, started, summary)
+        with staged_out(out) as o:
+            curve = fl.approximation_error(hess, model, np.linspace(lmax / 60, lmax * 0.995, 60), momentum, P)
+            write_text(o / "stationary.json", dumps(doc) + "\n")
+            files = _write_outputs(o, st, sim, curve)
+            plot_fluctuations(o / "fluctuations.png", st, sim, curve,
+                              title=f"noise={noise}, batch={model.batch}, preconditioner={preconditioner}")
+            summary = {"lr_max": lmax, "excess_loss": st.excess_loss, "ratio_to_continuous": st.ratio_to_continuous,
+                       **({} if sim is None else {"rel_error": cmp_theory["rel_error"], "max_z": cmp_theory["max_z"],
+                                                  "mc_rel_error": cmp_theory["mc_rel_error"]})}
+            write_run_json(o, "fluctuations", config, started, summary)
         console.print(f"wrote {out}/" + ", ".join(files))
     if json:
         emit_json(doc)

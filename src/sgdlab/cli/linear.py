@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Optional
@@ -12,10 +13,12 @@ import typer
 from .. import linear
 from ..curve import Curve
 from ..hyper import SAMPLING_MODES, SGD
+from .._validate import InputError
 from ..montecarlo import agreement
 from ..report import plot_curves, plot_stability
 from . import app
-from ._common import console, emit_json, load_problem, progress_bar, table, write_run_json
+from ._common import (console, emit_json, load_problem, opt_float, opt_int, opt_int_list, opt_momentum, opt_seed,
+                      prepare_out, progress_bar, staged_out, table, write_run_json)
 
 # ----------------------------------------------------------------- options
 SPECTRUM = typer.Option("power-law", help="'power-law' or a file of eigenvalues (.npy/.txt/.csv; "
@@ -42,6 +45,39 @@ MODEL = typer.Option("auto", "--model", help="theory: gaussian (online), se (fin
 TAU = typer.Option("fit", "--tau", help="SE parameter: 'fit' (from the data's fourth moments) or a number")
 SEED = typer.Option(0, help="master random seed (same seed + backend = same numbers)")
 BACKEND = typer.Option("auto", help="simulation backend: auto, numba, numpy, jax")
+
+#: largest --dim / --steps / --seeds accepted (beyond: memory or int64 overflow, not a run)
+MAX_INT = 10**9
+
+
+def _check_problem(nu, kappa, dim, noise_variance=0.0, n_samples=None):
+    """Problem options, checked before anything is computed; messages name the option as typed."""
+    opt_float(nu, "--nu", 0.0, low_open=True)
+    opt_float(kappa, "--kappa", 0.0, low_open=True)
+    opt_int(dim, "--dim", 1, 10**7)
+    opt_float(noise_variance, "--noise-variance", 0.0)
+    opt_int(n_samples, "--n-samples", 2)
+
+
+def _check_tau(tau) -> None:
+    """--tau: 'fit' or a finite number > 0 (checked even where the model does not use it)."""
+    if tau == "fit":
+        return
+    try:
+        v = float(tau)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"--tau must be 'fit' or a finite number > 0, got {tau!r}")
+
+
+def _check_sgd(lr=None, momentum=None, batch=None, steps=None, seeds=None, seed=None):
+    opt_float(lr, "--lr", 0.0, low_open=True)
+    opt_momentum(momentum, "--momentum")
+    opt_int(batch, "--batch", 1, MAX_INT)
+    opt_int(steps, "--steps", 1, MAX_INT)
+    opt_int(seeds, "--seeds", 1, MAX_INT)
+    opt_seed(seed)
 
 
 def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
@@ -89,6 +125,10 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    _check_sgd(lr, momentum, batch, steps)
+    _check_tau(tau)
+    out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model)
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau)
@@ -97,9 +137,10 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     console.print(("[green]" if curve.status == "converges" else "[red]") + curve.reason)
     table("predicted loss", ["step", "loss"], _curve_rows(curve))
     if out is not None:
-        _write_curve(out, "theory", curve)
-        plot_curves(out / "loss.png", theory=curve, title=problem.name)
-        write_run_json(out, "predict", _config(problem, sgd, steps, model=model), started, summary)
+        with staged_out(out) as o:
+            _write_curve(o, "theory", curve)
+            plot_curves(o / "loss.png", theory=curve, title=problem.name)
+            write_run_json(o, "predict", _config(problem, sgd, steps, model=model), started, summary)
         console.print(f"wrote {out}/theory.json, theory.csv, loss.png, run.json")
     if json:
         emit_json({**summary, "curve": curve.to_dict()})
@@ -114,6 +155,9 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    _check_sgd(lr, momentum, batch, steps, seeds, seed)
+    out = prepare_out(out)
     problem, sgd, _ = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                              data, features, n_samples, data_dir)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
@@ -122,10 +166,11 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     console.print(curve.reason)
     table("simulated loss (seed mean)", ["step", "mean", "stderr"], _curve_rows(curve))
     if out is not None:
-        _write_curve(out, "simulation", curve)
-        plot_curves(out / "loss.png", simulation=curve, title=problem.name)
-        write_run_json(out, "simulate", _config(problem, sgd, steps, seeds=seeds, seed=seed,
-                                                backend=curve.meta["backend"]), started, summary)
+        with staged_out(out) as o:
+            _write_curve(o, "simulation", curve)
+            plot_curves(o / "loss.png", simulation=curve, title=problem.name)
+            write_run_json(o, "simulate", _config(problem, sgd, steps, seeds=seeds, seed=seed,
+                                                    backend=curve.meta["backend"]), started, summary)
         console.print(f"wrote {out}/simulation.json, simulation.csv, loss.png, run.json")
     if json:
         emit_json({**summary, "curve": curve.to_dict()})
@@ -155,6 +200,10 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             json: bool = JSON):
     """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    _check_sgd(lr, momentum, batch, steps, seeds, seed)
+    _check_tau(tau)
+    out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model)
     theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
@@ -173,17 +222,18 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
                       f"(median {100 * err['median_abs_rel']:.2f}%)")
     colour = {"agrees": "green", "disagrees": "red"}.get(err["verdict"], "yellow")
     console.print(f"[bold {colour}]verdict: {err['verdict']}[/] ({err['verdict_reason']})")
-    _write_curve(out, "theory", theory)
-    _write_curve(out, "simulation", sim)
-    _write_error_table(out / "errors.csv", err)
-    plot_curves(out / "compare.png", theory=theory, simulation=sim,
-                title=f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}")
     results = {"theory": _summary(theory), "simulation": _summary(sim),
                **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict", "verdict_reason",
                                       "z_threshold", "checkpoints")}}
-    write_run_json(out, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed, model=model,
-                                           tau=theory.meta.get("tau"), backend=sim.meta["backend"]),
-                   started, results)
+    with staged_out(out) as o:
+        _write_curve(o, "theory", theory)
+        _write_curve(o, "simulation", sim)
+        _write_error_table(o / "errors.csv", err)
+        plot_curves(o / "compare.png", theory=theory, simulation=sim,
+                    title=f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}")
+        write_run_json(o, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed, model=model,
+                                             tau=theory.meta.get("tau"), backend=sim.meta["backend"]),
+                       started, results)
     console.print(f"wrote {out}/compare.png, theory.json/csv, simulation.json/csv, errors.csv, run.json")
     if json:
         emit_json(results)
@@ -209,6 +259,15 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
               out: Optional[Path] = OUT, json: bool = JSON):
     """Critical learning rate for each momentum, and the (lr, momentum) stability map as PNG."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    _check_sgd(batch=batch)
+    opt_momentum(momentum_min, "--momentum-min")
+    opt_momentum(momentum_max, "--momentum-max")
+    if momentum_min >= momentum_max:
+        raise InputError(f"--momentum-min ({momentum_min:g}) must be below --momentum-max ({momentum_max:g})")
+    opt_int(grid, "--grid", 2, 10**4)
+    _check_tau(tau)
+    out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
     if model == "auto":   # the API's default rule (sgdlab.noise.default_noise) for this command's sampling
         model = "gaussian" if data is None else "se"
@@ -224,11 +283,12 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     results = {"batch": batch, "momentum": betas, "critical_lr": smap.critical_lr}
     if out is not None:
         from .._io import write_text
-        write_text(out / "stability.csv", "momentum,critical_lr\n" + "".join(
-            f"{b!r},{float(a)!r}\n" for b, a in zip(betas.tolist(), smap.critical_lr)))
-        plot_stability(out / "stability.png", smap, batch, title=f"{problem.name}, batch {batch}")
-        write_run_json(out, "stability", {"problem": problem.summary(), "batch": batch, "grid": grid},
-                       started, {"critical_lr": {str(r[0]): r[1] for r in rows}})
+        with staged_out(out) as o:
+            write_text(o / "stability.csv", "momentum,critical_lr\n" + "".join(
+                f"{b!r},{float(a)!r}\n" for b, a in zip(betas.tolist(), smap.critical_lr)))
+            plot_stability(o / "stability.png", smap, batch, title=f"{problem.name}, batch {batch}")
+            write_run_json(o, "stability", {"problem": problem.summary(), "batch": batch, "grid": grid},
+                           started, {"critical_lr": {str(r[0]): r[1] for r in rows}})
         console.print(f"wrote {out}/stability.png, stability.csv, run.json")
     if json:
         emit_json(results)
@@ -246,6 +306,10 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
 
     from ..linear.generating import SpectrumTruncationWarning
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim)
+    _check_sgd(lr, momentum, batch, steps)
+    _check_tau(tau)
+    out = prepare_out(out)
     problem = load_problem("power-law", nu, kappa, dim, 0.0)
     sampling = "online" if model == "gaussian" else "without"
     if lr is None:
@@ -267,9 +331,10 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
                "warnings": [str(w.message) for w in caught]}
     if out is not None:
         from ..report import plot_phase
-        _write_curve(out, "theory", curve)
-        plot_phase(out / "phase.png", curve, ph)
-        write_run_json(out, "phase", _config(problem, sgd, steps, model=model), started, results)
+        with staged_out(out) as o:
+            _write_curve(o, "theory", curve)
+            plot_phase(o / "phase.png", curve, ph)
+            write_run_json(o, "phase", _config(problem, sgd, steps, model=model), started, results)
         console.print(f"wrote {out}/phase.png, theory.json, theory.csv, run.json")
     if json:
         emit_json(results)
@@ -293,6 +358,11 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
          out: Optional[Path] = OUT, json: bool = JSON):
     """Advise the momentum (possibly negative) and learning rate that minimise the loss at the horizon."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    _check_sgd(lr, batch=batch, steps=steps)
+    opt_int(grid, "--grid", 5, 10**4)
+    _check_tau(tau)
+    out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
                                  "online", data, features, n_samples, data_dir, model)
     if lr is None:
@@ -309,16 +379,17 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
                "ratio": adv.ratio, "steps": steps, "batch": batch, "model": model}
     if out is not None:
         from ..report import plot_tuning
-        nm = linear.resolve_noise(problem, model, batch, tau=tau)
-        betas = np.linspace(-0.9, 0.98, grid)
-        crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
-        lrs = np.linspace(crit.max() / grid, crit.max() * 1.05, grid)
-        surf = linear.loss_surface(problem, lrs, betas, batch, steps, model=model, tau=tau)
-        surf[lrs[None, :] >= crit[:, None]] = np.inf
-        plot_tuning(out / "tuning.png", lrs, betas, surf, crit, (adv.lr, adv.momentum),
-                    title=f"{problem.name}: loss after {steps} steps, batch {batch}")
-        write_run_json(out, "tune", {"problem": problem.summary(), "batch": batch, "steps": steps,
-                                     "model": model}, started, results)
+        with staged_out(out) as o:
+            nm = linear.resolve_noise(problem, model, batch, tau=tau)
+            betas = np.linspace(-0.9, 0.98, grid)
+            crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
+            lrs = np.linspace(crit.max() / grid, crit.max() * 1.05, grid)
+            surf = linear.loss_surface(problem, lrs, betas, batch, steps, model=model, tau=tau)
+            surf[lrs[None, :] >= crit[:, None]] = np.inf
+            plot_tuning(o / "tuning.png", lrs, betas, surf, crit, (adv.lr, adv.momentum),
+                        title=f"{problem.name}: loss after {steps} steps, batch {batch}")
+            write_run_json(o, "tune", {"problem": problem.summary(), "batch": batch, "steps": steps,
+                                         "model": model}, started, results)
         console.print(f"wrote {out}/tuning.png, run.json")
     if json:
         emit_json(results)
@@ -335,8 +406,17 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
     """Loss against samples processed across batch sizes with lr proportional to batch."""
     from ..linear import budget_curves, budget_deviation
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, n_samples=n_samples)
+    bs = opt_int_list(batches, "--batches", 1)
+    opt_float(fraction, "--fraction", 0.0, low_open=True)
+    opt_momentum(momentum, "--momentum")
+    opt_int(samples, "--samples", 1, MAX_INT)
+    if samples < max(bs):
+        raise InputError(f"--samples ({samples}) must be at least the largest of --batches ({max(bs)})")
+    opt_int(seeds, "--seeds", 0, MAX_INT)
+    _check_tau(tau)
+    out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir)
-    bs = [int(b) for b in batches.split(",") if b.strip()]
     lr1 = fraction * linear.critical_lr(problem, momentum, 1, model=model, tau=tau)
     curves = budget_curves(problem, lr1, bs, samples, momentum=momentum, model=model, tau=tau)
     sims = {}
@@ -353,9 +433,10 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
                "status": {b: c.status for b, c in curves.items()}}
     if out is not None:
         from ..report import plot_budget
-        plot_budget(out / "budget.png", curves, sims or None, title=f"{problem.name}: lr = batch x {lr1:.3g}")
-        write_run_json(out, "budget", {"problem": problem.summary(), "batches": bs, "lr1": lr1,
-                                       "momentum": momentum, "model": model}, started, results)
+        with staged_out(out) as o:
+            plot_budget(o / "budget.png", curves, sims or None, title=f"{problem.name}: lr = batch x {lr1:.3g}")
+            write_run_json(o, "budget", {"problem": problem.summary(), "batches": bs, "lr1": lr1,
+                                           "momentum": momentum, "model": model}, started, results)
         console.print(f"wrote {out}/budget.png, run.json")
     if json:
         emit_json(results)

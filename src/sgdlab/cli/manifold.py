@@ -25,7 +25,8 @@ from .._io import write_text
 from .._validate import InputError, check_int, check_positive
 from ..report.manifold import plot_curves_at, plot_scaling, plot_time_vs_momentum
 from . import app
-from ._common import console, emit_json, progress_bar, table, write_run_json
+from ._common import (console, emit_json, opt_float, opt_int, opt_seed, prepare_out, progress_bar, staged_out,
+                      table, write_run_json)
 from .balance import _clean, _csv, parse_floats
 
 MODELS = ("uv", "sensing", "mlp")
@@ -159,13 +160,19 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
                      json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, seed 002)."""
     started = time.perf_counter()
+    if activation not in ("tanh", "relu"):
+        raise InputError(f"--activation must be tanh or relu, got {activation!r}")
+    opt_float(label_noise, "--label-noise", 0.0, low_open=True)
+    opt_int(chains, "--chains", 1, 10**7)
+    opt_seed(seed)
+    out = prepare_out(out)
     if model not in MODELS:
         raise InputError(f"--model must be one of {', '.join(MODELS)}, got {model!r}")
     preset = replace(PRESETS[model], **QUICK[model]) if quick else PRESETS[model]
     m = build_model(model, activation, seed)
     eps = check_positive(label_noise if label_noise is not None else preset.label_noise, "label-noise")
-    etas = parse_floats(lrs, "lrs") if lrs else np.array(preset.lrs)
-    grid = parse_floats(c, "c") if c else np.array(preset.grid)
+    etas = parse_floats(lrs, "lrs") if lrs is not None else np.array(preset.lrs)
+    grid = parse_floats(c, "c") if c is not None else np.array(preset.grid)
     n_chains = check_int(chains if chains is not None else preset.chains, "chains")
     clin = mf.c_lin(m, eps)
     one_minus_beta_grid(etas, clin * grid)                  # bad grids fail before the progress bar
@@ -180,11 +187,12 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
     console.print(f"[bold]{m.describe()}[/], ε = {eps:g}, C_lin = (ε²k/N)^⅓ = {clin:.4g} (k = {m.k:.4g})")
     _show(sw, doc["speedup"])
     if out is not None:
-        files = _write(out, sw, doc)
-        config = {"model": model, "lrs": sw.lrs, "c_over_c_lin": grid, "label_noise": eps, "chains": n_chains,
-                  "activation": activation, "seed": seed, "baseline": baseline, "quick": quick}
-        write_run_json(out, "momentum-scaling", config, started, {k: doc[k] for k in (
-            "exponent", "ci95", "time_exponent", "time_ci95", "C_lin", "C_opt_over_C_lin", "speedup")})
+        with staged_out(out) as o:
+            files = _write(o, sw, doc)
+            config = {"model": model, "lrs": sw.lrs, "c_over_c_lin": grid, "label_noise": eps, "chains": n_chains,
+                      "activation": activation, "seed": seed, "baseline": baseline, "quick": quick}
+            write_run_json(o, "momentum-scaling", config, started, {k: doc[k] for k in (
+                "exponent", "ci95", "time_exponent", "time_ci95", "C_lin", "C_opt_over_C_lin", "speedup")})
         console.print(f"wrote {out}/" + ", ".join(files))
     if json:
         emit_json(doc)

@@ -14,8 +14,9 @@ from .._validate import InputError
 from ..hyper import SGD
 from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
-from ._common import console, emit_json, load_problem, table, write_run_json
-from .linear import DATA, DATADIR, DIM, JSON, KAPPA, NOISE, NSAMPLES, NU, OUT, SPECTRUM, TARGET
+from ._common import (console, dumps, emit_json, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
+                      prepare_out, staged_out, table, write_run_json)
+from .linear import DATA, DATADIR, DIM, JSON, KAPPA, NOISE, NSAMPLES, NU, OUT, SPECTRUM, TARGET, _check_problem
 
 FEATURES = typer.Option("rf", "--features", help="feature map for --data: linear, rf, ntk")
 GAUSSIAN = typer.Option(None, "--gaussian", help="Gaussian least squares 'N,D' (A_ij ~ N(0,1), b = Ax* + sigma eps); "
@@ -87,6 +88,18 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the loss (and risk) of multi-pass SGD from the Volterra equation; critical step and regime."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    opt_float(sigma, "--sigma", 0.0)
+    opt_int(width, "--width", 1, 10**6)
+    opt_float(lr, "--lr", 0.0, low_open=True)
+    opt_float(lr_fraction, "--lr-fraction", 0.0, low_open=True)
+    opt_int(batch, "--batch", 1, 10**9)
+    opt_float(ridge, "--ridge", 0.0)
+    opt_float(passes, "--passes", 0.0, 10**6, low_open=True)
+    opt_int(sgd_runs, "--sgd-runs", 0, 10**6)
+    opt_int(hsgd_paths, "--hsgd-paths", 0, 10**6)
+    opt_seed(seed)
+    out = prepare_out(out)
     problem, risk = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
                              gaussian, sigma, seed, width, centre)
     alpha_c = V.critical_step(problem, batch, ridge, sampling)
@@ -129,18 +142,19 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     cols += (["SGD mean", "stderr"] if sim is not None else []) + (["HSGD mean", "stderr"] if hs is not None else [])
     table("Volterra prediction", cols, _rows(theory, n_over_b, sim, hs))
     if out is not None:
-        files = ["volterra.json", "volterra.csv"]
-        theory.to_json(out / "volterra.json")
-        theory.to_csv(out / "volterra.csv")
-        for name, c in (("sgd", sim), ("hsgd", hs)):
-            if c is not None:
-                c.to_json(out / f"{name}.json")
-                c.to_csv(out / f"{name}.csv")
-                files += [f"{name}.json", f"{name}.csv"]
-        plot_volterra(out / "volterra.png", theory, n_over_b, sim, hs, title=f"{problem.name}: lr={s.lr:.3g}, B={batch}")
-        write_run_json(out, "volterra", {"problem": problem.summary(), "sgd": s.to_dict(), "ridge": ridge,
-                                         "steps": steps, "sgd_runs": sgd_runs, "hsgd_paths": hsgd_paths,
-                                         "seed": seed}, started, summary)
+        with staged_out(out) as o:
+            files = ["volterra.json", "volterra.csv"]
+            theory.to_json(o / "volterra.json")
+            theory.to_csv(o / "volterra.csv")
+            for name, c in (("sgd", sim), ("hsgd", hs)):
+                if c is not None:
+                    c.to_json(o / f"{name}.json")
+                    c.to_csv(o / f"{name}.csv")
+                    files += [f"{name}.json", f"{name}.csv"]
+            plot_volterra(o / "volterra.png", theory, n_over_b, sim, hs, title=f"{problem.name}: lr={s.lr:.3g}, B={batch}")
+            write_run_json(o, "volterra", {"problem": problem.summary(), "sgd": s.to_dict(), "ridge": ridge,
+                                             "steps": steps, "sgd_runs": sgd_runs, "hsgd_paths": hsgd_paths,
+                                             "seed": seed}, started, summary)
         console.print(f"wrote {out}/" + ", ".join(files + ["volterra.png", "run.json"]))
     if json:
         emit_json({**summary, "curve": theory.to_dict(), "sgd": None if sim is None else sim.to_dict(),
@@ -158,12 +172,13 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
                    seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
     """ICR, best per-sample rates of SGD and SGD+M across batch sizes, and the recommended (lr, momentum)."""
     started = time.perf_counter()
+    _check_problem(nu, kappa, dim, noise_variance, n_samples)
+    opt_float(sigma, "--sigma", 0.0)
+    bs = opt_int_list(batches, "--batches", 1)
+    opt_seed(seed)
+    out = prepare_out(out)
     problem, _ = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
                           gaussian, sigma, seed)
-    try:
-        bs = [int(b) for b in batches.split(",") if b.strip()]
-    except ValueError:
-        raise InputError(f"--batches must be comma-separated integers, got {batches!r}") from None
     fm = None if fourth_moment == "none" else fourth_moment
     with console.status("optimising (lr, momentum) per batch"):
         mb = V.momentum_batch(problem, bs, sampling=sampling, fourth_moment=fm)
@@ -182,15 +197,15 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
     doc = mb.to_dict()
     if out is not None:
         from .._io import write_text
-        import json as _json
-        write_text(out / "momentum_batch.json", _json.dumps(doc, indent=1) + "\n")
-        keys = list(mb.rows[0])
-        write_text(out / "momentum_batch.csv", "\n".join([",".join(keys)] + [
-            ",".join(repr(float(r[k])) if isinstance(r[k], float) else str(r[k]) for k in keys) for r in mb.rows]) + "\n")
-        plot_momentum_batch(out / "momentum_batch.png", mb, title=problem.name)
-        write_run_json(out, "momentum-batch", {"problem": problem.summary(), "batches": bs, "sampling": sampling,
-                                                "fourth_moment": fm, "seed": seed}, started,
-                       {"conditioning": c, "knee": mb.knee, "single_sample_rate": mb.single_sample_rate})
+        with staged_out(out) as o:
+            write_text(o / "momentum_batch.json", dumps(doc) + "\n")
+            keys = list(mb.rows[0])
+            write_text(o / "momentum_batch.csv", "\n".join([",".join(keys)] + [
+                ",".join(repr(float(r[k])) if isinstance(r[k], float) else str(r[k]) for k in keys) for r in mb.rows]) + "\n")
+            plot_momentum_batch(o / "momentum_batch.png", mb, title=problem.name)
+            write_run_json(o, "momentum-batch", {"problem": problem.summary(), "batches": bs, "sampling": sampling,
+                                                    "fourth_moment": fm, "seed": seed}, started,
+                           {"conditioning": c, "knee": mb.knee, "single_sample_rate": mb.single_sample_rate})
         console.print(f"wrote {out}/momentum_batch.json, momentum_batch.csv, momentum_batch.png, run.json")
     if json:
         emit_json(doc)

@@ -58,7 +58,8 @@ def _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every):
 @numba.njit(cache=True)
 def run_additive(PH, PL, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
     """Gaussian additive noise ξ = L z:  P·g = PH·e + PL·z  (§A.1–§A.4)."""
-    np.random.seed(seed)
+    if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
+        np.random.seed(seed)
     d, r = PL.shape
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))
@@ -77,7 +78,8 @@ def run_additive(PH, PL, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
 @numba.njit(cache=True)
 def run_online(P, root, sigma, batch, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
     """Online linear regression (§A.5): per step ``batch`` fresh x = A^{1/2} z, y - uᵀx = ε ~ N(0, σ²)."""
-    np.random.seed(seed)
+    if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
+        np.random.seed(seed)
     d = P.shape[0]
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))
@@ -105,7 +107,8 @@ def run_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, chains, bu
                 keep_every, n_keep, seed):
     """Finite data set (§A.6–§A.7): S indices i.i.d. (``distinct`` = 0) or S distinct (partial
     Fisher-Yates); the real gradient (1/S) Σ x_i (x_iᵀw - y_i - ε ξ) of the iterate w."""
-    np.random.seed(seed)
+    if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
+        np.random.seed(seed)
     n, d = X.shape
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))

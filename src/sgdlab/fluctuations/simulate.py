@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._chunks import chunks
 from .._validate import InputError, check_momentum, check_positive
 from ._strict import check_int
 from ..hyper import SGD
@@ -244,14 +245,26 @@ def model_batch(model) -> int:
 
 
 def _run_numba(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
-    args = (lr, mu, chains, burn, steps, keep_every, n_keep, seed)
     if isinstance(model, OnlineMinibatch):
-        return _kernels.run_online(P, _sqrt_psd(model.hessian), math.sqrt(model.label_variance),
-                                   model.batch, *args)
-    if isinstance(model, FiniteDataset):
-        return _kernels.run_dataset(model.X, model.y, model.minimiser, P, model.batch,
-                                    model.sampling == "distinct", model.label_noise, *args)
-    return _kernels.run_additive(P @ H, P @ _sqrt_psd(model.base_cov), *args)
+        root, sigma = _sqrt_psd(model.hessian), math.sqrt(model.label_variance)
+
+        def kernel(*args):
+            return _kernels.run_online(P, root, sigma, model.batch, *args)
+    elif isinstance(model, FiniteDataset):
+        def kernel(*args):
+            return _kernels.run_dataset(model.X, model.y, model.minimiser, P, model.batch,
+                                        model.sampling == "distinct", model.label_noise, *args)
+    else:
+        PH, PL = P @ H, P @ _sqrt_psd(model.base_cov)
+
+        def kernel(*args):
+            return _kernels.run_additive(PH, PL, *args)
+    # chains in calls of bounded wall time (Ctrl-C); one random stream: only the first call seeds it.
+    # Distinct sampling keeps its permutation from chain to chain inside the kernel: one call, same numbers.
+    whole = isinstance(model, FiniteDataset) and model.sampling == "distinct"
+    parts = [kernel(lr, mu, b - a, burn, steps, keep_every, n_keep, seed if a == 0 else -1)
+             for a, b in ([(0, chains)] if whole else chunks(chains))]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _run_numpy(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, seed):

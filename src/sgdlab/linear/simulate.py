@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._chunks import Pacer
 from .._validate import InputError, check_blowup, check_int, check_memory
 from ..curve import DIVERGES, Curve, check_record, checkpoints
 from ..montecarlo import summarise
@@ -140,13 +141,28 @@ def _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup_
     return curve
 
 
-def _segments(rec: np.ndarray, n: int = 50):
-    """Split checkpoint indices into ~n segments of similar step counts (for progress)."""
-    edges = np.unique(np.searchsorted(rec, np.linspace(0, rec[-1], n + 1), side="right"))
-    edges = edges[edges > 0]
-    if edges[-1] != rec.size:
-        edges = np.append(edges, rec.size)
-    return [(0 if j == 0 else int(edges[j - 1]), int(edges[j])) for j in range(edges.size)]
+def _drive(segment, rec, out, guard, progress, t=0):
+    """Advance ``segment(t, record, i0, i1, out, guard)`` over all checkpoints in calls of bounded wall time.
+
+    A long gap between checkpoints is cut at unrecorded stops (scratch output, guard inf: a stop never
+    retires a seed, so the numbers are those of one call); Ctrl-C is then seen within ~TARGET_S.
+    """
+    pace = Pacer()
+    scratch = np.empty((out.shape[0], 1))
+    i = 0
+    while i < rec.size:
+        if rec[i] - t > pace.size:
+            stop = np.array([t + pace.size], dtype=rec.dtype)
+            with pace.timing(int(stop[0] - t)):
+                t = segment(t, stop, 0, 1, scratch, np.inf)
+        else:
+            i1 = int(np.searchsorted(rec, t + pace.size, side="right"))
+            with pace.timing(int(rec[i1 - 1] - t)):
+                t = segment(t, rec, i, i1, out, guard)
+            i = i1
+        if progress is not None:
+            progress(int(t), int(rec[-1]))
+    return t
 
 
 #: the function-space kernel is used for N <= DUAL_RATIO·d (its cost 2bN per step against 4bd), up to
@@ -165,11 +181,10 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
     if sgd.sampling == "online":
         e = np.tile(-problem.target, (seeds, 1))
         kernel = online_gradient_segment if draw == "gradient" else online_segment
-        for i0, i1 in _segments(rec):
-            t = kernel(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), sgd.lr, sgd.momentum,
-                               sgd.batch, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
-            if progress is not None:
-                progress(int(t), int(rec[-1]))
+        def segment(t, rec, i0, i1, out, guard):
+            return kernel(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), sgd.lr, sgd.momentum,
+                          sgd.batch, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
+        t = _drive(segment, rec, out, guard, progress, t)
     else:
         Z, y = problem.features, problem.labels
         N = Z.shape[0]
@@ -186,19 +201,16 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
             q = np.zeros((seeds, N))
             weight = np.full(N, 1.0 / N)
 
-            def segment(t, i0, i1):
+            def segment(t, rec, i0, i1, out, guard):
                 return dataset_dual_segment(K, weight, sgd.lr, sgd.momentum, sgd.batch, mode, offset, r, q, perm,
                                             pos, st, alive, t, rec, i0, i1, out, guard)
         else:
             w = np.zeros((seeds, d))
 
-            def segment(t, i0, i1):
+            def segment(t, rec, i0, i1, out, guard):
                 return dataset_segment(Z, y, lam, problem.target, problem.noise_variance, sgd.lr, sgd.momentum,
                                        sgd.batch, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
-        for i0, i1 in _segments(rec):
-            t = segment(t, i0, i1)
-            if progress is not None:
-                progress(int(t), int(rec[-1]))
+        t = _drive(segment, rec, out, guard, progress, t)
     return out, "float64"
 
 
