@@ -215,6 +215,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS)
     nrec = int(nrec)
     loss = loss[:nrec]
+    # E L >= σ²/2 >= 0; a negative value of the size of float64's underflow (below 1e-300, or 1e-250 L_0)
+    # is rounding of the cross terms, not a prediction: report it as 0
+    loss = np.where((loss < 0) & (-loss <= max(1e-300, 1e-250 * L0)), 0.0, loss)
     good = np.isfinite(loss)                    # a block that overflowed mid-way
     nrec = int(np.argmin(good)) if not good.all() else nrec
     first_step = None if first < 0 else int(first)
