@@ -201,3 +201,34 @@ def test_extreme_values_answer_or_refuse_with_a_message():
     with pytest.raises(sgdlab.InputError, match="initial loss"):
         sgdlab.simulate(sgdlab.Problem.from_eigenvalues([1.0], [1e108]), sgdlab.SGD(lr=0.1), 5, seeds=4)
     assert sgdlab.predict(p, sgdlab.SGD(lr=1e200), 10).status == "diverges"
+
+
+# ------------------------------------------------------------ thin CLI: library functions behind the commands
+def test_cli_accepts_every_tau_the_library_accepts(tmp_path):
+    from sgdlab.cli import main
+    import sys
+    for tau in ("-1", "0.5", "fit"):
+        sys_argv = ["sgdlab", "predict", "--dim", "30", "--steps", "50", "--sampling", "without", "--tau", tau,
+                    "--out", str(tmp_path / tau)]
+        old, sys.argv = sys.argv, sys_argv
+        try:
+            with pytest.raises(SystemExit) as info:
+                main()
+        finally:
+            sys.argv = old
+        assert info.value.code in (0, None)
+        doc = json.loads((tmp_path / tau / "run.json").read_text())
+        assert doc["results"]["status"] == "converges"
+
+
+def test_stability_region_spans_the_critical_curve():
+    p = sgdlab.Problem.power_law(dim=40)
+    m = sgdlab.linear.stability_region(p, [-0.5, 0.0, 0.5], 4, n_lr=50, span=1.2)
+    assert m.lrs[-1] == pytest.approx(1.2 * m.critical_lr.max())
+    np.testing.assert_allclose(m.critical_lr, [sgdlab.critical_lr(p, b, 4) for b in (-0.5, 0.0, 0.5)], rtol=1e-12)
+
+
+def test_loglog_slope_recovers_a_power_law_exponent():
+    t = np.arange(1, 10_001)
+    assert sgdlab.Curve(t, 2.0 * t ** -1.25).loglog_slope() == pytest.approx(1.25, abs=1e-12)
+    assert sgdlab.Curve([0, 1], [1.0, 0.5]).loglog_slope() is None

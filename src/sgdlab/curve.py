@@ -147,6 +147,35 @@ class Curve(ResultMixin):
     def final_loss(self) -> float:
         return float(self.loss[-1])
 
+    def loglog_slope(self, decades: float = 1.0) -> float | None:
+        """Power-law exponent p of L_t ≈ c·t^(-p), fitted over the last ``decades`` of the curve.
+
+        The least-squares slope of log L against log t over steps in [T·10^(-decades), T], T the
+        last step; a phase's predicted exponent is compared with it.
+
+        Args:
+            decades: how far back from the last step the fit reaches (> 0).
+
+        Returns:
+            p as a float, or None when fewer than 3 positive checkpoints fall in the window.
+
+        Raises:
+            InputError: decades is not > 0.
+
+        Example:
+            >>> import numpy as np
+            >>> t = np.arange(1, 1001)
+            >>> round(Curve(t, 3.0 * t ** -0.75).loglog_slope(), 12)
+            0.75
+        """
+        if isinstance(decades, bool) or not (isinstance(decades, (int, float)) and decades > 0):
+            raise InputError(f"decades must be a number > 0, got {decades!r}")
+        last = float(self.steps[-1])
+        m = (self.steps >= max(last * 10.0 ** -decades, 1.0)) & (self.loss > 0)
+        if m.sum() < 3:
+            return None
+        return float(-np.polyfit(np.log(self.steps[m]), np.log(self.loss[m]), 1)[0])
+
     def at(self, step: int) -> float:
         """Loss at a recorded step (KeyError if that step was not recorded)."""
         idx = np.searchsorted(self.steps, step)

@@ -249,6 +249,26 @@ def write_run_json(out: Path, command: str, config: dict, started: float, result
     return write_text(out / "run.json", dumps(doc) + "\n")
 
 
+def emit(command: str, started: float, *, out: Path | None, json: bool, config: dict, results: dict,
+         files: dict | None = None, stdout: dict | None = None) -> None:
+    """The one way a command hands over its result: files and run.json into ``out``, JSON on stdout.
+
+    ``files`` maps a file name to a writer ``write(path)``; they and ``run.json`` (configuration,
+    versions, elapsed time, ``results``) are written into a staged folder that replaces nothing until
+    all are complete (:func:`staged_out`).  ``--json`` prints ``stdout`` (default ``results``) through
+    :func:`dumps`: never NaN or inf.  Tables and messages go to stderr before this call.
+    """
+    files = files or {}
+    if out is not None:
+        with staged_out(out) as o:
+            for name, write in files.items():
+                write(o / name)
+            write_run_json(o, command, config, started, results)
+        console.print(f"wrote {out}/" + ", ".join([*files, "run.json"]))
+    if json:
+        emit_json(results if stdout is None else stdout)
+
+
 def _jsonable(x):
     if isinstance(x, np.generic):
         return x.item()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Optional
@@ -17,8 +16,8 @@ from .._validate import InputError
 from ..montecarlo import agreement
 from ..report import plot_curves, plot_stability
 from . import app
-from ._common import (console, emit_json, load_problem, opt_float, opt_int, opt_int_list, opt_momentum, opt_seed,
-                      prepare_out, progress_bar, staged_out, table, write_run_json)
+from ._common import (console, emit, load_problem, opt_float, opt_int, opt_int_list, opt_momentum, opt_seed,
+                      prepare_out, progress_bar, table)
 
 # ----------------------------------------------------------------- options
 SPECTRUM = typer.Option("power-law", help="'power-law' or a file of eigenvalues (.npy/.txt/.csv; "
@@ -60,15 +59,14 @@ def _check_problem(nu, kappa, dim, noise_variance=0.0, n_samples=None):
 
 
 def _check_tau(tau) -> None:
-    """--tau: 'fit' or a finite number > 0 (checked even where the model does not use it)."""
+    """--tau: 'fit' or a finite number <= 1, the library's rule (checked even where the model does not use it)."""
     if tau == "fit":
         return
     try:
-        v = float(tau)
-    except (TypeError, ValueError):
-        v = math.nan
-    if not (math.isfinite(v) and v > 0):
-        raise InputError(f"--tau must be 'fit' or a finite number > 0, got {tau!r}")
+        linear.noise.resolve_tau(None, float(tau))
+    except (TypeError, ValueError) as exc:       # InputError is a ValueError
+        reason = str(exc) if isinstance(exc, InputError) else "it is not a number"
+        raise InputError(f"--tau must be 'fit' or a finite number <= 1, got {tau!r} ({reason})") from None
 
 
 def _check_sgd(lr=None, momentum=None, batch=None, steps=None, seeds=None, seed=None):
@@ -110,9 +108,9 @@ def _curve_rows(curve: Curve, n: int = 8) -> list[list]:
             for i in idx]
 
 
-def _write_curve(out: Path, name: str, curve: Curve) -> None:
-    curve.to_json(out / f"{name}.json")
-    curve.to_csv(out / f"{name}.csv")
+def _curve_files(name: str, curve: Curve) -> dict:
+    """The lossless JSON and the CSV of a curve, as writers for :func:`emit`."""
+    return {f"{name}.json": curve.to_json, f"{name}.csv": curve.to_csv}
 
 
 # ----------------------------------------------------------------- commands
@@ -136,14 +134,9 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
     console.print(("[green]" if curve.status == "converges" else "[red]") + curve.reason)
     table("predicted loss", ["step", "loss"], _curve_rows(curve))
-    if out is not None:
-        with staged_out(out) as o:
-            _write_curve(o, "theory", curve)
-            plot_curves(o / "loss.png", theory=curve, title=problem.name)
-            write_run_json(o, "predict", _config(problem, sgd, steps, model=model), started, summary)
-        console.print(f"wrote {out}/theory.json, theory.csv, loss.png, run.json")
-    if json:
-        emit_json({**summary, "curve": curve.to_dict()})
+    emit("predict", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=summary,
+         files={**_curve_files("theory", curve), "loss.png": lambda p: plot_curves(p, theory=curve, title=problem.name)},
+         stdout={**summary, "curve": curve.to_dict()})
 
 
 @app.command()
@@ -165,15 +158,11 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     summary = _summary(curve)
     console.print(curve.reason)
     table("simulated loss (seed mean)", ["step", "mean", "stderr"], _curve_rows(curve))
-    if out is not None:
-        with staged_out(out) as o:
-            _write_curve(o, "simulation", curve)
-            plot_curves(o / "loss.png", simulation=curve, title=problem.name)
-            write_run_json(o, "simulate", _config(problem, sgd, steps, seeds=seeds, seed=seed,
-                                                    backend=curve.meta["backend"]), started, summary)
-        console.print(f"wrote {out}/simulation.json, simulation.csv, loss.png, run.json")
-    if json:
-        emit_json({**summary, "curve": curve.to_dict()})
+    emit("simulate", started, out=out, json=json, results=summary,
+         config=_config(problem, sgd, steps, seeds=seeds, seed=seed, backend=curve.meta["backend"]),
+         files={**_curve_files("simulation", curve),
+                "loss.png": lambda p: plot_curves(p, simulation=curve, title=problem.name)},
+         stdout={**summary, "curve": curve.to_dict()})
 
 
 def compare_curves(theory: Curve, sim: Curve) -> dict:
@@ -225,18 +214,13 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     results = {"theory": _summary(theory), "simulation": _summary(sim),
                **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict", "verdict_reason",
                                       "z_threshold", "checkpoints")}}
-    with staged_out(out) as o:
-        _write_curve(o, "theory", theory)
-        _write_curve(o, "simulation", sim)
-        _write_error_table(o / "errors.csv", err)
-        plot_curves(o / "compare.png", theory=theory, simulation=sim,
-                    title=f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}")
-        write_run_json(o, "compare", _config(problem, sgd, steps, seeds=seeds, seed=seed, model=model,
-                                             tau=theory.meta.get("tau"), backend=sim.meta["backend"]),
-                       started, results)
-    console.print(f"wrote {out}/compare.png, theory.json/csv, simulation.json/csv, errors.csv, run.json")
-    if json:
-        emit_json(results)
+    title = f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}"
+    emit("compare", started, out=out, json=json, results=results,
+         config=_config(problem, sgd, steps, seeds=seeds, seed=seed, model=model, tau=theory.meta.get("tau"),
+                        backend=sim.meta["backend"]),
+         files={"compare.png": lambda p: plot_curves(p, theory=theory, simulation=sim, title=title),
+                **_curve_files("theory", theory), **_curve_files("simulation", sim),
+                "errors.csv": lambda p: _write_error_table(p, err)})
 
 
 def _write_error_table(path: Path, err: dict) -> None:
@@ -273,25 +257,19 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
         model = "gaussian" if data is None else "se"
     betas = np.linspace(momentum_min, momentum_max, grid)
     nm = linear.resolve_noise(problem, model, batch, tau=tau)
-    crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
-    lrs = np.linspace(crit.max() * 1.2 / grid, crit.max() * 1.2, grid)
-    smap = linear.stability_map(problem, lrs, betas, batch=batch, model=model, tau=tau)
+    smap = linear.stability_region(problem, betas, batch, n_lr=grid, span=1.2, model=model, tau=tau)
     show = [-0.5, 0.0, 0.5, 0.9]
     rows = [[b, linear.critical_lr(problem, b, batch, model=model, tau=tau)] for b in show
             if momentum_min <= b <= momentum_max]
     table(f"critical learning rate, batch {batch} ({nm.name})", ["momentum", "critical lr"], rows)
     results = {"batch": batch, "momentum": betas, "critical_lr": smap.critical_lr}
-    if out is not None:
-        from .._io import write_text
-        with staged_out(out) as o:
-            write_text(o / "stability.csv", "momentum,critical_lr\n" + "".join(
-                f"{b!r},{float(a)!r}\n" for b, a in zip(betas.tolist(), smap.critical_lr)))
-            plot_stability(o / "stability.png", smap, batch, title=f"{problem.name}, batch {batch}")
-            write_run_json(o, "stability", {"problem": problem.summary(), "batch": batch, "grid": grid},
-                           started, {"critical_lr": {str(r[0]): r[1] for r in rows}})
-        console.print(f"wrote {out}/stability.png, stability.csv, run.json")
-    if json:
-        emit_json(results)
+    from .._io import write_text
+    csv_text = "momentum,critical_lr\n" + "".join(f"{b!r},{float(a)!r}\n" for b, a in zip(betas.tolist(),
+                                                                                       smap.critical_lr))
+    emit("stability", started, out=out, json=json, results={"critical_lr": {str(r[0]): r[1] for r in rows}},
+         config={"problem": problem.summary(), "batch": batch, "grid": grid, "model": nm.name},
+         files={"stability.png": lambda p: plot_stability(p, smap, batch, title=f"{problem.name}, batch {batch}"),
+                "stability.csv": lambda p: write_text(p, csv_text)}, stdout=results)
 
 
 @app.command()
@@ -321,7 +299,7 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}")
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau)
-    fit = _fitted_slope(curve)
+    fit = curve.loglog_slope(decades=1.0)
     table(f"phase of power law nu={nu:g}, kappa={kappa:g}", ["quantity", "value"], [
         ["phase", ph.phase], ["exponent", ph.exponent], ["fitted slope (last decade)", fit],
         ["constant", ph.constant if ph.constant is not None else "diverges"], ["noise mass U", ph.noise_mass],
@@ -329,23 +307,9 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
     results = {"phase": ph.phase, "exponent": ph.exponent, "constant": ph.constant, "noise_mass": ph.noise_mass,
                "fitted_slope": fit, "valid_until": ph.valid_until, "lr": lr, "momentum": momentum, "batch": batch,
                "warnings": [str(w.message) for w in caught]}
-    if out is not None:
-        from ..report import plot_phase
-        with staged_out(out) as o:
-            _write_curve(o, "theory", curve)
-            plot_phase(o / "phase.png", curve, ph)
-            write_run_json(o, "phase", _config(problem, sgd, steps, model=model), started, results)
-        console.print(f"wrote {out}/phase.png, theory.json, theory.csv, run.json")
-    if json:
-        emit_json(results)
-
-
-def _fitted_slope(curve: Curve) -> float | None:
-    """Slope of log L vs log t over the last decade of a curve (None if too short)."""
-    m = curve.steps >= max(curve.steps[-1] / 10, 1)
-    if m.sum() < 3:
-        return None
-    return float(-np.polyfit(np.log(curve.steps[m]), np.log(curve.loss[m]), 1)[0])
+    from ..report import plot_phase
+    emit("phase", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=results,
+         files={"phase.png": lambda p: plot_phase(p, curve, ph), **_curve_files("theory", curve)})
 
 
 @app.command()
@@ -377,22 +341,14 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
         ["ratio", adv.ratio]])
     results = {"lr": adv.lr, "momentum": adv.momentum, "loss": adv.loss, "loss_zero_momentum": adv.loss_zero_momentum,
                "ratio": adv.ratio, "steps": steps, "batch": batch, "model": model}
+    files = {}
     if out is not None:
         from ..report import plot_tuning
-        with staged_out(out) as o:
-            nm = linear.resolve_noise(problem, model, batch, tau=tau)
-            betas = np.linspace(-0.9, 0.98, grid)
-            crit = linear.stability.critical_curve(problem.eigenvalues, betas, nm)
-            lrs = np.linspace(crit.max() / grid, crit.max() * 1.05, grid)
-            surf = linear.loss_surface(problem, lrs, betas, batch, steps, model=model, tau=tau)
-            surf[lrs[None, :] >= crit[:, None]] = np.inf
-            plot_tuning(o / "tuning.png", lrs, betas, surf, crit, (adv.lr, adv.momentum),
-                        title=f"{problem.name}: loss after {steps} steps, batch {batch}")
-            write_run_json(o, "tune", {"problem": problem.summary(), "batch": batch, "steps": steps,
-                                         "model": model}, started, results)
-        console.print(f"wrote {out}/tuning.png, run.json")
-    if json:
-        emit_json(results)
+        s = linear.tuning_surface(problem, batch, steps, grid=grid, model=model, tau=tau)
+        files["tuning.png"] = lambda p: plot_tuning(p, s.lrs, s.momentums, s.loss, s.critical_lr, (adv.lr, adv.momentum),
+                                                    title=f"{problem.name}: loss after {steps} steps, batch {batch}")
+    emit("tune", started, out=out, json=json, results=results, files=files,
+         config={"problem": problem.summary(), "batch": batch, "steps": steps, "model": model})
 
 
 @app.command()
@@ -431,12 +387,8 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
     console.print(f"max deviation from batch {min(bs)} over samples >= {samples // 10}: {100 * dev:.2f}%")
     results = {"lr1": lr1, "batches": bs, "max_deviation": dev, "final_loss": {b: c.final_loss for b, c in curves.items()},
                "status": {b: c.status for b, c in curves.items()}}
-    if out is not None:
-        from ..report import plot_budget
-        with staged_out(out) as o:
-            plot_budget(o / "budget.png", curves, sims or None, title=f"{problem.name}: lr = batch x {lr1:.3g}")
-            write_run_json(o, "budget", {"problem": problem.summary(), "batches": bs, "lr1": lr1,
-                                           "momentum": momentum, "model": model}, started, results)
-        console.print(f"wrote {out}/budget.png, run.json")
-    if json:
-        emit_json(results)
+    from ..report import plot_budget
+    emit("budget", started, out=out, json=json, results=results,
+         config={"problem": problem.summary(), "batches": bs, "lr1": lr1, "momentum": momentum, "model": model},
+         files={"budget.png": lambda p: plot_budget(p, curves, sims or None,
+                                                    title=f"{problem.name}: lr = batch x {lr1:.3g}")})

@@ -19,15 +19,15 @@ from .exact import exact_critical_lr, exact_spectral_radius
 from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
 from .noise import SE, Gaussian, Homogenised, NoiseModel, as_noise, default_noise, fit_tau, gaussian, spectrally_expressible
 from .predict import (StabilityMap, critical_lr, noise_model, predict, predict_exact, predict_many, resolve_noise,
-                      stability_map)
+                      stability_map, stability_region)
 from .simulate import simulate
 from .stability import StabilityReport, noise_mass, stability_conditions
-from .tuning import (MomentumAdvice, asymptotic_momentum_sign, loss_surface, negative_momentum_helps,
+from .tuning import (MomentumAdvice, TuningSurface, tuning_surface, asymptotic_momentum_sign, loss_surface, negative_momentum_helps,
                      optimal_lr_momentum, optimal_momentum)
 
 __all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "as_noise", "default_noise", "resolve_noise",
            "predict_exact", "gaussian", "spectrally_expressible", "fit_tau", "noise_model", "predict", "predict_many",
-           "critical_lr", "stability_map", "StabilityMap", "simulate", "noise_mass", "stability_conditions",
+           "critical_lr", "stability_map", "stability_region", "tuning_surface", "TuningSurface", "StabilityMap", "simulate", "noise_mass", "stability_conditions",
            "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
            "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
            "MomentumAdvice", "asymptotic_momentum_sign", "loss_surface", "budget_curves", "budget_deviation"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_blowup, check_int, check_momentum
+from .._validate import InputError, as_float_array, check_blowup, check_int, check_momentum, check_positive
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..result import finish
 from ..hyper import SGD
@@ -26,7 +26,8 @@ from .modes import transition
 from .recursion import recursion_batch, recursion_numba, recursion_reference
 from .stability import check_float_range, critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
-__all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "StabilityMap", "noise_model",
+__all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "stability_region", "StabilityMap",
+           "noise_model",
            "resolve_noise", "predict_many", "MODELS", "METHODS"]
 
 #: theory shorthands accepted by ``model=`` / ``noise=``: "gaussian" (online, exact), "se" (finite data,
@@ -392,6 +393,43 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=Non
     margin = 1.0 - lrs[None, :] / crit[:, None]
     U = noise_mass_grid(lam, lrs, betas, nm.coupling, nm.self_noise)
     return StabilityMap(lrs, betas, crit, margin, U)
+
+
+def stability_region(problem: Problem, momentums, batch: int = 1, *, n_lr: int = 200, span: float = 1.2,
+                     noise=None, model=None, tau="fit", sampling: str | None = None) -> StabilityMap:
+    """The stability map on an lr axis derived from the critical curve: ``n_lr`` points up to span·max α*(β).
+
+    The grid a stability figure needs without the user guessing an lr range:
+    lrs = linspace(L/n_lr, L, n_lr) with L = ``span`` · max_β α*(β).
+
+    Args:
+        problem: the problem.  momentums: (n_beta,) in (-1, 1).  batch: b.
+        n_lr: points on the lr axis (>= 2).  span: how far past the largest critical lr the axis reaches (> 0).
+        noise, model, tau, sampling: as in :func:`critical_lr`.
+
+    Returns:
+        A :class:`StabilityMap`.
+
+    Raises:
+        InputError: a bad grid, span or noise model.
+
+    Example:
+        >>> import sgdlab
+        >>> m = sgdlab.linear.stability_region(sgdlab.Problem.from_eigenvalues([1.0, 2.0]), [0.0], n_lr=12, span=1.2)
+        >>> round(float(m.lrs[-1] / m.critical_lr[0]), 6), int(m.stable.sum())
+        (1.2, 10)
+    """
+    _check_problem(problem)
+    betas = as_float_array(momentums, "momentums")
+    if np.any(np.abs(betas) >= 1):
+        raise InputError("momentums must lie in (-1, 1)")
+    n_lr = check_int(n_lr, "n_lr", 2)
+    span = check_positive(span, "span")
+    crit = critical_curve(problem.eigenvalues, betas, resolve_noise(problem, noise, batch, sampling, model=model,
+                                                                    tau=tau))
+    top = span * float(crit.max())
+    return stability_map(problem, np.linspace(top / n_lr, top, n_lr), betas, batch, noise=noise, model=model,
+                         tau=tau, sampling=sampling)
 
 
 def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, noise=None, model=None,

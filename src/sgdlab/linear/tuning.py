@@ -18,7 +18,7 @@ from ..problem import Problem
 from .predict import critical_lr, predict_many, resolve_noise
 from .stability import critical_curve, noise_mass
 
-__all__ = ["MomentumAdvice", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
+__all__ = ["MomentumAdvice", "TuningSurface", "tuning_surface", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
            "asymptotic_momentum_sign", "loss_surface"]
 
 
@@ -220,6 +220,56 @@ def loss_surface(problem: Problem, lrs, momentums, batch: int, steps: int, *, mo
     betas = np.asarray(momentums, dtype=float)
     B, A = np.meshgrid(betas, lrs, indexing="ij")
     return _final_losses(problem, A.ravel(), B.ravel(), batch, steps, model, tau).reshape(B.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class TuningSurface:
+    """Predicted L_T over an (lr, momentum) grid bounded by the critical curve (the tuning figure's data).
+
+    Attributes:
+        lrs: (n_lr,) learning rates.  momentums: (n_beta,) momenta.
+        loss: (n_beta, n_lr) predicted L_T, +inf where lr >= α*(β).  critical_lr: (n_beta,) α*(β).
+    """
+
+    lrs: np.ndarray
+    momentums: np.ndarray
+    loss: np.ndarray
+    critical_lr: np.ndarray
+
+
+def tuning_surface(problem: Problem, batch: int, steps: int, *, grid: int = 41, momentum_range=(-0.9, 0.98),
+                   span: float = 1.05, model="gaussian", tau="fit") -> TuningSurface:
+    """L_T on a ``grid`` x ``grid`` (lr, β) grid whose lr axis reaches ``span`` · max α*(β) (§6).
+
+    Args:
+        problem: the problem.  batch: b.  steps: the horizon T.
+        grid: points per axis (>= 2).  momentum_range: (low, high) inside (-1, 1), low < high.
+        span: how far past the largest critical lr the lr axis reaches (> 0).
+        model, tau: the noise model.
+
+    Returns:
+        A :class:`TuningSurface`.
+
+    Raises:
+        InputError: a bad grid, range, span or noise model.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> s = sgdlab.linear.tuning_surface(sgdlab.Problem.power_law(dim=50), 4, 100, grid=8)
+        >>> s.loss.shape, bool(np.isinf(s.loss[:, -1]).all())
+        ((8, 8), True)
+    """
+    n = check_int(grid, "grid", 2)
+    lo, hi = (float(v) for v in momentum_range)
+    if not -1.0 < lo < hi < 1.0:
+        raise InputError(f"momentum_range must satisfy -1 < low < high < 1, got {momentum_range!r}")
+    span = check_positive(span, "span")
+    betas = np.linspace(lo, hi, n)
+    crit = critical_curve(problem.eigenvalues, betas, resolve_noise(problem, model, batch, tau=tau))
+    lrs = np.linspace(crit.max() / n, crit.max() * span, n)
+    surf = loss_surface(problem, lrs, betas, batch, steps, model=model, tau=tau)
+    surf[lrs[None, :] >= crit[:, None]] = np.inf
+    return TuningSurface(lrs, betas, surf, crit)
 
 
 def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "se", tau="fit") -> dict:
