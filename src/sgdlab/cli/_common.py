@@ -250,10 +250,11 @@ def write_run_json(out: Path, command: str, config: dict, started: float, result
 
 
 def emit(command: str, started: float, *, out: Path | None, json: bool, config: dict, results: dict,
-         files: dict | None = None, stdout: dict | None = None) -> None:
+         files=None, stdout: dict | None = None) -> None:
     """The one way a command hands over its result: files and run.json into ``out``, JSON on stdout.
 
-    ``files`` maps a file name to a writer ``write(path)``; they and ``run.json`` (configuration,
+    ``files`` maps a file name to a writer ``write(path)`` (or is one function ``write(folder)`` returning
+    the names it wrote, for commands whose files depend on the run); they and ``run.json`` (configuration,
     versions, elapsed time, ``results``) are written into a staged folder that replaces nothing until
     all are complete (:func:`staged_out`).  ``--json`` prints ``stdout`` (default ``results``) through
     :func:`dumps`: never NaN or inf.  Tables and messages go to stderr before this call.
@@ -261,10 +262,14 @@ def emit(command: str, started: float, *, out: Path | None, json: bool, config: 
     files = files or {}
     if out is not None:
         with staged_out(out) as o:
-            for name, write in files.items():
-                write(o / name)
+            if callable(files):
+                names = [n for n in files(o) if n != "run.json"]
+            else:
+                names = list(files)
+                for name, write in files.items():
+                    write(o / name)
             write_run_json(o, command, config, started, results)
-        console.print(f"wrote {out}/" + ", ".join([*files, "run.json"]))
+        console.print(f"wrote {out}/" + ", ".join([*names, "run.json"]))
     if json:
         emit_json(results if stdout is None else stdout)
 

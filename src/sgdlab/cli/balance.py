@@ -24,8 +24,7 @@ from .._io import write_text
 from .._validate import InputError, check_int, check_positive
 from ..report.factorization import plot_balance, plot_convergence_map, plot_trajectories
 from . import app
-from ._common import (console, emit_json, opt_float, opt_int, opt_seed, prepare_out, progress_bar, staged_out,
-                      table, write_run_json)
+from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, table
 
 MATRIX_C = "0.2,0.8,1.2,1.5,1.8,2.1,2.4"
 SCALAR_C = "0.05:2.3:46"
@@ -177,15 +176,13 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
     console.print(f"[bold]{desc}[/]  L0 median {np.median(sw.L0):.4g} (residual term included); "
                   f"a stable minimum needs h <= 1/σ1 = {fz.max_lr(A):.4g}")
     _show(rows)
-    if out is not None:
-        with staged_out(out) as o:
-            c_traj = cs[np.unique(np.linspace(0, len(cs) - 1, min(4, len(cs))).round().astype(int))]
-            traj = fz.trajectory(A, X0[:1], Y0[:1], 2.0 * c_traj / sw.L0[0], min(steps, 3000))
-            files = _write(o, sw, cmap, traj, c_traj, doc)
-            config = {"singular_values": singular_values, "rank": rank, "scale": scale, "start": start, "c": cs,
-                      "runs": runs, "steps": steps, "seed": seed, "map_scales": None if no_map else map_scales,
-                      "map_runs": map_runs, "quick": quick}
-            write_run_json(o, "balance", config, started, {"rows": doc["rows"]})
-        console.print(f"wrote {out}/" + ", ".join(files))
-    if json:
-        emit_json(doc)
+    def write_all(o):
+        c_traj = cs[np.unique(np.linspace(0, len(cs) - 1, min(4, len(cs))).round().astype(int))]
+        traj = fz.trajectory(A, X0[:1], Y0[:1], 2.0 * c_traj / sw.L0[0], min(steps, 3000))
+        return _write(o, sw, cmap, traj, c_traj, doc)
+
+    config = {"singular_values": singular_values, "rank": rank, "scale": scale, "start": start, "c": cs,
+              "runs": runs, "steps": steps, "seed": seed, "map_scales": None if no_map else map_scales,
+              "map_runs": map_runs, "quick": quick}
+    emit("balance", started, out=out, json=json, config=config, results={"rows": doc["rows"]}, stdout=doc,
+         files=write_all)

@@ -13,8 +13,8 @@ from .. import fluctuations as fl
 from .._io import write_text
 from .._validate import InputError
 from . import app
-from ._common import (_load_array, console, dumps, emit_json, opt_float, opt_int, opt_momentum, opt_seed,
-                      prepare_out, progress_bar, staged_out, table, write_run_json)
+from ._common import (_load_array, console, dumps, emit, opt_float, opt_int, opt_momentum, opt_seed, prepare_out,
+                      progress_bar, table)
 
 ADDITIVE = ("random", "isotropic", "hessian")
 DATA = ("online", "replacement", "distinct", "label")
@@ -164,17 +164,12 @@ def fluctuations(
               "backend": backend}
     console.print(f"[bold]fluctuations[/]  d={H.shape[0]} noise={noise} batch={model.batch} lr={lr_used:.6g} "
                   f"(lr/lr_max = {lr_used / lmax:.4g}) momentum={momentum:g} preconditioner={preconditioner}")
-    try:
-        st = fl.stationary_covariance(hess, model, lr_used, momentum, P, raise_on_failure=True)
-    except fl.NoStationaryLaw as exc:
-        console.print(f"[red]{exc}")
-        doc = {"status": exc.result.status, "condition": exc.condition, "reason": str(exc), "message": str(exc),
-               "lr_max": lmax}
-        if out is not None:
-            with staged_out(out) as o:
-                write_run_json(o, "fluctuations", config, started, doc)
-        if json:
-            emit_json(doc)
+    st = fl.stationary_covariance(hess, model, lr_used, momentum, P)
+    if not st.ok:                               # no stationary law: an answer (status and reason), exit 1
+        console.print(f"[red]{st.reason}")
+        doc = {"status": st.status, "condition": st.condition, "reason": st.reason,
+               "message": st.reason, "lr_max": lmax}
+        emit("fluctuations", started, out=out, json=json, config=config, results=doc)
         raise typer.Exit(1)
     sim = cmp_theory = cmp_ct = None
     if simulate:
@@ -193,19 +188,17 @@ def fluctuations(
                       f"({sim.chains} chains x {sim.steps} steps, burn-in {sim.burn_in})")
     doc = {"status": st.status, "lr_max": lmax, "theory": st.to_dict(),
            "simulation": None if sim is None else {**sim.to_dict(), "vs_theory": cmp_theory, "vs_continuous": cmp_ct}}
-    if out is not None:
+    def write_all(o):
         from ..report.fluctuations import plot_fluctuations
-        with staged_out(out) as o:
-            curve = fl.approximation_error(hess, model, np.linspace(lmax / 60, lmax * 0.995, 60), momentum, P)
-            write_text(o / "stationary.json", dumps(doc) + "\n")
-            files = _write_outputs(o, st, sim, curve)
-            plot_fluctuations(o / "fluctuations.png", st, sim, curve,
-                              title=f"noise={noise}, batch={model.batch}, preconditioner={preconditioner}")
-            summary = {"lr_max": lmax, "excess_loss": st.excess_loss, "ratio_to_continuous": st.ratio_to_continuous,
-                       **({} if sim is None else {"rel_error": cmp_theory["rel_error"], "max_z": cmp_theory["max_z"],
-                                                  "mc_rel_error": cmp_theory["mc_rel_error"]})}
-            write_run_json(o, "fluctuations", config, started, summary)
-        console.print(f"wrote {out}/" + ", ".join(files))
-    if json:
-        emit_json(doc)
+        curve = fl.approximation_error(hess, model, np.linspace(lmax / 60, lmax * 0.995, 60), momentum, P)
+        write_text(o / "stationary.json", dumps(doc) + "\n")
+        files = _write_outputs(o, st, sim, curve)
+        plot_fluctuations(o / "fluctuations.png", st, sim, curve,
+                          title=f"noise={noise}, batch={model.batch}, preconditioner={preconditioner}")
+        return files
+
+    summary = {"lr_max": lmax, "excess_loss": st.excess_loss, "ratio_to_continuous": st.ratio_to_continuous,
+               **({} if sim is None else {"rel_error": cmp_theory["rel_error"], "max_z": cmp_theory["max_z"],
+                                          "mc_rel_error": cmp_theory["mc_rel_error"]})}
+    emit("fluctuations", started, out=out, json=json, config=config, results=summary, stdout=doc, files=write_all)
 

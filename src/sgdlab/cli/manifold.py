@@ -25,8 +25,7 @@ from .._io import write_text
 from .._validate import InputError, check_int, check_positive
 from ..report.manifold import plot_curves_at, plot_scaling, plot_time_vs_momentum
 from . import app
-from ._common import (console, emit_json, opt_float, opt_int, opt_seed, prepare_out, progress_bar, staged_out,
-                      table, write_run_json)
+from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, table
 from .balance import _clean, _csv, parse_floats
 
 MODELS = ("uv", "sensing", "mlp")
@@ -186,13 +185,9 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
                   "statistic": sw.statistic, "speedup": speed, "rows": sw.rows()})
     console.print(f"[bold]{m.describe()}[/], ε = {eps:g}, C_lin = (ε²k/N)^⅓ = {clin:.4g} (k = {m.k:.4g})")
     _show(sw, doc["speedup"])
-    if out is not None:
-        with staged_out(out) as o:
-            files = _write(o, sw, doc)
-            config = {"model": model, "lrs": sw.lrs, "c_over_c_lin": grid, "label_noise": eps, "chains": n_chains,
-                      "activation": activation, "seed": seed, "baseline": baseline, "quick": quick}
-            write_run_json(o, "momentum-scaling", config, started, {k: doc[k] for k in (
-                "exponent", "ci95", "time_exponent", "time_ci95", "C_lin", "C_opt_over_C_lin", "speedup")})
-        console.print(f"wrote {out}/" + ", ".join(files))
-    if json:
-        emit_json(doc)
+    config = {"model": model, "lrs": sw.lrs, "c_over_c_lin": grid, "label_noise": eps, "chains": n_chains,
+              "activation": activation, "seed": seed, "baseline": baseline, "quick": quick}
+    emit("momentum-scaling", started, out=out, json=json, config=config, stdout=doc,
+         results={k: doc[k] for k in ("exponent", "ci95", "time_exponent", "time_ci95", "C_lin",
+                                      "C_opt_over_C_lin", "speedup")},
+         files=lambda o: _write(o, sw, doc))

@@ -14,8 +14,8 @@ from .._validate import InputError
 from ..hyper import SGD
 from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
-from ._common import (console, dumps, emit_json, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
-                      prepare_out, staged_out, table, write_run_json)
+from ._common import (console, dumps, emit, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
+                      prepare_out, table)
 from .linear import DATA, DATADIR, DIM, JSON, KAPPA, NOISE, NSAMPLES, NU, OUT, SPECTRUM, TARGET, _check_problem
 
 FEATURES = typer.Option("rf", "--features", help="feature map for --data: linear, rf, ntk")
@@ -141,24 +141,17 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     cols = ["step", "passes", "Volterra"] + (["risk Ω"] if risk is not None else [])
     cols += (["SGD mean", "stderr"] if sim is not None else []) + (["HSGD mean", "stderr"] if hs is not None else [])
     table("Volterra prediction", cols, _rows(theory, n_over_b, sim, hs))
-    if out is not None:
-        with staged_out(out) as o:
-            files = ["volterra.json", "volterra.csv"]
-            theory.to_json(o / "volterra.json")
-            theory.to_csv(o / "volterra.csv")
-            for name, c in (("sgd", sim), ("hsgd", hs)):
-                if c is not None:
-                    c.to_json(o / f"{name}.json")
-                    c.to_csv(o / f"{name}.csv")
-                    files += [f"{name}.json", f"{name}.csv"]
-            plot_volterra(o / "volterra.png", theory, n_over_b, sim, hs, title=f"{problem.name}: lr={s.lr:.3g}, B={batch}")
-            write_run_json(o, "volterra", {"problem": problem.summary(), "sgd": s.to_dict(), "ridge": ridge,
-                                             "steps": steps, "sgd_runs": sgd_runs, "hsgd_paths": hsgd_paths,
-                                             "seed": seed}, started, summary)
-        console.print(f"wrote {out}/" + ", ".join(files + ["volterra.png", "run.json"]))
-    if json:
-        emit_json({**summary, "curve": theory.to_dict(), "sgd": None if sim is None else sim.to_dict(),
-                   "hsgd": None if hs is None else hs.to_dict()})
+    files = {}
+    for name, c in (("volterra", theory), ("sgd", sim), ("hsgd", hs)):
+        if c is not None:
+            files.update({f"{name}.json": c.to_json, f"{name}.csv": c.to_csv})
+    files["volterra.png"] = lambda p: plot_volterra(p, theory, n_over_b, sim, hs,
+                                                    title=f"{problem.name}: lr={s.lr:.3g}, B={batch}")
+    emit("volterra", started, out=out, json=json, results=summary, files=files,
+         config={"problem": problem.summary(), "sgd": s.to_dict(), "ridge": ridge, "steps": steps,
+                 "sgd_runs": sgd_runs, "hsgd_paths": hsgd_paths, "seed": seed},
+         stdout={**summary, "curve": theory.to_dict(), "sgd": None if sim is None else sim.to_dict(),
+                 "hsgd": None if hs is None else hs.to_dict()})
 
 
 @app.command("momentum-batch")
@@ -195,17 +188,14 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
           [[r["batch"], r["lr"], r["momentum"], r["recommended_lr"], r["recommended_momentum"],
             r["recommended_rate"]] for r in mb.rows])
     doc = mb.to_dict()
-    if out is not None:
-        from .._io import write_text
-        with staged_out(out) as o:
-            write_text(o / "momentum_batch.json", dumps(doc) + "\n")
-            keys = list(mb.rows[0])
-            write_text(o / "momentum_batch.csv", "\n".join([",".join(keys)] + [
-                ",".join(repr(float(r[k])) if isinstance(r[k], float) else str(r[k]) for k in keys) for r in mb.rows]) + "\n")
-            plot_momentum_batch(o / "momentum_batch.png", mb, title=problem.name)
-            write_run_json(o, "momentum-batch", {"problem": problem.summary(), "batches": bs, "sampling": sampling,
-                                                    "fourth_moment": fm, "seed": seed}, started,
-                           {"conditioning": c, "knee": mb.knee, "single_sample_rate": mb.single_sample_rate})
-        console.print(f"wrote {out}/momentum_batch.json, momentum_batch.csv, momentum_batch.png, run.json")
-    if json:
-        emit_json(doc)
+    from .._io import write_text
+    keys = list(mb.rows[0])
+    csv_text = "\n".join([",".join(keys)] + [",".join(repr(float(r[k])) if isinstance(r[k], float) else str(r[k])
+                                                     for k in keys) for r in mb.rows]) + "\n"
+    emit("momentum-batch", started, out=out, json=json, stdout=doc,
+         results={"conditioning": c, "knee": mb.knee, "single_sample_rate": mb.single_sample_rate},
+         config={"problem": problem.summary(), "batches": bs, "sampling": sampling, "fourth_moment": fm,
+                 "seed": seed},
+         files={"momentum_batch.json": lambda p: write_text(p, dumps(doc) + "\n"),
+                "momentum_batch.csv": lambda p: write_text(p, csv_text),
+                "momentum_batch.png": lambda p: plot_momentum_batch(p, mb, title=problem.name)})
