@@ -1,6 +1,6 @@
 """predict(method="auto") keeps its promise: within 1e-4 relative of the exact recursion, everywhere.
 
-The geometric time stepping (sgdlab.linear.blocks) drifts near the critical lr, where the
+The geometric time stepping (sgdlab.linear._blocks) drifts near the critical lr, where the
 renewal equation amplifies its interpolation error by ~1/(1 - U); ``auto`` certifies it a
 posteriori or falls back to the exact recursion.
 """
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sgdlab
-from sgdlab.linear.blocks import AUTO_EXACT_WORK, AUTO_RTOL, auto_recursion
+from sgdlab.linear._blocks import AUTO_EXACT_WORK, AUTO_RTOL, auto_recursion
 
 DIM, STEPS = 2000, 300_000          # dim * steps = 6e8 > 1e8: auto leaves the plain recursion
 

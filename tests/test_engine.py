@@ -6,9 +6,9 @@ import pytest
 import sgdlab
 from sgdlab.curve import checkpoints
 from sgdlab.linear import gaussian, predict_many
-from sgdlab.linear.blocks import doubling_tables, recursion_blocks
-from sgdlab.linear.modes import characteristic_roots, transition
-from sgdlab.linear.recursion import recursion_batch, recursion_numba, recursion_reference
+from sgdlab.linear._blocks import doubling_tables, recursion_blocks
+from sgdlab.linear._modes import characteristic_roots, transition
+from sgdlab.linear._recursion import recursion_batch, recursion_numba, recursion_reference
 from sgdlab.linear.stability import growth_rate, kernel_gf, noise_mass
 
 PL = sgdlab.Problem.power_law(dim=200, nu=1.5, kappa=1.0)

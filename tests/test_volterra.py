@@ -13,8 +13,8 @@ import pytest
 import sgdlab
 from sgdlab import InputError
 from sgdlab import volterra as V
-from sgdlab.volterra.kernel import first_bin_mass
-from sgdlab.volterra.solver import forward_substitution, picard_fft
+from sgdlab.volterra._grid import first_bin_mass
+from sgdlab.volterra._solver import forward_substitution, picard_fft
 
 
 def sgd(lr, batch=1, sampling="replacement", momentum=0.0):
@@ -52,7 +52,7 @@ def test_one_mode_with_a_constant_forcing_matches_the_closed_form_solution():
 def test_picard_fft_and_forward_substitution_solve_the_same_scheme():
     p = sgdlab.Problem.from_eigenvalues(mp_spectrum(300), noise_variance=0.2)
     sp = V.spectrum(p, sgd(1.2 / p.eigenvalues.sum()), ridge=0.1)
-    from sgdlab.volterra.kernel import grid_terms
+    from sgdlab.volterra._grid import grid_terms
     g, _ = grid_terms(sp, 1.0, 4000)
     psi_p, its, ok = picard_fft(g.forcing, g.bins)
     psi_f, complete = forward_substitution(g.forcing, g.bins)

@@ -13,8 +13,8 @@ from sgdlab import InputError
 from sgdlab import volterra as V
 from sgdlab.linear.noise import Homogenised
 from sgdlab.linear.stability import stability_conditions
-from sgdlab.volterra.kernel import bin_weights, grid_terms
-from sgdlab.volterra.solver import forward_substitution, mode_recursion
+from sgdlab.volterra._grid import bin_weights, grid_terms
+from sgdlab.volterra._solver import forward_substitution, mode_recursion
 
 
 def sgd(lr, batch=1, sampling="replacement", momentum=0.0):

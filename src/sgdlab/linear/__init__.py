@@ -1,17 +1,19 @@
 """The linear-model engine: per-mode maps + one scalar coupling (design/ARCHITECTURE.md).
 
-Modules, in the order the engine reads:
+This ``__init__`` is the engine's door: import from ``sgdlab.linear`` (or ``sgdlab``). Modules with a
+leading underscore are internal (kernels, their layout may change); the others hold the public
+functions listed in ``__all__``, in the order the engine reads:
 
-* :mod:`~sgdlab.linear.noise`      noise models (c_c, c_d)
-* :mod:`~sgdlab.linear.modes`      the per-mode 3x3 second-moment map
-* :mod:`~sgdlab.linear.recursion`  the direct recursion (numpy reference, numba kernels)
-* :mod:`~sgdlab.linear.blocks`     geometric time stepping for long horizons
+* :mod:`~sgdlab.linear.noise`      noise models: objects that resolve to (c_c, c_d)
+* ``_modes``, ``_recursion``, ``_blocks`` (internal): the per-mode 3x3 second-moment map, the direct
+  recursion (numpy reference, numba kernels), geometric time stepping for long horizons
 * :mod:`~sgdlab.linear.stability`  noise mass U, stability conditions, critical lr
-* :mod:`~sgdlab.linear.predict`    the entry points predict / critical_lr / stability_map
+* :mod:`~sgdlab.linear.predict`    the entry points predict / predict_exact / critical_lr / stability_map
 * :mod:`~sgdlab.linear.exact`      the exact finite-N d x d recursion (seed 000 §1)
 * :mod:`~sgdlab.linear.generating` generating functions, power-law phases, critical-curve asymptotes
 * :mod:`~sgdlab.linear.tuning`     the best momentum (possibly negative) and (lr, momentum)
-* :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds
+* :mod:`~sgdlab.linear.budget`     budget independence across batch sizes
+* :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds (``_sim_*``, ``_rng`` internal)
 """
 
 from .budget import budget_curves, budget_deviation

@@ -3,8 +3,8 @@
 Entry points of the linear engine (design/math-linear.md §2-§4):
 
 * :func:`predict` — E[L_t] of mini-batch heavy-ball SGD at checkpoints, from the
-  per-mode recursion of :mod:`sgdlab.linear.recursion` (exact in t) or the
-  geometric time stepping of :mod:`sgdlab.linear.blocks` (long horizons);
+  per-mode recursion of :mod:`sgdlab.linear._recursion` (exact in t) or the
+  geometric time stepping of :mod:`sgdlab.linear._blocks` (long horizons);
 * :func:`critical_lr` — α*(β, b), the root of U = 1;
 * :func:`stability_map` — stability and margin over an (lr, momentum) grid.
 """
@@ -21,9 +21,9 @@ from ..result import finish
 from ..hyper import SGD
 from ..problem import Problem
 from . import noise as _noise
-from .blocks import auto_recursion, doubling_tables, recursion_blocks
-from .modes import transition
-from .recursion import recursion_batch, recursion_numba, recursion_reference
+from ._blocks import auto_recursion, doubling_tables, recursion_blocks
+from ._modes import transition
+from ._recursion import recursion_batch, recursion_numba, recursion_reference
 from .stability import check_float_range, critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
 __all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "stability_region", "StabilityMap",
@@ -161,7 +161,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
             ``"blocks"`` (geometric time stepping, ε = 1/32: 1e-6-1e-3 relative, worst near the
             critical lr) or ``"auto"`` (the recursion, or blocks certified to 1e-4 relative of it at
-            every checkpoint: :func:`sgdlab.linear.blocks.auto_recursion`).
+            every checkpoint: :func:`sgdlab.linear._blocks.auto_recursion`).
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
         blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the status is ``"diverges"``.

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import optimize
 
 from .._validate import InputError, check_positive
-from .modes import transition
+from ._modes import transition
 from .noise import NoiseModel
 
 __all__ = ["noise_mass", "noise_mass_grid", "upper_lr", "critical_lr_from_spectrum", "stability_conditions",

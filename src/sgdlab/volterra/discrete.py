@@ -1,7 +1,7 @@
 """Discrete Volterra (renewal) equations from per-mode maps (Part II §5.2, §6.1).
 
 Each mode's second moments s = (E e², E e v, E v²) evolve by the heavy-ball map T̃_j of
-:mod:`sgdlab.linear.modes` (v-form, self-noise c_d), and mini-batch noise couples the modes
+:mod:`sgdlab.linear._modes` (v-form, self-noise c_d), and mini-batch noise couples the modes
 through the loss only: s' = T̃ s + α² c_c λ_j (2L) 1.  Unrolling gives
 
 .. math::  L_k = F_k + \\sum_{s<k} K_{k-1-s} L_s,\\qquad
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linear.modes import transition
+from ..linear._modes import transition
 from ._kernels import mode_responses, renewal_forward
 
 __all__ = ["discrete_terms", "discrete_volterra", "solve_renewal"]

@@ -28,7 +28,7 @@ from scipy import optimize
 from .._validate import InputError, check_int
 from ..curve import Curve, check_record, checkpoints
 from ..hyper import SGD
-from ..linear.modes import characteristic_roots, transition
+from ..linear._modes import characteristic_roots, transition
 from ..linear.noise import Homogenised, NoiseModel
 from ..linear.predict import predict as _engine_predict
 from ..linear.stability import kernel_gf, noise_mass, stability_conditions

@@ -18,10 +18,10 @@ from .._validate import InputError, check_int, check_positive
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
-from .kernel import bin_weights, first_bin_mass, grid_terms
+from ._grid import bin_weights, first_bin_mass, grid_terms
 from .rates import rate
 from .risk import QuadraticRisk, flow_risk, risk_kernel_weight
-from .solver import convolve_trapezoid, estimated_seconds, solve
+from ._solver import convolve_trapezoid, estimated_seconds, solve
 from .spectrum import Spectrum, spectrum
 
 __all__ = ["predict_curve", "solve_grid", "GridSolution", "MAX_GRID", "MAX_FIRST_BIN"]
@@ -85,7 +85,7 @@ def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), gu
         sp: the equation's inputs (:func:`~sgdlab.volterra.spectrum`).  steps: horizon in steps.
         h: grid step (default as :func:`predict_curve`).  extra: per-mode weights of further kernels sharing
             the grid (their bin masses come back in ``extra_bins``).  guard: stop once ψ exceeds it.
-        max_seconds: refuse, before any work, a solve estimated (:func:`~sgdlab.volterra.solver.estimated_seconds`)
+        max_seconds: refuse, before any work, a solve estimated (:func:`~sgdlab.volterra._solver.estimated_seconds`)
             to take longer; None: no limit.
 
     Returns:

@@ -54,7 +54,7 @@ import numba
 import numpy as np
 
 from .._validate import check_memory
-from .recursion import _step_all
+from ._recursion import _step_all
 
 __all__ = ["doubling_tables", "recursion_blocks", "auto_recursion", "AUTO_RTOL", "AUTO_EXACT_WORK"]
 
@@ -272,8 +272,8 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
         for an error of order >= 2), are finite, nonnegative and truncated alike, and their
         total cost stays below that of the exact recursion; otherwise the exact recursion runs.
     """
-    from .modes import transition
-    from .recursion import recursion_numba
+    from ._modes import transition
+    from ._recursion import recursion_numba
 
     lam, alpha, beta, c_d, record = args[0], args[3], args[4], args[6], args[7]
     n = lam.size
