@@ -220,3 +220,21 @@ def test_predict_many_equals_single_predictions():
         c = sgdlab.predict(p, sgdlab.SGD(lr=lrs[j], momentum=betas[j], batch=2), steps=500)
         np.testing.assert_allclose(loss[j], c.loss, rtol=1e-12)
     assert np.isinf(loss[2, -1])
+
+
+def test_the_paced_recursion_is_the_compiled_one_bit_for_bit(monkeypatch):
+    """Cut into compiled calls of bounded wall time (Ctrl-C lands between them), the numbers do not change."""
+    import sgdlab._chunks as chunks
+    from sgdlab.linear._recursion import recursion_numba, recursion_paced
+    p = sgdlab.Problem.power_law(dim=300, noise_variance=0.1)
+    rec = sgdlab.checkpoints(5000)
+    for lr, beta, b in [(0.5, 0.3, 4), (3.0, 0.0, 1)]:       # converging, and diverging (stops at the guard)
+        args = (p.eigenvalues, p.initial_moments, 0.1, lr, beta, 1 / b, 1 / b, rec, 1e6 * p.initial_loss,
+                1e100 * p.initial_loss)
+        whole = recursion_numba(*args)
+        real = chunks.Pacer
+        monkeypatch.setattr(chunks, "Pacer", lambda first=1, **k: real(target_s=1e-9, first=1, grow=1.0))
+        tiny = recursion_paced(*args)
+        monkeypatch.undo()
+        assert tiny[1] == whole[1] and tiny[2] == whole[2]
+        np.testing.assert_array_equal(tiny[0][: tiny[1]], whole[0][: whole[1]])

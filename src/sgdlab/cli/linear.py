@@ -13,6 +13,7 @@ from .. import linear
 from ..curve import Curve
 from ..hyper import SAMPLING_MODES, SGD
 from .._validate import InputError
+from ..linear.predict import METHODS
 from ..montecarlo import agreement
 from ..report import plot_curves, plot_stability
 from . import app
@@ -120,16 +121,20 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
             model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: str = FEATURES,
             n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+            method: str = typer.Option("auto", help="solver: auto (certified to 1e-4), recursion (exact), blocks, "
+                                       "reference"),
             out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
     started = time.perf_counter()
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps)
     _check_tau(tau)
+    if method not in METHODS:
+        raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model)
-    curve = linear.predict(problem, sgd, steps, model=model, tau=tau)
+    curve = linear.predict(problem, sgd, steps, model=model, tau=tau, method=method)
     summary = _summary(curve)
     console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
     console.print(("[green]" if curve.status == "converges" else "[red]") + curve.reason)

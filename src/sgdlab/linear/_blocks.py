@@ -273,16 +273,16 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
         total cost stays below that of the exact recursion; otherwise the exact recursion runs.
     """
     from ._modes import transition
-    from ._recursion import recursion_numba
+    from ._recursion import recursion_paced
 
     lam, alpha, beta, c_d, record = args[0], args[3], args[4], args[6], args[7]
     n = lam.size
     exact_cost = float(n) * float(steps)
     if exact_cost <= exact_work or steps <= t_exact:
-        return "recursion", recursion_numba(*args)
+        return "recursion", recursion_paced(*args)
     T = transition(alpha * lam, beta, c_d)
     if not np.all(np.isfinite(T)):
-        return "recursion", recursion_numba(*args)
+        return "recursion", recursion_paced(*args)
     floor = 1e-250 * max(float(args[2]) + float(np.dot(lam, args[1])), 1e-300)
     spent = 0.0
     prev = None                  # (loss, n_recorded, first_above, eps, blocks taken) of the last sane run
@@ -292,7 +292,7 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
         guess = n * (t_exact + _LEVEL_COST * _levels(next_eps, steps)
                      + (0.0 if prev is None else _BLOCK_COST * prev[4] * ratio))   # blocks ∝ 1/ε
         if spent + guess > exact_cost:
-            return "recursion", recursion_numba(*args)
+            return "recursion", recursion_paced(*args)
         out, nrec, first, nblocks = _run_blocks(args, T, steps, next_eps, t_exact)
         spent += n * (t_exact + _BLOCK_COST * nblocks + _LEVEL_COST * _levels(next_eps, steps))
         loss = out[:nrec]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["recursion_reference", "recursion_numba", "recursion_batch"]
+__all__ = ["recursion_reference", "recursion_numba", "recursion_batch", "recursion_paced"]
 
 
 def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
@@ -106,6 +106,55 @@ def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
         S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
         t += 1
     return out, i, first_above
+
+
+@numba.njit(cache=True)
+def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, record, i, out, first_above,
+            blowup, guard):
+    """The loop of :func:`recursion_numba` from step t (state A, C, D, S) to at most ``t_stop``.
+
+    Returns ``(t, S, i, first_above, done)``; the same operations in the same order, so a run cut
+    into pieces gives the same numbers bit for bit.
+    """
+    while True:
+        L = 0.5 * S
+        if first_above < 0 and not L <= blowup:
+            first_above = t
+        if t == record[i]:
+            out[i] = L
+            i += 1
+        if not L <= guard or t == T:
+            return t, S, i, first_above, True
+        if t == t_stop:
+            return t, S, i, first_above, False
+        S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
+        t += 1
+
+
+def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+    """:func:`recursion_numba` in compiled calls of bounded wall time (Ctrl-C lands between them).
+
+    Same contract and the same numbers bit for bit; the chunk length adapts to the measured cost
+    per step (:class:`sgdlab._chunks.Pacer`).
+    """
+    from .._chunks import Pacer
+    lam = np.ascontiguousarray(lam, dtype=np.float64)
+    a = alpha * lam
+    A = np.array(A0, dtype=np.float64)
+    C, D = np.zeros_like(A), np.zeros_like(A)
+    out = np.empty(record.size)
+    T = int(record[-1])
+    S = float(sigma2)
+    for k in range(lam.size):          # the same summation order as the compiled kernel
+        S += lam[k] * A[k]
+    pacer = Pacer(first=max(1, 2_000_000 // max(lam.size, 1)))
+    t, i, first, done = 0, 0, -1, False
+    while not done:
+        t_stop = min(T, t + pacer.size)
+        with pacer.timing(t_stop - t):
+            t, S, i, first, done = _resume(lam, a, A, C, D, S, sigma2, alpha * alpha * c_c, alpha * alpha * c_d, beta,
+                                           t, t_stop, T, record, i, out, first, blowup, guard)
+    return out, i, first
 
 
 @numba.njit(cache=True, parallel=True)

@@ -23,7 +23,7 @@ from ..problem import Problem
 from . import noise as _noise
 from ._blocks import auto_recursion, doubling_tables, recursion_blocks
 from ._modes import transition
-from ._recursion import recursion_batch, recursion_numba, recursion_reference
+from ._recursion import recursion_batch, recursion_paced, recursion_reference
 from .stability import check_float_range, critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
 __all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "stability_region", "StabilityMap",
@@ -208,7 +208,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     elif method == "reference":
         loss, nrec, first = recursion_reference(*args)
     elif method == "recursion":
-        loss, nrec, first = recursion_numba(*args)
+        loss, nrec, first = recursion_paced(*args)
     else:
         T = transition(alpha * lam, beta, nm.self_noise)
         levels = max(1, int(np.floor(np.log2(max(BLOCK_EPS * steps, 1.0)))) + 2)
