@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..result import jsonable
 from . import classify as cl
 from ._arrays import parse

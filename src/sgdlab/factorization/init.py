@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_float_array, check_positive
-from ._strict import check_int
+from .._validate import check_int
 
 __all__ = ["from_singular_values", "unbalanced_init"]
 

@@ -193,7 +193,7 @@ def convergence_map(A, scales, c, d: int | None = None, seeds: int = 50, steps: 
     for v in c:
         check_positive(float(v), "c")
     n, m = A2.shape
-    from ._strict import check_int
+    from .._validate import check_int
     from .gd import check_memory
     seeds, steps = check_int(seeds, "runs" if runs is not None else "seeds"), check_int(steps, "steps")
     d = n if d is None else check_int(d, "d")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..result import DIVERGES, FINITE, ResultMixin
 from .classify import MIXED
 from ._arrays import parse

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_momentum, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..result import DIVERGES, ResultMixin, register_status
 from .existence import STATIONARY, NoStationaryLaw
 from .stationary import stationary_covariance

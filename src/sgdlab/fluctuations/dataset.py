@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from .frame import as_symmetric
 from .noise import NoiseModel
 

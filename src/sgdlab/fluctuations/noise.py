@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._validate import InputError, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from .frame import as_symmetric
 
 __all__ = ["NoiseModel", "Additive", "OnlineMinibatch", "additive", "online_minibatch", "as_noise_model"]

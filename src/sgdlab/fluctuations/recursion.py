@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, check_momentum, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..result import CONVERGES, DIVERGES, ResultMixin
 from .existence import prepare
 from .lyapunov import augmented_system

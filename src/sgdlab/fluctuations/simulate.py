@@ -24,7 +24,7 @@ import numpy as np
 
 from .._chunks import chunks
 from .._validate import InputError, check_momentum, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo, summarise
 from ..result import DIVERGES, FINITE, ResultMixin, jsonable

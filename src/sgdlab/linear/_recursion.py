@@ -78,37 +78,6 @@ def _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S):
 
 
 @numba.njit(cache=True)
-def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
-    """Compiled direct recursion (same contract as :func:`recursion_reference`)."""
-    a = alpha * lam
-    A = A0.copy()
-    C = np.zeros_like(A)
-    D = np.zeros_like(A)
-    out = np.empty(record.size)
-    first_above = -1
-    i = 0
-    T = record[record.size - 1]
-    S = sigma2
-    for k in range(lam.size):
-        S += lam[k] * A[k]
-    alpha2cc = alpha * alpha * c_c
-    alpha2cd = alpha * alpha * c_d
-    t = 0
-    while True:
-        L = 0.5 * S
-        if first_above < 0 and not L <= blowup:
-            first_above = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == T:
-            break
-        S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
-        t += 1
-    return out, i, first_above
-
-
-@numba.njit(cache=True)
 def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, record, i, out, first_above,
             blowup, guard):
     """The loop of :func:`recursion_numba` from step t (state A, C, D, S) to at most ``t_stop``.
@@ -129,6 +98,22 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
             return t, S, i, first_above, False
         S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
         t += 1
+
+
+@numba.njit(cache=True)
+def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+    """Compiled direct recursion (same contract as :func:`recursion_reference`): :func:`_resume` from step 0 to T."""
+    A = A0.copy()
+    C = np.zeros_like(A)
+    D = np.zeros_like(A)
+    out = np.empty(record.size)
+    T = record[record.size - 1]
+    S = sigma2
+    for k in range(lam.size):
+        S += lam[k] * A[k]
+    _, _, i, first_above, _ = _resume(lam, alpha * lam, A, C, D, S, sigma2, alpha * alpha * c_c, alpha * alpha * c_d,
+                                      beta, 0, T, T, record, 0, out, -1, blowup, guard)
+    return out, i, first_above
 
 
 def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_float_array, check_momentum, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from .curvature import numerical_gradient, tangent_basis
 
 __all__ = ["drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "uv_tenfold_time"]

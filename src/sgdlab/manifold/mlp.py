@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from .._validate import InputError
-from ._strict import check_int
+from .._validate import check_int
 from ._model import ManifoldModel
 from .valley import flattest_point, project
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_momentum, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo
 from ..result import DIVERGES, FINITE, jsonable, register_status

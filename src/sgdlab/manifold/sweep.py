@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from .._validate import InputError, as_float_array, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ..result import DIVERGES, ResultMixin, jsonable, register_status
 from .extract import METHODS, NOT_REACHED, REACHED, Extracted, extract_time
 from .simulate import Run, _no_bools, simulate

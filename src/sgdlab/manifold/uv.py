@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from ._model import ManifoldModel
 
 __all__ = ["UV", "uv_delta"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_positive
-from ._strict import check_int
+from .._validate import check_int
 from .curvature import numerical_gradient, tangent_basis
 
 __all__ = ["project", "flattest_point"]
