@@ -232,3 +232,16 @@ def test_loglog_slope_recovers_a_power_law_exponent():
     t = np.arange(1, 10_001)
     assert sgdlab.Curve(t, 2.0 * t ** -1.25).loglog_slope() == pytest.approx(1.25, abs=1e-12)
     assert sgdlab.Curve([0, 1], [1.0, 0.5]).loglog_slope() is None
+
+
+def test_engine_results_follow_the_protocol():
+    p = sgdlab.Problem.power_law(dim=50)
+    results = [sgdlab.stability_map(p, [0.1, 5.0], [0.0]), sgdlab.phase(p, sgd=sgdlab.SGD(lr=0.3)),
+               sgdlab.phase(1.5, 1.0), sgdlab.optimal_momentum(p, 0.3, 4, 200, grid=11),
+               sgdlab.linear.tuning_surface(p, 4, 100, grid=6),
+               sgdlab.linear.stability_conditions(p.eigenvalues, 3.0, 0.0, sgdlab.noise.gaussian(1))]
+    for r in results:
+        assert r.status in STATUSES and r.reason
+        d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+        assert d["status"] == r.status
+    assert [r.status for r in results] == ["mixed", "converges", "exponents-only", "converges", "mixed", "diverges"]

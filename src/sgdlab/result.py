@@ -205,4 +205,7 @@ class ResultMixin:
         return not is_failure(self.status)
 
     def to_dict(self) -> dict:
-        return jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr})
+        """The fields shown in the repr, with ``status`` and ``reason`` first (also when they are properties)."""
+        d = {"status": self.status, "reason": self.reason}
+        d.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr})
+        return jsonable(d)

@@ -34,6 +34,7 @@ from scipy.special import gamma as Gamma
 from .._validate import InputError, as_float_array, check_momentum, check_positive
 from ..hyper import SGD
 from ..problem import Problem
+from ..result import CONVERGES, DIVERGES, ResultMixin, register_status
 from .noise import NoiseModel
 from .stability import kernel_gf, noise_mass
 
@@ -142,8 +143,11 @@ def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
     return out
 
 
+EXPONENTS_ONLY = register_status("exponents-only", "a power-law phase from (nu, kappa) alone: no lr, so no noise mass "
+                                 "or constant")
+
 @dataclass(frozen=True)
-class Phase:
+class Phase(ResultMixin):
     """Phase and leading asymptote L_t ≃ constant · t^(-exponent) of a power-law problem (§5.2).
 
     Attributes:
@@ -162,6 +166,21 @@ class Phase:
     nu: float
     kappa: float
     valid_until: float | None = None
+
+    @property
+    def status(self) -> str:
+        """``"converges"`` when U < 1 (the asymptote exists), ``"diverges"`` when U >= 1, ``"exponents-only"``
+        when no hyperparameters were given (no U, no constant)."""
+        if self.noise_mass != self.noise_mass:
+            return EXPONENTS_ONLY
+        return DIVERGES if self.noise_mass >= 1 else CONVERGES
+
+    @property
+    def reason(self) -> str:
+        head = f"{self.phase} phase: L_t ~ t^-{self.exponent:.4g} (nu = {self.nu:.4g}, kappa = {self.kappa:.4g})"
+        if self.status == DIVERGES:
+            return f"{head}; but noise mass U = {self.noise_mass:.4g} >= 1: the loss diverges"
+        return head if self.constant is None else f"{head}, constant {self.constant:.4g}"
 
     def asymptote(self, t):
         """constant · t^(-exponent)."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validate import InputError, as_float_array, check_blowup, check_int, check_momentum, check_positive
 from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
-from ..result import finish
+from ..result import MIXED, ResultMixin, finish
 from ..hyper import SGD
 from ..problem import Problem
 from . import noise as _noise
@@ -330,7 +330,7 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, nois
 
 
 @dataclass(frozen=True)
-class StabilityMap:
+class StabilityMap(ResultMixin):
     """Mean-square stability over an (lr, momentum) grid.
 
     Attributes:
@@ -351,6 +351,17 @@ class StabilityMap:
     @property
     def stable(self) -> np.ndarray:
         return self.margin > 0
+
+    @property
+    def status(self) -> str:
+        """``"converges"`` (every grid point stable), ``"diverges"`` (none) or ``"mixed"``."""
+        n = int(self.stable.sum())
+        return CONVERGES if n == self.stable.size else (DIVERGES if n == 0 else MIXED)
+
+    @property
+    def reason(self) -> str:
+        return (f"{int(self.stable.sum())} of {self.stable.size} (lr, momentum) points stable; critical lr "
+                f"{float(self.critical_lr.min()):.4g} to {float(self.critical_lr.max()):.4g} over the momenta")
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.stable, dtype=dtype)

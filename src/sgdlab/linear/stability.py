@@ -28,6 +28,7 @@ from scipy import optimize
 
 from .._validate import InputError, check_positive
 from ._modes import transition
+from ..result import CONVERGES, DIVERGES, ResultMixin
 from .noise import NoiseModel
 
 __all__ = ["noise_mass", "noise_mass_grid", "upper_lr", "critical_lr_from_spectrum", "stability_conditions",
@@ -159,7 +160,7 @@ def _critical_curve_bisection(lam, betas, noise: NoiseModel, iters: int = 80) ->
 
 
 @dataclass(frozen=True)
-class StabilityReport:
+class StabilityReport(ResultMixin):
     """Which of the three stability conditions hold (design/math-linear.md §4.2).
 
     Attributes:
@@ -175,6 +176,11 @@ class StabilityReport:
     critical_lr: float
     reason: str
     growth_rate: float | None = None
+
+    @property
+    def status(self) -> str:
+        """``"converges"`` when all three conditions hold, else ``"diverges"``."""
+        return CONVERGES if self.stable else DIVERGES
 
 
 def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> StabilityReport:

@@ -15,6 +15,7 @@ from scipy import optimize
 
 from .._validate import InputError, check_int, check_positive
 from ..problem import Problem
+from ..result import CONVERGES, MIXED, ResultMixin
 from .predict import critical_lr, predict_many, resolve_noise
 from .stability import critical_curve, noise_mass
 
@@ -23,7 +24,7 @@ __all__ = ["MomentumAdvice", "TuningSurface", "tuning_surface", "optimal_momentu
 
 
 @dataclass(frozen=True)
-class MomentumAdvice:
+class MomentumAdvice(ResultMixin):
     """Result of a momentum (or joint lr, momentum) search.
 
     Attributes:
@@ -45,6 +46,16 @@ class MomentumAdvice:
     @property
     def ratio(self) -> float:
         return self.loss / self.loss_zero_momentum
+
+    @property
+    def status(self) -> str:
+        """``"converges"``: the advised point is stable (the search never leaves the stable region)."""
+        return CONVERGES
+
+    @property
+    def reason(self) -> str:
+        return (f"momentum {self.momentum:.4g} at lr {self.lr:.4g}: predicted loss {self.loss:.4g} after {self.steps} "
+                f"steps, {self.ratio:.4g} x the best at momentum 0")
 
 
 def _final_losses(problem, lrs, betas, batch, steps, model, tau):
@@ -223,7 +234,7 @@ def loss_surface(problem: Problem, lrs, momentums, batch: int, steps: int, *, mo
 
 
 @dataclass(frozen=True, eq=False)
-class TuningSurface:
+class TuningSurface(ResultMixin):
     """Predicted L_T over an (lr, momentum) grid bounded by the critical curve (the tuning figure's data).
 
     Attributes:
@@ -235,6 +246,16 @@ class TuningSurface:
     momentums: np.ndarray
     loss: np.ndarray
     critical_lr: np.ndarray
+
+    @property
+    def status(self) -> str:
+        """``"mixed"``: the grid reaches past the stability boundary (inf there) by construction."""
+        return MIXED if np.isinf(self.loss).any() else CONVERGES
+
+    @property
+    def reason(self) -> str:
+        ok = np.isfinite(self.loss)
+        return f"{int(ok.sum())} of {ok.size} grid points stable; smallest predicted loss {float(self.loss[ok].min()):.4g}"
 
 
 def tuning_surface(problem: Problem, batch: int, steps: int, *, grid: int = 41, momentum_range=(-0.9, 0.98),
