@@ -12,7 +12,7 @@ from __future__ import annotations
 import json as jsonlib
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -28,48 +28,15 @@ from . import app
 from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, table
 from .balance import _clean, _csv, parse_floats
 
-MODELS = ("uv", "sensing", "mlp")
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Default experiment of one test bed (full and ``--quick``)."""
-
-    label_noise: float
-    lrs: tuple
-    grid: tuple            # C in units of C_lin
-    chains: int
-    baseline_steps: int
-    baseline_chains: int
-
-
-PRESETS = {
-    # design doc §B.6: δ = 0.5 (ε = 2, s = 1, N = 16), C on a √2 grid from 0.35 to 4
-    "uv": Preset(2.0, (4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4), tuple(2 ** (k / 2) for k in range(-3, 5)), 300,
-                 1_500_000, 100),
-    "sensing": Preset(0.1, (4e-3, 2e-3, 1e-3, 5e-4), tuple(2 ** (k / 2) for k in range(-4, 3)), 100,
-                      200_000, 50),
-    "mlp": Preset(0.1, (4e-2, 2e-2, 1e-2), tuple(2 ** (k / 2) for k in range(-4, 3)), 40, 100_000, 20),
-}
-QUICK = {
-    "uv": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-2, 4)), chains=100,
-               baseline_steps=50_000, baseline_chains=20),
-    "sensing": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=30,
-                    baseline_steps=20_000, baseline_chains=20),
-    "mlp": dict(lrs=(4e-2, 2e-2, 1e-2), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=10,
-                baseline_steps=20_000, baseline_chains=10),
-}
+MODELS = mf.presets.TEST_BEDS
+Preset, PRESETS, QUICK = mf.presets.Preset, mf.presets.PRESETS, mf.presets.QUICK
 
 
 def build_model(name: str, activation: str = "tanh", seed: int = 0):
-    """The test bed behind ``--model``."""
-    if name == "uv":
-        return mf.UV(s=1.0, n=16)
-    if name == "sensing":
-        return mf.MatrixSensing(d=5, rank=1, m=6, spread=1.0, seed=seed)
-    if name == "mlp":
-        return mf.TeacherStudent(activation=activation, seed=seed)
-    raise InputError(f"--model must be one of {', '.join(MODELS)}, got {name!r}")
+    """The test bed behind ``--model`` (:func:`sgdlab.manifold.presets.build`), errors naming ``--model``."""
+    if name not in MODELS:
+        raise InputError(f"--model must be one of {', '.join(MODELS)}, got {name!r}")
+    return mf.presets.build(name, activation, seed)
 
 
 def _speedup(model, sw, preset: Preset, enabled: bool) -> dict:

@@ -42,6 +42,7 @@ from .sweep import PowerFit, Sweep, parabola_minimum, plain_sgd_time, power_law_
 from .timescales import Timescales, timescales
 from .uv import UV, uv_delta
 from .valley import flattest_point, project
+from . import presets
 
 __all__ = ["timescales", "Timescales", "recommended_momentum", "Recommendation", "c_lin", "predicted_speedup",
            "drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "uv_tenfold_time",
@@ -50,4 +51,4 @@ __all__ = ["timescales", "Timescales", "recommended_momentum", "Recommendation",
            "simulate", "Run", "time_to_fraction", "exp_fit_time", "extract_time", "Extracted", "METHODS",
            "sweep", "Sweep", "power_law_fit", "PowerFit", "parabola_minimum", "plain_sgd_time",
            "from_ema", "to_ema", "one_minus_beta", "ema_one_minus_beta", "tangent_curvatures",
-           "slowest_curvature", "effective_curvature", "tangent_basis", "project", "flattest_point"]
+           "slowest_curvature", "effective_curvature", "tangent_basis", "project", "flattest_point", "presets"]
