@@ -49,13 +49,19 @@ def test_linear_simulation_cut_into_tiny_calls_gives_the_same_numbers(monkeypatc
     np.testing.assert_array_equal(tiny.stderr, whole.stderr)
 
 
-def test_fluctuation_chains_in_chunks_give_the_same_numbers(monkeypatch):
-    H = np.diag([0.5, 1.0, 2.0])
-    model = fl.additive(np.eye(3), 1)
+@pytest.mark.parametrize("kind", ["additive", "distinct"])
+def test_fluctuation_chains_in_chunks_give_the_same_numbers(monkeypatch, kind):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    H = np.diag([0.5, 1.0, 2.0]) if kind == "additive" else X.T @ X / 12
+    model = fl.additive(np.eye(3), 1) if kind == "additive" else \
+        fl.finite_dataset(X, X @ np.ones(3) + 0.3 * rng.normal(size=12), batch=3, sampling="distinct")
     sgd = SGD(lr=0.3, momentum=0.2)
-    whole = fl.simulate(H, model, sgd, 500, seeds=6, seed=3)
-    monkeypatch.setattr(fl_sim, "chunks", lambda n: ((i, i + 1) for i in range(n)))
-    one_by_one = fl.simulate(H, model, sgd, 500, seeds=6, seed=3)
+    whole = fl.simulate(None if kind == "distinct" else H, model, sgd, 500, seeds=6, seed=3)
+    calls = []
+    monkeypatch.setattr(fl_sim, "chunks", lambda n: ((calls.append(i) or i, i + 1) for i in range(n)))
+    one_by_one = fl.simulate(None if kind == "distinct" else H, model, sgd, 500, seeds=6, seed=3)
+    assert len(calls) == 6                      # every sampling mode is cut into calls (Ctrl-C between them)
     np.testing.assert_array_equal(one_by_one.cov, whole.cov)
     np.testing.assert_array_equal(one_by_one.cloud, whole.cloud)
 

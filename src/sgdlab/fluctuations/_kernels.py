@@ -104,16 +104,18 @@ def run_online(P, root, sigma, batch, lr, mu, chains, burn, steps, keep_every, n
 
 @numba.njit(cache=True)
 def run_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, chains, burn, steps,
-                keep_every, n_keep, seed):
+                keep_every, n_keep, seed, perm):
     """Finite data set (§A.6–§A.7): S indices i.i.d. (``distinct`` = 0) or S distinct (partial
-    Fisher-Yates); the real gradient (1/S) Σ x_i (x_iᵀw - y_i - ε ξ) of the iterate w."""
+    Fisher-Yates); the real gradient (1/S) Σ x_i (x_iᵀw - y_i - ε ξ) of the iterate w.
+
+    ``perm`` (int64, length n) is the Fisher-Yates permutation, updated in place: passing the same
+    array to consecutive chunks of chains gives the numbers of one call."""
     if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
         np.random.seed(seed)
     n, d = X.shape
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))
     w, e, v, pg, g = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
-    perm = np.arange(n)
     for c in range(chains):
         w[:] = wstar
         v[:] = 0.0

@@ -251,19 +251,20 @@ def _run_numba(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, see
         def kernel(*args):
             return _kernels.run_online(P, root, sigma, model.batch, *args)
     elif isinstance(model, FiniteDataset):
+        perm = np.arange(model.X.shape[0], dtype=np.int64)      # carried from chunk to chunk
+
         def kernel(*args):
             return _kernels.run_dataset(model.X, model.y, model.minimiser, P, model.batch,
-                                        model.sampling == "distinct", model.label_noise, *args)
+                                        model.sampling == "distinct", model.label_noise, *args, perm)
     else:
         PH, PL = P @ H, P @ _sqrt_psd(model.base_cov)
 
         def kernel(*args):
             return _kernels.run_additive(PH, PL, *args)
-    # chains in calls of bounded wall time (Ctrl-C); one random stream: only the first call seeds it.
-    # Distinct sampling keeps its permutation from chain to chain inside the kernel: one call, same numbers.
-    whole = isinstance(model, FiniteDataset) and model.sampling == "distinct"
+    # chains in calls of bounded wall time (Ctrl-C); one random stream: only the first call seeds it,
+    # and distinct sampling's permutation is carried from call to call
     parts = [kernel(lr, mu, b - a, burn, steps, keep_every, n_keep, seed if a == 0 else -1)
-             for a, b in ([(0, chains)] if whole else chunks(chains))]
+             for a, b in chunks(chains)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
