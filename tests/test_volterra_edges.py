@@ -188,3 +188,20 @@ def test_a_solve_estimated_to_exceed_max_seconds_is_refused_up_front_with_the_ov
         with pytest.raises(InputError, match=r"about [\d.e+]+ s .*max_seconds=None") as err:
             V.predict_curve(p, s, 200_000, max_seconds=10.0)
     assert time.perf_counter() - t < 2.0 and "\n" not in str(err.value)
+
+
+def test_the_exact_solvers_cut_into_calls_give_the_numbers_of_one_call(monkeypatch):
+    """forward_substitution and mode_recursion run in calls of bounded wall time (Ctrl-C lands between them)."""
+    import sgdlab._chunks as chunks
+    from sgdlab.volterra._kernels import trapezoid_forward, trapezoid_modes
+    rng = np.random.default_rng(1)
+    n, w, q = 400, rng.uniform(0, 0.01, 5), rng.uniform(0.5, 0.99, 5)
+    F = 1.0 + rng.uniform(size=n)
+    W = (w[None, :] * q[None, :] ** np.arange(n)[:, None]).sum(axis=1)
+    real = chunks.Pacer
+    monkeypatch.setattr(chunks, "Pacer", lambda first=1, **k: real(target_s=1e-9, first=1, grow=1.0))
+    psi_fs, done_fs = forward_substitution(F, W)
+    psi_mr, done_mr = mode_recursion(F, w, q)
+    assert done_fs and done_mr
+    np.testing.assert_array_equal(psi_fs, trapezoid_forward(F, W, np.inf)[0])
+    np.testing.assert_array_equal(psi_mr, trapezoid_modes(F, w, q, np.inf)[0])

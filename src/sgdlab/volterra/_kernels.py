@@ -55,15 +55,23 @@ def trapezoid_forward(F, W, guard):
     V = np.zeros(n)
     for m in range(1, n - 1):
         V[m] = W[m - 1] + W[m]
+    k = trapezoid_forward_rows(F, W, V, psi, 1, n, guard)
+    return psi, k
+
+
+@numba.njit(cache=True)
+def trapezoid_forward_rows(F, W, V, psi, k0, k1, guard):
+    """Rows k0..k1-1 of :func:`trapezoid_forward` (ψ filled before k0, V_m = W_{m} + W_{m+1}); returns the
+    next row, or the row at which ψ passed ``guard``.  Cutting the rows into pieces changes no number."""
     denom = 1.0 - 0.5 * W[0]
-    for k in range(1, n):
+    for k in range(k0, k1):
         acc = W[k - 1] * psi[0]
         for m in range(1, k):
             acc += V[m] * psi[k - m]
         psi[k] = (F[k] + 0.5 * acc) / denom
         if not abs(psi[k]) <= guard:
-            return psi, k
-    return psi, n
+            return k
+    return k1
 
 
 @numba.njit(cache=True)
@@ -108,15 +116,23 @@ def trapezoid_modes(F, w, q, guard):
     so ψ_k (1 - W_1/2) = F_k + Σ_j w_j q_j S_j(k-1) + W_1 ψ_{k-1}/2.  Returns (ψ, points computed); stops past ``guard``.
     """
     n = F.size
-    d = w.size
     psi = np.zeros(n)
     psi[0] = F[0]
-    S = np.zeros(d)
+    S = np.zeros(w.size)
+    k = trapezoid_modes_rows(F, w, q, psi, S, 1, n, guard)
+    return psi, k
+
+
+@numba.njit(cache=True)
+def trapezoid_modes_rows(F, w, q, psi, S, k0, k1, guard):
+    """Rows k0..k1-1 of :func:`trapezoid_modes` with the mode memories S (updated in place); returns the next
+    row, or the row at which ψ passed ``guard``.  Cutting the rows into pieces changes no number."""
+    d = w.size
     W1 = 0.0
     for j in range(d):
         W1 += w[j]
     denom = 1.0 - 0.5 * W1
-    for k in range(1, n):
+    for k in range(k0, k1):
         acc = 0.0
         for j in range(d):
             acc += w[j] * q[j] * S[j]
@@ -125,5 +141,5 @@ def trapezoid_modes(F, w, q, guard):
         for j in range(d):
             S[j] = q[j] * S[j] + half
         if not abs(psi[k]) <= guard:
-            return psi, k
-    return psi, n
+            return k
+    return k1

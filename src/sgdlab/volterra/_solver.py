@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sfft
 
-from ._kernels import trapezoid_forward, trapezoid_modes
+from ._kernels import trapezoid_forward_rows, trapezoid_modes_rows
 
 __all__ = ["Solution", "solve", "TrapezoidConvolution", "picard_fft", "forward_substitution", "convolve_trapezoid", "mode_recursion",
            "estimated_seconds",
@@ -78,18 +78,42 @@ def picard_fft(F: np.ndarray, W: np.ndarray, tol: float = 1e-13, max_iter: int =
     return psi, max_iter, False
 
 
+def _paced_rows(rows, n: int) -> int:
+    """Run ``rows(k0, k1) -> next row`` over 1..n-1 in compiled calls of bounded wall time (Ctrl-C between them)."""
+    from .._chunks import Pacer
+    pacer, k = Pacer(first=64), 1
+    while k < n:
+        k1 = min(n, k + pacer.size)
+        with pacer.timing(k1 - k):
+            nxt = rows(k, k1)
+        if nxt < k1:                       # passed the guard
+            return nxt
+        k = k1
+    return n
+
+
 def forward_substitution(F: np.ndarray, W: np.ndarray, guard: float = np.inf):
-    """The same scheme solved point by point (exact, O(N²)); stops past ``guard``."""
-    psi, count = trapezoid_forward(np.ascontiguousarray(F), np.ascontiguousarray(W), float(guard))
-    return psi[:count], count == F.size
+    """The same scheme solved point by point (exact, O(N²)); stops past ``guard``; interruptible."""
+    F, W = np.ascontiguousarray(F, dtype=float), np.ascontiguousarray(W, dtype=float)
+    n = F.size
+    psi, V = np.zeros(n), np.zeros(n)
+    psi[0] = F[0]
+    V[1:n - 1] = W[:n - 2] + W[1:n - 1]
+    count = _paced_rows(lambda k0, k1: trapezoid_forward_rows(F, W, V, psi, k0, k1, float(guard)), n)
+    return psi[:count], count == n
 
 
 def mode_recursion(F: np.ndarray, w: np.ndarray, q: np.ndarray, guard: float = np.inf):
-    """The same scheme for W_m = Σ_j w_j q_j^{m-1}, exact, O(N d); stops past ``guard``."""
+    """The same scheme for W_m = Σ_j w_j q_j^{m-1}, exact, O(N d); stops past ``guard``; interruptible."""
     keep = np.asarray(w) != 0
-    psi, count = trapezoid_modes(np.ascontiguousarray(F), np.ascontiguousarray(np.asarray(w, float)[keep]),
-                                 np.ascontiguousarray(np.asarray(q, float)[keep]), float(guard))
-    return psi[:count], count == F.size
+    F = np.ascontiguousarray(F, dtype=float)
+    w = np.ascontiguousarray(np.asarray(w, float)[keep])
+    q = np.ascontiguousarray(np.asarray(q, float)[keep])
+    n = F.size
+    psi, S = np.zeros(n), np.zeros(w.size)
+    psi[0] = F[0]
+    count = _paced_rows(lambda k0, k1: trapezoid_modes_rows(F, w, q, psi, S, k0, k1, float(guard)), n)
+    return psi[:count], count == n
 
 
 def _sweeps(kernel_norm: float, tol: float) -> float:
