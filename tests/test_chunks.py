@@ -74,3 +74,24 @@ def test_a_diverging_run_cut_into_tiny_calls_retires_seeds_at_the_same_checkpoin
     assert whole.status == tiny.status and whole.diverged_at == tiny.diverged_at
     np.testing.assert_array_equal(tiny.loss, whole.loss)
     assert tiny.meta["seeds_overflowed"] == whole.meta["seeds_overflowed"]
+
+
+@pytest.mark.parametrize("kind", ["additive", "online", "distinct"])
+def test_long_fluctuation_chains_in_pieces_give_the_same_numbers(monkeypatch, kind):
+    """A chain too long for one call runs in pieces of that chain (state carried): same numbers as one call."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    H = np.diag([0.5, 1.0, 2.0])
+    model = {"additive": lambda: fl.additive(np.eye(3), 1),
+             "online": lambda: fl.online_minibatch(H, label_variance=0.5, batch=2),
+             "distinct": lambda: fl.finite_dataset(X, X @ np.ones(3) + 0.3 * rng.normal(size=12), batch=3,
+                                                   sampling="distinct")}[kind]()
+    hess = H if kind == "additive" else None
+    sgd = SGD(lr=0.2, momentum=0.2)
+    whole = fl.simulate(hess, model, sgd, 700, seeds=3, seed=5)
+    monkeypatch.setattr(fl_sim, "PIECE_STEPS", 10)
+    real = fl_sim.chunks
+    monkeypatch.setattr(fl_sim, "chunks", lambda n, first=1: real(n, target_s=1e-9, first=7))
+    pieces = fl.simulate(hess, model, sgd, 700, seeds=3, seed=5)
+    np.testing.assert_array_equal(pieces.cov, whole.cov)
+    np.testing.assert_array_equal(pieces.cloud, whole.cloud)

@@ -60,19 +60,31 @@ def run_additive(PH, PL, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
     """Gaussian additive noise ξ = L z:  P·g = PH·e + PL·z  (§A.1–§A.4)."""
     if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
         np.random.seed(seed)
-    d, r = PL.shape
+    d = PL.shape[0]
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))
-    e, v, pg, z = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(r)
+    e, v = np.zeros(d), np.zeros(d)
     for c in range(chains):
         e[:] = 0.0
         v[:] = 0.0
-        for t in range(burn + steps):
-            _normals(z)
-            _matvec(pg, PH, e, False)
-            _matvec(pg, PL, z, True)
-            _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every)
+        piece_additive(PH, PL, lr, mu, e, v, acc, cloud, c, 0, burn + steps, burn, keep_every, -1)
     return acc, cloud
+
+
+@numba.njit(cache=True)
+def piece_additive(PH, PL, lr, mu, e, v, acc, cloud, c, t0, t1, burn, keep_every, seed):
+    """Steps t0..t1-1 of chain c of :func:`run_additive` from the state (e, v), updated in place.
+
+    Calling it piece after piece along a chain gives the numbers of one call (one random stream)."""
+    if seed >= 0:
+        np.random.seed(seed)
+    d, r = PL.shape
+    pg, z = np.zeros(d), np.zeros(r)
+    for t in range(t0, t1):
+        _normals(z)
+        _matvec(pg, PH, e, False)
+        _matvec(pg, PL, z, True)
+        _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every)
 
 
 @numba.njit(cache=True)
@@ -83,23 +95,33 @@ def run_online(P, root, sigma, batch, lr, mu, chains, burn, steps, keep_every, n
     d = P.shape[0]
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))
-    e, v, pg, g, z, x = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
+    e, v = np.zeros(d), np.zeros(d)
     for c in range(chains):
         e[:] = 0.0
         v[:] = 0.0
-        for t in range(burn + steps):
-            g[:] = 0.0      # mean over the batch of x (xᵀe - ε)
-            for _ in range(batch):
-                _normals(z)
-                res = -sigma * np.random.standard_normal()
-                _matvec(x, root, z, False)
-                for i in range(d):
-                    res += x[i] * e[i]
-                for i in range(d):
-                    g[i] += x[i] * res / batch
-            _matvec(pg, P, g, False)
-            _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every)
+        piece_online(P, root, sigma, batch, lr, mu, e, v, acc, cloud, c, 0, burn + steps, burn, keep_every, -1)
     return acc, cloud
+
+
+@numba.njit(cache=True)
+def piece_online(P, root, sigma, batch, lr, mu, e, v, acc, cloud, c, t0, t1, burn, keep_every, seed):
+    """Steps t0..t1-1 of chain c of :func:`run_online` from the state (e, v), updated in place."""
+    if seed >= 0:
+        np.random.seed(seed)
+    d = P.shape[0]
+    pg, g, z, x = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
+    for t in range(t0, t1):
+        g[:] = 0.0      # mean over the batch of x (xᵀe - ε)
+        for _ in range(batch):
+            _normals(z)
+            res = -sigma * np.random.standard_normal()
+            _matvec(x, root, z, False)
+            for i in range(d):
+                res += x[i] * e[i]
+            for i in range(d):
+                g[i] += x[i] * res / batch
+        _matvec(pg, P, g, False)
+        _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every)
 
 
 @numba.njit(cache=True)
@@ -112,33 +134,45 @@ def run_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, chains, bu
     array to consecutive chunks of chains gives the numbers of one call."""
     if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
         np.random.seed(seed)
-    n, d = X.shape
+    d = X.shape[1]
     acc = np.zeros((chains, d, d))
     cloud = np.zeros((chains, n_keep, d))
-    w, e, v, pg, g = np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d), np.zeros(d)
+    w, v = np.zeros(d), np.zeros(d)
     for c in range(chains):
         w[:] = wstar
         v[:] = 0.0
-        for t in range(burn + steps):
-            g[:] = 0.0
-            for k in range(batch):
-                if distinct:
-                    j = k + np.random.randint(0, n - k)
-                    perm[k], perm[j] = perm[j], perm[k]
-                    i = perm[k]
-                else:
-                    i = np.random.randint(0, n)
-                res = -y[i]
-                if label_noise > 0.0:
-                    res -= label_noise * np.random.standard_normal()
-                for m in range(d):
-                    res += X[i, m] * w[m]
-                for m in range(d):
-                    g[m] += X[i, m] * res / batch
-            _matvec(pg, P, g, False)
-            _move(w, v, pg, lr, mu)
-            if t >= burn:
-                for m in range(d):
-                    e[m] = w[m] - wstar[m]
-                _record(acc, cloud, c, t - burn, e, keep_every)
+        piece_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, w, v, acc, cloud, c, 0, burn + steps,
+                      burn, keep_every, -1, perm)
     return acc, cloud
+
+
+@numba.njit(cache=True)
+def piece_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, w, v, acc, cloud, c, t0, t1, burn,
+                  keep_every, seed, perm):
+    """Steps t0..t1-1 of chain c of :func:`run_dataset` from the state (w, v), updated in place."""
+    if seed >= 0:
+        np.random.seed(seed)
+    n, d = X.shape
+    e, pg, g = np.zeros(d), np.zeros(d), np.zeros(d)
+    for t in range(t0, t1):
+        g[:] = 0.0
+        for k in range(batch):
+            if distinct:
+                j = k + np.random.randint(0, n - k)
+                perm[k], perm[j] = perm[j], perm[k]
+                i = perm[k]
+            else:
+                i = np.random.randint(0, n)
+            res = -y[i]
+            if label_noise > 0.0:
+                res -= label_noise * np.random.standard_normal()
+            for m in range(d):
+                res += X[i, m] * w[m]
+            for m in range(d):
+                g[m] += X[i, m] * res / batch
+        _matvec(pg, P, g, False)
+        _move(w, v, pg, lr, mu)
+        if t >= burn:
+            for m in range(d):
+                e[m] = w[m] - wstar[m]
+            _record(acc, cloud, c, t - burn, e, keep_every)

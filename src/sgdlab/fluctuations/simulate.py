@@ -244,28 +244,56 @@ def model_batch(model) -> int:
     return int(getattr(model, "batch", 1) or 1)
 
 
+#: chains longer than this many steps run in pieces of a chain (a whole chain would outlast a Ctrl-C budget)
+PIECE_STEPS = 100_000
+
+
 def _run_numba(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
     if isinstance(model, OnlineMinibatch):
         root, sigma = _sqrt_psd(model.hessian), math.sqrt(model.label_variance)
 
         def kernel(*args):
             return _kernels.run_online(P, root, sigma, model.batch, *args)
+
+        def piece(*args):
+            return _kernels.piece_online(P, root, sigma, model.batch, *args)
+        start = np.zeros(P.shape[0])
     elif isinstance(model, FiniteDataset):
         perm = np.arange(model.X.shape[0], dtype=np.int64)      # carried from chunk to chunk
 
         def kernel(*args):
             return _kernels.run_dataset(model.X, model.y, model.minimiser, P, model.batch,
                                         model.sampling == "distinct", model.label_noise, *args, perm)
+
+        def piece(*args):
+            return _kernels.piece_dataset(model.X, model.y, model.minimiser, P, model.batch,
+                                          model.sampling == "distinct", model.label_noise, *args, perm)
+        start = np.asarray(model.minimiser, dtype=float)        # the dataset kernel tracks w, not e
     else:
         PH, PL = P @ H, P @ _sqrt_psd(model.base_cov)
 
         def kernel(*args):
             return _kernels.run_additive(PH, PL, *args)
-    # chains in calls of bounded wall time (Ctrl-C); one random stream: only the first call seeds it,
-    # and distinct sampling's permutation is carried from call to call
-    parts = [kernel(lr, mu, b - a, burn, steps, keep_every, n_keep, seed if a == 0 else -1)
-             for a, b in chunks(chains)]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+        def piece(*args):
+            return _kernels.piece_additive(PH, PL, *args)
+        start = np.zeros(P.shape[0])
+    # calls of bounded wall time (Ctrl-C); one random stream: only the first call seeds it, and distinct
+    # sampling's permutation is carried from call to call.  Short chains: whole chains per call; long
+    # chains: pieces of one chain, its state carried.  Either way the numbers of one call.
+    if burn + steps <= PIECE_STEPS:
+        parts = [kernel(lr, mu, b - a, burn, steps, keep_every, n_keep, seed if a == 0 else -1)
+                 for a, b in chunks(chains)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    d = start.size
+    acc, cloud = np.zeros((chains, d, d)), np.zeros((chains, n_keep, d))
+    first = True
+    for c in range(chains):
+        x, v = start.copy(), np.zeros(d)
+        for t0, t1 in chunks(burn + steps, first=1000):
+            piece(lr, mu, x, v, acc, cloud, c, t0, t1, burn, keep_every, seed if first else -1)
+            first = False
+    return acc, cloud
 
 
 def _run_numpy(model, H, P, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
