@@ -245,3 +245,30 @@ def test_engine_results_follow_the_protocol():
         d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
         assert d["status"] == r.status
     assert [r.status for r in results] == ["mixed", "converges", "exponents-only", "converges", "mixed", "diverges"]
+
+
+def test_import_sgdlab_loads_nothing_heavy_and_names_load_on_use():
+    """``import sgdlab`` defers numpy/scipy/numba (Ctrl-C at start-up is caught by the entry point)."""
+    import subprocess
+    import sys
+    code = ("import sys, sgdlab; heavy = [m for m in ('numpy', 'scipy', 'numba') if m in sys.modules]; "
+            "print(heavy); sgdlab.Problem; print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split()
+    assert out == ["[]", "True"], out
+
+
+def test_the_console_entry_point_catches_ctrl_c_while_loading(monkeypatch, capsys):
+    import builtins
+    import sgdlab.__main__ as entry
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "cli" or name.endswith(".cli"):
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    monkeypatch.delitem(__import__("sys").modules, "sgdlab.cli", raising=False)
+    with pytest.raises(SystemExit) as info:
+        entry.run()
+    assert info.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"

@@ -11,17 +11,36 @@ Conventions (one set for the whole library): loss 1/2 E(y - w·x)², v-form heav
 ball (v ← βv - αg, w ← w + v, = torch.optim.SGD), time in steps, training from w = 0.
 """
 
-from ._validate import InputError
-from .curve import Curve, checkpoints
-from .hyper import SGD
-from . import noise
-from .linear import critical_lr, optimal_lr_momentum, optimal_momentum, phase, predict_exact, stability_map
-from ._entry import predict, predict_volterra, simulate
-from .montecarlo import Agreement, agreement
-from .problem import Problem
-from .result import ResultError
-from . import data, volterra
-from .volterra import momentum_batch
+import importlib as _importlib
+
+#: public name -> the module that defines it; loaded on first access (PEP 562), so that
+#: ``import sgdlab`` (and the console entry point) start without numpy, scipy or numba
+_EXPORTS = {
+    "InputError": "._validate", "Curve": ".curve", "checkpoints": ".curve", "SGD": ".hyper",
+    "critical_lr": ".linear", "optimal_lr_momentum": ".linear", "optimal_momentum": ".linear", "phase": ".linear",
+    "predict_exact": ".linear", "stability_map": ".linear", "predict": "._entry", "predict_volterra": "._entry",
+    "simulate": "._entry", "Agreement": ".montecarlo", "agreement": ".montecarlo", "Problem": ".problem",
+    "ResultError": ".result", "momentum_batch": ".volterra",
+}
+#: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
+_SUBMODULES = ("noise", "data", "volterra", "linear", "fluctuations", "manifold", "factorization", "report",
+               "result", "montecarlo", "cli")
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(_importlib.import_module(_EXPORTS[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = _importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'sgdlab' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 
