@@ -3,29 +3,12 @@
 import json
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from sgdlab.cli import main
 
 ARGS = ["--dim", "60", "--steps", "300"]
-
-
-@pytest.fixture
-def run(capsys, monkeypatch):
-    """Run the console entry point in-process; returns returncode, stdout, stderr."""
-    def _run(*args):
-        monkeypatch.setattr(sys, "argv", ["sgdlab", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
-    return _run
 
 
 def run_subprocess(*args):

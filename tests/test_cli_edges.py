@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,7 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sgdlab._io import write_text
-from sgdlab.cli import main
+
+from conftest import invoke_cli
 
 #: cheap arguments per command (every command listed by ``sgdlab --help``)
 BASE = {
@@ -86,20 +86,7 @@ OPTIONS = {
 }
 
 
-def _invoke(monkeypatch, capsys, args):
-    monkeypatch.setattr(sys, "argv", ["sgdlab", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out = capsys.readouterr()
-    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
-
-
-@pytest.fixture
-def run(capsys, monkeypatch):
-    return lambda *args: _invoke(monkeypatch, capsys, list(args))
+_invoke = invoke_cli
 
 
 def assert_one_error(r, *needles, after_output=False):

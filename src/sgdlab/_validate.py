@@ -121,3 +121,33 @@ def check_memory(nbytes: float, what: str, override: str = "") -> None:
         hint = f"{override}; " if override else ""
         raise InputError(f"{what} needs about {nbytes / 2**30:.3g} GiB (limit {MAX_MEMORY / 2**30:.3g} GiB): "
                          f"{hint}or raise sgdlab._validate.MAX_MEMORY (env SGDLAB_MAX_MEMORY, bytes)")
+
+
+def replica_count(seeds, old, old_name: str, where: str) -> tuple:
+    """The one replica-count name is ``seeds``: ``(count, name as passed)`` when a deprecated alias may be given.
+
+    ``old`` is the value of the deprecated keyword ``old_name`` (``chains=``, ``runs=``), None when absent; it
+    wins with a DeprecationWarning, and error messages then name it.
+
+    Args:
+        seeds: the value of ``seeds``.  old: the value of the deprecated alias (None if not passed).
+        old_name: the alias's name.  where: the function, for the warning.
+
+    Returns:
+        ``(count, name)`` with name ``"seeds"`` or ``old_name``.
+
+    Raises:
+        Nothing (the count is checked by the caller, naming ``name``).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True):
+        ...     warnings.simplefilter("always")
+        ...     replica_count(200, 50, "chains", "simulate")
+        (50, 'chains')
+    """
+    if old is None:
+        return seeds, "seeds"
+    import warnings
+    warnings.warn(f"{where}({old_name}=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=3)
+    return old, old_name

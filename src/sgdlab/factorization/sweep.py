@@ -8,12 +8,11 @@ number is a statistic over initialisations (§C.7: never a single run).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive
+from .._validate import as_float_array, check_positive, replica_count
 from ..result import ResultMixin, jsonable
 from . import classify as cl
 from ._arrays import _finite, as_target, parse
@@ -182,9 +181,7 @@ def convergence_map(A, scales, c, d: int | None = None, seeds: int = 50, steps: 
         >>> cm.fractions["converges"].shape, cm.fractions["converges"][:, 0].tolist()   # below 2/L0: all
         ((2, 2), [1.0, 1.0])
     """
-    if runs is not None:
-        warnings.warn("convergence_map(runs=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
-        seeds = runs
+    seeds, _ = replica_count(seeds, runs, "runs", "convergence_map")
     A2, _ = as_target(A)
     scales = as_float_array(_finite(scales, "scales"), "scales", ndim=1)
     c = as_float_array(_finite(c, "c"), "c", ndim=1)

@@ -110,17 +110,18 @@ def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, pr
     rate = float(np.log(np.abs(np.linalg.eigvals(T)).max()))
     steps, traces, x_last = [0], [_trace(x, frame.dim)], x
     A, b, t = T, c, 1
-    for _ in range(doublings + 1):
-        y = A @ x + b                      # z-second moment at step t = 2^k from the start
-        tr = _trace(y, frame.dim)
-        if not np.isfinite(tr) or tr > 1e100:
-            break
-        steps.append(t)
-        traces.append(tr)
-        x_last = y
-        if abs(tr - traces[-2]) <= 1e-13 * tr:
-            break
-        A, b, t = A @ A, A @ b + b, 2 * t
+    with np.errstate(over="ignore", invalid="ignore"):   # a divergent map overflows: stopped just below
+        for _ in range(doublings + 1):
+            y = A @ x + b                      # z-second moment at step t = 2^k from the start
+            tr = _trace(y, frame.dim)
+            if not np.isfinite(tr) or tr > 1e100:
+                break
+            steps.append(t)
+            traces.append(tr)
+            x_last = y
+            if abs(tr - traces[-2]) <= 1e-13 * tr:
+                break
+            A, b, t = A @ A, A @ b + b, 2 * t
     last = x_last.reshape(n, n)[:frame.dim, :frame.dim]
     status = CONVERGES if rate < 0 else DIVERGES
     msg = (f"second moments {'converge' if rate < 0 else 'diverge'}: ρ(𝒯) = {np.exp(rate):.6g}, "

@@ -17,14 +17,13 @@ deprecated alias of ``seeds=``); momentum and preconditioner are keywords now.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._chunks import chunks
 from .._validate import InputError, check_momentum, check_positive
-from .._validate import check_int
+from .._validate import check_int, replica_count
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo, summarise
 from ..result import DIVERGES, FINITE, ResultMixin, jsonable
@@ -184,11 +183,7 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
         >>> fluctuations.simulate(H, C, 1.2, steps=10, seeds=2, backend="numpy").status   # lr > lr_max = 1
         'diverges'
     """
-    if chains is not None:
-        warnings.warn("fluctuations.simulate(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
-        seeds, seeds_name = chains, "chains"
-    else:
-        seeds_name = "seeds"
+    seeds, seeds_name = replica_count(seeds, chains, "chains", "fluctuations.simulate")
     if isinstance(sgd, SGD):
         if momentum is not None:
             raise InputError("momentum is given twice: pass it in sgd=SGD(lr, momentum) or as momentum=, not both")

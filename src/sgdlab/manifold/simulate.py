@@ -17,13 +17,12 @@ K configurations at once.  ``chains=`` is a deprecated alias of ``seeds=``.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_momentum, check_positive
-from .._validate import check_int
+from .._validate import check_int, replica_count
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo
 from ..result import DIVERGES, FINITE, jsonable, register_status
@@ -186,11 +185,7 @@ def simulate(model, sgd, steps: int, seeds: int = 200, seed: int = 0, backend: s
         >>> simulate(UV(), [0.01, 5.0], steps=50, seeds=4, momentum=0.0, label_noise=2.0).statuses
         ['finite', 'diverges']
     """
-    if chains is not None:
-        warnings.warn("manifold.simulate(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
-        seeds, seeds_name = chains, "chains"
-    else:
-        seeds_name = "seeds"
+    seeds, seeds_name = replica_count(seeds, chains, "chains", "manifold.simulate")
     if isinstance(sgd, SGD):
         if momentum is not None:
             raise InputError("momentum is given twice: pass it in sgd=SGD(lr, momentum) or as momentum=, not both")

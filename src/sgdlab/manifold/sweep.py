@@ -11,14 +11,13 @@ log-log; the exponent of 1-β* against η (theory 2/3, §B.5 [H, V]) and of T_op
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
 from .._validate import InputError, as_float_array, check_positive
-from .._validate import check_int
+from .._validate import check_int, replica_count
 from ..result import DIVERGES, ResultMixin, jsonable, register_status
 from .extract import METHODS, NOT_REACHED, REACHED, Extracted, extract_time
 from .simulate import Run, _no_bools, simulate
@@ -274,11 +273,7 @@ def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | Non
         >>> sw.time.shape, sw.config_status[0], sw.optimum_status, sw.exponent   # one η: no exponent
         ((1, 3), ['reached', 'reached', 'reached'], ['interior'], None)
     """
-    if chains is not None:
-        warnings.warn("manifold.sweep(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
-        seeds, seeds_name = chains, "chains"
-    else:
-        seeds_name = "seeds"
+    seeds, seeds_name = replica_count(seeds, chains, "chains", "manifold.sweep")
     seeds = check_int(seeds, seeds_name)
     lrs = np.sort(as_float_array(_no_bools(np.atleast_1d(lrs), "lrs"), "lrs"))[::-1]
     C = np.sort(as_float_array(_no_bools(np.atleast_1d(C), "C"), "C"))
@@ -360,9 +355,7 @@ def plain_sgd_time(model, lr: float, label_noise: float, seeds: int = 100, max_s
         >>> ex.status, 0 < ex.time <= ex.bound
         ('reached', True)
     """
-    if chains is not None:
-        warnings.warn("plain_sgd_time(chains=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
-        seeds = chains
+    seeds, _ = replica_count(seeds, chains, "chains", "plain_sgd_time")
     eps = check_positive(label_noise, "label_noise")
     horizon = check_positive(horizon, "horizon")
     n = _horizon(model, check_positive(lr, "lr"), [0.0], eps, horizon, check_int(max_steps, "max_steps"))

@@ -9,12 +9,11 @@ L(x) = ½Σ_j λ_j (x_j - x̂_j)² + σ²/2 and is recorded at the checkpoints f
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import InputError, check_int, check_positive
+from .._validate import InputError, check_int, check_positive, replica_count
 from ..curve import Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..montecarlo import MonteCarlo, summarise
@@ -158,11 +157,9 @@ def run_sgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 10, seed: int =
         ('finite', 4, True)
     """
     check_inputs(problem, sgd)
-    if runs is not None:
-        warnings.warn("run_sgd(runs=...) is deprecated: use seeds=", DeprecationWarning, stacklevel=2)
-        if seeds != 10 and seeds != runs:
-            raise InputError(f"give seeds= (runs= is its deprecated name), not both: seeds={seeds}, runs={runs}")
-        seeds = runs
+    if runs is not None and seeds != 10 and seeds != runs:
+        raise InputError(f"give seeds= (runs= is its deprecated name), not both: seeds={seeds}, runs={runs}")
+    seeds, _ = replica_count(seeds, runs, "runs", "run_sgd")
     if problem.features is None:
         raise InputError("real SGD needs a data set: build the problem with Problem.from_features")
     if sgd.sampling not in ("replacement", "without"):
