@@ -90,14 +90,12 @@ _invoke = invoke_cli
 
 
 def assert_one_error(r, *needles, after_output=False):
-    """Exit 2 and either exactly one ``error:`` line on stderr or typer's usage error; no traceback.
+    """Exit 2 and exactly one ``error:`` line on stderr (typer's usage errors included); no traceback.
 
     ``after_output``: the error came after the run printed its tables (then it is the last line)."""
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr
     lines = [line for line in r.stderr.splitlines() if line.strip()]
-    if any("Usage:" in line for line in lines):          # typer: unknown option / not a number
-        return
     errors = [line for line in lines if line.startswith("error")]
     assert errors == [lines[-1]] and (after_output or len(lines) == 1), r.stderr
     assert lines[-1].startswith("error: ")

@@ -62,7 +62,13 @@ def predict(problem, sgd, steps, *, noise=None, model=None, ridge: float = 0.0, 
 
 
 @functools.wraps(_linear_simulate)
-def simulate(problem, sgd, steps, seeds: int = 100, seed: int = 0, *, method: str = "sgd", **kwargs):
+def simulate(problem, sgd, steps, seeds: int = 100, seed: int = 0, *, method: str = "sgd", chains=None, runs=None,
+             **kwargs):
+    from ._validate import replica_count
+    if chains is not None and runs is not None:
+        raise InputError("give seeds= (chains= and runs= are its deprecated names), not several")
+    seeds, _ = replica_count(seeds, chains if chains is not None else runs, "chains" if chains is not None else "runs",
+                             "sgdlab.simulate")
     if method == "hsgd":
         from .volterra import simulate_hsgd
         allowed = {k: v for k, v in kwargs.items() if k in ("record", "blowup", "ridge", "risk", "dt", "backend")}

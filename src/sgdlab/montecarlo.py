@@ -174,6 +174,17 @@ class Agreement(ResultMixin):
     rel_error: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
 
+def _as_curve(obj, name: str) -> Curve:
+    """A Curve, or a twin's result that makes one (``curve()``, as :class:`sgdlab.volterra.Runs`)."""
+    from ._validate import InputError
+    if isinstance(obj, Curve):
+        return obj
+    make = getattr(obj, "curve", None)
+    if callable(make):
+        return make()
+    raise InputError(f"{name} must be a sgdlab.Curve (a prediction or a twin's seed mean), got {type(obj).__name__}")
+
+
 def agreement(theory: Curve, simulation: Curve, *, p: float = FAMILY_P, rel_tol: float | None = None,
               max_rel_stderr: float = 0.25, min_median_ratio: float = 0.2, start: int = 1) -> Agreement:
     """Does the simulated seed mean agree with the prediction, within its Monte-Carlo error?
@@ -193,7 +204,7 @@ def agreement(theory: Curve, simulation: Curve, *, p: float = FAMILY_P, rel_tol:
         An :class:`Agreement` (status, reason, max |z|, threshold, per-checkpoint z and relative error).
 
     Raises:
-        ValueError: ``simulation`` has no standard error.
+        InputError: not curves, ``simulation`` without a standard error, ``p`` outside (0, 1), ``rel_tol`` <= 0.
 
     Example:
         >>> import numpy as np, sgdlab
@@ -204,8 +215,15 @@ def agreement(theory: Curve, simulation: Curve, *, p: float = FAMILY_P, rel_tol:
         >>> a.status, round(a.max_abs_z, 2), a.checkpoints
         ('agrees', 1.0, 2)
     """
+    from ._validate import InputError
+    theory, simulation = _as_curve(theory, "theory"), _as_curve(simulation, "simulation")
     if simulation.stderr is None:
-        raise ValueError("simulation has no standard error: pass the curve returned by a simulation twin")
+        raise InputError("simulation has no standard error: pass the curve returned by a simulation twin "
+                         "(sgdlab.simulate, volterra.run_sgd(...).curve(), volterra.simulate_hsgd)")
+    if not (isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p < 1):
+        raise InputError(f"p must be a probability in (0, 1), got {p!r}")
+    if rel_tol is not None and not (isinstance(rel_tol, (int, float)) and rel_tol > 0):
+        raise InputError(f"rel_tol must be a number > 0 or None, got {rel_tol!r}")
     n = min(len(theory), len(simulation))
     if n and not np.array_equal(theory.steps[:n], simulation.steps[:n]):
         common, it, is_ = np.intersect1d(theory.steps, simulation.steps, return_indices=True)

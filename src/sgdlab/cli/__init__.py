@@ -60,11 +60,10 @@ def main() -> None:
 
 
 def _usage_error(exc) -> None:
-    try:
-        from typer import rich_utils
-        rich_utils.rich_format_error(exc)
-    except Exception:                                    # pragma: no cover - plain click output
-        exc.show()
+    """Typer's usage errors (unknown option, not a number, missing argument) as one ``error:`` line."""
+    command = getattr(getattr(exc, "ctx", None), "command_path", "sgdlab")
+    hint = f" (see '{command} --help')" if exc.exit_code == 2 else ""
+    print("error: " + " ".join(exc.format_message().split()) + hint, file=sys.stderr)
     sys.exit(exc.exit_code)
 
 

@@ -40,8 +40,12 @@ DATA = typer.Option(None, "--data", help="real data set: digits, mnist, fashion,
 FEATURES = typer.Option("linear", "--features", help="feature map for --data: linear, rf, ntk")
 NSAMPLES = typer.Option(None, "--n-samples", help="use a random subset of this many images")
 DATADIR = typer.Option(None, "--data-dir", help="folder of the CIFAR-10 batches (or Fashion-MNIST files)")
-MODEL = typer.Option("auto", "--model", help="theory: gaussian (online), se (finite data, Spectrally "
-                     "Expressible), exact (finite data, d x d); auto = gaussian, or se with --data")
+MODEL = typer.Option("auto", "--model", help="noise model of the theory: gaussian (fresh samples; exact), se "
+                     "(a finite data set, Spectrally Expressible), homogenised (high-dimensional limit), exact "
+                     "(finite data, d x d recursion); auto = gaussian for --sampling online, se otherwise "
+                     "(--data makes the sampling 'without')")
+#: --model values
+MODEL_CHOICES = ("auto", "gaussian", "se", "homogenised", "exact")
 TAU = typer.Option("fit", "--tau", help="SE parameter: 'fit' (from the data's fourth moments) or a number")
 SEED = typer.Option(0, help="master random seed (same seed + backend = same numbers)")
 BACKEND = typer.Option("auto", help="simulation backend: auto, numba, numpy, jax")
@@ -75,13 +79,19 @@ def _check_sgd(lr=None, momentum=None, batch=None, steps=None, seeds=None, seed=
     opt_momentum(momentum, "--momentum")
     opt_int(batch, "--batch", 1, MAX_INT)
     opt_int(steps, "--steps", 1, MAX_INT)
-    opt_int(seeds, "--seeds", 1, MAX_INT)
+    opt_int(seeds, "--seeds", 2, MAX_INT)
     opt_seed(seed)
+
+
+def _check_model(model) -> None:
+    if model not in MODEL_CHOICES:
+        raise InputError(f"--model must be one of {', '.join(MODEL_CHOICES)}, got {model!r}")
 
 
 def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
            data=None, features="linear", n_samples=None, data_dir=None, model="auto"):
     """Problem, hyperparameters and theory model; with --data the default is SE with b distinct indices."""
+    _check_model(model)
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
     if data is not None and sampling == "online":
         sampling = "without"
@@ -129,6 +139,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps)
     _check_tau(tau)
+    _check_model(model)
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     out = prepare_out(out)
@@ -197,6 +208,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps, seeds, seed)
     _check_tau(tau)
+    _check_model(model)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model)
@@ -216,7 +228,8 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
                       f"(median {100 * err['median_abs_rel']:.2f}%)")
     colour = {"agrees": "green", "disagrees": "red"}.get(err["verdict"], "yellow")
     console.print(f"[bold {colour}]verdict: {err['verdict']}[/] ({err['verdict_reason']})")
-    results = {"theory": _summary(theory), "simulation": _summary(sim),
+    results = {"status": err["verdict"], "reason": err["verdict_reason"],
+               "theory": _summary(theory), "simulation": _summary(sim),
                **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict", "verdict_reason",
                                       "z_threshold", "checkpoints")}}
     title = f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}"
@@ -256,6 +269,7 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
         raise InputError(f"--momentum-min ({momentum_min:g}) must be below --momentum-max ({momentum_max:g})")
     opt_int(grid, "--grid", 2, 10**4)
     _check_tau(tau)
+    _check_model(model)
     out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
     if model == "auto":   # the API's default rule (sgdlab.noise.default_noise) for this command's sampling
@@ -267,7 +281,8 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     rows = [[b, linear.critical_lr(problem, b, batch, model=model, tau=tau)] for b in show
             if momentum_min <= b <= momentum_max]
     table(f"critical learning rate, batch {batch} ({nm.name})", ["momentum", "critical lr"], rows)
-    results = {"batch": batch, "momentum": betas, "critical_lr": smap.critical_lr}
+    results = {"status": smap.status, "reason": smap.reason, "batch": batch, "momentum": betas,
+               "critical_lr": smap.critical_lr}
     from .._io import write_text
     csv_text = "momentum,critical_lr\n" + "".join(f"{b!r},{float(a)!r}\n" for b, a in zip(betas.tolist(),
                                                                                        smap.critical_lr))
@@ -282,7 +297,7 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
           lr: Optional[float] = typer.Option(None, help="learning rate (default: half the critical lr)"),
           momentum: float = typer.Option(0.0, help="heavy-ball momentum"), batch: int = typer.Option(1),
           steps: int = typer.Option(10**6, help="horizon of the predicted curve"),
-          model: str = typer.Option("gaussian", help="gaussian or se"), tau: str = TAU,
+          model: str = typer.Option("gaussian", help="noise model: gaussian, se or homogenised"), tau: str = TAU,
           out: Optional[Path] = OUT, json: bool = JSON):
     """Phase of a power-law problem (signal- or noise-dominated), its exponent and constant."""
     import warnings
@@ -292,6 +307,7 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
     _check_problem(nu, kappa, dim)
     _check_sgd(lr, momentum, batch, steps)
     _check_tau(tau)
+    _check_model(model)
     out = prepare_out(out)
     problem = load_problem("power-law", nu, kappa, dim, 0.0)
     sampling = "online" if model == "gaussian" else "without"
@@ -309,7 +325,7 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
         ["phase", ph.phase], ["exponent", ph.exponent], ["fitted slope (last decade)", fit],
         ["constant", ph.constant if ph.constant is not None else "diverges"], ["noise mass U", ph.noise_mass],
         ["lr", lr], ["boundary kappa = 2nu - 1", 2 * nu - 1]])
-    results = {"phase": ph.phase, "exponent": ph.exponent, "constant": ph.constant, "noise_mass": ph.noise_mass,
+    results = {"status": ph.status, "reason": ph.reason, "phase": ph.phase, "exponent": ph.exponent, "constant": ph.constant, "noise_mass": ph.noise_mass,
                "fitted_slope": fit, "valid_until": ph.valid_until, "lr": lr, "momentum": momentum, "batch": batch,
                "warnings": [str(w.message) for w in caught]}
     from ..report import plot_phase
@@ -331,6 +347,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
     _check_sgd(lr, batch=batch, steps=steps)
     opt_int(grid, "--grid", 5, 10**4)
     _check_tau(tau)
+    _check_model(model)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
                                  "online", data, features, n_samples, data_dir, model)
@@ -344,7 +361,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
         ["lr", adv.lr], ["momentum", adv.momentum], ["predicted loss", adv.loss],
         ["loss with momentum 0" + (" (best lr)" if lr is None else ""), adv.loss_zero_momentum],
         ["ratio", adv.ratio]])
-    results = {"lr": adv.lr, "momentum": adv.momentum, "loss": adv.loss, "loss_zero_momentum": adv.loss_zero_momentum,
+    results = {"status": adv.status, "reason": adv.reason, "lr": adv.lr, "momentum": adv.momentum, "loss": adv.loss, "loss_zero_momentum": adv.loss_zero_momentum,
                "ratio": adv.ratio, "steps": steps, "batch": batch, "model": model}
     files = {}
     if out is not None:
@@ -362,7 +379,8 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
            data_dir: Optional[str] = DATADIR, batches: str = typer.Option("1,4,16", help="comma-separated batches"),
            fraction: float = typer.Option(0.02, help="lr at batch 1 as a fraction of its critical lr"),
            momentum: float = typer.Option(0.0), samples: int = typer.Option(8000, help="samples processed"),
-           model: str = typer.Option("se"), tau: str = TAU, seeds: int = typer.Option(0, help="also run SGD (seeds)"),
+           model: str = typer.Option("se", help="noise model: se, gaussian or homogenised"), tau: str = TAU,
+           seeds: int = typer.Option(0, help="also run SGD (seeds)"),
            out: Optional[Path] = OUT, json: bool = JSON):
     """Loss against samples processed across batch sizes with lr proportional to batch."""
     from ..linear import budget_curves, budget_deviation
@@ -376,6 +394,7 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
         raise InputError(f"--samples ({samples}) must be at least the largest of --batches ({max(bs)})")
     opt_int(seeds, "--seeds", 0, MAX_INT)
     _check_tau(tau)
+    _check_model(model)
     out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir)
     lr1 = fraction * linear.critical_lr(problem, momentum, 1, model=model, tau=tau)

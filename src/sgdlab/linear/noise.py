@@ -65,8 +65,18 @@ class NoiseModel:
 
     coupling: float
     self_noise: float
-    name: str
+    name: str = "fixed"
     exact: bool = False
+
+    def __post_init__(self):
+        for field_name in ("coupling", "self_noise"):
+            v = getattr(self, field_name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
+                raise InputError(f"NoiseModel {field_name} (c_{'c' if field_name == 'coupling' else 'd'}) must be a "
+                                 f"finite number, got {v!r}")
+            object.__setattr__(self, field_name, float(v))
+        if self.coupling < 0:
+            raise InputError(f"NoiseModel coupling (c_c) must be >= 0 (it scales the injected noise), got {self.coupling:g}")
 
     def describe(self) -> dict:
         return {"model": self.name, "c_c": self.coupling, "c_d": self.self_noise, "exact": self.exact}

@@ -64,6 +64,9 @@ def _spec(problem: Problem, noise, model, tau, sampling: str | None):
     if noise is not None and model is not None:
         raise InputError("give noise= or model= (its older name), not both")
     given = noise if noise is not None else model
+    if not (isinstance(tau, str) and tau == "fit") and given is not None and not isinstance(given, str):
+        raise InputError("tau= applies to the shorthand 'se' and the default model; with a noise object give it "
+                         "there: noise=sgdlab.noise.SE(tau=...)")
     if isinstance(given, str) and given in ("exact", "volterra"):
         raise InputError(f"model={given!r} has no (c_c, c_d) form: use sgdlab.predict_exact or "
                          "sgdlab.volterra.predict_curve (sgdlab.predict(model=...) dispatches to them)")
@@ -267,7 +270,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
     if problem.features is None:
-        raise InputError("model='exact' needs a data set: build the problem with Problem.from_features or from_kernel")
+        raise InputError("predict_exact (model='exact') needs a data set: build the problem with Problem.from_features "
+                         "or Problem.from_kernel")
     steps = check_int(steps, "steps", 1)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     from .exact import exact_recursion
