@@ -30,14 +30,15 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["CONVERGES", "DIVERGES", "FINITE", "MIXED", "STATUSES", "FAILURES", "register_status", "is_failure",
+__all__ = ["CONVERGES", "DIVERGES", "FINITE", "MIXED", "STATUSES", "all_statuses", "FAILURES", "register_status", "is_failure",
            "ResultError", "Result", "ResultMixin", "finish", "jsonable"]
 
 #: theory: every stability condition holds (the expected loss converges)
 CONVERGES = "converges"
 #: theory: a stability condition fails; simulation: the loss blew up. The one spelling of divergence.
 DIVERGES = "diverges"
-#: simulation: the loss stayed finite over the horizon. The one spelling of "never diverged".
+#: the loss stayed finite over the horizon (a simulation, or a recursion without a stability test).
+#: The one spelling of "never diverged".
 FINITE = "finite"
 #: a batch or sweep whose runs differ in status (their fractions are in the result)
 MIXED = "mixed"
@@ -46,7 +47,7 @@ MIXED = "mixed"
 STATUSES: dict[str, str] = {
     CONVERGES: "theory: every stability condition holds",
     DIVERGES: "the loss (or a second moment) grows without bound; reason names the condition",
-    FINITE: "simulation: the loss stayed finite over the horizon",
+    FINITE: "the loss stayed finite over the horizon (a simulation, or a recursion run without a stability test)",
     MIXED: "a batch or sweep whose runs differ in status; the fractions say how",
 }
 #: statuses that :func:`finish` raises on when ``raise_on_failure=True``
@@ -77,6 +78,26 @@ def register_status(name: str, meaning: str, failure: bool = False) -> str:
     if failure:
         FAILURES.add(name)
     return name
+
+
+def all_statuses() -> dict[str, str]:
+    """The whole vocabulary: the core words and those every package registers (the packages are loaded).
+
+    Returns:
+        ``STATUSES`` after importing every package (``import sgdlab`` alone loads none of them).
+
+    Raises:
+        Nothing.
+
+    Example:
+        >>> words = all_statuses()
+        >>> all(w in words for w in ("converges", "agrees", "stationary", "periodic", "reached"))
+        True
+    """
+    import importlib
+    for name in ("montecarlo", "linear", "volterra", "fluctuations", "manifold", "factorization"):
+        importlib.import_module(f"sgdlab.{name}")
+    return STATUSES
 
 
 def is_failure(status: str) -> bool:

@@ -148,7 +148,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau, method=method)
     summary = _summary(curve)
     console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
-    console.print(("[green]" if curve.status == "converges" else "[red]") + curve.reason)
+    console.print(("[green]" if curve.ok else "[red]") + curve.reason)
     table("predicted loss", ["step", "loss"], _curve_rows(curve))
     emit("predict", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=summary,
          files={**_curve_files("theory", curve), "loss.png": lambda p: plot_curves(p, theory=curve, title=problem.name)},
@@ -216,7 +216,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
     err = compare_curves(theory, sim)
-    console.print(("[green]" if theory.status == "converges" else "[red]") + "theory: " + theory.reason)
+    console.print(("[green]" if theory.ok else "[red]") + "theory: " + theory.reason)
     console.print("simulation: " + sim.reason)
     idx = np.unique(np.rint(np.geomspace(1, len(err["steps"]), 8)).astype(int) - 1)
     table("theory vs SGD", ["step", "theory", "SGD mean", "stderr", "z", "rel. err"],

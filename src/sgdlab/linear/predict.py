@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError, as_float_array, check_blowup, check_int, check_momentum, check_positive
-from ..curve import CONVERGES, DIVERGES, Curve, check_record, checkpoints
+from ..curve import CONVERGES, DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..result import MIXED, ResultMixin, finish
 from ..hyper import SGD
 from ..problem import Problem
@@ -253,7 +253,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
 
     Returns:
-        A :class:`Curve` with status "converges" (bounded over the horizon) or "diverges".
+        A :class:`Curve` with status "finite" (bounded over the horizon: the recursion runs no stability
+        test; :func:`~sgdlab.linear.exact_critical_lr` gives the exact edge) or "diverges".
 
     Raises:
         InputError: the problem has no data.
@@ -263,7 +264,7 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         >>> X = np.random.default_rng(0).normal(size=(20, 3)); y = X @ np.ones(3)
         >>> c = sgdlab.predict_exact(sgdlab.Problem.from_features(X, y), sgdlab.SGD(lr=0.1, batch=2, sampling="without"), 50)
         >>> c.status, bool(c.final_loss < c.loss[0])
-        ('converges', True)
+        ('finite', True)
     """
     if not isinstance(problem, Problem):
         raise InputError("problem must be an sgdlab.Problem (use Problem.from_features or from_kernel)")
@@ -283,9 +284,10 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     good = np.isfinite(loss)
     nrec = int(np.argmin(good)) if not good.all() else int(nrec)
     grows = nrec < rec.size or (first >= 0)
-    status = DIVERGES if grows else CONVERGES
+    status = DIVERGES if grows else FINITE       # bounded over the horizon; the stability test is exact_critical_lr
     reason = ("exact recursion: loss exceeded the blow-up level" if grows else
-              "exact recursion: loss stayed bounded over the horizon (use exact_critical_lr for the exact edge)")
+              "exact recursion: loss stayed finite over the horizon (mean-square stability is "
+              "sgdlab.linear.exact_critical_lr's question)")
     meta = {"kind": "theory", "model": "exact", "exact": True, "method": "exact-recursion", "sgd": sgd.to_dict(),
             "problem": problem.summary(), "steps_requested": steps, "sampling": sampling,
             "truncated": nrec < rec.size}
