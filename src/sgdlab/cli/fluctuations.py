@@ -144,7 +144,7 @@ def fluctuations(
     opt_float(lr, "--lr", 0.0, low_open=True)
     opt_float(lr_fraction, "--lr-fraction", 0.0, low_open=True)
     opt_momentum(momentum, "--momentum")
-    opt_int(chains, "--chains", 1, 10**7)
+    opt_int(chains, "--chains", 2, 10**7)
     opt_int(steps, "--steps", 1, 10**9)
     opt_seed(seed)
     if backend not in ("numba", "numpy"):
