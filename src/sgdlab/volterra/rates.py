@@ -106,7 +106,8 @@ def malthusian(weight: np.ndarray, decay: np.ndarray) -> float:
     if norm < 1.0:                               # root in (0, a_min): solve in u = log((a_min - c)/a_min)
         gap = a - a_min
         g = lambda u: float(np.sum(w / (gap + a_min * np.exp(u)))) - 1.0  # noqa: E731
-        return float(a_min * (1 - np.exp(optimize.brentq(g, -690.0, 0.0, xtol=1e-14))))
+        with np.errstate(divide="ignore"):       # at u -> -inf the top mode's term is +inf: g > 0, as it should
+            return float(a_min * (1 - np.exp(optimize.brentq(g, -690.0, 0.0, xtol=1e-14))))
     lo = -1.000001 * float(np.sum(w))            # Σ w/(a - lo) < 1 there
     return float(optimize.brentq(lambda c: float(np.sum(w / (a - c))) - 1.0, lo, 0.0, xtol=1e-300, rtol=1e-14))
 
