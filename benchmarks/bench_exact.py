@@ -3,7 +3,7 @@
 Three implementations of the same recursion (design/math-linear.md §1), timed in one process:
 
 * ``plain``     three d x d moment matrices M, J, P in the original (non-eigen) basis, every
-                product dense (HM, MH, HJ, JᵀH, HMH, XM, Xᵀ diag(c) X: ~7 GEMMs of d³ per step);
+                product dense (HM, MH, (I-αH)J, Jᵀ(I-αH), HJ, JᵀH, HMH, XM, Xᵀ diag(c) X: 9 GEMMs per step);
                 run for ``--plain-steps`` steps and scaled per step to the horizon (said in the output);
 * ``reference`` the eigenbasis implementation before issue 17 (``_exact_recursion_reference``:
                 elementwise numpy with temporaries, two N x d x d GEMMs for Q(M));
@@ -18,7 +18,14 @@ checks the three loss curves agree.  Usage::
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
+
+if "--threads" in sys.argv:                     # before numpy loads its BLAS
+    _n = sys.argv[sys.argv.index("--threads") + 1]
+    for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[_v] = _n
 
 import numpy as np
 
@@ -30,7 +37,7 @@ from sgdlab.linear.noise import batch_factor
 def plain_recursion(X, H, w, labels, s2, alpha, beta, gamma, steps):
     """The plain formulation in the original basis: dense H, every product a GEMM (seed authors').
 
-    Returns the losses L_0..L_steps.  Cost per step ~ 7 d³ + 4 N d² multiply-adds.
+    Returns the losses L_0..L_steps.  Cost per step 7 d³ + 2 N d² multiply-adds (9 GEMMs).
     """
     N, d = X.shape
     rho = labels - X @ w
@@ -43,13 +50,15 @@ def plain_recursion(X, H, w, labels, s2, alpha, beta, gamma, steps):
         out[t] = 0.5 * (np.sum(H * M) + s2)
         if t == steps:
             break
-        HM = H @ M
+        HM, MH = H @ M, M @ H                                       # 9 dense products per step
+        IJ, JI = IaH @ J, J.T @ IaH
+        HJ, JH = H @ J, J.T @ H
         q = np.einsum("ij,ij->i", X @ M, X)
         coef = q - 2.0 * rho * (X @ m) + rho * rho if noise else q
         E2 = (1.0 - gamma) * (HM @ H) + gamma * (X.T * coef) @ X / N
-        Mn = M - alpha * (HM + M @ H) + beta * (IaH @ J + J.T @ IaH) + beta * beta * P + alpha * alpha * E2
-        Jn = beta * IaH @ J - alpha * M @ H - alpha * beta * J.T @ H + beta * beta * P + alpha * alpha * E2
-        Pn = beta * beta * P - alpha * beta * (H @ J + J.T @ H) + alpha * alpha * E2
+        Mn = M - alpha * (HM + MH) + beta * (IJ + JI) + beta * beta * P + alpha * alpha * E2
+        Jn = beta * IJ - alpha * MH - alpha * beta * JH + beta * beta * P + alpha * alpha * E2
+        Pn = beta * beta * P - alpha * beta * (HJ + JH) + alpha * alpha * E2
         M, J, P = 0.5 * (Mn + Mn.T), Jn, 0.5 * (Pn + Pn.T)
         u = beta * u - alpha * H @ m
         m = m + u
@@ -72,31 +81,28 @@ def gemm_rate(d, N, reps=5):
 
 
 def q_step_rate(p, reps=5):
-    """Time one Q(M) evaluation as exact_recursion does it (dtrmm + row dots + dsyrk)."""
-    from scipy.linalg import blas
+    """Time one Q(M) evaluation as exact_recursion does it (block q_i, scaling, AᵀA), and its flops."""
     Z = np.ascontiguousarray(p.features)
     N, d = Z.shape
     rng = np.random.default_rng(2)
     G = rng.standard_normal((d, d))
     M = G @ G.T / d
-    Zb, A, S, Z2 = np.empty_like(Z), np.empty_like(Z), np.zeros((d, d), order="F"), Z * Z
-    diag = np.ascontiguousarray(np.diag(M))
+    blocks, Z2x, q, A = ex._blocks(d), 2.0 * Z, np.empty(N), np.empty_like(Z)
 
     def once():
-        np.copyto(Zb, Z)
-        blas.dtrmm(1.0, M.T, Zb.T, side=0, lower=1, overwrite_b=1)
-        c = 2.0 * np.einsum("ij,ij->i", Zb, Z) - Z2 @ diag
-        np.multiply(Z, np.sqrt(np.abs(c))[:, None], out=A)
-        blas.dsyrk(1.0 / N, A.T, beta=0.0, c=S, trans=0, lower=1, overwrite_c=1)
+        c = ex._quad_forms(Z, Z2x, M, blocks, q)
+        np.multiply(Z, np.sqrt(np.abs(c) / N)[:, None], out=A)
+        return A.T @ A
     once()
     t = time.perf_counter()
     for _ in range(reps):
-        once()
+        S = once()
     dt = (time.perf_counter() - t) / reps
-    q = np.einsum("ij,ij->i", Z @ M, Z)
-    Qref = (Z.T * q) @ Z / N
-    err = np.abs(np.tril(S) - np.tril(Qref)).max() / np.abs(Qref).max()
-    return dt, 2.0 * N * d * d / dt / 1e9, 4.0 * N * d * d / dt / 1e9, err
+    Qref = (Z.T * np.einsum("ij,ij->i", Z @ M, Z)) @ Z / N
+    err = np.abs(S - Qref).max() / np.abs(Qref).max()
+    nb = len(blocks)
+    executed = N * d * d * (nb + 1) / nb + N * d * d          # block-triangular q + syrk (multiply-adds x 2)
+    return dt, executed / dt / 1e9, 4.0 * N * d * d / dt / 1e9, err, nb
 
 
 def run_problem(name, p, sgd, steps, ref_steps, plain_steps):
@@ -129,8 +135,8 @@ def run_problem(name, p, sgd, steps, ref_steps, plain_steps):
         print(f"plain     : {t_pl * steps / ps:9.3f} s for {steps} steps  ({1e3 * t_pl / ps:8.3f} ms/step){scale}")
         print(f"            fast vs plain: {t_pl / ps / (t_fast / steps):6.2f}x faster; "
               f"max rel. loss difference over {ps} steps {rel:.2e}")
-    dt, gf, gf_eff, err = q_step_rate(p)
-    print(f"Q(M) step : {1e3 * dt:8.3f} ms = {gf:6.1f} GFLOP/s executed (2Nd²), {gf_eff:6.1f} GFLOP/s "
+    dt, gf, gf_eff, err, nb = q_step_rate(p)
+    print(f"Q(M) step : {1e3 * dt:8.3f} ms = {gf:6.1f} GFLOP/s executed ((2nb+1)/nb·Nd², nb = {nb}), {gf_eff:6.1f} GFLOP/s "
           f"GEMM-equivalent (4Nd²); A @ B GEMM ({N} x {d} x {d}) {gemm_rate(d, N):6.1f} GFLOP/s; "
           f"Q rel. err {err:.1e}")
     print(f"loss: L_0 = {fast[0]:.6g}, L_{steps} = {fast[min(nf, steps + 1) - 1]:.6g} (L_0 = {L0:.6g})")
@@ -143,8 +149,12 @@ def main():
     ap.add_argument("--ref-steps", type=int, default=200, help="steps of the reference implementation")
     ap.add_argument("--plain-steps", type=int, default=20, help="steps of the plain dense formulation")
     ap.add_argument("--skip-kernel", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="BLAS and numba threads (default: the library's)")
     a = ap.parse_args()
-    print(f"numpy {np.__version__}; threads: see OPENBLAS_NUM_THREADS / NUMBA_NUM_THREADS")
+    import numba
+    print(f"numpy {np.__version__}, numba {numba.__version__}; OPENBLAS_NUM_THREADS="
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, numba threads {numba.config.NUMBA_NUM_THREADS}, "
+          f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at start")
     p = sgdlab.data.digits()
     run_problem("digits (sgdlab.data.digits(), linear)", p, sgdlab.SGD(lr=0.5, momentum=0.5, batch=8),
                 a.steps, a.steps, 200)
