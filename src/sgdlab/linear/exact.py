@@ -14,7 +14,12 @@ m = E[e] evolve as
 
 with label-noise residuals ρ_i = y_i - z_i·w*, R(m) = (1/N) Σ_i ρ_i (z_i·m) z_i z_iᵀ and
 Σ_ρ = (1/N) Σ_i ρ_i² z_i z_iᵀ (§1.4: the cross term R uses the exactly known mean, which
-follows deterministic heavy ball).  L = ½ tr(HM) + σ²/2.  Cost O(N d² + d³) per step.
+follows deterministic heavy ball).  L = ½ tr(HM) + σ²/2.
+
+Cost per step (:func:`exact_recursion`): Q needs q_i = z_iᵀ M z_i (block-triangular GEMMs,
+≈ N d² multiply-adds) and the symmetric rank-N update Σ_i c_i z_i z_iᵀ (dsyrk, N d²/2), so
+≈ 1.5 N d² multiply-adds against 2 N d² of two dense GEMMs; the deterministic part is
+elementwise in the eigenbasis, one fused pass over M, J, P (O(d²) memory traffic).
 
 Training starts at w = 0 with v = 0, so M_0 = w* w*ᵀ (a fixed start: the exact model
 feels the off-diagonal terms that the SE approximation drops, §2.3).
