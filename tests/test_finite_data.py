@@ -93,3 +93,57 @@ def test_se_critical_lr_with_fitted_tau_is_closer_to_the_exact_one_than_tau_one(
     seed_default = sgdlab.critical_lr(p, 0.0, 2, model="se", tau=1.0)
     assert abs(fitted / exact - 1) < abs(seed_default / exact - 1)
     assert seed_default / exact > 1.1            # tau = 1 overestimates the edge on Gaussian-like data
+
+
+def _wide_data(N=320, d=300, seed=0, noise=0.3, zero_labels=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, d)) * np.linspace(1.0, 0.2, d)
+    y = X @ rng.standard_normal(d) / np.sqrt(d) + noise * rng.standard_normal(N)
+    y[:zero_labels] = 0.0
+    return sgdlab.Problem.from_features(X, y)
+
+
+# (problem, lr, momentum, batch, sampling, steps, converges): the fast recursion (d >= 256 runs the
+# parallel fused kernel and the 2-block q_i) against the plain eigenbasis implementation
+_CASES = {
+    "beta>0,without,noise": (lambda: gaussian_data(N=200, noise=0.3), 0.25, 0.6, 5, "without", 300, True),
+    "beta<0,replacement,noise": (lambda: gaussian_data(N=200, noise=0.3), 0.25, -0.4, 2, "replacement", 300, True),
+    "beta=0,noiseless": (lambda: gaussian_data(N=100, d=40), 0.25, 0.0, 5, "without", 300, True),
+    "diverging,b=1": (lambda: gaussian_data(N=200, noise=0.3), 0.8, 0.5, 1, "without", 100, False),
+    "full-batch": (lambda: gaussian_data(N=50, d=6, noise=0.2), 0.5, 0.5, 50, "without", 200, True),
+    "wide,beta>0,without": (lambda: _wide_data(), 0.004, 0.5, 4, "without", 150, True),
+    "wide,beta<0,replacement": (lambda: _wide_data(), 0.006, -0.3, 2, "replacement", 150, True),
+    "wide,diverging": (lambda: _wide_data(), 0.05, 0.5, 2, "without", 60, False),
+    "zero labels (c_i ~ 0)": (lambda: _wide_data(N=260, d=256, zero_labels=40), 0.004, 0.3, 3, "replacement", 100,
+                              True),
+}
+
+
+@pytest.mark.parametrize("case", list(_CASES))
+def test_fast_exact_recursion_gives_the_numbers_of_the_reference_implementation(case):
+    from sgdlab.linear.exact import _exact_recursion_reference, exact_recursion
+    make, lr, beta, b, sampling, steps, converges = _CASES[case]
+    p = make()
+    rec = np.unique(np.r_[0, np.geomspace(1, steps, 25).astype(int)])
+    L0 = p.initial_loss
+    fast = exact_recursion(p, lr, beta, b, sampling, rec, 1e3 * L0, 1e30 * L0)
+    ref = _exact_recursion_reference(p, lr, beta, b, sampling, rec, 1e3 * L0, 1e30 * L0)
+    assert fast[1:] == ref[1:]                                    # checkpoints reached, first blow-up step
+    n = fast[1]
+    np.testing.assert_allclose(fast[0][:n], ref[0][:n], rtol=1e-12, atol=0)
+    if converges:
+        assert fast[2] == -1 and n == rec.size and fast[0][n - 1] < 0.6 * L0
+    else:
+        assert fast[2] > 0 and fast[0][n - 1] > 1e3 * L0
+
+
+def test_block_quadratic_forms_equal_the_dense_ones():
+    from sgdlab.linear.exact import _blocks, _quad_forms
+    rng = np.random.default_rng(4)
+    for N, d in [(50, 7), (300, 200), (90, 700)]:
+        Z = rng.standard_normal((N, d))
+        G = rng.standard_normal((d, d))
+        M = G + G.T
+        q = _quad_forms(Z, 2.0 * Z, M, _blocks(d), np.empty(N))
+        np.testing.assert_allclose(q, np.einsum("ij,ij->i", Z @ M, Z), rtol=1e-9,
+                                   atol=1e-12 * np.abs(Z).max() ** 2 * np.abs(M).sum())
