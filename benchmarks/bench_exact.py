@@ -1,6 +1,6 @@
 """Benchmark of the exact finite-N recursion (issue 17 part 2): sgdlab.predict_exact at full rank.
 
-Three implementations of the same recursion (design/math-linear.md §1), timed in one process:
+Three implementations of the same recursion (math-linear notes §1), timed in one process:
 
 * ``plain``     three d x d moment matrices M, J, P in the original (non-eigen) basis, every
                 product dense (HM, MH, (I-αH)J, Jᵀ(I-αH), HJ, JᵀH, HMH, XM, Xᵀ diag(c) X: 9 GEMMs per step);

@@ -184,7 +184,7 @@ def test_noise_phase_sign_of_dlogJ_says_negative_momentum_helps_and_the_recursio
     p = sgdlab.Problem.power_law(dim=4000, nu=1.5, kappa=4.0)
     r = asymptotic_momentum_sign(p, 1, model="se", tau=1.0)
     assert r["helps"] and r["leading_order_condition"]["helps"]
-    assert r["dlogJ_dbeta"] == pytest.approx(0.0847, abs=2e-3)          # design/math-linear.md §9 (g)
+    assert r["dlogJ_dbeta"] == pytest.approx(0.0847, abs=2e-3)          # math-linear notes §9 (g)
     ap = r["effective_lr_opt"]
     T = 20_000
     rec = np.array([0, T])

@@ -1,4 +1,4 @@
-"""Claims of seed 001 (design/math-linear.md Part II) about sgdlab.volterra, each checked as stated.
+"""Claims of seed 001 (math-linear notes Part II) about sgdlab.volterra, each checked as stated.
 
 Fast checks run by default; the Monte-Carlo acceptance checks on n = 2000, d = 1000 Gaussian least
 squares, the critical-step and ICR simulations, and the real-image runs are marked ``slow``.

@@ -1,6 +1,6 @@
 """SGD hyperparameters: learning rate, heavy-ball momentum, batch size, sampling.
 
-Parametrisation (design/ARCHITECTURE.md, "v-form" heavy ball):
+Parametrisation (the house plan (README, "One contract"), "v-form" heavy ball):
 
 .. math::  v_{t+1} = β v_t - α g_t,\\qquad w_{t+1} = w_t + v_{t+1},
 

@@ -12,7 +12,7 @@ A :class:`Problem` holds what every linear-model theory in sgdlab reads:
 and, optionally, the data it came from (features ``X`` and labels ``y``) so
 that real SGD can be run on exactly the same problem.
 
-Loss convention (design/ARCHITECTURE.md): L(w) = 1/2 E(y - w·x)², or
+Loss convention (the house plan (README, "One contract")): L(w) = 1/2 E(y - w·x)², or
 1/(2N) Σ_i (y_i - w·x_i)² on a data set, so that
 
     L = 1/2 Σ_k λ_k (w_k - w*_k)² + σ²/2 .
@@ -163,7 +163,7 @@ class Problem:
     @classmethod
     def power_law(cls, dim: int = 1000, nu: float = 1.5, kappa: float = 1.0,
                   noise_variance: float = 0.0) -> "Problem":
-        """Power-law problem of seed 000 (design/math-linear.md §5.1).
+        """Power-law problem of seed 000 (math-linear notes §5.1).
 
         Eigenvalues and initial loss weights follow
 

@@ -1,6 +1,6 @@
 """Stationary fluctuations of SGD at a finite learning rate (seed 004: Liu, Ziyin, Ueda, ICML 2021).
 
-Design doc: design/math-fluctuations-manifold-factorization.md, section A.
+Design doc: math-fluctuations notes, section A.
 
     from sgdlab import fluctuations
     st = fluctuations.stationary_covariance(hessian, noise, lr, momentum=0.0, preconditioner=None)

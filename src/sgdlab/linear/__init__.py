@@ -1,4 +1,4 @@
-"""The linear-model engine: per-mode maps + one scalar coupling (design/ARCHITECTURE.md).
+"""The linear-model engine: per-mode maps + one scalar coupling (the house plan (README, "One contract")).
 
 This ``__init__`` is the engine's door: import from ``sgdlab.linear`` (or ``sgdlab``). Modules with a
 leading underscore are internal (kernels, their layout may change); the others hold the public

@@ -1,4 +1,4 @@
-"""Budget independence: loss against samples processed, across batch sizes (design/math-linear.md §7).
+"""Budget independence: loss against samples processed, across batch sizes (math-linear notes §7).
 
 With the learning rate scaled linearly, α_b = b·α₁, small steps (α_b λ_max/(1-β) ≪ 1),
 b ≪ N and after the momentum warm-up, the loss as a function of samples n = t·b does not

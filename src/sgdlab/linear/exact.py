@@ -1,4 +1,4 @@
-"""The exact finite-N second-moment recursion (design/math-linear.md §1, [D, V]).
+"""The exact finite-N second-moment recursion (math-linear notes §1, [D, V]).
 
 No approximation: for SGD with momentum on a finite data set (features Z in the
 eigenbasis, H = ZᵀZ/N = diag(λ)), b indices per step (distinct: γ = γ_b; i.i.d.:

@@ -2,7 +2,7 @@
 
 Every exact or approximate second-moment theory of mini-batch SGD on a linear
 model that sgdlab implements has the same per-mode form
-(design/math-linear.md §0.1, §2.3): the gradient noise injected into mode k is
+(math-linear notes §0.1, §2.3): the gradient noise injected into mode k is
 
 .. math::  n_k = α^2 \\big(c_c\\,λ_k\\,S_t + c_d\\,λ_k^2 A_k\\big),\\qquad
            S_t = \\sum_j λ_j A_j + σ^2 = 2 L_t ,
@@ -90,7 +90,7 @@ def gaussian(batch: int) -> NoiseModel:
     """Online Gaussian sampling, b fresh samples x ~ N(0, H) per step: (c_c, c_d) = (1/b, 1/b).
 
     Exact by Isserlis' theorem, E[x xᵀ M x xᵀ] = 2 H M H + tr(HM) H
-    (design/math-linear.md §2.4) [D, V].
+    (math-linear notes §2.4) [D, V].
 
     Args:
         batch: b >= 1.
@@ -138,7 +138,7 @@ def spectrally_expressible(batch: int, n_samples: int | None, tau: float, sampli
     """Spectrally Expressible approximation SE(τ) of seed 000: (c_c, c_d) = (γ_b, -τ γ_b).
 
     Replaces the sample fourth moment Q(M) by tr(HM) H + (1-τ) HMH
-    (design/math-linear.md §2.1, τ family [P] from the authors' code; per-mode form [D, V]).
+    (math-linear notes §2.1, τ family [P] from the authors' code; per-mode form [D, V]).
     τ = 1 is exact for flat eigenvectors (Hadamard/Fourier), τ = -1 is the Gaussian value.
 
     Args:

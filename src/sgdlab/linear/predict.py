@@ -1,6 +1,6 @@
 """Predict the expected loss curve, the critical learning rate and the stability map.
 
-Entry points of the linear engine (design/math-linear.md §2-§4):
+Entry points of the linear engine (math-linear notes §2-§4):
 
 * :func:`predict` — E[L_t] of mini-batch heavy-ball SGD at checkpoints, from the
   per-mode recursion of :mod:`sgdlab.linear._recursion` (exact in t) or the
@@ -137,7 +137,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
 
     With the noise model's coefficients (c_c, c_d) (Gaussian: exact for fresh x ~ N(0, H),
-    y = w*·x + noise of variance σ², batch b, v-form momentum; design/math-linear.md §2.4),
+    y = w*·x + noise of variance σ², batch b, v-form momentum; math-linear notes §2.4),
     per mode k with a = αλ_k:
 
     .. math::
@@ -155,7 +155,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         steps: horizon T (>= 1); the curve runs from step 0 to step T.
         noise: the noise model: ``sgdlab.noise.Gaussian()`` (fresh Gaussian samples; exact),
             ``sgdlab.noise.SE(tau)`` (a finite data set or kernel spectrum under the Spectrally
-            Expressible approximation, seed 000, design/math-linear.md §2), ``Homogenised()``
+            Expressible approximation, seed 000, math-linear notes §2), ``Homogenised()``
             (seed 001), a fixed ``NoiseModel(c_c, c_d)``, or a shorthand string.  Default: Gaussian
             for ``sgd.sampling == "online"``, SE(τ̂) otherwise.  ``"exact"`` runs :func:`predict_exact`.
         model: older name of ``noise`` (strings).

@@ -40,7 +40,7 @@ def _denominator(a, beta, c_d):
 
 
 def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
-    """Noise mass U = Σ_t K_t of the renewal kernel, in closed form (design/math-linear.md §4.1).
+    """Noise mass U = Σ_t K_t of the renewal kernel, in closed form (math-linear notes §4.1).
 
     .. math::  U = c_c \\sum_k \\frac{a_k (1+β)}{D_k},\\qquad D_k = 2(1-β^2) - a_k\\big[(1-β) + c_d (1+β)\\big],
                \\quad a_k = αλ_k .
@@ -161,7 +161,7 @@ def _critical_curve_bisection(lam, betas, noise: NoiseModel, iters: int = 80) ->
 
 @dataclass(frozen=True)
 class StabilityReport(ResultMixin):
-    """Which of the three stability conditions hold (design/math-linear.md §4.2).
+    """Which of the three stability conditions hold (math-linear notes §4.2).
 
     Attributes:
         stable: all three hold (mean-square convergence).
@@ -278,7 +278,7 @@ def _mode_growth(a, beta, c_d) -> float:
 
 
 def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
-    """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (design/math-linear.md §3.3).
+    """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (math-linear notes §3.3).
 
     Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
     Modes with λ_k = 0 contribute nothing (their Δ vanishes at z = 1: 0/0) and are left out.

@@ -1,4 +1,4 @@
-"""Inputs of the continuous Volterra equation, read off a Problem (design/math-linear.md Part II §0.1, §1.3).
+"""Inputs of the continuous Volterra equation, read off a Problem (math-linear notes Part II §0.1, §1.3).
 
 Units are sgdlab's (Part II §0.2): loss 1/(2n)·||Ax - b||², eigenvalues of H = AᵀA/n,
 time in steps.  The papers' loss and eigenvalues are n times ours and their time is
