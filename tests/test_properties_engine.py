@@ -7,7 +7,7 @@ status; random invalid inputs raise ``sgdlab.InputError`` naming the parameter.
 import json
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import sgdlab
@@ -59,6 +59,7 @@ def problems(draw, scales=scales):
 
 @SETTINGS
 @given(problems(), st.floats(1e-3, 1e3), momenta, batches, steps_, st.sampled_from(["gaussian", "se"]))
+@example(Problem.from_eigenvalues([1e-300], [0.0], 0.0), 1.0, 0.0, 1, 1, "gaussian")  # found by CI: L_0 = 0, lr² = inf
 def test_predict_answers_with_a_finite_curve_and_a_status(p, frac, beta, b, T, model):
     if p is None:
         return
@@ -158,3 +159,10 @@ def test_invalid_simulate_inputs_raise_input_error_naming_them(bad):
         assert name in str(exc)
     else:
         raise AssertionError(f"{name}={value!r} was accepted")
+
+
+def test_a_problem_started_at_its_minimum_stays_there_for_any_lr():
+    p = Problem.from_eigenvalues([1e-300, 1.0], [0.0, 0.0], 0.0)
+    for lr in (0.1, 1e299):
+        c = sgdlab.predict(p, SGD(lr=lr), 50)
+        assert np.all(c.loss == 0.0) and len(c) == len(c.steps) > 1

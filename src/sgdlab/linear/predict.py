@@ -204,9 +204,16 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
     report = stability_conditions(lam, alpha, beta, nm)
-    check_float_range(lam, alpha, beta, nm, 2.0 * L0)
     args = (lam, A0, s2, alpha, beta, nm.coupling, nm.self_noise, rec, blowup * L0, GUARD * L0)
-    if method == "auto":
+    if L0 == 0.0:
+        # started at the minimum with no label noise (L_0 >= σ²/2): every moment stays 0 for any lr,
+        # so the curve is exactly zero; the recursion itself would form 0 · lr² = nan once lr² overflows
+        method, (loss, nrec, first) = "exact-zero", (np.zeros(rec.size), rec.size, -1)
+    else:
+        check_float_range(lam, alpha, beta, nm, 2.0 * L0)
+    if method == "exact-zero":
+        pass
+    elif method == "auto":
         method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT)
     elif method == "reference":
         loss, nrec, first = recursion_reference(*args)
