@@ -60,6 +60,7 @@ def problems(draw, scales=scales):
 @SETTINGS
 @given(problems(), st.floats(1e-3, 1e3), momenta, batches, steps_, st.sampled_from(["gaussian", "se"]))
 @example(Problem.from_eigenvalues([1e-300], [0.0], 0.0), 1.0, 0.0, 1, 1, "gaussian")  # found by CI: L_0 = 0, lr² = inf
+@example(Problem.from_eigenvalues([1.66e-156], [1e3], 0.0), 1.0, 0.0, 1, 1, "gaussian")  # lr = 4e155: lr² = inf
 def test_predict_answers_with_a_finite_curve_and_a_status(p, frac, beta, b, T, model):
     if p is None:
         return
@@ -166,3 +167,16 @@ def test_a_problem_started_at_its_minimum_stays_there_for_any_lr():
     for lr in (0.1, 1e299):
         c = sgdlab.predict(p, SGD(lr=lr), 50)
         assert np.all(c.loss == 0.0) and len(c) == len(c.steps) > 1
+
+
+def test_a_tiny_spectrum_at_a_huge_lr_is_the_same_problem_in_other_units():
+    # (λ, lr, σ²) -> (λ/c, lr·c, σ²/c) leaves every a_k = lr·λ_k and the moments unchanged, scaling L by 1/c;
+    # here lr² overflows float64, and the prediction must still be the rescaled one
+    c = 1e-156
+    tiny = Problem.from_eigenvalues([2.0 * c, c], [1.0, 3.0], 0.5 * c)
+    unit = Problem.from_eigenvalues([2.0, 1.0], [1.0, 3.0], 0.5)
+    for beta, b in ((0.0, 1), (0.6, 4)):
+        ct = sgdlab.predict(tiny, SGD(lr=0.3 / c, momentum=beta, batch=b), 300)
+        cu = sgdlab.predict(unit, SGD(lr=0.3, momentum=beta, batch=b), 300)
+        assert ct.status == cu.status
+        np.testing.assert_allclose(ct.loss, c * cu.loss, rtol=1e-12)

@@ -204,13 +204,21 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
     report = stability_conditions(lam, alpha, beta, nm)
-    args = (lam, A0, s2, alpha, beta, nm.coupling, nm.self_noise, rec, blowup * L0, GUARD * L0)
+    # units: the moments A_k evolve the same under (λ, α, σ²) -> (λ/c, αc, σ²/c), while L -> L/c.  When
+    # α² leaves float64 (a tiny spectrum at a huge lr) the recursion runs with λ_max = 1 and the loss
+    # is scaled back; otherwise c = 1 and nothing changes.
+    unit = 1.0
+    with np.errstate(over="ignore"):
+        if not np.isfinite(alpha * alpha * float(lam.max()) * max(1.0, abs(nm.coupling), abs(nm.self_noise))):
+            unit = float(lam.max())
+    lam_u, alpha_u, s2_u, L0_u = lam / unit, alpha * unit, s2 / unit, L0 / unit
+    args = (lam_u, A0, s2_u, alpha_u, beta, nm.coupling, nm.self_noise, rec, blowup * L0_u, GUARD * L0_u)
     if L0 == 0.0:
         # started at the minimum with no label noise (L_0 >= σ²/2): every moment stays 0 for any lr,
         # so the curve is exactly zero; the recursion itself would form 0 · lr² = nan once lr² overflows
         method, (loss, nrec, first) = "exact-zero", (np.zeros(rec.size), rec.size, -1)
     else:
-        check_float_range(lam, alpha, beta, nm, 2.0 * L0)
+        check_float_range(lam_u, alpha_u, beta, nm, 2.0 * L0_u)
     if method == "exact-zero":
         pass
     elif method == "auto":
@@ -220,12 +228,12 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     elif method == "recursion":
         loss, nrec, first = recursion_paced(*args)
     else:
-        T = transition(alpha * lam, beta, nm.self_noise)
+        T = transition(alpha_u * lam_u, beta, nm.self_noise)
         levels = max(1, int(np.floor(np.log2(max(BLOCK_EPS * steps, 1.0)))) + 2)
         P, G = doubling_tables(T, levels)
         loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS)
     nrec = int(nrec)
-    loss = loss[:nrec]
+    loss = loss[:nrec] * unit
     # E L >= σ²/2 >= 0; a negative value of the size of float64's underflow (below 1e-300, or 1e-250 L_0)
     # is rounding of the cross terms, not a prediction: report it as 0
     loss = np.where((loss < 0) & (-loss <= max(1e-300, 1e-250 * L0)), 0.0, loss)
