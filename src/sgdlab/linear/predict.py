@@ -211,7 +211,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     with np.errstate(over="ignore"):
         if not np.isfinite(alpha * alpha * float(lam.max()) * max(1.0, abs(nm.coupling), abs(nm.self_noise))):
             unit = float(lam.max())
-    lam_u, alpha_u, s2_u, L0_u = lam / unit, alpha * unit, s2 / unit, L0 / unit
+    lam_u, alpha_u, s2_u, L0_u = lam, alpha, s2, L0      # the same arrays when c = 1: SIMD sums are bit-stable
+    if unit != 1.0:
+        lam_u, alpha_u, s2_u, L0_u = lam / unit, alpha * unit, s2 / unit, L0 / unit
     args = (lam_u, A0, s2_u, alpha_u, beta, nm.coupling, nm.self_noise, rec, blowup * L0_u, GUARD * L0_u)
     if L0 == 0.0:
         # started at the minimum with no label noise (L_0 >= σ²/2): every moment stays 0 for any lr,
@@ -233,7 +235,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         P, G = doubling_tables(T, levels)
         loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS)
     nrec = int(nrec)
-    loss = loss[:nrec] * unit
+    loss = loss[:nrec] * unit if unit != 1.0 else loss[:nrec]
     # E L >= σ²/2 >= 0; a negative value of the size of float64's underflow (below 1e-300, or 1e-250 L_0)
     # is rounding of the cross terms, not a prediction: report it as 0
     loss = np.where((loss < 0) & (-loss <= max(1e-300, 1e-250 * L0)), 0.0, loss)
