@@ -1,9 +1,18 @@
 """Shared test helpers: run the console entry point in-process."""
 
+import os
 import sys
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings
+
+# The default run of the property tests is derandomised (the same draws every time, so a result
+# does not hinge on luck); HYPOTHESIS_PROFILE=explore draws new random inputs, and the edge cases it
+# finds are pinned with @example in the test itself.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def invoke_cli(monkeypatch, capsys, args):

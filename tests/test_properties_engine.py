@@ -61,6 +61,7 @@ def problems(draw, scales=scales):
 @given(problems(), st.floats(1e-3, 1e3), momenta, batches, steps_, st.sampled_from(["gaussian", "se"]))
 @example(Problem.from_eigenvalues([1e-300], [0.0], 0.0), 1.0, 0.0, 1, 1, "gaussian")  # found by CI: L_0 = 0, lr² = inf
 @example(Problem.from_eigenvalues([1.66e-156], [1e3], 0.0), 1.0, 0.0, 1, 1, "gaussian")  # lr = 4e155: lr² = inf
+@example(Problem.from_eigenvalues([1.0, 5e-324, 0.0], [0.0] * 3, 0.0), 1.0, 0.0, 1, 1, "se")  # a_k² underflows: 0/0
 def test_predict_answers_with_a_finite_curve_and_a_status(p, frac, beta, b, T, model):
     if p is None:
         return

@@ -281,10 +281,12 @@ def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
     """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (math-linear notes §3.3).
 
     Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
-    Modes with λ_k = 0 contribute nothing (their Δ vanishes at z = 1: 0/0) and are left out.
+    Modes with a_k² = 0 (λ_k = 0, or a_k below 1e-154 where a_k² underflows) are left out: their Δ
+    vanishes at z = 1 (0/0), and their term, of order a_k, is below float64's resolution of K.
     """
     lam = np.asarray(lam, dtype=np.float64)
-    a = alpha * lam[lam != 0]
+    a = alpha * lam
+    a = a[a * a > 0]
     z = np.asarray(z, dtype=np.float64)[..., None]
     p = 1.0 + beta - a
     delta = (1.0 - beta * z) * (1.0 - (p * p - 2.0 * beta) * z + beta * beta * z * z)
