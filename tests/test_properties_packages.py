@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sgdlab import SGD, InputError, factorization as fz, fluctuations as F, manifold as mf
@@ -56,6 +56,7 @@ bad_momentum = st.sampled_from([1.0, -1.0, 1.5, math.nan, True, "x"])
 # ------------------------------------------------------------------ fluctuations
 @FAST
 @given(st.lists(eig, min_size=1, max_size=3), st.lists(st.floats(0.0, 2.0), min_size=3, max_size=3), lr_, mom)
+@example([1.0], [0.0, 0.0, 0.0], 1.0, 0.0)          # found by exploration: ρ(T) = 0, the moments relax in one step
 def test_fluctuations_valid_inputs_give_a_law_or_a_status(a, c, lr, beta):
     H, C = np.diag(a), np.diag(c[:len(a)])
     answered(F.stationary_covariance(H, C, lr, beta))

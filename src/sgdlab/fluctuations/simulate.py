@@ -123,6 +123,8 @@ def burn_in_steps(hessian, model, lr: float, mu: float, preconditioner=None, dec
     """Steps for the second moments to relax from 0 to within e^-decades: decades / -log ρ(𝒯)."""
     T, _ = second_moment_operator(hessian, model, lr, mu, preconditioner)
     rho = float(np.abs(np.linalg.eigvals(T)).max())
+    if rho <= math.exp(-decades / 50):           # relaxed within the floor of 50 steps (ρ = 0: in one step)
+        return 50
     return max(50, int(math.ceil(decades / -math.log(rho))))
 
 
