@@ -117,7 +117,7 @@ class UV(ManifoldModel):
         return self.x[:, None] * theta[..., None, ::-1]
 
     def noisy_gradient(self, theta, label_noise, rng):
-        """Exact reduction of §B.6: g = [s(uv - 1) - δξ](v, u), one ξ per chain."""
+        """Exact reduction of §B.6: g = [s(uv - 1) - δξ]·(v, u), one ξ per chain."""
         u, v = theta[..., 0], theta[..., 1]
         c = self.s * (u * v - 1.0) - uv_delta(self.s, self.n, label_noise) * rng.standard_normal(u.shape)
         return c[..., None] * theta[..., ::-1]
