@@ -4,7 +4,7 @@ The engine packages never import upward, so the shorthands that reach a paper pa
 above them all:
 
 * ``predict(..., model="volterra", ridge=...)`` is :func:`sgdlab.volterra.predict_curve` (the
-  continuous high-dimensional limit of seed 001);
+  continuous high-dimensional limit of the Volterra papers);
 * ``predict(..., model="exact")`` is :func:`sgdlab.predict_exact` (the exact finite-N recursion);
 * ``simulate(..., method="hsgd")`` is :func:`sgdlab.volterra.simulate_hsgd`;
 * everything else is the linear engine, :func:`sgdlab.linear.predict` / :func:`sgdlab.linear.simulate`.
@@ -24,7 +24,7 @@ __all__ = ["predict", "simulate", "predict_volterra"]
 
 def predict_volterra(problem, sgd, steps, *, ridge: float = 0.0, record=None, blowup: float = 1e6,
                      raise_on_failure: bool = False, **options):
-    """The continuous Volterra limit of multi-pass SGD (seed 001): :func:`sgdlab.volterra.predict_curve`.
+    """The continuous Volterra limit of multi-pass SGD (the Volterra papers): :func:`sgdlab.volterra.predict_curve`.
 
     Args:
         problem: the data set's spectrum.  sgd: plain SGD (momentum 0), sampling ``replacement`` or ``without``.

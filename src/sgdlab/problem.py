@@ -163,7 +163,7 @@ class Problem:
     @classmethod
     def power_law(cls, dim: int = 1000, nu: float = 1.5, kappa: float = 1.0,
                   noise_variance: float = 0.0) -> "Problem":
-        """Power-law problem of seed 000 (math-linear notes §5.1).
+        """Power-law problem of the generating-functions paper (docs/theory/generating-functions.md §5.1).
 
         Eigenvalues and initial loss weights follow
 

@@ -32,7 +32,7 @@ console = Console(stderr=True)
 def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_variance: float,
                  target: str | None = None, data: str | None = None, features: str = "linear",
                  n_samples: int | None = None, data_dir: str | None = None) -> Problem:
-    """A real data set (``--data``), ``power-law`` (seed 000 parametrisation) or a file of eigenvalues.
+    """A real data set (``--data``), ``power-law`` (the generating-functions paper's parametrisation) or a file of eigenvalues.
 
     A text file may hold one column (eigenvalues) or two (eigenvalue, target).
     """

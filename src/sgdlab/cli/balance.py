@@ -1,4 +1,4 @@
-"""``sgdlab balance``: large learning rates on matrix factorisation (seed 003, design doc §C).
+"""``sgdlab balance``: large learning rates on matrix factorisation (the balancing paper, docs/theory/balancing.md §C).
 
 Sweeps the learning rate in units of 2/L0 over many initialisations and reports, per
 learning rate, the fraction of runs that converge / cycle / are chaotic / diverge, the
@@ -149,7 +149,7 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
             quick: bool = typer.Option(False, "--quick", help="small run: 30 runs, 5000 steps, 10 per map cell"),
             out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for CSV/JSON/PNG/run.json"),
             json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
-    """GD with large learning rates on ½‖A − XYᵀ‖²_F: convergence beyond 2/L0 and balancing (seed 003)."""
+    """GD with large learning rates on ½‖A − XYᵀ‖²_F: convergence beyond 2/L0 and balancing (the balancing paper)."""
     started = time.perf_counter()
     opt_int(rank, "--rank", 1, 10**4)
     opt_float(scale, "--scale", 0.0, low_open=True)

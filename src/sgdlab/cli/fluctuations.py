@@ -1,4 +1,4 @@
-"""``sgdlab fluctuations``: the stationary law of finite-lr SGD (seed 004) against a simulation."""
+"""``sgdlab fluctuations``: the stationary law of finite-lr SGD (the fluctuations paper) against a simulation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``sgdlab momentum-scaling``: the optimal 1 - β = C η^{2/3} under label noise (seed 002, design doc §B).
+"""``sgdlab momentum-scaling``: the optimal 1 - β = C η^{2/3} under label noise (the momentum-scaling paper, docs/theory/momentum-scaling.md §B).
 
 Per learning rate η, runs a log grid of C = (1-β)/η^{2/3} (in units of the critical-damping
 prefactor C_lin) as vectorised label-noise heavy-ball chains, extracts the time to converge
@@ -124,7 +124,7 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
                                                 help="small run for CI (3 learning rates, few chains)"),
                      out: Optional[Path] = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json"),
                      json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
-    """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, seed 002)."""
+    """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, the momentum-scaling paper)."""
     started = time.perf_counter()
     if activation not in ("tanh", "relu"):
         raise InputError(f"--activation must be tanh or relu, got {activation!r}")

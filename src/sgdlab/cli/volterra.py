@@ -1,4 +1,4 @@
-"""``sgdlab volterra | momentum-batch``: the high-dimensional limit of SGD on least squares (seed 001)."""
+"""``sgdlab volterra | momentum-batch``: the high-dimensional limit of SGD on least squares (the Volterra papers)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Large learning rates on matrix factorisation: convergence beyond 2/L and balancing (seed 003).
+"""Large learning rates on matrix factorisation: convergence beyond 2/L and balancing (the balancing paper).
 
 Wang, Chen, Zhao, Tao, "Large Learning Rate Tames Homogeneity" (ICLR 2022) [Q]; the
-formulas follow section C of math-fluctuations notes, whose
+formulas follow docs/theory/balancing.md, whose
 provenance tags each docstring repeats.  The paper's own admissible range (Theorem 3.1)
 could not be read [?]: the bounds here are derived ones [D].
 

@@ -1,6 +1,6 @@
 """Shapes of the factorisation problem: A, factors with a leading batch of runs, learning rates.
 
-Design doc §C.1 [Q]/[D].  Internally every problem is the matrix problem
+docs/theory/balancing.md §C.1 [Q]/[D].  Internally every problem is the matrix problem
 min ½‖A - XYᵀ‖²_F with A of shape (n, m), X of shape (R, n, d), Y of shape (R, m, d):
 the scalar case f = ½(μ - xy)² is n = m = d = 1, and the vector case
 f = ½(μ - xᵀy)² is n = m = 1 with x, y the single rows of X, Y.

@@ -1,6 +1,6 @@
 """Necessary conditions at the limit of GD: linear stability and the balancing bounds.
 
-Design doc §C.3 (necessary conditions) and §C.4 (balancing bound), both **[D]**: derived
+docs/theory/balancing.md §C.3 (necessary conditions) and §C.4 (balancing bound), both **[D]**: derived
 here from linear stability, not the paper's Theorem 3.1, whose exact admissible range
 could not be read **[?]**.  A minimum reached from a positive-measure set of
 initialisations is linearly stable, so with a = ‖X∞‖₂, b = ‖Y∞‖₂, σ₁ = σ₁(A):
@@ -28,7 +28,7 @@ __all__ = ["BoundCheck", "balancing_bounds", "check_bounds", "max_lr"]
 
 
 def max_lr(A) -> float:
-    """1/σ₁(A): no linearly stable global minimum exists for larger h (§C.3 [D]).
+    """1/σ₁(A): no linearly stable global minimum exists for larger h (docs/theory/balancing.md §C.3 [D]).
 
     Args:
         A: μ (a number) or an (n, m) matrix.
@@ -51,7 +51,7 @@ def max_lr(A) -> float:
 
 
 def balancing_bounds(A, lr) -> dict[str, np.ndarray]:
-    """The right-hand sides of §C.4 [D]: ``gap`` = 2/h - 2σ₁, ``imbalance`` = 2√(1/h² - σ₁²).
+    """The right-hand sides of docs/theory/balancing.md §C.4 [D]: ``gap`` = 2/h - 2σ₁, ``imbalance`` = 2√(1/h² - σ₁²).
 
     For h > 1/σ₁ no minimum is stable: ``gap`` is negative and ``imbalance`` is set to 0.
 
@@ -83,7 +83,7 @@ FAILS = register_status("fails", "factorization: some §C.4 bound fails at some 
 
 @dataclass(frozen=True)
 class BoundCheck:
-    """Left-hand sides of §C.4 per run, their bounds, and whether each holds to ``rtol``.
+    """Left-hand sides of docs/theory/balancing.md §C.4 per run, their bounds, and whether each holds to ``rtol``.
 
     Holds ``stability`` h(a² + b²), ``gap`` (a - b)² with ``gap_bound``, ``imbalance`` |a² - b²|
     with ``imbalance_bound``, and ``ok`` (all three hold), each per run.
@@ -114,7 +114,7 @@ class BoundCheck:
 
 
 def check_bounds(A, X, Y, lr, rtol: float = 1e-6) -> BoundCheck:
-    """Evaluate the three bounds of §C.3–C.4 [D] at (X, Y); meaningful at a global minimum.
+    """Evaluate the three bounds of docs/theory/balancing.md §C.3–C.4 [D] at (X, Y); meaningful at a global minimum.
 
     h(a² + b²) <= 2, (a - b)² <= 2/h - 2σ₁, |a² - b²| <= 2√(1/h² - σ₁²), a = ‖X‖₂, b = ‖Y‖₂.
 

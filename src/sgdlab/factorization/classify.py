@@ -1,6 +1,6 @@
 """Classification of a GD run from its last iterates: converges, periodic, chaotic, diverges.
 
-Design doc §C.3/§C.6/§C.7 [D; the rules are ours].  A run is
+docs/theory/balancing.md §C.3/§C.6/§C.7 [D; the rules are ours].  A run is
 
 * ``converges``: the gradient norm fell below ``tol·max(‖A‖_F, 1)`` (then frozen there);
 * ``diverges``: ‖X‖²_F + ‖Y‖²_F left the ball of radius² ``blowup·max(‖X0‖²+‖Y0‖², ‖A‖_F, 1)``

@@ -1,6 +1,6 @@
 """Gradient descent on ½‖A - XYᵀ‖²_F, vectorised over a leading batch of initialisations.
 
-Design doc §C.1 [Q]/[D]: the simultaneous update
+docs/theory/balancing.md §C.1 [Q]/[D]: the simultaneous update
 
 .. math::  E_k = A - X_kY_k^\\top,\\qquad X_{k+1} = X_k + hE_kY_k,\\qquad Y_{k+1} = Y_k + hE_k^\\top X_k,
 
@@ -92,7 +92,7 @@ class GDResult:
 
 
 def gd_step(A: np.ndarray, X: np.ndarray, Y: np.ndarray, h: np.ndarray):
-    """One GD step on canonical arrays: X' = X + hEY, Y' = Y + hEᵀX with E = A - XYᵀ (§C.1).
+    """One GD step on canonical arrays: X' = X + hEY, Y' = Y + hEᵀX with E = A - XYᵀ (docs/theory/balancing.md §C.1).
 
     Args:
         A: (n, m) target.
@@ -222,7 +222,7 @@ def _optimal_loss(A: np.ndarray, d: int) -> float:
 
 def gd(A, X0, Y0, lr, steps, *, tol: float = 1e-9, max_period: int = 16, ptol: float = 1e-7,
        blowup: float = 1e8, progress=None) -> GDResult:
-    """Run GD (§C.1) from every initialisation in the batch and classify each run (§C.7 [D]).
+    """Run GD (docs/theory/balancing.md §C.1) from every initialisation in the batch and classify each run (§C.7 [D]).
 
     Args:
         A: μ (a number: scalar/vector case) or an (n, m) matrix.

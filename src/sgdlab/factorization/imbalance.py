@@ -1,6 +1,6 @@
 """The imbalance of a factorisation and its exact one-step law.
 
-Design doc §C.2 [D, V: 4e-16] and §C.5 [D].  With E = A - XYᵀ and GD
+docs/theory/balancing.md §C.2 [D, V: 4e-16] and §C.5 [D].  With E = A - XYᵀ and GD
 X' = X + hEY, Y' = Y + hEᵀX, the matrix imbalance D = XᵀX - YᵀY obeys exactly
 
 .. math::  D' = D + h^2\\,(Y^\\top E^\\top E Y - X^\\top E E^\\top X),
@@ -43,7 +43,7 @@ def gram_imbalance(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def imbalance(A, X, Y):
-    """‖X‖²_F - ‖Y‖²_F per run (x² - y² in the scalar case); A fixes the layout (§C.2 [D]).
+    """‖X‖²_F - ‖Y‖²_F per run (x² - y² in the scalar case); A fixes the layout (docs/theory/balancing.md §C.2 [D]).
 
     Args:
         A: μ (a number) or an (n, m) matrix.
@@ -66,7 +66,7 @@ def imbalance(A, X, Y):
 
 
 def imbalance_matrix(A, X, Y) -> np.ndarray:
-    """The matrix imbalance XᵀX - YᵀY, shape batch + (d, d) (§C.2 [D]); conserved by gradient flow.
+    """The matrix imbalance XᵀX - YᵀY, shape batch + (d, d) (docs/theory/balancing.md §C.2 [D]); conserved by gradient flow.
 
     Args:
         A: μ (a number) or an (n, m) matrix.
@@ -89,7 +89,7 @@ def imbalance_matrix(A, X, Y) -> np.ndarray:
 
 
 def next_imbalance_matrix(A, X, Y, lr) -> np.ndarray:
-    """XᵀX - YᵀY after one GD step, from the exact identity of §C.2 [D, V: 4e-16].
+    """XᵀX - YᵀY after one GD step, from the exact identity of docs/theory/balancing.md §C.2 [D, V: 4e-16].
 
     D' = D + h²(YᵀEᵀEY - XᵀEEᵀX), computed from the current iterate only.
 
@@ -121,7 +121,7 @@ def next_imbalance_matrix(A, X, Y, lr) -> np.ndarray:
 
 
 def imbalance_factor(A, X, Y, lr):
-    """1 - h²r², the factor by which one GD step multiplies ‖x‖² - ‖y‖² (n = m = 1, §C.2 [D]).
+    """1 - h²r², the factor by which one GD step multiplies ‖x‖² - ‖y‖² (n = m = 1, docs/theory/balancing.md §C.2 [D]).
 
     |imbalance| does not grow in a step with h|r| <= √2.
 

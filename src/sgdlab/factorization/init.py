@@ -1,4 +1,4 @@
-"""Problems and initialisations of the experiments in design doc §C.4 and §C.6 [Q2]/[V]."""
+"""Problems and initialisations of the experiments in docs/theory/balancing.md §C.4 and §C.6 [Q2]/[V]."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def from_singular_values(singular_values, seed: int | None = None) -> np.ndarray
 def unbalanced_init(n: int, m: int, d: int, runs: int, scale: float, seed: int = 0):
     """X0 = scale·G, Y0 = G'/scale with G, G' independent, i.i.d. N(0, 1/n) and N(0, 1/m) entries.
 
-    Shapes (runs, n, d) and (runs, m, d).  The §C.4 experiment is n = m = d = 3, scale 2.5
+    Shapes (runs, n, d) and (runs, m, d).  The docs/theory/balancing.md §C.4 experiment is n = m = d = 3, scale 2.5
     [V]; its table is reproduced with entries of variance 1/n (with variance 1 the
     convergence fraction at c = 2.1 is about 0.25 instead of 0.10).
 

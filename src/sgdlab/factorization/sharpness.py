@@ -1,12 +1,12 @@
 """Sharpness: the largest eigenvalue of the Hessian of f(X, Y) = ½‖A - XYᵀ‖²_F.
 
-Design doc §C.2 [D, V].  With E = A - XYᵀ the Hessian acts on a direction (U, V) as
+docs/theory/balancing.md §C.2 [D, V].  With E = A - XYᵀ the Hessian acts on a direction (U, V) as
 
 .. math::  H(U, V) = \\big((UYᵀ + XVᵀ)Y - EV,\\; (YUᵀ + VXᵀ)X - EᵀU\\big),
 
 i.e. the Gauss–Newton part plus the **residual term** (-EV, -EᵀU).  Away from a
 minimum the residual term matters: for (x, y) = (9, 1) and μ = 1 the sharpness is
-84.46, not x² + y² = 82 (§C.2, pitfall §C.7).  At a global minimum (E = 0) the
+84.46, not x² + y² = 82 (§C.2, §C.7).  At a global minimum (E = 0) the
 Gauss–Newton operator E ↦ EYYᵀ + XXᵀE gives λ_max = ‖X‖²₂ + ‖Y‖²₂ [D, V: 8.629554].
 """
 
@@ -32,7 +32,7 @@ def hvp(A, X, Y, U, V):
 
 
 def hessian(A: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Dense Hessians (R, P, P), P = (n + m)d, in the order vec(X), vec(Y) (canonical arrays), §C.2.
+    """Dense Hessians (R, P, P), P = (n + m)d, in the order vec(X), vec(Y) (canonical arrays), docs/theory/balancing.md §C.2.
 
     H(U, V) = ((UYᵀ + XVᵀ)Y - EV, (YUᵀ + VXᵀ)X - EᵀU), residual term included.
 
@@ -88,7 +88,7 @@ def top_eigenvalue(A: np.ndarray, X: np.ndarray, Y: np.ndarray, method: str = "a
 
 
 def sharpness(A, X, Y):
-    """Largest Hessian eigenvalue of ½‖A - XYᵀ‖²_F at (X, Y), residual term included (§C.2 [D, V]).
+    """Largest Hessian eigenvalue of ½‖A - XYᵀ‖²_F at (X, Y), residual term included (docs/theory/balancing.md §C.2 [D, V]).
 
     X, Y may carry a leading batch of runs (layout: see ``factorization`` docs); returns
     one value per run.  L0 = sharpness(A, X0, Y0) is the paper's L [Q], so the
@@ -118,7 +118,7 @@ def spectral_sq(Z: np.ndarray) -> np.ndarray:
 
 
 def sharpness_at_minimum(A, X, Y):
-    """‖X‖²₂ + ‖Y‖²₂: the sharpness at a global minimum XYᵀ = A (§C.2 [D, V: 8.629554]).
+    """‖X‖²₂ + ‖Y‖²₂: the sharpness at a global minimum XYᵀ = A (docs/theory/balancing.md §C.2 [D, V: 8.629554]).
 
     Args:
         A: μ (a number) or an (n, m) matrix (fixes the layout).

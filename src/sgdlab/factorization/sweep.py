@@ -1,6 +1,6 @@
 """Sweeps over the learning rate in units of 2/L0, and the convergence map over (imbalance, lr).
 
-Design doc §C.3–C.4 [D, V].  The learning rate is given as c = hL0/2, with L0 the
+docs/theory/balancing.md §C.3–C.4 [D, V].  The learning rate is given as c = hL0/2, with L0 the
 sharpness of each initialisation (residual term included, §C.2), so c = 1 is the
 classical edge 2/L0 and GD that converges for c > 1 does so "beyond 2/L" [Q].  Every
 number is a statistic over initialisations (§C.7: never a single run).
@@ -36,7 +36,7 @@ def _quantiles(v: np.ndarray) -> list | None:
 class Sweep(ResultMixin):
     """A sweep: ``c`` (C,), ``L0`` (R,), ``lr`` (C, R), the :class:`GDResult` over (C, R), the
     sharpness at each converged limit (``sharpness_limit``, 0 elsewhere) and ``bounds_ok``
-    (every §C.4 bound holds; True for runs not at a global minimum, where they do not apply)."""
+    (every docs/theory/balancing.md §C.4 bound holds; True for runs not at a global minimum, where they do not apply)."""
 
     c: np.ndarray
     L0: np.ndarray
@@ -84,7 +84,7 @@ class Sweep(ResultMixin):
 
 
 def _limit_checks(A2, res: GDResult, lr):
-    """Numerical sharpness at converged limits and the §C.4 bounds at global minima."""
+    """Numerical sharpness at converged limits and the docs/theory/balancing.md §C.4 bounds at global minima."""
     conv = np.asarray(res.status) == cl.CONVERGED
     X, Y = res.X.reshape((-1,) + res.X.shape[-2:]), res.Y.reshape((-1,) + res.Y.shape[-2:])
     sharp = np.zeros(conv.size)
@@ -95,7 +95,7 @@ def _limit_checks(A2, res: GDResult, lr):
 
 
 def sweep(A, X0, Y0, c, steps: int = 20000, **gd_options) -> Sweep:
-    """GD from every initialisation at every h = 2c/L0 (L0 per initialisation, §C.2–C.4 [D, V]).
+    """GD from every initialisation at every h = 2c/L0 (L0 per initialisation, docs/theory/balancing.md §C.2–C.4 [D, V]).
 
     ``X0``, ``Y0``: initialisations in :func:`.gd.gd`'s layout with at most one batch axis;
     ``c``: learning rates in units of 2/L0.  ``gd_options`` go to :func:`.gd.gd`.

@@ -1,6 +1,6 @@
 """Recorded GD trajectories (loss, imbalance, norms per step) for figures and identity checks.
 
-Design doc §C.1–C.2 [D].  Same update as :func:`.gd.gd`; a run that leaves the blow-up
+docs/theory/balancing.md §C.1–C.2 [D].  Same update as :func:`.gd.gd`; a run that leaves the blow-up
 ball is frozen at its last iterate inside it and its ``diverged_at`` step recorded, so
 every recorded number is finite.
 """
@@ -56,7 +56,7 @@ def _record(A, X, Y):
 
 
 def trajectory(A, X0, Y0, lr, steps, *, blowup: float = 1e8) -> Trajectory:
-    """Run ``steps`` GD steps (§C.1) and record the loss, imbalance and norms after each.
+    """Run ``steps`` GD steps (docs/theory/balancing.md §C.1) and record the loss, imbalance and norms after each.
 
     The record grows with ``steps`` (that is its purpose): a request needing more than
     :data:`.gd.MEMORY_LIMIT` is refused up front with an estimate; use :func:`.gd.gd` for long runs.

@@ -1,6 +1,6 @@
-"""Stationary fluctuations of SGD at a finite learning rate (seed 004: Liu, Ziyin, Ueda, ICML 2021).
+"""Stationary fluctuations of SGD at a finite learning rate (the fluctuations paper: Liu, Ziyin, Ueda, ICML 2021).
 
-Design doc: math-fluctuations notes, section A.
+Theory: docs/theory/fluctuations.md.
 
     from sgdlab import fluctuations
     st = fluctuations.stationary_covariance(hessian, noise, lr, momentum=0.0, preconditioner=None)

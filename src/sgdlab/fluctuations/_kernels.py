@@ -3,7 +3,7 @@
 Each kernel runs ``chains`` chains one after another from e = 0, v = 0, discards ``burn``
 steps, then for ``steps`` steps accumulates each chain's sum of e eᵀ (lower triangle) and
 keeps every ``keep_every``-th state for the cloud.  The update is the v-form heavy ball of
-design doc §0.2 with P·g precomputed:  v ← βv - lr·P·g,  e ← e + v.
+docs/theory/index.md §0.2 with P·g precomputed:  v ← βv - lr·P·g,  e ← e + v.
 Random numbers come from numba's per-thread Mersenne Twister seeded by ``seed``
 (single-threaded, so a seed reproduces a run bit for bit).
 """
@@ -57,7 +57,7 @@ def _advance(e, v, pg, lr, mu, acc, cloud, c, t, burn, keep_every):
 
 @numba.njit(cache=True)
 def run_additive(PH, PL, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
-    """Gaussian additive noise ξ = L z:  P·g = PH·e + PL·z  (§A.1–§A.4)."""
+    """Gaussian additive noise ξ = L z:  P·g = PH·e + PL·z  (docs/theory/fluctuations.md §A.1–§A.4)."""
     if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
         np.random.seed(seed)
     d = PL.shape[0]
@@ -89,7 +89,7 @@ def piece_additive(PH, PL, lr, mu, e, v, acc, cloud, c, t0, t1, burn, keep_every
 
 @numba.njit(cache=True)
 def run_online(P, root, sigma, batch, lr, mu, chains, burn, steps, keep_every, n_keep, seed):
-    """Online linear regression (§A.5): per step ``batch`` fresh x = A^{1/2} z, y - uᵀx = ε ~ N(0, σ²)."""
+    """Online linear regression (docs/theory/fluctuations.md §A.5): per step ``batch`` fresh x = A^{1/2} z, y - uᵀx = ε ~ N(0, σ²)."""
     if seed >= 0:               # seed < 0: continue the stream (a run split into chunks of chains)
         np.random.seed(seed)
     d = P.shape[0]
@@ -127,7 +127,7 @@ def piece_online(P, root, sigma, batch, lr, mu, e, v, acc, cloud, c, t0, t1, bur
 @numba.njit(cache=True)
 def run_dataset(X, y, wstar, P, batch, distinct, label_noise, lr, mu, chains, burn, steps,
                 keep_every, n_keep, seed, perm):
-    """Finite data set (§A.6–§A.7): S indices i.i.d. (``distinct`` = 0) or S distinct (partial
+    """Finite data set (docs/theory/fluctuations.md §A.6–§A.7): S indices i.i.d. (``distinct`` = 0) or S distinct (partial
     Fisher-Yates); the real gradient (1/S) Σ x_i (x_iᵀw - y_i - ε ξ) of the iterate w.
 
     ``perm`` (int64, length n) is the Fisher-Yates permutation, updated in place: passing the same

@@ -1,6 +1,6 @@
 """Reference simulation backend in plain numpy, vectorised over chains (one array op per step).
 
-Same recursion and recording as :mod:`._kernels` (v-form heavy ball, §0.2:
+Same recursion and recording as :mod:`._kernels` (v-form heavy ball, docs/theory/index.md §0.2:
 ``v ← βv - lr·P·g, w ← w + v``; all chains start at w*, burn in, then accumulate e eᵀ),
 with numpy's PCG64 generator instead of numba's Mersenne Twister, so the two backends agree
 in distribution, not bit for bit.  Each ``grad(w)`` returns the stochastic gradients of all
@@ -31,12 +31,12 @@ def run(grad, P, w0, lr, mu, chains, burn, steps, keep_every, n_keep):
 
 
 def additive(H, L, rng):
-    """ξ = L z, z ~ N(0, I): g = H e + ξ (§A.1)."""
+    """ξ = L z, z ~ N(0, I): g = H e + ξ (docs/theory/fluctuations.md §A.1)."""
     return lambda w: w @ H.T + rng.standard_normal((w.shape[0], L.shape[1])) @ L.T
 
 
 def online(root, sigma, batch, rng):
-    """Fresh x = A^{1/2} z and residual xᵀe - ε for each of ``batch`` samples (§A.5)."""
+    """Fresh x = A^{1/2} z and residual xᵀe - ε for each of ``batch`` samples (docs/theory/fluctuations.md §A.5)."""
     def grad(e):
         x = rng.standard_normal((e.shape[0], batch, root.shape[0])) @ root.T
         res = np.einsum("csd,cd->cs", x, e) - sigma * rng.standard_normal((e.shape[0], batch))
@@ -45,7 +45,7 @@ def online(root, sigma, batch, rng):
 
 
 def dataset(X, y, batch, distinct, label_noise, rng):
-    """Real minibatch gradients of a finite data set, i.i.d. or distinct indices (§A.6–§A.7)."""
+    """Real minibatch gradients of a finite data set, i.i.d. or distinct indices (docs/theory/fluctuations.md §A.6–§A.7)."""
     n = X.shape[0]
 
     def grad(w):

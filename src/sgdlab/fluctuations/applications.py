@@ -1,4 +1,4 @@
-"""Applications of the stationary law (design doc §A.2, §A.8, §A.9; seed 004, part 5).
+"""Applications of the stationary law (docs/theory/fluctuations.md §A.2, §A.8, §A.9; the fluctuations paper, part 5).
 
 * :func:`approximation_error`: stationary excess loss against the learning rate, with the
   continuous-time prediction, up to lr_max (§A.2, §A.3).
@@ -51,7 +51,7 @@ class ApproximationError(ResultMixin):
 
 def approximation_error(hessian, noise, lrs, momentum: float = 0.0, preconditioner=None, *,
                         batch: int | None = None) -> ApproximationError:
-    """Stationary excess loss (approximation error, §A.2) at each learning rate in ``lrs``.
+    """Stationary excess loss (approximation error, docs/theory/fluctuations.md §A.2) at each learning rate in ``lrs``.
 
     Discrete time: ``E[L] - L* = lr/2 Σ_i C̃_ii/(2 - lr·a_i)`` for additive noise and β = 0
     (§A.3 with momentum); the continuous-time prediction is ``lr/(1-β)/4 · tr C`` (for any
@@ -114,7 +114,7 @@ def approximation_error(hessian, noise, lrs, momentum: float = 0.0, precondition
 
 
 def laplace_lr(n_data: int, batch: int, rho: float = 1.0, continuous: bool = False) -> float:
-    r"""Learning rate at which SGD with P = ρ·Â⁻¹ samples the Laplace posterior, §A.8 [D].
+    r"""Learning rate at which SGD with P = ρ·Â⁻¹ samples the Laplace posterior, docs/theory/fluctuations.md §A.8 [D].
 
     Near the optimum C = Â/S (Fisher = Hessian), and §A.4 gives Σ = λρ/(S(2 - λρ)) · Â⁻¹;
     equating it to the posterior covariance (NÂ)⁻¹ gives ``λρ = 2S/(N + S)``.  The
@@ -145,7 +145,7 @@ def laplace_lr(n_data: int, batch: int, rho: float = 1.0, continuous: bool = Fal
 
 def effective_temperature(curvature: float, noise_variance: float, lr: float, momentum: float = 0.0,
                           continuous: bool = False) -> float:
-    """T_eff = a·σ² along one eigen-direction: ``lr·c(1+β)/((1-β)(2(1+β) - lr·a))`` (§A.3, §A.9).
+    """T_eff = a·σ² along one eigen-direction: ``lr·c(1+β)/((1-β)(2(1+β) - lr·a))`` (docs/theory/fluctuations.md §A.3, §A.9).
 
     At β = 0 this is ``lr·c/(2 - lr·a)``; continuous time gives ``lr·c/(2(1-β))``.
 
@@ -183,7 +183,7 @@ def effective_temperature(curvature: float, noise_variance: float, lr: float, mo
 
 def escape_exponent(barrier: float, curvature: float, noise_variance: float, lr: float,
                     momentum: float = 0.0, continuous: bool = False) -> float:
-    r"""Arrhenius exponent ΔL/T_eff of the escape rate from a sharp minimum, §A.9 [H, not verified].
+    r"""Arrhenius exponent ΔL/T_eff of the escape rate from a sharp minimum, docs/theory/fluctuations.md §A.9 [H, not verified].
 
     rate ∝ exp(-exponent), with ``exponent = ΔL (2 - lr·a)/(lr·c)`` at β = 0; with c = a/S it
     is ``(2SΔL/(lr·a))(1 - lr·a/2)``: a finite learning rate lowers the exponent by the factor

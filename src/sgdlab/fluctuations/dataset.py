@@ -1,6 +1,6 @@
 """A finite training set sampled with replacement or as b distinct indices; label noise.
 
-Design doc §A.6 (exact, no Gaussianity needed) and §A.7 [D, V].  Data (x_i, y_i), i < N,
+docs/theory/fluctuations.md §A.6 (exact, no Gaussianity needed) and §A.7 [D, V].  Data (x_i, y_i), i < N,
 ``Â = XᵀX/N``, least-squares minimiser w*, residuals ``r_i = x_iᵀw* - y_i``.  Each step
 draws ``batch`` = S indices; the mean noise covariance at second moment Σ of e = w - w* is
 
@@ -33,7 +33,7 @@ SAMPLINGS = ("replacement", "distinct")
 
 @dataclass(frozen=True, eq=False)
 class FiniteDataset(NoiseModel):
-    """Minibatch noise of a finite training set (§A.6), optionally with label noise (§A.7)."""
+    """Minibatch noise of a finite training set (docs/theory/fluctuations.md §A.6), optionally with label noise (§A.7)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -105,7 +105,7 @@ class FiniteDataset(NoiseModel):
 
 def finite_dataset(X, y, batch: int = 1, sampling: str = "replacement", label_noise: float = 0.0,
                    population=None) -> FiniteDataset:
-    """Validate a data set (X: (N, d), y: (N,)) and build its minibatch noise model (§A.6).
+    """Validate a data set (X: (N, d), y: (N,)) and build its minibatch noise model (docs/theory/fluctuations.md §A.6).
 
     ``population = (A, u, noise_variance)`` (optional) defines the test loss
     ``½(w*-u)ᵀA(w*-u) + ½tr(AΣ) + σ²/2``.  The noise is
@@ -162,7 +162,7 @@ def finite_dataset(X, y, batch: int = 1, sampling: str = "replacement", label_no
 
 
 def label_noise(X, y, scale: float, batch: int | None = None, population=None) -> FiniteDataset:
-    """Algorithmic label noise (§A.7b): fresh ``y_i + scale·ξ_i`` each step.
+    """Algorithmic label noise (docs/theory/fluctuations.md §A.7b): fresh ``y_i + scale·ξ_i`` each step.
 
     Full batch by default (``batch=None``): additive noise ``C = scale²·Â/N`` and
     ``Σ = lr·scale²/N · (2I - lr·Â)⁻¹`` on range(Â).  With ``batch`` the indices are S

@@ -1,6 +1,6 @@
 """When does a stationary law exist?  Conditions, the error that names them, and lr_max.
 
-A stationary law (finite stationary second moment) exists iff, design doc §A.2–§A.6,
+A stationary law (finite stationary second moment) exists iff, docs/theory/fluctuations.md §A.2–§A.6,
 
 1. no noise lives in the kernel of H (else e random-walks there, §A.2 "singular A");
 2. the mean dynamics is stable: ``0 < lr·a_i < 2(1+β)`` for every eigenvalue a_i of PH (§A.3, §A.4);
@@ -126,7 +126,7 @@ def _kernel_check(frame: Frame, model: NoiseModel) -> Existence | None:
 
 
 def _online_check(frame: Frame, model: OnlineMinibatch, lr: float, mu: float) -> Existence:
-    """§A.5 existence: G = 2(1-β)/lr - ((1-β)/(1+β) + 1/S)·a ≻ 0 and tr(A G⁻¹)/S < 1 [D, V]."""
+    """docs/theory/fluctuations.md §A.5 existence: G = 2(1-β)/lr - ((1-β)/(1+β) + 1/S)·a ≻ 0 and tr(A G⁻¹)/S < 1 [D, V]."""
     S = model.batch
     G = 2 * (1 - mu) / lr - ((1 - mu) / (1 + mu) + 1 / S) * frame.a
     if G.min() <= 0:
@@ -167,7 +167,7 @@ def check(frame: Frame, model: NoiseModel, lr: float, mu: float) -> Existence:
 
 def existence(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None,
               batch: int | None = None) -> Existence:
-    """Check, without raising, whether a stationary law exists at this lr and momentum (§A.2–§A.6 [D, V]).
+    """Check, without raising, whether a stationary law exists at this lr and momentum (docs/theory/fluctuations.md §A.2–§A.6 [D, V]).
 
     The conditions, cheapest first: no noise in the kernel of H; mean stability
     ``0 < lr·a_i < 2(1+β)`` for every eigenvalue a_i of PH; a contracting noise feedback
@@ -225,7 +225,7 @@ def lr_max(hessian, noise, momentum: float = 0.0, batch: int | None = None, *, p
            rtol: float = 1e-12) -> float:
     """Largest learning rate with a stationary law, by bisection on the existence conditions.
 
-    Design doc §A.5 ("implement λ_max(μ, S) by bisection on the two conditions") and §A.2–§A.4
+    docs/theory/fluctuations.md §A.5 ("implement λ_max(μ, S) by bisection on the two conditions") and §A.2–§A.4
     [D, V: the exact recursion converges at 0.98 lr_max and diverges at 1.02 lr_max].
     Additive noise gives the mean-stability bound ``2(1+β)/a_max(PH)``; minibatch noise
     (online or finite data set) gives less.  ``batch`` overrides the noise model's batch.

@@ -1,6 +1,6 @@
 """The preconditioned Hessian eigenbasis in which every stationary law is elementwise.
 
-Design doc §A.4: with a fixed preconditioner P ≻ 0 the update ``w ← w - lr·P·g`` in the
+docs/theory/fluctuations.md §A.4: with a fixed preconditioner P ≻ 0 the update ``w ← w - lr·P·g`` in the
 coordinates ``ẽ = Qᵀ P^{-1/2} e`` is plain SGD on ``B = P^{1/2} H P^{1/2} = Q diag(a) Qᵀ``
 with noise ``P^{1/2} C P^{1/2}``.  So, with ``T = P^{1/2} Q``,
 
@@ -83,7 +83,7 @@ class Frame:
 
 
 def make_frame(hessian, preconditioner=None) -> Frame:
-    """Validate H (symmetric PSD, not zero) and P (symmetric positive definite) and diagonalise PH (§A.4 [D])."""
+    """Validate H (symmetric PSD, not zero) and P (symmetric positive definite) and diagonalise PH (docs/theory/fluctuations.md §A.4 [D])."""
     H = as_symmetric(hessian, "hessian")
     d = H.shape[0]
     if preconditioner is None:

@@ -4,7 +4,7 @@ The stationary covariance of a linear recursion driven by white noise is linear 
 noise covariance, and in the (preconditioned) eigenbasis of H it acts elementwise.  These
 functions return the gain matrices ``W`` so that ``Σ̃_ij = W_ij · C̃_ij``.
 
-Momentum convention (design doc §0.2): v-form heavy ball ``v ← βv - lr·g, w ← w + v``,
+Momentum convention (docs/theory/index.md §0.2): v-form heavy ball ``v ← βv - lr·g, w ← w + v``,
 identical to ``torch.optim.SGD(momentum=β)``; loss with the ½.
 """
 
@@ -22,7 +22,7 @@ def _pairs_off_kernel(a: np.ndarray) -> np.ndarray:
 
 
 def covariance_gain(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarray:
-    r"""Gain of the discrete-time stationary covariance, design doc §A.3 (§A.2 at β = 0) [D, V].
+    r"""Gain of the discrete-time stationary covariance, docs/theory/fluctuations.md §A.3 (§A.2 at β = 0) [D, V].
 
     The doc's heavy-ball closed form, with ``b_i = 1 + β - lr·a_i``,
 
@@ -68,7 +68,7 @@ def covariance_gain(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarr
 
 
 def continuous_gain(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarray:
-    r"""Gain of the continuous-time (SDE) prediction, design doc §A.2 and §A.3 (small lr) [D].
+    r"""Gain of the continuous-time (SDE) prediction, docs/theory/fluctuations.md §A.2 and §A.3 (small lr) [D].
 
     ``HΣ + ΣH = lr_eff·C`` with the effective learning rate ``lr_eff = lr/(1-β)``, i.e.
     ``W^{ct}_{ij} = lr / ((1-β)(a_i + a_j))``; kernel pairs get 0.
@@ -97,7 +97,7 @@ def continuous_gain(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarr
 
 
 def mode_matrices(a: np.ndarray, lr: float, momentum: float) -> np.ndarray:
-    """Per-mode 2x2 maps of (ẽ, ṽ), design doc §A.3: [[1 - lr·a, β], [-lr·a, β]], shape (d, 2, 2)."""
+    """Per-mode 2x2 maps of (ẽ, ṽ), docs/theory/fluctuations.md §A.3: [[1 - lr·a, β], [-lr·a, β]], shape (d, 2, 2)."""
     m = np.empty((a.size, 2, 2))
     m[:, 0, 0] = 1 - lr * a
     m[:, 0, 1] = momentum
@@ -109,7 +109,7 @@ def mode_matrices(a: np.ndarray, lr: float, momentum: float) -> np.ndarray:
 def block_gains(a: np.ndarray, lr: float, momentum: float = 0.0) -> np.ndarray:
     """Gains of all four (e, v) blocks of the stationary law, shape (2, 2, d, d).
 
-    Design doc §A.3: the augmented stationary equation ``P = M P Mᵀ + N C Nᵀ`` splits, in
+    docs/theory/fluctuations.md §A.3: the augmented stationary equation ``P = M P Mᵀ + N C Nᵀ`` splits, in
     the eigenbasis, into one 4x4 linear system per pair (i, j):
     ``P⁽ⁱʲ⁾ = M_i P⁽ⁱʲ⁾ M_jᵀ + lr² C̃_ij [[1, 1], [1, 1]]``, solved here for unit C̃_ij, batched.
     ``out[0, 0]`` equals :func:`covariance_gain`; ``out[1, 1]`` is the velocity gain and

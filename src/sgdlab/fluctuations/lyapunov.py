@@ -1,4 +1,4 @@
-"""Discrete Lyapunov cross-check: the augmented (e, v) system solved by scipy (design doc §A.3).
+"""Discrete Lyapunov cross-check: the augmented (e, v) system solved by scipy (docs/theory/fluctuations.md §A.3).
 
 Independent of the eigenbasis closed forms in :mod:`.gains`: it builds the 2d x 2d map
 
@@ -18,7 +18,7 @@ __all__ = ["augmented_system", "lyapunov_covariance"]
 
 def augmented_system(hessian: np.ndarray, lr: float, momentum: float = 0.0,
                      preconditioner: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The maps (M, N) of the augmented state z = (e, v), design doc §A.3–§A.4.
+    """The maps (M, N) of the augmented state z = (e, v), docs/theory/fluctuations.md §A.3–§A.4.
 
     ``z_{t+1} = M z_t + N ξ_t`` with ``M = [[I - lr·PH, βI], [-lr·PH, βI]]``, ``N = [[-lr·P], [-lr·P]]``.
 

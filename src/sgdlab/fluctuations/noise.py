@@ -5,8 +5,8 @@ the stationary second moment Σ of the error e = w - w*:
 
     C̄(Σ) = base_cov + feedback(Σ)        (feedback is linear; None for additive noise)
 
-which is exact for the second moments because the noise has zero mean given e (design
-doc §A.5–§A.6).  Data-based models also fix the Hessian and give train/test losses.
+which is exact for the second moments because the noise has zero mean given e
+(docs/theory/fluctuations.md §A.5–§A.6).  Data-based models also fix the Hessian and give train/test losses.
 The finite training set and label noise live in :mod:`.dataset`.
 """
 
@@ -54,7 +54,7 @@ class NoiseModel:
 
 @dataclass(frozen=True, eq=False)
 class Additive(NoiseModel):
-    """State-independent noise: per-sample covariance ``cov``, per-step C = cov / batch (§A.1 model [D])."""
+    """State-independent noise: per-sample covariance ``cov``, per-step C = cov / batch (docs/theory/fluctuations.md §A.1 model [D])."""
 
     cov: np.ndarray
     batch: int = 1
@@ -72,7 +72,7 @@ class Additive(NoiseModel):
 
 @dataclass(frozen=True, eq=False)
 class OnlineMinibatch(NoiseModel):
-    r"""Online linear regression with ``batch`` fresh samples a step, design doc §A.5 [D, V].
+    r"""Online linear regression with ``batch`` fresh samples a step, docs/theory/fluctuations.md §A.5 [D, V].
 
     Data ``x ~ N(0, A)``, ``y = uᵀx + ε`` with ``Var ε = label_variance`` (σ²).  By Isserlis'
     theorem the mean noise covariance is
@@ -110,7 +110,7 @@ class OnlineMinibatch(NoiseModel):
 
 
 def additive(cov, batch: int = 1) -> Additive:
-    """Additive noise with per-sample covariance ``cov`` (a matrix, or a 1-D diagonal); §A.1 [D].
+    """Additive noise with per-sample covariance ``cov`` (a matrix, or a 1-D diagonal); docs/theory/fluctuations.md §A.1 [D].
 
     The per-step noise covariance is ``C = cov / batch``, independent of the state.
 
@@ -136,7 +136,7 @@ def additive(cov, batch: int = 1) -> Additive:
 
 
 def online_minibatch(hessian, label_variance: float, batch: int = 1, target=None) -> OnlineMinibatch:
-    """Online minibatch noise of linear regression (§A.5 [D, V]); ``hessian`` = feature covariance A.
+    """Online minibatch noise of linear regression (docs/theory/fluctuations.md §A.5 [D, V]); ``hessian`` = feature covariance A.
 
     ``C̄(Σ) = (AΣA + tr(AΣ) A + σ² A) / S`` (Gaussian features x ~ N(0, A), S = ``batch``).
 

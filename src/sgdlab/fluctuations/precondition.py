@@ -1,4 +1,4 @@
-"""Fixed preconditioners for ``w ← w - lr·P·g`` (with canonical momentum), design doc §A.4 [D, V].
+"""Fixed preconditioners for ``w ← w - lr·P·g`` (with canonical momentum), docs/theory/fluctuations.md §A.4 [D, V].
 
 Pass the matrix as ``preconditioner=`` to :func:`.stationary_covariance`; the stationary law
 is §A.3 with H → PH, C → PCP.  Closed forms when P, H, C commute:
@@ -29,7 +29,7 @@ def _inverse_power(m: np.ndarray, power: float, name: str) -> np.ndarray:
 
 
 def damped_newton(hessian) -> np.ndarray:
-    """P = H⁻¹ (§A.4 [D, V]).  With it, ``lr`` is the Newton damping (stable for 0 < lr < 2(1+β)).
+    """P = H⁻¹ (docs/theory/fluctuations.md §A.4 [D, V]).  With it, ``lr`` is the Newton damping (stable for 0 < lr < 2(1+β)).
 
     When C commutes with H (β = 0): ``Σ = lr/(2 - lr) · H⁻¹ C H⁻¹``.
 
@@ -57,7 +57,7 @@ def damped_newton(hessian) -> np.ndarray:
 
 
 def natural_gradient(fisher) -> np.ndarray:
-    """P = F⁻¹ for a Fisher matrix F (§A.4 [D]); F = H at a well-specified optimum gives damped Newton.
+    """P = F⁻¹ for a Fisher matrix F (docs/theory/fluctuations.md §A.4 [D]); F = H at a well-specified optimum gives damped Newton.
 
     Args:
         fisher: F, symmetric positive definite (d, d), or a 1-D diagonal.
@@ -79,7 +79,7 @@ def natural_gradient(fisher) -> np.ndarray:
 
 
 def adam_like(noise_cov, rotation_invariant: bool = False) -> np.ndarray:
-    """P = diag(C)^{-1/2} (Adam's second moment frozen at E g² ≈ diag C, §A.4 [D, V]; the
+    """P = diag(C)^{-1/2} (Adam's second moment frozen at E g² ≈ diag C, docs/theory/fluctuations.md §A.4 [D, V]; the
     modelling of Adam is [?]), or C^{-1/2}.
 
     Args:
@@ -115,7 +115,7 @@ def adam_like(noise_cov, rotation_invariant: bool = False) -> np.ndarray:
 def ema_to_vform(lr_ema: float, beta: float) -> tuple[float, float]:
     """EMA momentum ``m ← βm + (1-β)g, w ← w - lr'·m`` is v-form heavy ball with lr = lr'(1-β).
 
-    Design doc §0.2 [D, V].
+    docs/theory/index.md §0.2 [D, V].
 
     Args:
         lr_ema: the EMA learning rate lr' (> 0).
@@ -137,7 +137,7 @@ def ema_to_vform(lr_ema: float, beta: float) -> tuple[float, float]:
 
 
 def adam_to_vform(lr_adam: float, beta1: float) -> tuple[float, float]:
-    """(lr, momentum) of the v-form heavy ball equivalent to Adam's first moment (§A.4).
+    """(lr, momentum) of the v-form heavy ball equivalent to Adam's first moment (docs/theory/fluctuations.md §A.4).
 
     ``lr = lr_Adam·(1 - β₁)``, ``momentum = β₁`` (:func:`ema_to_vform`); use it with :func:`adam_like`.
 

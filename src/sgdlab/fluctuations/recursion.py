@@ -1,4 +1,4 @@
-"""The exact second-moment recursion, evaluated at steps 2ᵏ by doubling (design doc §A.5–§A.6 [D, V]).
+"""The exact second-moment recursion, evaluated at steps 2ᵏ by doubling (docs/theory/fluctuations.md §A.5–§A.6 [D, V]).
 
 For the augmented state z = (e, v) and any noise model here, the second moment
 P_t = E[z_t z_tᵀ] obeys exactly (the noise has zero mean given z_t):
@@ -63,7 +63,7 @@ class Recursion(ResultMixin):
 
 def second_moment_recursion(hessian, noise, lr: float, momentum: float = 0.0, preconditioner=None, *,
                             batch: int | None = None, doublings: int = 40, init=None) -> Recursion:
-    """Run the exact second-moment recursion (§A.5–§A.6 [D]) from E[zzᵀ] = init (default 0: start at w*).
+    """Run the exact second-moment recursion (docs/theory/fluctuations.md §A.5–§A.6 [D]) from E[zzᵀ] = init (default 0: start at w*).
 
     Stops early once the trace exceeds 1e100 (diverged) or stops changing (rel. 1e-13).
     ``P_{t+1} = M P_t Mᵀ + N (C₀ + L(P_ee)) Nᵀ`` (module docstring), evaluated at t = 2ᵏ by doubling.

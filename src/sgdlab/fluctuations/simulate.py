@@ -4,7 +4,7 @@ Every chain starts at the minimiser (e = 0, v = 0), burns in, then records ``ste
 Each chain's time average of e eᵀ is one estimate of Σ; chains are independent, so the
 spread of these estimates over chains gives an honest Monte-Carlo standard error whatever
 the autocorrelation within a chain.  Noise: Gaussian additive ξ ~ N(0, C); online linear
-regression with fresh Gaussian data (§A.5); a finite data set's real minibatch gradients
+regression with fresh Gaussian data (docs/theory/fluctuations.md §A.5); a finite data set's real minibatch gradients
 (§A.6, with replacement or distinct indices) with optional label noise (§A.7).
 
 Signature, shared with ``sgdlab.simulate(problem, sgd, steps, seeds, seed, backend)`` and
@@ -137,7 +137,7 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
              momentum: float | None = None, preconditioner=None, batch: int | None = None,
              burn_in: int | None = None, cloud: int = 2000, chains: int | None = None,
              raise_on_failure: bool = False) -> Simulation:
-    """Simulation twin of :func:`.stationary_covariance`: the [V] checks of §A.10.
+    """Simulation twin of :func:`.stationary_covariance`: the [V] checks of docs/theory/fluctuations.md §A.10.
 
     The signature follows ``sgdlab.simulate(problem, sgd, steps, seeds, seed, backend)``: the
     problem is ``(hessian, noise)`` (as for :func:`.stationary_covariance`), then

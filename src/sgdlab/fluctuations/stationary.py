@@ -1,10 +1,10 @@
-"""The stationary law of SGD / heavy ball / preconditioned SGD on a quadratic (design doc §A).
+"""The stationary law of SGD / heavy ball / preconditioned SGD on a quadratic (docs/theory/fluctuations.md §A).
 
 One entry point, :func:`stationary_covariance`, returning a :class:`Stationary` result with
 ``status`` "stationary" (the law exists) or "diverges" (it does not: second moments grow; the
 ``reason`` names the failing condition and the arrays are None).  ``raise_on_failure=True``
 raises :class:`~.existence.NoStationaryLaw` (a :class:`sgdlab.result.ResultError`) instead.
-Conventions (§0.2): loss ``L(w) = ½ (w - w*)ᵀ H (w - w*)`` (with the ½), v-form heavy
+Conventions (docs/theory/index.md §0.2): loss ``L(w) = ½ (w - w*)ᵀ H (w - w*)`` (with the ½), v-form heavy
 ball ``v ← βv - lr·P·g, w ← w + v`` (= torch.optim.SGD with momentum β, dampening 0;
 EMA momentum ``m ← βm + (1-β)g`` maps to lr = lr'(1-β)).  Time is counted in steps.
 """
@@ -36,7 +36,7 @@ class Stationary:
             loss below is None and ``reason`` names the failing ``condition``).
         reason: the deciding condition in words (``message`` is its old, read-only name).
         cov: Σ = E[e eᵀ] (d, d).
-        excess_loss: ½ tr(HΣ), the stationary loss above its minimum (approximation error, §A.2).
+        excess_loss: ½ tr(HΣ), the stationary loss above its minimum (approximation error, docs/theory/fluctuations.md §A.2).
         continuous_cov: the continuous-time (SDE) prediction with the same noise model
             (``HΣ + ΣH = lr/(1-β)·C̄``, §A.2); None if that self-consistent law does not exist.
         continuous_excess_loss: ½ tr(H Σ_ct).
@@ -100,7 +100,7 @@ class Stationary:
         return np.block([[self.cov, self.cross_cov], [self.cross_cov.T, self.velocity_cov]])
 
     def autocovariance(self, lag):
-        """E[e_{t+k} e_tᵀ] = [Mᵏ P]_ee (§A.2: ``(I - lr·H)ᵏ Σ`` without momentum); k int or array.
+        """E[e_{t+k} e_tᵀ] = [Mᵏ P]_ee (docs/theory/fluctuations.md §A.2: ``(I - lr·H)ᵏ Σ`` without momentum); k int or array.
 
         Exact for every noise model here, since the noise has zero mean given the state.
         """
@@ -136,7 +136,7 @@ class Stationary:
 
 
 def _online_closed_form(frame: Frame, model: OnlineMinibatch, lr: float, mu: float) -> np.ndarray:
-    r"""§A.5 [D, V]: Σ = σ² G⁻¹ / (S - tr(A G⁻¹)), G = 2(1-β)/lr·I - ((1-β)/(1+β) + 1/S)·A.
+    r"""docs/theory/fluctuations.md §A.5 [D, V]: Σ = σ² G⁻¹ / (S - tr(A G⁻¹)), G = 2(1-β)/lr·I - ((1-β)/(1+β) + 1/S)·A.
 
     Returned in eigen-coordinates (diagonal, since Σ commutes with A).
     """
@@ -146,7 +146,7 @@ def _online_closed_form(frame: Frame, model: OnlineMinibatch, lr: float, mu: flo
 
 
 def _online_diagonal(frame: Frame, model: OnlineMinibatch, gain: np.ndarray) -> np.ndarray | None:
-    """Self-consistent §A.5 law for any gain, O(d): C̄ is diagonal in A's eigenbasis [D].
+    """Self-consistent docs/theory/fluctuations.md §A.5 law for any gain, O(d): C̄ is diagonal in A's eigenbasis [D].
 
     With w_i = gain_ii, ``s_i = w_i (a_i² s_i + (T + σ²) a_i)/S`` and T = Σ a_i s_i give
     ``s_i = h_i (T + σ²)``, ``h_i = w_i a_i/(S - w_i a_i²)``, ``T = σ² q/(1 - q)``, q = Σ a_i h_i.
@@ -165,7 +165,7 @@ def _online_diagonal(frame: Frame, model: OnlineMinibatch, gain: np.ndarray) -> 
 
 
 def _self_consistent(frame: Frame, model: NoiseModel, gain: np.ndarray) -> tuple[np.ndarray, float]:
-    """Solve Σ̃ = gain ∘ Tᵀ(C₀ + L(Σ))T as one linear system in vec Σ̃ (§A.5–§A.6); (Σ̃, ρ)."""
+    """Solve Σ̃ = gain ∘ Tᵀ(C₀ + L(Σ))T as one linear system in vec Σ̃ (docs/theory/fluctuations.md §A.5–§A.6); (Σ̃, ρ)."""
     c0 = gain * frame.to_eigen(model.base_cov)
     if not model.has_feedback:
         return c0, 0.0
@@ -186,7 +186,7 @@ def stationary_covariance(hessian, noise, lr: float, momentum: float = 0.0, prec
                           batch: int | None = None, raise_on_failure: bool = False) -> Stationary:
     r"""Stationary covariance of SGD, heavy ball or preconditioned SGD at a finite learning rate.
 
-    Design doc §A.2 (SGD, Theorem A1), §A.3 (heavy ball), §A.4 (preconditioned), §A.5 (online
+    docs/theory/fluctuations.md §A.2 (SGD, Theorem A1), §A.3 (heavy ball), §A.4 (preconditioned), §A.5 (online
     minibatch noise), §A.6 (finite data set), §A.7 (label noise); all [D, V].  For additive noise
     of any covariance C (commuting with H or not), in the eigenbasis of PH (P = I by default):
 

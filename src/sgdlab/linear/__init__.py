@@ -9,7 +9,7 @@ functions listed in ``__all__``, in the order the engine reads:
   recursion (numpy reference, numba kernels), geometric time stepping for long horizons
 * :mod:`~sgdlab.linear.stability`  noise mass U, stability conditions, critical lr
 * :mod:`~sgdlab.linear.predict`    the entry points predict / predict_exact / critical_lr / stability_map
-* :mod:`~sgdlab.linear.exact`      the exact finite-N d x d recursion (seed 000 §1)
+* :mod:`~sgdlab.linear.exact`      the exact finite-N d x d recursion (docs/theory/generating-functions.md §1)
 * :mod:`~sgdlab.linear.generating` generating functions, power-law phases, critical-curve asymptotes
 * :mod:`~sgdlab.linear.tuning`     the best momentum (possibly negative) and (lr, momentum)
 * :mod:`~sgdlab.linear.budget`     budget independence across batch sizes

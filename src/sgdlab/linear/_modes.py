@@ -1,4 +1,4 @@
-"""Per-mode second-moment map of heavy-ball SGD (math-linear notes §2.3, §3.1).
+"""Per-mode second-moment map of heavy-ball SGD (docs/theory/generating-functions.md §2.3, §3.1).
 
 For mode k with a = αλ_k and second moments s = (A, C, D) = (E e², E e v, E v²)
 (e = w - w*, v the velocity), one step is s' = T̃ s + α² c_c λ_k S_t 1 with

@@ -1,6 +1,6 @@
 """The per-mode second-moment recursion: reference (numpy) and compiled (numba) kernels.
 
-One step of the engine (math-linear notes §2.3), for every mode k at once,
+One step of the engine (docs/theory/generating-functions.md §2.3), for every mode k at once,
 with a_k = αλ_k, S_t = Σ_j λ_j A_j + σ² = 2 L_t and noise n_k = α²(c_c λ_k S_t + c_d λ_k² A_k):
 
 .. math::

@@ -1,4 +1,4 @@
-"""Budget independence: loss against samples processed, across batch sizes (math-linear notes §7).
+"""Budget independence: loss against samples processed, across batch sizes (docs/theory/generating-functions.md §7).
 
 With the learning rate scaled linearly, α_b = b·α₁, small steps (α_b λ_max/(1-β) ≪ 1),
 b ≪ N and after the momentum warm-up, the loss as a function of samples n = t·b does not
@@ -20,7 +20,7 @@ __all__ = ["budget_curves", "budget_deviation"]
 
 def budget_curves(problem: Problem, lr1: float, batches=(1, 4, 16), samples: int = 8000, *, momentum: float = 0.0,
                   model: str = "se", tau="fit", sampling: str = "without") -> dict[int, Curve]:
-    """Predicted curves with α_b = b·lr1 over ``samples`` samples; ``meta["samples"]`` = steps·b (§7).
+    """Predicted curves with α_b = b·lr1 over ``samples`` samples; ``meta["samples"]`` = steps·b (docs/theory/generating-functions.md §7).
 
     For each batch size b: :func:`sgdlab.predict` with SGD(lr = b·lr1, momentum, batch = b) for
     ⌊samples/b⌋ steps, every step recorded, so that L can be compared against n = t·b.
@@ -85,7 +85,7 @@ def budget_curves(problem: Problem, lr1: float, batches=(1, 4, 16), samples: int
 
 
 def budget_deviation(curves: dict[int, Curve], start: int = 0) -> float:
-    """Largest relative deviation from the smallest batch's curve, on samples >= ``start`` (§7).
+    """Largest relative deviation from the smallest batch's curve, on samples >= ``start`` (docs/theory/generating-functions.md §7).
 
     .. math::  \\max_{b,\\,n \\ge \\text{start}} |L_b(n) / L_{b_\\min}(n) - 1|,
 

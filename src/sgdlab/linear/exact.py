@@ -1,4 +1,4 @@
-"""The exact finite-N second-moment recursion (math-linear notes §1, [D, V]).
+"""The exact finite-N second-moment recursion (docs/theory/generating-functions.md §1, [D, V]).
 
 No approximation: for SGD with momentum on a finite data set (features Z in the
 eigenbasis, H = ZᵀZ/N = diag(λ)), b indices per step (distinct: γ = γ_b; i.i.d.:
@@ -40,7 +40,7 @@ __all__ = ["exact_recursion", "exact_spectral_radius", "noise_operator_radius", 
 
 
 def _second_moment_of_gradient(Z, lam, M, m, rho, gamma):
-    """E_2 = E[g gᵀ] for the batch-mean gradient (§1.1, with label noise)."""
+    """E_2 = E[g gᵀ] for the batch-mean gradient (docs/theory/generating-functions.md §1.1, with label noise)."""
     N = Z.shape[0]
     q = np.einsum("ij,ij->i", Z @ M, Z)
     coef = q if m is None else q - 2.0 * rho * (Z @ m) + rho * rho
@@ -248,7 +248,7 @@ def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batc
 
 
 def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: int, sampling: str = "without") -> float:
-    """Spectral radius of the homogeneous exact map (M, J, P) -> (M', J', P') (§1.3).
+    """Spectral radius of the homogeneous exact map (M, J, P) -> (M', J', P') (docs/theory/generating-functions.md §1.3).
 
     The map is the recursion of the module docstring with ρ = 0 (no label noise):
     M' = M - α(HM + MH) + β[(I-αH)J + Jᵀ(I-αH)] + β²P + α²[(1-γ)HMH + γQ(M)], and likewise
@@ -350,7 +350,7 @@ def noise_operator_radius(problem: Problem, alpha: float, beta: float, batch: in
 
 def exact_critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, sampling: str = "without",
                       rtol: float = 1e-8) -> float:
-    """Critical lr of the exact finite-N model: the root of ρ(G(α)) = 1, or the deterministic edge (§1.3).
+    """Critical lr of the exact finite-N model: the root of ρ(G(α)) = 1, or the deterministic edge (docs/theory/generating-functions.md §1.3).
 
     G(E) = γ (Q(α² R∘E) - H (α² R∘E) H) is the noise-feedback operator of
     :func:`noise_operator_radius` (the exact analogue of U); α* solves ρ(G) = 1 by brentq on

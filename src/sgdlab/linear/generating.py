@@ -1,6 +1,6 @@
 """Generating functions of the loss sequence, power-law phases and the critical curve's asymptotes.
 
-Design/math-linear.md §3-§5 (seed 000), all [D, V].  With the per-mode denominator
+docs/theory/generating-functions.md §3-§5 (the generating-functions paper), all [D, V].  With the per-mode denominator
 Δ(z) = (1 - βz)(1 - (p² - 2β)z + β²z²), p = 1 + β - a, a = αλ_k:
 
 .. math::
@@ -43,7 +43,7 @@ __all__ = ["loss_gf", "signal_gf", "kernel_gf", "Phase", "phase", "critical_curv
 
 
 class SpectrumTruncationWarning(UserWarning):
-    """A finite spectrum cannot show the power-law asymptote at this horizon (§5.2)."""
+    """A finite spectrum cannot show the power-law asymptote at this horizon (docs/theory/generating-functions.md §5.2)."""
 
 
 def _delta(z, a, beta):
@@ -52,7 +52,7 @@ def _delta(z, a, beta):
 
 
 def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
-    """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included) (§3.3).
+    """F(z) = Σ_t F_t z^t, the loss without cross-mode noise (label-noise floor included) (docs/theory/generating-functions.md §3.3).
 
     .. math::  F(z) = \\tfrac12 \\sum_k \\frac{λ_k A_k(0) Φ_k(z)}{1 - c_d a_k^2 z \\mathcal H_k(z)}
                + \\frac{σ^2/2}{1-z},
@@ -97,7 +97,7 @@ def signal_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel)
 
 
 def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
-    """L(z) = Σ_t L_t z^t = F(z)/(1 - zK(z)) (§3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run.
+    """L(z) = Σ_t L_t z^t = F(z)/(1 - zK(z)) (docs/theory/generating-functions.md §3.3); L(1) = Σ_t L_t = F(1)/(1 - U) for a noiseless converging run.
 
     F is :func:`signal_gf` and K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] the
     renewal kernel (:func:`sgdlab.linear.stability.kernel_gf`).
@@ -148,7 +148,7 @@ EXPONENTS_ONLY = register_status("exponents-only", "a power-law phase from (nu, 
 
 @dataclass(frozen=True)
 class Phase(ResultMixin):
-    """Phase and leading asymptote L_t ≃ constant · t^(-exponent) of a power-law problem (§5.2).
+    """Phase and leading asymptote L_t ≃ constant · t^(-exponent) of a power-law problem (docs/theory/generating-functions.md §5.2).
 
     Attributes:
         phase: ``"signal"`` (κ < 2ν - 1), ``"noise"`` (κ > 2ν - 1) or ``"boundary"``.
@@ -196,7 +196,7 @@ def phase(problem_or_nu, kappa: float | None = None, sgd: SGD | None = None, *, 
     continuum sums over k = 1..∞ use ``dim`` modes if given, else 10⁶).
 
     ``horizon`` (steps): warn with :class:`SpectrumTruncationWarning` when a spectrum of
-    ``dim`` modes cannot show the asymptote up to it (§5.2, pitfall 8).
+    ``dim`` modes cannot show the asymptote up to it (docs/theory/generating-functions.md §5.2, §8.8).
 
     The exponent is min(ζ, 2 - 1/ν), ζ = κ/ν; the constant is Q Γ(ζ+1)(2α')^{-ζ}/(1-U)
     (signal) or (c_c/ν) Γ(2-1/ν) α'² (2α')^{-(2-1/ν)} F(1)/(1-U)² (noise), α' = α/(1-β), Q = c/(2κ).
@@ -296,7 +296,7 @@ def _power_law_exponents(problem: Problem) -> tuple[float, float]:
 
 
 def critical_curve_asymptotes(problem: Problem, noise: NoiseModel) -> dict:
-    """The two asymptotes of the critical curve α*(β) in the (α, β) plane (§4.3).
+    """The two asymptotes of the critical curve α*(β) in the (α, β) plane (docs/theory/generating-functions.md §4.3).
 
     * β → 1: tangent to β = 1 - c* α, c* from Σ_k c_c λ_k / (2c - c_d λ_k) = 1;
     * β → -1: tangent to the deterministic line α = 2(1+β)/λ_max.

@@ -2,7 +2,7 @@
 
 Every exact or approximate second-moment theory of mini-batch SGD on a linear
 model that sgdlab implements has the same per-mode form
-(math-linear notes §0.1, §2.3): the gradient noise injected into mode k is
+(docs/theory/generating-functions.md §0.1, §2.3): the gradient noise injected into mode k is
 
 .. math::  n_k = α^2 \\big(c_c\\,λ_k\\,S_t + c_d\\,λ_k^2 A_k\\big),\\qquad
            S_t = \\sum_j λ_j A_j + σ^2 = 2 L_t ,
@@ -16,7 +16,7 @@ constructor                    (c_c, c_d)          exact for
 =============================  ==================  ===================================
 :class:`Gaussian` ()           (1/b, 1/b)          fresh Gaussian x ~ N(0, H) each step
 :class:`SE` (tau)              (γ_b, -τ γ_b)       flat eigenvectors (τ = 1)
-:class:`Homogenised` ()        (γ_b, 0)            the high-dimensional limit (seed 001 §5.2)
+:class:`Homogenised` ()        (γ_b, 0)            the high-dimensional limit (docs/theory/volterra.md §5.2)
 ``Homogenised(fourth_moment)`` (γ_b, γ_b)          + the Gaussian fourth-moment correction
 :class:`NoiseModel` (c_c, c_d) as given            whatever you derived
 =============================  ==================  ===================================
@@ -90,7 +90,7 @@ def gaussian(batch: int) -> NoiseModel:
     """Online Gaussian sampling, b fresh samples x ~ N(0, H) per step: (c_c, c_d) = (1/b, 1/b).
 
     Exact by Isserlis' theorem, E[x xᵀ M x xᵀ] = 2 H M H + tr(HM) H
-    (math-linear notes §2.4) [D, V].
+    (docs/theory/generating-functions.md §2.4) [D, V].
 
     Args:
         batch: b >= 1.
@@ -110,7 +110,7 @@ def gaussian(batch: int) -> NoiseModel:
 
 
 def batch_factor(batch: int, n_samples: int | None, sampling: str) -> float:
-    """γ_b: 1/b for online or with-replacement sampling, (N-b)/((N-1)b) for b distinct indices (§0).
+    """γ_b: 1/b for online or with-replacement sampling, (N-b)/((N-1)b) for b distinct indices (docs/theory/generating-functions.md §0).
 
     Args:
         batch: b >= 1.  n_samples: N (None for a population).  sampling: the sampling mode.
@@ -135,10 +135,10 @@ def batch_factor(batch: int, n_samples: int | None, sampling: str) -> float:
 
 
 def spectrally_expressible(batch: int, n_samples: int | None, tau: float, sampling: str = "without") -> NoiseModel:
-    """Spectrally Expressible approximation SE(τ) of seed 000: (c_c, c_d) = (γ_b, -τ γ_b).
+    """Spectrally Expressible approximation SE(τ) of the generating-functions paper: (c_c, c_d) = (γ_b, -τ γ_b).
 
     Replaces the sample fourth moment Q(M) by tr(HM) H + (1-τ) HMH
-    (math-linear notes §2.1, τ family [P] from the authors' code; per-mode form [D, V]).
+    (docs/theory/generating-functions.md §2.1, τ family [P] from the authors' code; per-mode form [D, V]).
     τ = 1 is exact for flat eigenvectors (Hadamard/Fourier), τ = -1 is the Gaussian value.
 
     Args:
@@ -159,7 +159,7 @@ def spectrally_expressible(batch: int, n_samples: int | None, tau: float, sampli
 
 
 def fit_tau(features, eigenvalues) -> float:
-    """τ̂ = 2 - Σ_k m_kk / Σ_k λ_k², m_kk = mean_i (x_i·u_k)⁴ (§2.2 [D, V]).
+    """τ̂ = 2 - Σ_k m_kk / Σ_k λ_k², m_kk = mean_i (x_i·u_k)⁴ (docs/theory/generating-functions.md §2.2 [D, V]).
 
     ``features`` must be in the eigenbasis (as :class:`~sgdlab.Problem` stores them).
     Gaussian features give τ̂ ≈ -1 (a bit higher at finite N), flat eigenvectors τ̂ = 1.
@@ -205,7 +205,7 @@ def resolve_tau(problem, tau) -> float:
 
 
 def _n_samples(problem) -> int | None:
-    """N of a data set, or the number of modes for a bare spectrum (the function-space view of seed 000)."""
+    """N of a data set, or the number of modes for a bare spectrum (the function-space view of the generating-functions paper)."""
     if problem is None:
         return None
     return problem.n_samples if problem.n_samples is not None else problem.dim
@@ -220,7 +220,7 @@ class NoiseSpec(Protocol):
 
 @dataclass(frozen=True)
 class Gaussian:
-    """Online Gaussian sampling: b fresh x ~ N(0, H) per step, (c_c, c_d) = (1/b, 1/b); exact (§2.4)."""
+    """Online Gaussian sampling: b fresh x ~ N(0, H) per step, (c_c, c_d) = (1/b, 1/b); exact (docs/theory/generating-functions.md §2.4)."""
 
     name = "gaussian"
 
@@ -230,7 +230,7 @@ class Gaussian:
 
 @dataclass(frozen=True)
 class SE:
-    """Spectrally Expressible approximation SE(τ) of seed 000 for a finite data set (§2.1).
+    """Spectrally Expressible approximation SE(τ) of the generating-functions paper for a finite data set (docs/theory/generating-functions.md §2.1).
 
     (c_c, c_d) = (γ_b, -τγ_b) with N the number of data points (the number of modes for a bare
     spectrum) and γ_b the batch factor of the sampling.
@@ -258,7 +258,7 @@ class SE:
 
 @dataclass(frozen=True)
 class Homogenised:
-    """The high-dimensional (homogenised) noise of seed 001: (c_c, c_d) = (γ_b, 0) (Part II §5.2 [D]).
+    """The high-dimensional (homogenised) noise of the Volterra papers: (c_c, c_d) = (γ_b, 0) (docs/theory/volterra.md §5.2 [D]).
 
     Attributes:
         fourth_moment: add the Gaussian fourth-moment self-noise c_d = γ_b, which fixes the

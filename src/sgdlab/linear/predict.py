@@ -1,6 +1,6 @@
 """Predict the expected loss curve, the critical learning rate and the stability map.
 
-Entry points of the linear engine (math-linear notes §2-§4):
+Entry points of the linear engine (docs/theory/generating-functions.md §2-§4):
 
 * :func:`predict` — E[L_t] of mini-batch heavy-ball SGD at checkpoints, from the
   per-mode recursion of :mod:`sgdlab.linear._recursion` (exact in t) or the
@@ -31,7 +31,7 @@ __all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "stabilit
            "resolve_noise", "predict_many", "MODELS", "METHODS"]
 
 #: theory shorthands accepted by ``model=`` / ``noise=``: "gaussian" (online, exact), "se" (finite data,
-#: Spectrally Expressible approximation), "homogenised" (seed 001), "exact" (finite data, exact d x d
+#: Spectrally Expressible approximation), "homogenised" (the Volterra papers), "exact" (finite data, exact d x d
 #: recursion: :func:`predict_exact`); "volterra" is the continuous limit, :func:`sgdlab.volterra.predict_curve`
 MODELS = ("gaussian", "se", "homogenised", "exact", "volterra")
 #: "auto": exact recursion while dim*steps <= 1e8, else geometric time stepping
@@ -137,7 +137,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
 
     With the noise model's coefficients (c_c, c_d) (Gaussian: exact for fresh x ~ N(0, H),
-    y = w*·x + noise of variance σ², batch b, v-form momentum; math-linear notes §2.4),
+    y = w*·x + noise of variance σ², batch b, v-form momentum; docs/theory/generating-functions.md §2.4),
     per mode k with a = αλ_k:
 
     .. math::
@@ -155,8 +155,8 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         steps: horizon T (>= 1); the curve runs from step 0 to step T.
         noise: the noise model: ``sgdlab.noise.Gaussian()`` (fresh Gaussian samples; exact),
             ``sgdlab.noise.SE(tau)`` (a finite data set or kernel spectrum under the Spectrally
-            Expressible approximation, seed 000, math-linear notes §2), ``Homogenised()``
-            (seed 001), a fixed ``NoiseModel(c_c, c_d)``, or a shorthand string.  Default: Gaussian
+            Expressible approximation, the generating-functions paper, docs/theory/generating-functions.md §2), ``Homogenised()``
+            (the Volterra papers), a fixed ``NoiseModel(c_c, c_d)``, or a shorthand string.  Default: Gaussian
             for ``sgd.sampling == "online"``, SE(τ̂) otherwise.  ``"exact"`` runs :func:`predict_exact`.
         model: older name of ``noise`` (strings).
         tau: SE's τ for the shorthand ``"se"`` and the default: ``"fit"`` (τ̂ from the data's fourth
@@ -257,7 +257,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
 
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
                   blowup: float = 1e6, raise_on_failure: bool = False) -> Curve:
-    """Expected loss of mini-batch SGD on a finite data set by the exact finite-N recursion (seed 000 §1).
+    """Expected loss of mini-batch SGD on a finite data set by the exact finite-N recursion (docs/theory/generating-functions.md §1).
 
     The d x d moments M = E e eᵀ, J = E e vᵀ, P = E v vᵀ evolve exactly (no approximation of the
     sample fourth moments), kept on the symmetric subspace; O(N d²) per step.  Sampling
@@ -314,7 +314,7 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
 
 def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, noise=None, model=None,
                 tau="fit", sampling: str | None = None) -> float:
-    """Critical learning rate α*(β, b): mean-square convergence iff lr < α* (§4.3).
+    """Critical learning rate α*(β, b): mean-square convergence iff lr < α* (docs/theory/generating-functions.md §4.3).
 
     The unique root of U(α) = 1 (brentq on the closed form), or the deterministic
     edge min(2(1+β)/λ_max, self-noise pole) when noise never reaches U = 1.  With

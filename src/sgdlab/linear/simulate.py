@@ -55,7 +55,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         steps: horizon T; the loss is recorded at :func:`sgdlab.curve.checkpoints` (or ``record``).
         seeds: number of independent runs (>= 2 for a standard error).
         seed: master seed; the same seed and backend give the same numbers.
-        method: ``"sgd"`` (the real algorithm); ``"hsgd"`` (homogenized SGD, the SDE of seed 001) is
+        method: ``"sgd"`` (the real algorithm); ``"hsgd"`` (homogenized SGD, the SDE of the Volterra papers) is
             :func:`sgdlab.volterra.simulate_hsgd`, reached through :func:`sgdlab.simulate`.
         backend: ``"auto"`` (numba), ``"numba"``, ``"numpy"`` or ``"jax"``.  On a data set with
             N <= min(2d, 8192) points the numba backend runs the same SGD in function space

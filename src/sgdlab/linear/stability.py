@@ -1,6 +1,6 @@
 """Mean-square stability, the noise mass U and the critical learning rate.
 
-Design/math-linear.md §4.  With a_k = αλ_k and a noise model (c_c, c_d), the
+docs/theory/generating-functions.md §4.  With a_k = αλ_k and a noise model (c_c, c_d), the
 loss obeys the renewal equation L_t = F_t + Σ_{s<t} K_{t-1-s} L_s, whose kernel
 has total mass (closed form, §4.1 [D, V])
 
@@ -40,7 +40,7 @@ def _denominator(a, beta, c_d):
 
 
 def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
-    """Noise mass U = Σ_t K_t of the renewal kernel, in closed form (math-linear notes §4.1).
+    """Noise mass U = Σ_t K_t of the renewal kernel, in closed form (docs/theory/generating-functions.md §4.1).
 
     .. math::  U = c_c \\sum_k \\frac{a_k (1+β)}{D_k},\\qquad D_k = 2(1-β^2) - a_k\\big[(1-β) + c_d (1+β)\\big],
                \\quad a_k = αλ_k .
@@ -87,7 +87,7 @@ def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
 
 
 def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14) -> float:
-    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (§4.3)."""
+    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (docs/theory/generating-functions.md §4.3)."""
     xtol = check_positive(xtol, "xtol")
     lam = np.asarray(lam, dtype=np.float64)
     hi = upper_lr(float(lam.max()), beta, noise)
@@ -161,7 +161,7 @@ def _critical_curve_bisection(lam, betas, noise: NoiseModel, iters: int = 80) ->
 
 @dataclass(frozen=True)
 class StabilityReport(ResultMixin):
-    """Which of the three stability conditions hold (math-linear notes §4.2).
+    """Which of the three stability conditions hold (docs/theory/generating-functions.md §4.2).
 
     Attributes:
         stable: all three hold (mean-square convergence).
@@ -184,7 +184,7 @@ class StabilityReport(ResultMixin):
 
 
 def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> StabilityReport:
-    """Check the three mean-square stability conditions (i)-(iii) and name the first that fails (§4.2).
+    """Check the three mean-square stability conditions (i)-(iii) and name the first that fails (docs/theory/generating-functions.md §4.2).
 
     (i) 0 < a_k < 2(1+β); (ii) D_k = 2(1-β²) - a_k[(1-β) + c_d(1+β)] > 0; (iii) U < 1, with
     a_k = αλ_k and U from :func:`noise_mass`.
@@ -278,7 +278,7 @@ def _mode_growth(a, beta, c_d) -> float:
 
 
 def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
-    """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (math-linear notes §3.3).
+    """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (docs/theory/generating-functions.md §3.3).
 
     Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
     Modes with a_k² = 0 (λ_k = 0, or a_k below 1e-154 where a_k² underflows) are left out: their Δ
@@ -295,7 +295,7 @@ def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
 
 
 def growth_rate(lam, alpha, beta, noise: NoiseModel) -> float:
-    """Per-step growth factor 1/z₀ of a divergent loss, z₀ in (0, 1] solving z₀ K(z₀) = 1 (§8.6).
+    """Per-step growth factor 1/z₀ of a divergent loss, z₀ in (0, 1] solving z₀ K(z₀) = 1 (docs/theory/generating-functions.md §8.6).
 
     Valid when every mode is stable and U >= 1, with a nonnegative kernel (c_d >= 0).
     """

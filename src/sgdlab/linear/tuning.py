@@ -1,6 +1,6 @@
 """Advice: the best momentum (possibly negative) and the best (lr, momentum) for a horizon.
 
-Design/math-linear.md §6 (seed 000).  The objective is the predicted loss at the
+docs/theory/generating-functions.md §6 (the generating-functions paper).  The objective is the predicted loss at the
 horizon T, from the compiled recursion batched over configurations; the search is
 bounded by the critical curve α < α*(β).  ``L_T`` is smooth in β but not convex near
 the edge, so a grid comes first and a bounded scalar search refines its best cell.
@@ -66,7 +66,7 @@ def _final_losses(problem, lrs, betas, batch, steps, model, tau):
 
 def optimal_momentum(problem: Problem, lr: float, batch: int = 1, steps: int = 1000, *, model: str = "gaussian",
                      tau="fit", grid: int = 81) -> MomentumAdvice:
-    """β minimising the predicted loss after ``steps`` steps at fixed lr and batch (§6.1).
+    """β minimising the predicted loss after ``steps`` steps at fixed lr and batch (docs/theory/generating-functions.md §6.1).
 
     The grid spans the stable momenta (lr < α*(β)) in (-1, 1); the best grid cell is
     refined by a bounded scalar minimisation on the predicted L_T.
@@ -112,7 +112,7 @@ def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, 
     """Jointly optimal (lr, β) for the horizon: a grid in (lr/α*(β), β), then Nelder-Mead.
 
     ``safety`` < 1 caps the lr at ``safety · α*(β)`` (recommended for the SE model,
-    whose edge can be off by several percent, §2.2).
+    whose edge can be off by several percent, docs/theory/generating-functions.md §2.2).
 
     Args:
         problem: the problem.  batch: b.  steps: the horizon T.  model, tau: the noise model.
@@ -169,7 +169,7 @@ def optimal_momentum_free_lr_at_zero(problem, batch, steps, model, tau, safety) 
 
 def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, model: str = "gaussian", tau="fit",
                             zeta: float | None = None) -> dict:
-    """Does a small negative β lower the loss at fixed lr?  The fixed-α rule of §6.1 [D].
+    """Does a small negative β lower the loss at fixed lr?  The fixed-α rule of docs/theory/generating-functions.md §6.1 [D].
 
     In the signal phase, at leading order in t, L_T ∝ (1-β)^ζ/(1-U(α, β)), so
     d/dβ log L_T at β = 0 is -ζ + ∂_β U/(1 - U): lowering β below 0 helps iff
@@ -260,7 +260,7 @@ class TuningSurface(ResultMixin):
 
 def tuning_surface(problem: Problem, batch: int, steps: int, *, grid: int = 41, momentum_range=(-0.9, 0.98),
                    span: float = 1.05, model="gaussian", tau="fit") -> TuningSurface:
-    """L_T on a ``grid`` x ``grid`` (lr, β) grid whose lr axis reaches ``span`` · max α*(β) (§6).
+    """L_T on a ``grid`` x ``grid`` (lr, β) grid whose lr axis reaches ``span`` · max α*(β) (docs/theory/generating-functions.md §6).
 
     Args:
         problem: the problem.  batch: b.  steps: the horizon T.
@@ -294,7 +294,7 @@ def tuning_surface(problem: Problem, batch: int, steps: int, *, grid: int = 41, 
 
 
 def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "se", tau="fit") -> dict:
-    """Noise-dominated phase: does β < 0 beat the best β = 0 schedule as t → ∞?  (§6.2 [D, V])
+    """Noise-dominated phase: does β < 0 beat the best β = 0 schedule as t → ∞?  (docs/theory/generating-functions.md §6.2 [D, V])
 
     In the noise phase L_t ∝ J(α', β) = α'^{1/ν} F(1)/(1-U)² at leading order (α' = α/(1-β)).
     With α'_opt the minimiser of J(·, 0), a small negative β helps iff ∂_β log J > 0 at

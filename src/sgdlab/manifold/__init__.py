@@ -1,15 +1,15 @@
-"""Label-noise SGD with momentum near a valley of minima (seed 002, design doc §B).
+"""Label-noise SGD with momentum near a valley of minima (the momentum-scaling paper, docs/theory/momentum-scaling.md §B).
 
 Cowsik, Can, Glorioso, "Flatter, faster: scaling momentum for optimal speedup of SGD"
 [Q, abstract]: with label noise, 1 - β should scale as C η^{2/3}, where the relaxation to
 the valley of minima and the noise-driven drift along it take the same time.  Every
-formula here is our own derivation in our own parametrisation (design doc §B, tags
+formula here is our own derivation in our own parametrisation (docs/theory/momentum-scaling.md §B, tags
 [D]/[H]/[V]); the paper's equations and its constant C are [?] and are not used.
 
 Parametrisation: v-form heavy ball ``v ← βv - ηg, θ ← θ + v`` = ``torch.optim.SGD(lr=η,
 momentum=β)``; loss 1/(2N) Σ (f_i - y_i)²; label noise ε per sample; time in steps.
 EMA momentum (``m ← βm + (1-β)g, θ ← θ - η'm``) has η = η'(1-β): convert with
-:func:`from_ema`; in η' the law reads 1 - β* = C³η'² (the EMA pitfall, §0.2).
+:func:`from_ema`; in η' the law reads 1 - β* = C³η'² (the EMA pitfall, docs/theory/index.md §0.2).
 
 Results follow :mod:`sgdlab.result` (``status``, ``reason``, ``to_dict()`` without NaN or inf).
 Status words: "converges" / "diverges" (timescales, chains), "finite" / "mixed" (a run),

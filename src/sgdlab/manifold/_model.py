@@ -1,6 +1,6 @@
 """The interface every test bed implements, and the generic quantities built on it.
 
-Design doc §B.1: data (x_i, y_i), i ≤ N, model f(x; θ), loss L = 1/(2N) Σ_i (f_i - y_i)².
+docs/theory/momentum-scaling.md §B.1: data (x_i, y_i), i ≤ N, model f(x; θ), loss L = 1/(2N) Σ_i (f_i - y_i)².
 A model supplies batched residuals r_i = f(x_i; θ) - y_i and per-sample gradients ∇f_i;
 everything else (the label-noise gradient, the Gauss-Newton matrix G = JᵀJ/N, which
 equals H = ∇²L on the zero-loss manifold, and tr G, the implicit regulariser) is derived
@@ -40,7 +40,7 @@ class ManifoldModel:
 
     # -- derived quantities -------------------------------------------------------------
     def loss(self, theta) -> np.ndarray:
-        """L(θ) = 1/(2N) Σ_i r_i² (design doc §B.1)."""
+        """L(θ) = 1/(2N) Σ_i r_i² (docs/theory/momentum-scaling.md §B.1)."""
         return 0.5 * np.mean(self.residuals(theta) ** 2, axis=-1)
 
     def gradient(self, theta) -> np.ndarray:
@@ -48,18 +48,18 @@ class ManifoldModel:
         return np.einsum("...n,...np->...p", self.residuals(theta), self.jacobian(theta)) / self.n
 
     def noisy_gradient(self, theta, label_noise: float, rng: np.random.Generator) -> np.ndarray:
-        """Label-noise gradient g = ∇L - (ε/N) Σ_i ξ_i ∇f_i, ξ_i ~ N(0, 1) (design doc §B.1)."""
+        """Label-noise gradient g = ∇L - (ε/N) Σ_i ξ_i ∇f_i, ξ_i ~ N(0, 1) (docs/theory/momentum-scaling.md §B.1)."""
         r = self.residuals(theta)
         xi = rng.standard_normal(r.shape)
         return np.einsum("...n,...np->...p", r - label_noise * xi, self.jacobian(theta)) / self.n
 
     def gauss_newton(self, theta) -> np.ndarray:
-        """G = JᵀJ/N, shape ``batch + (p, p)``; G = H = ∇²L on the zero-loss manifold (§B.1)."""
+        """G = JᵀJ/N, shape ``batch + (p, p)``; G = H = ∇²L on the zero-loss manifold (docs/theory/momentum-scaling.md §B.1)."""
         J = self.jacobian(theta)
         return np.einsum("...na,...nb->...ab", J, J) / self.n
 
     def trace_hessian(self, theta) -> np.ndarray:
-        """tr G = Σ_{i,a} J_{ia}²/N: tr H on the manifold, the implicit regulariser (§B.4)."""
+        """tr G = Σ_{i,a} J_{ia}²/N: tr H on the manifold, the implicit regulariser (docs/theory/momentum-scaling.md §B.4)."""
         return np.sum(self.jacobian(theta) ** 2, axis=(-2, -1)) / self.n
 
     def observable(self, theta) -> np.ndarray:
@@ -72,7 +72,7 @@ class ManifoldModel:
 
     @cached_property
     def curvatures(self) -> np.ndarray:
-        """k_j: eigenvalues of the Riemannian Hessian of tr H on the manifold at the flattest point (§B.2)."""
+        """k_j: eigenvalues of the Riemannian Hessian of tr H on the manifold at the flattest point (docs/theory/momentum-scaling.md §B.2)."""
         from .curvature import tangent_curvatures
         return tangent_curvatures(self, self.flattest)
 
@@ -82,7 +82,7 @@ class ManifoldModel:
 
         The flattest points of matrix sensing and of the teacher-student network are
         singular (rank-deficient factors, dead units), so the curvature there is not the
-        relevant one; k_eff is exact for a quadratic valley (§B.5: "the slowest relevant k").
+        relevant one; k_eff is exact for a quadratic valley (docs/theory/momentum-scaling.md §B.5: "the slowest relevant k").
         """
         from .curvature import effective_curvature
         return effective_curvature(self, self.start, self.trace_hessian_min)

@@ -1,4 +1,4 @@
-"""Momentum parametrisations and the EMA pitfall (design doc §0.2 and §B.8) [D].
+"""Momentum parametrisations and the EMA pitfall (docs/theory/index.md §0.2 and docs/theory/momentum-scaling.md §B.8) [D].
 
 sgdlab's heavy ball is the v-form ``v ← βv - ηg, θ ← θ + v`` (= torch.optim.SGD with
 dampening 0).  EMA ("dampened") momentum ``m ← βm + (1-β)g, θ ← θ - η'm`` is the same
@@ -20,7 +20,7 @@ __all__ = ["from_ema", "to_ema", "ema_one_minus_beta", "one_minus_beta"]
 
 
 def from_ema(lr: float, momentum: float) -> tuple[float, float]:
-    """EMA (η', β) -> v-form (η, β) with η = η'(1-β) (§0.2; reuses :meth:`sgdlab.SGD.from_ema`).
+    """EMA (η', β) -> v-form (η, β) with η = η'(1-β) (docs/theory/index.md §0.2; reuses :meth:`sgdlab.SGD.from_ema`).
 
     Args:
         lr: the EMA learning rate η' > 0 (``m ← βm + (1-β)g, θ ← θ - η'm``).
@@ -42,7 +42,7 @@ def from_ema(lr: float, momentum: float) -> tuple[float, float]:
 
 
 def to_ema(lr: float, momentum: float) -> tuple[float, float]:
-    """v-form (η, β) -> EMA (η', β) with η' = η/(1-β) (§0.2), the inverse of :func:`from_ema`.
+    """v-form (η, β) -> EMA (η', β) with η' = η/(1-β) (docs/theory/index.md §0.2), the inverse of :func:`from_ema`.
 
     Args:
         lr: the v-form learning rate η > 0.
@@ -66,7 +66,7 @@ def to_ema(lr: float, momentum: float) -> tuple[float, float]:
 
 
 def one_minus_beta(lr: float, C: float) -> float:
-    """1 - β* = C η^{2/3} in the v-form (§B.5) [H, V].
+    """1 - β* = C η^{2/3} in the v-form (docs/theory/momentum-scaling.md §B.5) [H, V].
 
     Args:
         lr: the v-form learning rate η > 0.
@@ -87,7 +87,7 @@ def one_minus_beta(lr: float, C: float) -> float:
 
 
 def ema_one_minus_beta(lr_ema: float, C: float) -> float:
-    """The same optimum in the EMA learning rate η': 1 - β* = C³ η'² (§0.2) [D].
+    """The same optimum in the EMA learning rate η': 1 - β* = C³ η'² (docs/theory/index.md §0.2) [D].
 
     Args:
         lr_ema: the EMA learning rate η' > 0.

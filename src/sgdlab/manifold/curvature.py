@@ -1,4 +1,4 @@
-"""Curvature of the implicit regulariser tr H along the zero-loss manifold (design doc §B.2).
+"""Curvature of the implicit regulariser tr H along the zero-loss manifold (docs/theory/momentum-scaling.md §B.2).
 
 At a critical point θ* of tr H restricted to M = {θ : r(θ) = 0}, the Riemannian Hessian is
 
@@ -20,7 +20,7 @@ __all__ = ["tangent_curvatures", "slowest_curvature", "effective_curvature", "ta
 
 
 def tangent_basis(model, theta, rtol: float = 1e-9) -> np.ndarray:
-    """Orthonormal basis (p, p - rank J) of ker J(θ), the tangent space of M at θ (§B.2).
+    """Orthonormal basis (p, p - rank J) of ker J(θ), the tangent space of M at θ (docs/theory/momentum-scaling.md §B.2).
 
     Args:
         model: a test bed (:class:`UV`, :class:`MatrixSensing`, :class:`TeacherStudent`).
@@ -66,7 +66,7 @@ def _hessian_fd(fun, theta: np.ndarray, h: float) -> np.ndarray:
 
 
 def tangent_curvatures(model, theta, h: float = 1e-4) -> np.ndarray:
-    """Eigenvalues k_j of the Riemannian Hessian of tr H on M at θ (ascending), §B.2.
+    """Eigenvalues k_j of the Riemannian Hessian of tr H on M at θ (ascending), docs/theory/momentum-scaling.md §B.2.
 
     Hess_M = P_T(∇²tr H - Σ_i μ_i ∇²f_i)P_T.  θ must lie on the manifold (zero loss) and be
     a critical point of tr H on it (the flattest point); the Lagrange-multiplier term uses
@@ -108,7 +108,7 @@ def tangent_curvatures(model, theta, h: float = 1e-4) -> np.ndarray:
 
 
 def slowest_curvature(k, rtol: float = 1e-4) -> float:
-    """Smallest k_j above ``rtol``·max k: the slowest relevant drift mode (§B.5, [H]).
+    """Smallest k_j above ``rtol``·max k: the slowest relevant drift mode (docs/theory/momentum-scaling.md §B.5, [H]).
 
     Directions with k ≈ 0 (symmetries of the model, e.g. rotations U → UO in matrix
     sensing) carry no drift and are skipped.
@@ -142,7 +142,7 @@ def effective_curvature(model, theta, floor: float) -> float:
 
     Exact for a quadratic valley tr H = floor + (k/2) ℓ²; used as the drift curvature of
     models whose flattest point is singular (matrix sensing: a rank-deficient U, where the
-    zero-loss set is not a constant-rank manifold, §B.2) or not known in closed form.
+    zero-loss set is not a constant-rank manifold, docs/theory/momentum-scaling.md §B.2) or not known in closed form.
 
     Args:
         model: a test bed.

@@ -1,4 +1,4 @@
-"""The optimal momentum 1 - β* = C η^{2/3} and its critical-damping prefactor (design doc §B.5).
+"""The optimal momentum 1 - β* = C η^{2/3} and its critical-damping prefactor (docs/theory/momentum-scaling.md §B.5).
 
 τ_D ∝ (1-β)²/η² falls as β → 1 while τ_L ∝ 1/(1-β) grows; they meet at
 (1-β)³ ∝ η², so 1 - β* = C η^{2/3} and T_opt ∝ η^{-2/3} (against η^{-2} at β = 0) [H, V].
@@ -30,7 +30,7 @@ OUT_OF_REGIME = register_status("out-of-regime", "manifold: C η^{2/3} >= 1, the
 
 
 def c_lin(model, label_noise: float, k: float | None = None) -> float:
-    """C_lin = (ε²k/N)^{1/3}, k the slowest relevant tangent curvature (default ``model.k``), §B.5 [H].
+    """C_lin = (ε²k/N)^{1/3}, k the slowest relevant tangent curvature (default ``model.k``), docs/theory/momentum-scaling.md §B.5 [H].
 
     Args:
         model: a test bed; supplies N (``model.n``) and, unless ``k`` is given, ``model.k``.
@@ -58,7 +58,7 @@ def c_lin(model, label_noise: float, k: float | None = None) -> float:
 def predicted_speedup(model, lr: float, momentum: float, label_noise: float) -> float:
     """τ_D(β=0) / max(τ_D, τ_L, τ_⊥)(β): the predicted gain over plain label-noise SGD [H].
 
-    With both drift times from §B.4; when τ_D dominates this is 1/(1-β)².
+    With both drift times from docs/theory/momentum-scaling.md §B.4; when τ_D dominates this is 1/(1-β)².
 
     Args:
         model: a test bed.
@@ -84,7 +84,7 @@ def predicted_speedup(model, lr: float, momentum: float, label_noise: float) -> 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """The recommended heavy-ball momentum at a learning rate (§B.5).
+    """The recommended heavy-ball momentum at a learning rate (docs/theory/momentum-scaling.md §B.5).
 
     Attributes:
         momentum: β* (v-form; identical in the EMA form, only the learning rate differs).
@@ -121,13 +121,13 @@ class Recommendation:
 
 def recommended_momentum(model, lr: float, label_noise: float, C: float | None = None,
                          parametrisation: str = "torch") -> Recommendation:
-    """1 - β* = C η^{2/3} with C = C_lin unless given (§B.5) [H, V].
+    """1 - β* = C η^{2/3} with C = C_lin unless given (docs/theory/momentum-scaling.md §B.5) [H, V].
 
     Args:
         model: a test bed; supplies N and the tangent curvature k.
         lr: the learning rate *in the user's parametrisation*: v-form / torch.optim.SGD η
             for ``parametrisation="torch"``, or the EMA learning rate η' (``m ← βm + (1-β)g,
-            θ ← θ - η'm``) for ``"ema"``; then 1 - β* = C³η'² (the EMA pitfall, §0.2).
+            θ ← θ - η'm``) for ``"ema"``; then 1 - β* = C³η'² (the EMA pitfall, docs/theory/index.md §0.2).
         label_noise: ε > 0.
         C: prefactor, e.g. a measured C_opt from :func:`sweep`.
         parametrisation: ``"torch"`` (v-form) or ``"ema"``: which learning rate ``lr`` is.

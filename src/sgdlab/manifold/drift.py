@@ -1,4 +1,4 @@
-"""The drift law along the valley (design doc §B.4) [H, V for the UV model].
+"""The drift law along the valley (docs/theory/momentum-scaling.md §B.4) [H, V for the UV model].
 
 Averaging the third-order term over the transverse stationary covariance
 Σ_⊥ ≈ ηε²/(2N(1-β)) P_N gives, in the overdamped regime, the slow flow
@@ -22,7 +22,7 @@ __all__ = ["drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "u
 
 
 def drift_rate(n: int, lr: float, momentum: float, label_noise: float) -> float:
-    """η²ε²/(4N(1-β)²): the rate of the gradient flow of tr H along the valley (§B.4) [H].
+    """η²ε²/(4N(1-β)²): the rate of the gradient flow of tr H along the valley (docs/theory/momentum-scaling.md §B.4) [H].
 
     Args:
         n: number of data points N >= 1.
@@ -49,7 +49,7 @@ def drift_rate(n: int, lr: float, momentum: float, label_noise: float) -> float:
 
 
 def drift_time(n: int, lr: float, momentum: float, label_noise: float, k: float) -> float:
-    """τ_D = 4N(1-β)²/(η²ε²k) steps near a flattest point of tangent curvature k (§B.4) [H].
+    """τ_D = 4N(1-β)²/(η²ε²k) steps near a flattest point of tangent curvature k (docs/theory/momentum-scaling.md §B.4) [H].
 
     Args:
         n: number of data points N >= 1.
@@ -75,7 +75,7 @@ def drift_time(n: int, lr: float, momentum: float, label_noise: float, k: float)
 
 
 def drift_velocity(model, theta, lr: float, momentum: float, label_noise: float) -> np.ndarray:
-    """Mean step along the valley at θ on M: -rate · P_T ∇ tr H(θ) (§B.4) [H].
+    """Mean step along the valley at θ on M: -rate · P_T ∇ tr H(θ) (docs/theory/momentum-scaling.md §B.4) [H].
 
     Args:
         model: a test bed.
@@ -106,9 +106,9 @@ def drift_velocity(model, theta, lr: float, momentum: float, label_noise: float)
 
 
 def uv_imbalance_rate(model, lr: float, label_noise: float, theta=None) -> float:
-    """Per-step decay rate of E D (D = u² - v²) for the UV model at β = 0 (§B.6) [D].
+    """Per-step decay rate of E D (D = u² - v²) for the UV model at β = 0 (docs/theory/momentum-scaling.md §B.6) [D].
 
-    D_{t+1} = D_t (1 - η² c_t²) exactly, and the stationary transverse law (§A.2) gives
+    D_{t+1} = D_t (1 - η² c_t²) exactly, and the stationary transverse law (docs/theory/fluctuations.md §A.2) gives
     E c² = 2δ²/(2 - ηλ) with λ = s(u² + v²), δ² = ε²s/N; so the rate is η² · 2δ²/(2 - ηλ).
 
     Args:
@@ -138,7 +138,7 @@ def uv_imbalance_rate(model, lr: float, label_noise: float, theta=None) -> float
 
 
 def uv_tenfold_time(model, lr: float, momentum: float, label_noise: float) -> float:
-    """Overdamped time for RMS(D) to drop tenfold: T = ln 10 (1-β)²/(η²δ²) (§B.6) [V: 1.003].
+    """Overdamped time for RMS(D) to drop tenfold: T = ln 10 (1-β)²/(η²δ²) (docs/theory/momentum-scaling.md §B.6) [V: 1.003].
 
     Args:
         model: a :class:`UV` model.

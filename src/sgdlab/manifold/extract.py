@@ -1,4 +1,4 @@
-"""Timescales from recorded runs (design doc §B.7).
+"""Timescales from recorded runs (docs/theory/momentum-scaling.md §B.7).
 
 Three estimators of the time to converge along the valley, all from a curve y(t) of a
 chain statistic (RMS or mean over chains of the model's observable):
@@ -37,7 +37,7 @@ LN10 = float(np.log(10.0))
 
 @dataclass(frozen=True)
 class Extracted(ResultMixin):
-    """A time to converge extracted from a curve (§B.7).
+    """A time to converge extracted from a curve (docs/theory/momentum-scaling.md §B.7).
 
     time: steps (∞ unless status is "reached"); bound: the run length when not reached; tau: e-folding time;
     status: "reached", "not-reached" or "diverges"; reason: why, in words.
@@ -58,7 +58,7 @@ class Extracted(ResultMixin):
 
 
 def time_to_fraction(steps, y, fraction: float = 0.1, floor: float = 0.0) -> Extracted:
-    """First recorded step after which y - floor stays at or below ``fraction``·(y(0) - floor) (§B.7).
+    """First recorded step after which y - floor stays at or below ``fraction``·(y(0) - floor) (docs/theory/momentum-scaling.md §B.7).
 
     Args:
         steps: recorded steps, 1-d, at least 2.
@@ -105,7 +105,7 @@ def time_to_fraction(steps, y, fraction: float = 0.1, floor: float = 0.0) -> Ext
 
 
 def exp_fit_time(steps, y) -> Extracted:
-    """Fit y ≈ a e^{-t/τ} + b; T = τ ln 10 (§B.7 alternative).  "not-reached" if T exceeds the run length.
+    """Fit y ≈ a e^{-t/τ} + b; T = τ ln 10 (docs/theory/momentum-scaling.md §B.7 alternative).  "not-reached" if T exceeds the run length.
 
     Args:
         steps: recorded steps, 1-d, at least 4.
@@ -148,7 +148,7 @@ def exp_fit_time(steps, y) -> Extracted:
 
 
 def extract_time(steps, y, method: str = "tenfold") -> Extracted:
-    """The time to converge of a curve by ``method`` (one of :data:`METHODS`), §B.7.
+    """The time to converge of a curve by ``method`` (one of :data:`METHODS`), docs/theory/momentum-scaling.md §B.7.
 
     Args:
         steps: recorded steps, 1-d.

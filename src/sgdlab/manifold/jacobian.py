@@ -1,4 +1,4 @@
-"""Jacobian of the noise-free heavy-ball map at a minimum (design doc §B.3) [D, V].
+"""Jacobian of the noise-free heavy-ball map at a minimum (docs/theory/momentum-scaling.md §B.3) [D, V].
 
 The map (θ, v) ↦ (θ + βv - η∇L, βv - η∇L) at θ* on the zero-loss manifold decouples in
 the eigenbasis of H(θ*) (eigenvalues λ) into 2×2 blocks ((1 - ηλ, β), (-ηλ, β)) with
@@ -20,7 +20,7 @@ __all__ = ["block_eigenvalues", "hessian_eigenvalues", "jacobian_eigenvalues", "
 
 
 def block_eigenvalues(lr: float, momentum: float, curvature) -> tuple[np.ndarray, np.ndarray]:
-    """(z₊, z₋) of the 2×2 block for each curvature λ >= 0 (§B.3), complex arrays.
+    """(z₊, z₋) of the 2×2 block for each curvature λ >= 0 (docs/theory/momentum-scaling.md §B.3), complex arrays.
 
     z_± = ½[1 + β - ηλ ± √((1 + β - ηλ)² - 4β)].
 
@@ -51,7 +51,7 @@ def block_eigenvalues(lr: float, momentum: float, curvature) -> tuple[np.ndarray
 
 
 def hessian_eigenvalues(model, theta=None) -> np.ndarray:
-    """Eigenvalues of H = G = JᵀJ/N at θ (default: the flattest point), ascending, clipped at 0 (§B.3).
+    """Eigenvalues of H = G = JᵀJ/N at θ (default: the flattest point), ascending, clipped at 0 (docs/theory/momentum-scaling.md §B.3).
 
     Args:
         model: a test bed.
@@ -75,7 +75,7 @@ def hessian_eigenvalues(model, theta=None) -> np.ndarray:
 
 
 def jacobian_eigenvalues(model, lr: float, momentum: float, theta=None) -> np.ndarray:
-    """All 2p eigenvalues of the heavy-ball map at a minimum θ (default: the flattest), §B.3.
+    """All 2p eigenvalues of the heavy-ball map at a minimum θ (default: the flattest), docs/theory/momentum-scaling.md §B.3.
 
     Args:
         model: a test bed.
@@ -132,7 +132,7 @@ def heavy_ball_map(model, lr: float, momentum: float):
 
 
 def numerical_jacobian(model, lr: float, momentum: float, theta=None, h: float = 1e-6) -> np.ndarray:
-    """Central-difference Jacobian (2p × 2p) of :func:`heavy_ball_map` at (θ, v = 0) (§B.3 [V]).
+    """Central-difference Jacobian (2p × 2p) of :func:`heavy_ball_map` at (θ, v = 0) (docs/theory/momentum-scaling.md §B.3 [V]).
 
     Args:
         model: a test bed.

@@ -1,4 +1,4 @@
-"""Teacher-student two-layer network test bed (seed 002's "any architecture" check).
+"""Teacher-student two-layer network test bed (the momentum-scaling paper's "any architecture" check).
 
 Student f(x; θ) = Σ_j a_j σ(w_j·x), θ = (W ∈ R^{h×d_in} row-major, a ∈ R^h), σ = tanh or
 ReLU, hand-written numpy gradients:

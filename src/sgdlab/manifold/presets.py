@@ -1,4 +1,4 @@
-"""The default experiments of the momentum-scaling claim (seed 002): test beds and their grids.
+"""The default experiments of the momentum-scaling claim (the momentum-scaling paper): test beds and their grids.
 
 ``PRESETS[name]`` is the full run of a test bed (label noise, learning rates, the C grid in units of
 C_lin, chains, plain-SGD baseline); ``QUICK[name]`` the fields a quick run replaces.  The CLI
@@ -33,7 +33,7 @@ class Preset:
 
 
 PRESETS = {
-    # design doc §B.6: δ = 0.5 (ε = 2, s = 1, N = 16), C on a √2 grid from 0.35 to 4
+    # docs/theory/momentum-scaling.md §B.6: δ = 0.5 (ε = 2, s = 1, N = 16), C on a √2 grid from 0.35 to 4
     "uv": Preset(2.0, (4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4), tuple(2 ** (k / 2) for k in range(-3, 5)), 300,
                  1_500_000, 100),
     "sensing": Preset(0.1, (4e-3, 2e-3, 1e-3, 5e-4), tuple(2 ** (k / 2) for k in range(-4, 3)), 100,
@@ -54,7 +54,7 @@ def build(name: str, activation: str = "tanh", seed: int = 0):
     """The model of one test bed of the experiment.
 
     Args:
-        name: ``"uv"`` (§B.6), ``"sensing"`` (matrix sensing) or ``"mlp"`` (teacher-student network).
+        name: ``"uv"`` (docs/theory/momentum-scaling.md §B.6), ``"sensing"`` (matrix sensing) or ``"mlp"`` (teacher-student network).
         activation: the MLP's activation.  seed: random seed of the sensing / MLP instance.
 
     Returns:

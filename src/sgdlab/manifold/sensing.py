@@ -1,4 +1,4 @@
-"""Matrix sensing test bed (design doc §B.7 [H, reconstructed; the paper's sizes are unknown]).
+"""Matrix sensing test bed (docs/theory/momentum-scaling.md §B.7 [H, reconstructed; the paper's sizes are unknown]).
 
 Ground truth X* = U*U*ᵀ (U* ∈ R^{d×r}), measurements y_i = ⟨A_i, X*⟩ with symmetric
 Gaussian A_i = (G_i + G_iᵀ)/2, model f_i(U) = ⟨A_i, UUᵀ⟩ with an over-parametrised

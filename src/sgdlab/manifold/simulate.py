@@ -1,6 +1,6 @@
 """Label-noise SGD with heavy-ball momentum, vectorised over chains and configurations.
 
-Design doc §B.1, v-form heavy ball (= ``torch.optim.SGD(lr=η, momentum=β)``, dampening 0):
+docs/theory/momentum-scaling.md §B.1, v-form heavy ball (= ``torch.optim.SGD(lr=η, momentum=β)``, dampening 0):
 
 .. math::  v_{t+1} = β v_t - η g_t,\\qquad θ_{t+1} = θ_t + v_{t+1},
 

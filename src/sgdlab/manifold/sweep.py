@@ -1,4 +1,4 @@
-"""The (η, C) sweep: optimum of 1-β per learning rate and the fitted exponent (design doc §B.7).
+"""The (η, C) sweep: optimum of 1-β per learning rate and the fitted exponent (docs/theory/momentum-scaling.md §B.7).
 
 For each learning rate η, a grid of C = (1-β)/η^{2/3} is run as one vectorised
 simulation; the time to converge T(η, C) is extracted per configuration (a configuration
@@ -241,7 +241,7 @@ def _times(run: Run, method: str, statistic: str) -> tuple[np.ndarray, list, lis
 def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | None = None,
           statistic: str | None = None, steps=None, horizon: float = 2.5, max_steps: int = 400_000,
           records: int = 2000, seed: int = 0, progress=None, *, chains: int | None = None) -> Sweep:
-    """Run the (η, C) grid and fit the optimal-momentum exponent (§B.7).
+    """Run the (η, C) grid and fit the optimal-momentum exponent (docs/theory/momentum-scaling.md §B.7).
 
     Args:
         model: a test bed.
@@ -324,7 +324,7 @@ def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | Non
 def plain_sgd_time(model, lr: float, label_noise: float, seeds: int = 100, max_steps: int = 1_000_000,
                    method: str | None = None, statistic: str | None = None, horizon: float = 1.5,
                    seed: int = 12345, progress=None, *, chains: int | None = None) -> Extracted:
-    """Time to converge of plain label-noise SGD (β = 0) at ``lr``, for the speed-up (§B.6).
+    """Time to converge of plain label-noise SGD (β = 0) at ``lr``, for the speed-up (docs/theory/momentum-scaling.md §B.6).
 
     Runs min(max_steps, ``horizon``·ln10·τ_D(β=0)) steps.  If the threshold is not reached,
     ``status`` is ``"not-reached"``, ``bound`` (the run length) is a lower bound on the time,

@@ -1,4 +1,4 @@
-"""The three timescales of label-noise SGD with momentum near a valley (design doc §B.4).
+"""The three timescales of label-noise SGD with momentum near a valley (docs/theory/momentum-scaling.md §B.4).
 
 In steps (e-folding times), at the flattest point θ* of the valley:
 
@@ -32,7 +32,7 @@ class Timescales:
     """τ_⊥, τ_L, τ_D in steps at (lr, momentum, label_noise), plus the regime and stability.
 
     ``status`` is ``"converges"`` (stable) or ``"diverges"`` (unstable); when unstable,
-    ``transverse`` is ∞ and ``reason`` names the failing condition ηλ_max < 2(1 + β) (§B.3).
+    ``transverse`` is ∞ and ``reason`` names the failing condition ηλ_max < 2(1 + β) (docs/theory/momentum-scaling.md §B.3).
     ``message`` is the old, read-only name of ``reason``; ``to_dict()`` writes ∞ as None.
     """
 
@@ -51,7 +51,7 @@ class Timescales:
 
     @property
     def separation(self) -> float:
-        """τ_D / max(τ_⊥, τ_L): ≫ 1 where the drift law of §B.4 applies."""
+        """τ_D / max(τ_⊥, τ_L): ≫ 1 where the drift law of docs/theory/momentum-scaling.md §B.4 applies."""
         fast = max(self.transverse, self.longitudinal)
         return self.drift / fast if fast > 0 else np.inf
 
@@ -84,7 +84,7 @@ def _transverse(lr, beta, normal) -> tuple[float, str, str, str]:
 
 
 def timescales(model, lr: float, momentum: float, label_noise: float) -> Timescales:
-    """The three timescales (steps) at the model's flattest point, §B.4.
+    """The three timescales (steps) at the model's flattest point, docs/theory/momentum-scaling.md §B.4.
 
     Args:
         model: a test bed (``UV``, ``MatrixSensing``, ``TeacherStudent``).

@@ -1,4 +1,4 @@
-"""The UV model, our definition (design doc §B.6; the paper's UV model is [?]).
+"""The UV model, our definition (docs/theory/momentum-scaling.md §B.6; the paper's UV model is [?]).
 
 θ = (u, v), f(x) = u v x, labels y_i = x_i (teacher product 1), s = (1/N) Σ x_i².
 Loss L = (s/2)(uv - 1)²; the zero-loss manifold is the hyperbola uv = 1, whose flattest
@@ -25,7 +25,7 @@ __all__ = ["UV", "uv_delta"]
 
 
 def uv_delta(s: float, n: int, label_noise: float) -> float:
-    """δ = ε √(s/N), the noise amplitude of the reduced UV dynamics (§B.6) [D].
+    """δ = ε √(s/N), the noise amplitude of the reduced UV dynamics (docs/theory/momentum-scaling.md §B.6) [D].
 
     Args:
         s: the input second moment s = (1/N) Σ x_i² > 0.
@@ -53,7 +53,7 @@ class UV(ManifoldModel):
     """UV model with inputs x (default: N = ``n`` inputs all equal to √s), start on uv = 1.
 
     Holds ``s`` (from ``x`` when given), ``n`` (N), ``start_u`` (the start (u0, 1/u0)) and the
-    inputs ``x``; f(x) = uvx, flattest point (1, 1), tangent curvature k = 4s (§B.6).
+    inputs ``x``; f(x) = uvx, flattest point (1, 1), tangent curvature k = 4s (docs/theory/momentum-scaling.md §B.6).
     Raises InputError for x all zeros or not finite, s or start_u not > 0, n not an integer >= 1.
 
     >>> m = UV(s=1.0, n=16)
@@ -84,7 +84,7 @@ class UV(ManifoldModel):
 
     @property
     def start(self) -> np.ndarray:
-        """(u0, 1/u0): on the manifold, imbalance u0² - 1/u0² (default (2, 0.5), §B.6)."""
+        """(u0, 1/u0): on the manifold, imbalance u0² - 1/u0² (default (2, 0.5), docs/theory/momentum-scaling.md §B.6)."""
         return np.array([self.start_u, 1.0 / self.start_u])
 
     @staticmethod
@@ -100,12 +100,12 @@ class UV(ManifoldModel):
 
     @property
     def curvatures(self) -> np.ndarray:
-        """k = 4s at (1, 1) (§B.6) [D]; ``curvature.tangent_curvatures`` reproduces it numerically."""
+        """k = 4s at (1, 1) (docs/theory/momentum-scaling.md §B.6) [D]; ``curvature.tangent_curvatures`` reproduces it numerically."""
         return np.array([4.0 * self.s])
 
     @property
     def k(self) -> float:
-        """k = 4s, the tangent curvature of tr H at (1, 1) (§B.6) [D]."""
+        """k = 4s, the tangent curvature of tr H at (1, 1) (docs/theory/momentum-scaling.md §B.6) [D]."""
         return 4.0 * self.s
 
     def residuals(self, theta):
@@ -117,13 +117,13 @@ class UV(ManifoldModel):
         return self.x[:, None] * theta[..., None, ::-1]
 
     def noisy_gradient(self, theta, label_noise, rng):
-        """Exact reduction of §B.6: g = [s(uv - 1) - δξ](v, u), one ξ per chain."""
+        """Exact reduction of docs/theory/momentum-scaling.md §B.6: g = [s(uv - 1) - δξ]·(v, u), one ξ per chain."""
         u, v = theta[..., 0], theta[..., 1]
         c = self.s * (u * v - 1.0) - uv_delta(self.s, self.n, label_noise) * rng.standard_normal(u.shape)
         return c[..., None] * theta[..., ::-1]
 
     def observable(self, theta):
-        """Imbalance D = u² - v² (§B.6): D → 0 at the flattest point, with no noise floor."""
+        """Imbalance D = u² - v² (docs/theory/momentum-scaling.md §B.6): D → 0 at the flattest point, with no noise floor."""
         return theta[..., 0] ** 2 - theta[..., 1] ** 2
 
     def describe(self) -> str:

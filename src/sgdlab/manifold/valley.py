@@ -1,4 +1,4 @@
-"""Points on the zero-loss manifold M and its flattest point (design doc §B.2).
+"""Points on the zero-loss manifold M and its flattest point (docs/theory/momentum-scaling.md §B.2).
 
 ``project`` moves θ onto M = {r(θ) = 0} by minimum-norm Levenberg-Marquardt steps.
 ``flattest_point`` minimises the implicit regulariser tr H on M (Riemannian gradient descent): the point
@@ -65,7 +65,7 @@ def project(model, theta, tol: float = 1e-13, max_iter: int = 200) -> np.ndarray
 
 
 def flattest_point(model, theta0, gtol: float = 1e-9, max_iter: int = 5000) -> np.ndarray:
-    """argmin tr H(θ) on M: Riemannian gradient descent with retraction by :func:`project` (§B.2).
+    """argmin tr H(θ) on M: Riemannian gradient descent with retraction by :func:`project` (docs/theory/momentum-scaling.md §B.2).
 
     Steps θ ← project(θ - h P_T ∇tr H) with a backtracking step h, until ‖P_T ∇tr H‖ ≤ gtol.
     A local minimiser: models with symmetries (rotations, permutations) have a set of

@@ -1,4 +1,4 @@
-"""Figures for large-learning-rate GD on matrix factorisation (seed 003, design doc §C).
+"""Figures for large-learning-rate GD on matrix factorisation (the balancing paper, docs/theory/balancing.md §C).
 
 Every function draws from result objects of :mod:`sgdlab.factorization` (never
 recomputes), shows only finite numbers, writes the file atomically and returns its path.

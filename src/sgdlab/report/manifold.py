@@ -1,4 +1,4 @@
-"""Figures for the momentum-scaling experiment (seed 002, design doc §B.5-B.7).
+"""Figures for the momentum-scaling experiment (the momentum-scaling paper, docs/theory/momentum-scaling.md §B.5-B.7).
 
 Every function draws from a :class:`sgdlab.manifold.Sweep` (never recomputes), shows only
 finite numbers (diverged or unconverged configurations are marked, not plotted as values),
@@ -15,7 +15,7 @@ __all__ = ["plot_time_vs_momentum", "plot_scaling", "plot_curves_at"]
 
 
 def plot_time_vs_momentum(path, sweep, title: str = ""):
-    """Left: T vs 1-β per η (log-log), optimum marked.  Right: T·η^{2/3} vs C (collapse, §B.5)."""
+    """Left: T vs 1-β per η (log-log), optimum marked.  Right: T·η^{2/3} vs C (collapse, docs/theory/momentum-scaling.md §B.5)."""
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.0, 4.2))
     for e, eta in enumerate(sweep.lrs):
         col = f"C{e % 10}"

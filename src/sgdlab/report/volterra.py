@@ -1,4 +1,4 @@
-"""Figures of the Volterra theory of multi-pass SGD (seed 001), for ``sgdlab volterra`` and ``sgdlab momentum-batch``.
+"""Figures of the Volterra theory of multi-pass SGD (the Volterra papers), for ``sgdlab volterra`` and ``sgdlab momentum-batch``.
 
 Drawn from results (:func:`sgdlab.volterra.predict_curve`, :func:`sgdlab.volterra.momentum_batch`),
 never recomputed; each function writes one file atomically and returns its path.

@@ -1,6 +1,6 @@
-"""The high-dimensional limit of SGD on least squares: Volterra equations (seed 001).
+"""The high-dimensional limit of SGD on least squares: Volterra equations (the Volterra papers).
 
-Design: math-linear notes Part II.  sgdlab's units throughout (loss 1/(2n)||Ax-b||²,
+Design: docs/theory/volterra.md.  sgdlab's units throughout (loss 1/(2n)||Ax-b||²,
 H = AᵀA/n, time in steps; passes = steps·B/n); the papers' loss and eigenvalues are n times ours.
 
 * :func:`predict_curve`   continuous Volterra equation for multi-pass SGD with ridge (§1.3, §2.3)

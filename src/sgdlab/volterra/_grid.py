@@ -1,11 +1,11 @@
-"""The Volterra kernel and forcing on a uniform grid, integrated exactly over bins (Part II §2.3 [D; V]).
+"""The Volterra kernel and forcing on a uniform grid, integrated exactly over bins (docs/theory/volterra.md §2.3 [D; V]).
 
 On τ_k = k h the kernel K(τ) = Σ_j c_j e^{-a_j τ} (c_j = α²γ_B λ_j², a_j = 2α(λ_j+δ)) enters
 through its bin masses
 
 .. math::  W_m = \\int_{(m-1)h}^{mh} K = \\sum_j \\frac{c_j}{a_j} e^{-a_j (m-1) h}\\,(-\\mathrm{expm1}(-a_j h)),
 
-written with ``expm1`` against the float cancellation of §7 pitfall 10.  The forcing is
+written with ``expm1`` against the float cancellation of §7.10.  The forcing is
 the data loss along ridge gradient flow, F(τ_k) (§1.3).  W_1 (the first-bin mass) measures
 how coarse the grid is (§2.3: warn above 0.1).
 """
@@ -48,7 +48,7 @@ def first_bin_mass(sp: Spectrum, h: float) -> float:
 
 
 def kernel(sp: Spectrum, tau) -> np.ndarray:
-    """K(τ) = α²γ_B Σ_j λ_j² e^{-2α(λ_j+δ)τ} (§1.3), in step-time."""
+    """K(τ) = α²γ_B Σ_j λ_j² e^{-2α(λ_j+δ)τ} (docs/theory/volterra.md §1.3), in step-time."""
     tau = np.asarray(tau, dtype=np.float64)
     return np.exp(-2 * np.multiply.outer(tau, sp.flow_rate)) @ sp.kernel_weight
 
@@ -57,7 +57,7 @@ def grid_terms(sp: Spectrum, h: float, n_points: int, extra_sq=()) -> tuple[Grid
     """Forcing and kernel bins on ``n_points`` grid points, plus bin masses of extra kernels.
 
     ``extra_sq`` holds per-mode weights e_j of further kernels Σ_j e_j e^{-2α(λ_j+δ)τ}
-    (the risk kernel of §4) that share the grid; their bin masses are returned too.
+    (the risk kernel of docs/theory/volterra.md §4) that share the grid; their bin masses are returned too.
     """
     rate = sp.flow_rate * h
     c, dlt = sp.start, sp.bias

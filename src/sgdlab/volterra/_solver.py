@@ -1,13 +1,13 @@
 """Solve the discretised Volterra equation: Picard iteration with FFT convolution, or forward substitution.
 
-Part II §2.3 [D; V].  With ψ piecewise linear on τ_k = k h and exact bin masses W_m,
+docs/theory/volterra.md §2.3 [D; V].  With ψ piecewise linear on τ_k = k h and exact bin masses W_m,
 
 .. math::  ψ_k = F_k + \\sum_{s=0}^{k-1} W_{k-s}\\,\\frac{ψ_s + ψ_{s+1}}{2}.
 
 Picard iterates ψ ← F + ½(W * ψ + W' * ψ°) (W'_m = W_{m+1}, ψ° = ψ with ψ_0 = 0) with
 zero-padded real FFTs; each sweep contracts the error by at most ||K||_1, so it is used
 when ||K||_1 < 1 and about log(tol)/log||K||_1 sweeps are affordable.  Otherwise (||K||_1 >= 1,
-§7 pitfall 11, or ||K||_1 close to 1) the same scheme is solved exactly point by point: since the
+§7.11, or ||K||_1 close to 1) the same scheme is solved exactly point by point: since the
 bins are exponential sums, W_m = Σ_j w_j q_j^{m-1}, a per-mode memory makes that O(N d)
 (``mode-recursion``); plain forward substitution costs O(N²) and is used only when N < 2d.  Near the
 critical step the O(N²) fallback was the performance cliff (a refined grid of 8·10⁴ points: 5 s;

@@ -1,7 +1,7 @@
 """Least-squares problems for the Volterra checks: Gaussian design, a prescribed spectrum, real-image features.
 
 Each returns a :class:`~sgdlab.Problem` whose features are rotated to H's eigenbasis (H = AᵀA/n,
-eigenvalues descending) together with the risk of §4 written in that basis.
+eigenvalues descending) together with the risk of docs/theory/volterra.md §4 written in that basis.
 """
 
 from __future__ import annotations

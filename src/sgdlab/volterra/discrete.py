@@ -1,4 +1,4 @@
-"""Discrete Volterra (renewal) equations from per-mode maps (Part II §5.2, §6.1).
+"""Discrete Volterra (renewal) equations from per-mode maps (docs/theory/volterra.md §5.2, §6.1).
 
 Each mode's second moments s = (E e², E e v, E v²) evolve by the heavy-ball map T̃_j of
 :mod:`sgdlab.linear._modes` (v-form, self-noise c_d), and mini-batch noise couples the modes
@@ -27,7 +27,7 @@ __all__ = ["discrete_terms", "discrete_volterra", "solve_renewal"]
 
 def discrete_terms(lam, A0, sigma2: float, alpha: float, beta: float, coupling: float, self_noise: float,
                    steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """F_k (k = 0..steps) and K_m (m = 0..steps-1) of the renewal equation above (§5.2, §6.1 [D; V]).
+    """F_k (k = 0..steps) and K_m (m = 0..steps-1) of the renewal equation above (docs/theory/volterra.md §5.2, §6.1 [D; V]).
 
     Args:
         lam, A0: eigenvalues and initial second moments E e_j(0)².  sigma2: σ².  alpha, beta: step, momentum.
@@ -67,7 +67,7 @@ def solve_renewal(F: np.ndarray, K: np.ndarray, guard: float = np.inf) -> np.nda
 
 def discrete_volterra(lam, A0, sigma2: float, alpha: float, beta: float, coupling: float, self_noise: float,
                       steps: int, guard: float = np.inf) -> np.ndarray:
-    """The loss L_0..L_steps of the discrete Volterra equation with per-mode maps (§5.2 [D], §6.1 [D; V]).
+    """The loss L_0..L_steps of the discrete Volterra equation with per-mode maps (docs/theory/volterra.md §5.2 [D], §6.1 [D; V]).
 
     The renewal form of the engine's recursion (``sgdlab.linear.predict`` with the same (c_c, c_d) gives the
     same numbers); O(steps²).

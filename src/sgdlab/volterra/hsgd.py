@@ -1,4 +1,4 @@
-"""Homogenized SGD: the SDE whose expected loss solves the Volterra equation (Part II §3).
+"""Homogenized SGD: the SDE whose expected loss solves the Volterra equation (docs/theory/volterra.md §3).
 
 In step-time τ (§3.1 [D; slides P]):  dX = -α∇f_δ(X)dτ + α sqrt(2γ_B L(X)) H^{1/2} dW.
 Per mode j (error e_j = x_j - (x_δ)_j), with L frozen over a step Δ the OU step is exact (§3.3 [D; V]):
@@ -29,7 +29,7 @@ def _times(rec: np.ndarray, dt: float) -> np.ndarray:
 
 
 def hsgd_paths(sp, rec: np.ndarray, paths: int, rng, dt: float, risk=None, guard: float = np.inf):
-    """Loss (and risk) of ``paths`` HSGD paths at the recorded steps (exact OU step of §3.3 [D; V]); +inf past ``guard``."""
+    """Loss (and risk) of ``paths`` HSGD paths at the recorded steps (exact OU step of docs/theory/volterra.md §3.3 [D; V]); +inf past ``guard``."""
     times = _times(rec, dt)
     lam, k = sp.lam, sp.flow_rate
     e = np.tile(sp.start, (paths, 1))
@@ -58,7 +58,7 @@ def hsgd_paths(sp, rec: np.ndarray, paths: int, rng, dt: float, risk=None, guard
 
 def simulate_hsgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 20, seed: int = 0, *, backend: str = "auto",
                   ridge: float = 0.0, record=None, risk=None, dt: float | None = None, blowup: float = 1e6) -> Curve:
-    """Homogenized SGD mean loss and its standard error over ``seeds`` paths (Part II §3.3 [D; V], vectorised).
+    """Homogenized SGD mean loss and its standard error over ``seeds`` paths (docs/theory/volterra.md §3.3 [D; V], vectorised).
 
     Args:
         problem: spectrum (and n) of H.  sgd: step, batch, sampling (momentum 0).  steps: horizon.

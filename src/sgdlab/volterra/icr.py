@@ -1,4 +1,4 @@
-"""Implicit conditioning ratio, best rates across batch sizes, recommended (lr, momentum) (Part II §5.5).
+"""Implicit conditioning ratio, best rates across batch sizes, recommended (lr, momentum) (docs/theory/volterra.md §5.5).
 
 * κ = λ_max/λ_min, κ̄ = (tr H / n)/λ_min (n = samples; the number of modes for a bare spectrum),
   ICR = κ̄/√κ [P: slides].
@@ -61,7 +61,7 @@ def conditioning(problem: Problem) -> dict:
 
 
 def recommended(problem: Problem, batch: int) -> tuple[float, float]:
-    """The slides' (lr, momentum) for batch B, in sgdlab's units (§5.5 [P; translated D]).
+    """The slides' (lr, momentum) for batch B, in sgdlab's units (docs/theory/volterra.md §5.5 [P; translated D]).
 
     Args:
         problem: the problem.  batch: B >= 1.
@@ -103,7 +103,7 @@ def _best_lr(lam, beta: float, nm: NoiseModel) -> tuple[float, float]:
 
 def best_rate(problem: Problem, batch: int, *, sampling: str = "without", momentum: bool = True,
               fourth_moment=None, betas=None) -> dict:
-    """Best per-step rate over (lr, momentum) (or over lr at momentum 0) for batch B, with the optimum (§5.4-§5.5 [D; V]).
+    """Best per-step rate over (lr, momentum) (or over lr at momentum 0) for batch B, with the optimum (docs/theory/volterra.md §5.4-§5.5 [D; V]).
 
     Args:
         problem: the problem.  batch: B.  sampling: ``without`` or ``replacement``.  momentum: search β too.
@@ -163,7 +163,7 @@ class MomentumBatch(ResultMixin):
 def momentum_batch(p: Problem, batches, *, sampling: str = "without", fourth_moment=None, betas=None) -> MomentumBatch:
     """ICR, best per-sample rates of SGD and SGD+M across batch sizes, recommended (lr, momentum) per batch.
 
-    Part II §5.5 [P: slides; D; V].  Rates are per step, from the discrete Volterra equation.
+    docs/theory/volterra.md §5.5 [P: slides; D; V].  Rates are per step, from the discrete Volterra equation.
 
     Args:
         p: the problem.  batches: batch sizes.  sampling: ``without`` or ``replacement``.

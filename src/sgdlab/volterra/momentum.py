@@ -1,4 +1,4 @@
-"""Mini-batch SGD with heavy ball as a discrete Volterra equation: stability and rate (Part II §5.2-§5.4).
+"""Mini-batch SGD with heavy ball as a discrete Volterra equation: stability and rate (docs/theory/volterra.md §5.2-§5.4).
 
 v-form heavy ball (v ← βv - αg, x ← x + v, = torch.optim.SGD), batches of B distinct indices
 (γ_B = (n-B)/((n-1)B)) or i.i.d. indices (γ_B = 1/B).
@@ -46,7 +46,7 @@ def homogenised(fourth_moment=None) -> Homogenised:
     """The engine's noise-model object for ``fourth_moment`` (None / ``"gaussian"``; True / False accepted).
 
     Args:
-        fourth_moment: None (c_d = 0, §5.2 [D]) or ``"gaussian"`` (c_d = γ_B, §5.2 test h [V]).
+        fourth_moment: None (c_d = 0, docs/theory/volterra.md §5.2 [D]) or ``"gaussian"`` (c_d = γ_B, §5.2 test h [V]).
 
     Returns:
         ``Homogenised(fourth_moment=...)`` of :mod:`sgdlab.linear.noise`.
@@ -66,7 +66,7 @@ def homogenised(fourth_moment=None) -> Homogenised:
 
 
 def noise_model(problem: Problem, sgd: SGD, fourth_moment=None) -> NoiseModel:
-    """(c_c, c_d) = (γ_B, 0) (homogenised, §5.2 [D]), or (γ_B, γ_B) with the Gaussian fourth-moment correction.
+    """(c_c, c_d) = (γ_B, 0) (homogenised, docs/theory/volterra.md §5.2 [D]), or (γ_B, γ_B) with the Gaussian fourth-moment correction.
 
     A thin alias of ``Homogenised(fourth_moment).coefficients(problem, sgd.batch, sgd.sampling)``.
 
@@ -90,7 +90,7 @@ def noise_model(problem: Problem, sgd: SGD, fourth_moment=None) -> NoiseModel:
 
 
 def contraction(lam, alpha: float, beta: float, c_d: float) -> float:
-    """Largest per-mode contraction factor per step of the second moments (ρ_det² when c_d = 0; §5.3 [D])."""
+    """Largest per-mode contraction factor per step of the second moments (ρ_det² when c_d = 0; docs/theory/volterra.md §5.3 [D])."""
     a = alpha * np.asarray(lam, dtype=np.float64)
     if c_d == 0:
         r1, r2 = characteristic_roots(a, beta)
@@ -99,7 +99,7 @@ def contraction(lam, alpha: float, beta: float, c_d: float) -> float:
 
 
 def rate_factor(lam, alpha: float, beta: float, noise: NoiseModel) -> tuple[float | None, str, float | None]:
-    """(max(ρ_det², 1/Ξ), which one, Ξ) for a stable configuration, (None, "diverges", None) otherwise (§5.4 [D; slide P]).
+    """(max(ρ_det², 1/Ξ), which one, Ξ) for a stable configuration, (None, "diverges", None) otherwise (docs/theory/volterra.md §5.4 [D; slide P]).
 
     Args:
         lam: eigenvalues.  alpha, beta: step and momentum.  noise: the (c_c, c_d) pair.
@@ -131,7 +131,7 @@ def rate_factor(lam, alpha: float, beta: float, noise: NoiseModel) -> tuple[floa
 
 @dataclass(frozen=True)
 class MomentumReport(ResultMixin):
-    """Stability, rate and limit of mini-batch heavy ball (Part II §5.3-§5.4).
+    """Stability, rate and limit of mini-batch heavy ball (docs/theory/volterra.md §5.3-§5.4).
 
     ``status`` is ``"converges"`` / ``"diverges"`` (the exact conditions of the engine,
     :func:`sgdlab.linear.stability.stability_conditions`); ``rate`` is -log(rate_factor) per step (None
@@ -161,7 +161,7 @@ class MomentumReport(ResultMixin):
 
 
 def momentum_report(problem: Problem, sgd: SGD, *, fourth_moment=None) -> MomentumReport:
-    """Exact stability (the engine's conditions), the slides' sufficient conditions, and the rate (§5.3-§5.4 [D; P; V]).
+    """Exact stability (the engine's conditions), the slides' sufficient conditions, and the rate (docs/theory/volterra.md §5.3-§5.4 [D; P; V]).
 
     Args:
         problem: spectrum (and n) of H.  sgd: lr α, momentum β, batch B, sampling (``without``/``replacement``/
@@ -205,7 +205,7 @@ def momentum_report(problem: Problem, sgd: SGD, *, fourth_moment=None) -> Moment
 
 def heavy_ball_curve(problem: Problem, sgd: SGD, steps: int, *, fourth_moment=None, record=None,
                      blowup: float = 1e6, method: str = "recursion") -> Curve:
-    """Expected loss of mini-batch heavy ball (§5.2 [D]): the linear engine with the homogenised noise model.
+    """Expected loss of mini-batch heavy ball (docs/theory/volterra.md §5.2 [D]): the linear engine with the homogenised noise model.
 
     ``sgdlab.linear.predict(problem, sgd, steps, noise=Homogenised(fourth_moment), ...)`` plus volterra's
     meta: ``passes`` and every field of :func:`momentum_report` (the renewal equation

@@ -1,4 +1,4 @@
-"""The continuous-limit prediction of multi-pass SGD as a Curve (Part II §1.3, §2.3, §4).
+"""The continuous-limit prediction of multi-pass SGD as a Curve (docs/theory/volterra.md §1.3, §2.3, §4).
 
 :func:`predict_curve` builds the kernel and forcing from the spectrum, picks a grid (h = 1 step
 up to ``MAX_GRID`` points, coarser beyond), checks the first-bin kernel mass W_1 (warns and
@@ -30,7 +30,7 @@ __all__ = ["predict_curve", "solve_grid", "GridSolution", "MAX_GRID", "MAX_FIRST
 MAX_GRID = 2**15
 #: most grid points a refinement may reach
 MAX_REFINED = 2**21
-#: warn and refine while the first bin holds more kernel mass than this (§2.3 [D/V])
+#: warn and refine while the first bin holds more kernel mass than this (docs/theory/volterra.md §2.3 [D/V])
 MAX_FIRST_BIN = 0.1
 #: overflow guard (relative to L_0): a divergent solution is truncated there
 GUARD = 1e100
@@ -79,7 +79,7 @@ def _grid_step(sp: Spectrum, steps: int, h: float | None) -> tuple[float, int]:
 
 def solve_grid(sp: Spectrum, steps: int, *, h: float | None = None, extra=(), guard: float = np.inf,
                max_seconds: float | None = None) -> GridSolution:
-    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (§2.3 [D; V]).
+    """Solve the Volterra equation on [0, steps] (step-time) and return ψ on the grid (docs/theory/volterra.md §2.3 [D; V]).
 
     Args:
         sp: the equation's inputs (:func:`~sgdlab.volterra.spectrum`).  steps: horizon in steps.
@@ -129,7 +129,7 @@ MAX_SHARE = 0.1
 
 
 def _dominance(sp: Spectrum) -> dict:
-    """Largest single-mode shares of the initial loss and of the kernel (§7 pitfall 9), with a caveat."""
+    """Largest single-mode shares of the initial loss and of the kernel (docs/theory/volterra.md §7.9), with a caveat."""
     energy = sp.lam * sp.start**2
     loss_share = float(energy.max() / energy.sum()) if energy.sum() > 0 else 0.0
     kernel_share = float(sp.kernel_weight.max() / sp.kernel_weight.sum()) if sp.kernel_weight.sum() > 0 else 0.0
@@ -137,7 +137,7 @@ def _dominance(sp: Spectrum) -> dict:
     if max(loss_share, kernel_share) > MAX_SHARE:
         out["caveat"] = (f"one mode carries {100 * max(loss_share, kernel_share):.0f}% of the "
                          f"{'loss' if loss_share >= kernel_share else 'kernel'}: single SGD runs need not "
-                         "concentrate on this curve and its mean may deviate (design Part II §7 pitfall 9); "
+                         "concentrate on this curve and its mean may deviate (docs/theory/volterra.md §7.9, pitfall 9); "
                          "simulate_hsgd's meta['run_sd'] gives the spread of one run")
     return out
 
@@ -155,12 +155,12 @@ def predict_curve(problem: Problem, sgd: SGD, steps: int, *, ridge: float = 0.0,
                   max_seconds: float | None = 300.0) -> Curve:
     """Continuous-limit (Volterra) prediction of the data loss of multi-pass SGD with ridge δ.
 
-    Part II §1.3 [D; slides P; V], in step-time τ (passes t = τB/n):
+    docs/theory/volterra.md §1.3 [D; slides P; V], in step-time τ (passes t = τB/n):
 
     .. math::  ψ(τ) = F(τ) + \\int_0^τ K(τ-s)ψ(s)ds,\\quad K(τ) = α²γ_B\\sum_j λ_j² e^{-2α(λ_j+δ)τ},
 
     F the data loss along ridge gradient flow from x_0 = 0.  Valid when many modes carry the loss
-    and α(λ_j+δ) is small per step (high-dimensional limit, §7 pitfall 9).
+    and α(λ_j+δ) is small per step (high-dimensional limit, §7.9).
 
     Args:
         problem: spectrum (and solution x̂, floor σ²/2) of H = AᵀA/n.

@@ -1,4 +1,4 @@
-"""Critical step size and asymptotic rates of the continuous Volterra equation (Part II §2.1, §2.2).
+"""Critical step size and asymptotic rates of the continuous Volterra equation (docs/theory/volterra.md §2.1, §2.2).
 
 * α_c = 2/(γ_B tr(H²(H+δ)⁻¹)) [D; P]: ||K||_1 < 1 iff α < α_c; for finite n also α(λ_max+δ) < 2.
 * Malthusian exponent [D]: the root c of Σ_j α²γ_Bλ_j²/(2α(λ_j+δ) - c) = 1; with ||K||_1 < 1 it lies
@@ -30,7 +30,7 @@ EDGE_GAP = 0.05
 
 
 def critical_step(p: Problem, batch: int = 1, ridge: float = 0.0, sampling: str = "replacement") -> float:
-    """Critical step α_c = min(2/(γ_B tr(H²(H+δ)⁻¹)), 2/(λ_max+δ)) (Part II §2.1 [D; P], [V]).
+    """Critical step α_c = min(2/(γ_B tr(H²(H+δ)⁻¹)), 2/(λ_max+δ)) (docs/theory/volterra.md §2.1 [D; P], [V]).
 
     Below it the Volterra solution stays bounded; above it the loss grows exponentially.
     γ_B = 1/B for ``replacement``/``online`` sampling and (n-B)/((n-1)B) for ``without``.
@@ -67,7 +67,7 @@ def critical_step(p: Problem, batch: int = 1, ridge: float = 0.0, sampling: str 
 
 @dataclass(frozen=True)
 class Rate(ResultMixin):
-    """Asymptotic behaviour of ψ(τ) (Part II §2.2 [D; V]); rates are per step (× n/B for per pass).
+    """Asymptotic behaviour of ψ(τ) (docs/theory/volterra.md §2.2 [D; V]); rates are per step (× n/B for per pass).
 
     Attributes:
         rate: decay rate of ψ - ψ_∞ (per step) when it converges, else None.
@@ -96,7 +96,7 @@ class Rate(ResultMixin):
 
 
 def malthusian(weight: np.ndarray, decay: np.ndarray) -> float:
-    """The root c of Σ_j w_j/(a_j - c) = 1 below min a_j over modes with w_j > 0 (§2.2 [D])."""
+    """The root c of Σ_j w_j/(a_j - c) = 1 below min a_j over modes with w_j > 0 (docs/theory/volterra.md §2.2 [D])."""
     keep = weight > 0
     w, a = weight[keep], decay[keep]
     a_min = float(a.min())
@@ -121,7 +121,7 @@ def _flow_rate(sp) -> float:
 
 
 def rate(p: Problem, s: SGD, ridge: float = 0.0) -> Rate:
-    """Asymptotic rate of the Volterra loss and which regime sets it (Part II §2.2 [D; V]).
+    """Asymptotic rate of the Volterra loss and which regime sets it (docs/theory/volterra.md §2.2 [D; V]).
 
     Args:
         p: the problem.  s: step, batch, sampling (momentum 0).  ridge: δ >= 0.

@@ -1,4 +1,4 @@
-"""Expected risk (generalisation) for a test covariance (Part II §4).
+"""Expected risk (generalisation) for a test covariance (docs/theory/volterra.md §4).
 
 A quadratic risk R(x) = ½ xᵀTx - gᵀx + r₀, written in the training eigenbasis (T the test
 covariance, g = E[a b], r₀ = ½E b²).  Along SGD (§4.1 [D; form P])
@@ -25,7 +25,7 @@ __all__ = ["QuadraticRisk", "risk_kernel_weight", "flow_risk"]
 
 @dataclass(frozen=True)
 class QuadraticRisk:
-    """R(x) = ½ xᵀTx - gᵀx + r₀ in the training eigenbasis (§4.1 [D; form P]); ``test_cov`` is (d, d) or its diagonal."""
+    """R(x) = ½ xᵀTx - gᵀx + r₀ in the training eigenbasis (docs/theory/volterra.md §4.1 [D; form P]); ``test_cov`` is (d, d) or its diagonal."""
 
     test_cov: np.ndarray
     linear: np.ndarray
@@ -72,7 +72,7 @@ class QuadraticRisk:
 
 
 def risk_kernel_weight(sp: Spectrum, risk: QuadraticRisk) -> np.ndarray:
-    """α²γ_B T_jj λ_j: the per-mode weights of K_R (§4.1)."""
+    """α²γ_B T_jj λ_j: the per-mode weights of K_R (docs/theory/volterra.md §4.1)."""
     if risk.linear.size != sp.lam.size:
         raise InputError(f"the risk has {risk.linear.size} coordinates but the problem has {sp.lam.size} modes")
     return sp.lr**2 * sp.noise * risk.diagonal * sp.lam

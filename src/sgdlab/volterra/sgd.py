@@ -1,6 +1,6 @@
 """Real multi-pass mini-batch SGD (heavy ball, ridge) on a data set, vectorised over runs.
 
-The twin of the Volterra prediction (Part II §1.1): x ← x - α g with
+The twin of the Volterra prediction (docs/theory/volterra.md §1.1): x ← x - α g with
 g = (1/B)Σ_{i∈batch} a_i(a_iᵀx - b_i) + δx (v-form heavy ball with β ≠ 0), batches of B i.i.d.
 indices (``replacement``) or B distinct indices (``without``), from x_0 = 0.  The problem's
 features are already in H's eigenbasis, so the data loss is exactly

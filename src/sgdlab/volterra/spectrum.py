@@ -1,6 +1,6 @@
-"""Inputs of the continuous Volterra equation, read off a Problem (math-linear notes Part II §0.1, §1.3).
+"""Inputs of the continuous Volterra equation, read off a Problem (docs/theory/volterra.md §0.1, §1.3).
 
-Units are sgdlab's (Part II §0.2): loss 1/(2n)·||Ax - b||², eigenvalues of H = AᵀA/n,
+Units are sgdlab's (docs/theory/volterra.md §0.2): loss 1/(2n)·||Ax - b||², eigenvalues of H = AᵀA/n,
 time in steps.  The papers' loss and eigenvalues are n times ours and their time is
 in passes; convert at the edges only (``passes = steps·b/n``).
 
@@ -31,7 +31,7 @@ def safe_ratio(num, den) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Spectrum:
-    """Eigenvalues, offsets and step of one Volterra equation (Part II §1.3 [D]).
+    """Eigenvalues, offsets and step of one Volterra equation (docs/theory/volterra.md §1.3 [D]).
 
     Attributes:
         lam: λ_j (descending).  solution: x̂_j.  floor: L_min = σ²/2.
@@ -54,7 +54,7 @@ class Spectrum:
 
     @property
     def kernel_weight(self) -> np.ndarray:
-        """α²γ_B λ_j²: the kernel is K(τ) = Σ_j α²γ_B λ_j² e^{-2α(λ_j+δ)τ} (§1.3)."""
+        """α²γ_B λ_j²: the kernel is K(τ) = Σ_j α²γ_B λ_j² e^{-2α(λ_j+δ)τ} (docs/theory/volterra.md §1.3)."""
         return self.lr**2 * self.noise * self.lam**2
 
     @property
@@ -69,7 +69,7 @@ class Spectrum:
 
     @property
     def kernel_norm(self) -> float:
-        """||K||_1 = (αγ_B/2) tr(H²(H+δ)⁻¹) (§1.3 [V])."""
+        """||K||_1 = (αγ_B/2) tr(H²(H+δ)⁻¹) (docs/theory/volterra.md §1.3 [V])."""
         return float(0.5 * self.lr * self.noise * np.sum(safe_ratio(self.lam**2, self.lam + self.ridge)))
 
     @property
@@ -78,7 +78,7 @@ class Spectrum:
         return float(self.floor + 0.5 * np.dot(self.lam, self.bias**2))
 
     def forcing(self, tau) -> np.ndarray:
-        """F(τ) = L_min + ½ Σ_j λ_j (Δ_j + e^{-α(λ_j+δ)τ} c_j)²: data loss along ridge gradient flow (§1.3)."""
+        """F(τ) = L_min + ½ Σ_j λ_j (Δ_j + e^{-α(λ_j+δ)τ} c_j)²: data loss along ridge gradient flow (docs/theory/volterra.md §1.3)."""
         tau = np.asarray(tau, dtype=np.float64)
         e = self.bias + np.exp(-np.multiply.outer(tau, self.flow_rate)) * self.start
         return self.floor + 0.5 * (e * e) @ self.lam
@@ -100,7 +100,7 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
     """The Volterra inputs for plain multi-pass SGD (β = 0) with ridge δ.
 
     γ_B = 1/B for i.i.d. indices (``replacement``, ``online``), (n-B)/((n-1)B) for B distinct
-    indices (``without``); single-shuffle epochs are not covered (§7 pitfall 5).
+    indices (``without``); single-shuffle epochs are not covered (docs/theory/volterra.md §7.5).
 
     Args:
         problem: the problem.  sgd: step, batch, sampling (momentum 0).  ridge: δ >= 0.
