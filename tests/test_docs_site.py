@@ -34,7 +34,6 @@ def test_every_nav_entry_is_a_page_in_docs():
     assert nav_files() and missing == []
 
 
-@pytest.mark.slow  # 12 s of CPU, 20-50 s on the shared machine; .ci/run builds the site strictly in every CI run
 @needs_mkdocs
 def test_the_site_builds_strictly_and_loads_nothing_from_the_network(tmp_path):
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
