@@ -15,8 +15,9 @@ user reads.  The decision, in order (docs/verdicts.md explains how to read it):
    the rate cannot be tested; both diverging is then all that is checked (status ``agrees``, the
    reason says the rate was not checked).
 2. **One side diverges within the horizon**: ``disagrees``, with both reasons; except that a theory
-   that diverges against a finite but heavy-tailed seed mean is ``cannot-check`` (the mean of a law
-   whose expectation grows is carried by seeds that a finite sample rarely draws).
+   that diverges against a heavy-tailed seed mean that grows but stays below the blow-up level is
+   ``cannot-check`` (the mean of a law whose expectation grows is carried by seeds that a finite
+   sample rarely draws).
 3. **Otherwise, point by point**, at the checkpoints where the standard error can be trusted:
 
    * the seed mean is resolved: stderr/mean <= ``max_rel_stderr``;
@@ -54,7 +55,7 @@ from .curve import Curve
 from .montecarlo import AGREES, CANNOT_CHECK, DISAGREES, FAMILY_P, se_relative_error, z_threshold
 from .result import DIVERGES, ResultMixin
 
-__all__ = ["Agreement", "agreement", "format_z", "suggest_exact", "exact_seconds", "Z_CAP"]
+__all__ = ["Agreement", "agreement", "agreement_of_values", "format_z", "suggest_exact", "exact_seconds", "Z_CAP"]
 
 #: largest |z| stored or printed; beyond it a z score says no more than "far outside the error"
 Z_CAP = 1e6
@@ -300,9 +301,10 @@ def agreement(theory: Curve, simulation: Curve, *, p: float = FAMILY_P, rel_tol:
                                             "z": np.zeros(m), "trusted": np.zeros(m, bool)})
     if th_div or sim_div:
         one = dict(base, max_abs_z=None, kind="one-sided", z=np.zeros(m), trusted=np.zeros(m, bool))
-        if th_div and m and c["heavy"].mean() > max_untrusted:
+        grows = m and a["s"][-1] > simulation.loss[0]
+        if th_div and grows and c["heavy"].mean() > max_untrusted:
             return Agreement(CANNOT_CHECK, f"cannot be checked by Monte Carlo: heavy tails ({_tail_words(c, a, seeds)}"
-                             f"); the theory diverges, the seed mean stayed finite ({both})", **one)
+                             f"); the theory diverges, the seed mean grows but stayed below the blow-up level ({both})", **one)
         word = "the theory diverges" if th_div else "the simulation diverges"
         return Agreement(DISAGREES, f"{word} within the horizon, the other does not ({both})", **one)
     if m == 0:
@@ -414,3 +416,51 @@ def suggest_exact(verdict: Agreement, theory: Curve, problem, sgd, steps: int,
     n, d = problem.features.shape
     return replace(verdict, suggestion=f"the exact finite-data model (--model exact, sgdlab.predict_exact), "
                    f"about {secs:.2g} s here (N = {n}, d = {d})")
+
+
+def agreement_of_values(estimate, stderr, predicted, *, kurtosis: float | None = None, seeds: int | None = None,
+                        p: float = FAMILY_P, max_se_error: float = 0.25, what: str = "entries") -> Agreement:
+    """The verdict for m simulated numbers with standard errors (e.g. covariance entries) against predictions.
+
+    z_i = (estimate_i - predicted_i)/stderr_i; ``agrees`` when max |z| <= z*(m), ``disagrees`` otherwise,
+    ``cannot-check`` when the per-seed values behind the standard errors are heavy-tailed
+    (δ = √((κ - 1)/(4n)) > ``max_se_error`` for the given ``kurtosis`` κ and ``seeds`` n) or no entry
+    has a standard error.
+
+    Args:
+        estimate, stderr, predicted: (m,) arrays.  kurtosis, seeds: of the per-seed values, when known.
+        p: family-wise false-alarm probability.  max_se_error: the largest trusted δ.  what: the noun in the reason.
+
+    Returns:
+        An :class:`Agreement` (``steps`` are the entry indices 0..m-1).
+
+    Raises:
+        Nothing.
+
+    Example:
+        >>> agreement_of_values([1.02, 1.98], [0.01, 0.02], [1.0, 2.0]).status
+        'agrees'
+    """
+    est, se, pred = (np.ravel(np.asarray(v, dtype=float)) for v in (estimate, stderr, predicted))
+    ok = se > 0
+    m = int(ok.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.clip(np.where(ok, (est - pred) / np.where(ok, se, 1.0), 0.0), -Z_CAP, Z_CAP)
+        rel = np.where(pred != 0, est / np.where(pred != 0, pred, 1.0) - 1.0, 0.0)
+    delta = None if kurtosis is None or seeds is None else float(se_relative_error(kurtosis, seeds))
+    thr = z_threshold(m, p)
+    zmax = float(np.max(np.abs(z[ok]))) if m else None
+    fields = dict(max_abs_z=zmax, max_rel_error=float(np.max(np.abs(rel))) if rel.size else None,
+                  median_rel_error=float(np.median(np.abs(rel))) if rel.size else None,
+                  max_rel_stderr=None, threshold=thr, checkpoints=int(est.size), untrusted=int(est.size - m),
+                  max_kurtosis=kurtosis, max_se_error=delta, steps=np.arange(est.size), z=z,
+                  rel_error=np.nan_to_num(rel), trusted=ok)
+    if m == 0:
+        return Agreement(CANNOT_CHECK, f"no {what} with a Monte-Carlo standard error", kind="empty", **fields)
+    if delta is not None and delta > max_se_error:
+        return Agreement(CANNOT_CHECK, f"cannot be checked by Monte Carlo: heavy tails (per-seed kurtosis "
+                         f"{kurtosis:.3g}, so the standard errors are themselves uncertain by ±{100 * delta:.0f}%, "
+                         f"{seeds} seeds)", kind="heavy-tails", **fields)
+    bad = zmax > thr
+    return Agreement(DISAGREES if bad else AGREES, f"max |z| = {format_z(zmax)} {'>' if bad else '<='} {thr:.3g} "
+                     f"(z*, {m} {what}, family-wise p = {p:g})", **fields)
