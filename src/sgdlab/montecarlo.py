@@ -222,5 +222,10 @@ def se_relative_error(kurtosis, seeds: int) -> np.ndarray:
     return np.sqrt(np.clip(k - 1.0, 0.0, None) / (4.0 * max(int(seeds), 1)))
 
 
-# the verdict lives in its own module; these names stay importable from here
-from .verdict import Agreement, agreement  # noqa: E402
+def __getattr__(name: str):
+    """The verdict lives in :mod:`sgdlab.verdict`; ``Agreement`` and ``agreement`` stay importable from here
+    (loaded on first use, so that either module can be imported first)."""
+    if name in ("Agreement", "agreement"):
+        from . import verdict
+        return getattr(verdict, name)
+    raise AttributeError(f"module 'sgdlab.montecarlo' has no attribute {name!r}")
