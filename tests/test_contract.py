@@ -138,11 +138,12 @@ def test_gaussian_theory_agrees_with_online_sgd_and_a_wrong_lr_does_not():
     assert wrong.status == "disagrees" and wrong.max_abs_z > wrong.threshold
 
 
-def test_both_diverging_cannot_be_checked_and_one_diverging_disagrees():
+def test_both_diverging_compares_growth_rates_not_z_and_one_diverging_disagrees():
     p = sgdlab.Problem.power_law(dim=30)
     bad = sgdlab.SGD(lr=4.0, batch=2)
     both = agreement(sgdlab.predict(p, bad, 100), sgdlab.simulate(p, bad, 100, seeds=20))
-    assert both.status == "cannot-check" and both.max_abs_z is None
+    assert both.kind == "growth" and "both diverge" in both.reason and both.max_abs_z is None
+    assert both.growth["theory"] > 1 and both.growth["simulated"] > 1
     good = bad.replace(lr=0.2)
     one = agreement(sgdlab.predict(p, bad, 100), sgdlab.simulate(p, good, 100, seeds=20))
     assert one.status == "disagrees"

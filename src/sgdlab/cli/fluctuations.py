@@ -12,6 +12,8 @@ import typer
 from .. import fluctuations as fl
 from .._io import write_text
 from .._validate import InputError
+from ..montecarlo import sample_kurtosis
+from ..verdict import agreement_of_values, format_z
 from . import app
 from ._common import (_load_array, console, dumps, emit, opt_float, opt_int, opt_momentum, opt_seed, prepare_out,
                       progress_bar, table)
@@ -178,15 +180,18 @@ def fluctuations(
                               preconditioner=P)
         cmp_theory = sim.compare(st.cov)
         cmp_ct = None if st.continuous_cov is None else sim.compare(st.continuous_cov)
+        verdict = covariance_verdict(sim, st.cov)
+        cmp_theory["max_z"] = verdict.max_abs_z
     console.print(f"[green]{st.message}[/] ({st.method}); lr_max = {lmax:.6g}; "
                   "discrete / continuous excess loss = "
                   + ("n/a" if st.ratio_to_continuous is None else f"{st.ratio_to_continuous:.4g}"))
     table("stationary law of e = w - w*", ["quantity", "theory", "continuous time", "simulation", "MC std. error"],
           _rows(st, sim, cmp_theory, cmp_ct))
     if cmp_theory:
-        console.print(f"max |z| = {cmp_theory['max_z']:.2f} over the covariance entries "
+        console.print(f"max |z| = {format_z(cmp_theory['max_z'])} over the covariance entries "
                       f"({sim.chains} chains x {sim.steps} steps, burn-in {sim.burn_in})")
     doc = {"status": st.status, "lr_max": lmax, "theory": st.to_dict(),
+           "verdict": None if sim is None else verdict.to_dict(),
            "simulation": None if sim is None else {**sim.to_dict(), "vs_theory": cmp_theory, "vs_continuous": cmp_ct}}
     def write_all(o):
         from ..report.fluctuations import plot_fluctuations
@@ -199,6 +204,20 @@ def fluctuations(
 
     summary = {"lr_max": lmax, "excess_loss": st.excess_loss, "ratio_to_continuous": st.ratio_to_continuous,
                **({} if sim is None else {"rel_error": cmp_theory["rel_error"], "max_z": cmp_theory["max_z"],
-                                          "mc_rel_error": cmp_theory["mc_rel_error"]})}
+                                          "mc_rel_error": cmp_theory["mc_rel_error"], "verdict": doc["verdict"]})}
     emit("fluctuations", started, out=out, json=json, config=config, results=summary, stdout=doc, files=write_all)
+    if sim is not None:
+        colour = {"agrees": "green", "disagrees": "red"}.get(verdict.status, "yellow")
+        console.print(f"[bold {colour}]verdict: {verdict.status}[/] ({verdict.reason})")
+
+
+def covariance_verdict(sim, cov):
+    """The simulated stationary covariance (lower triangle, with its standard errors) against ``cov``
+    (:func:`sgdlab.verdict.agreement_of_values`; heavy tails from the per-chain excess loss)."""
+    low = np.tril_indices_from(np.asarray(cov))
+    kurt = None
+    if sim.per_chain_loss is not None:
+        kurt = float(sample_kurtosis(np.asarray(sim.per_chain_loss, float)[:, None])[0])
+    return agreement_of_values(sim.cov[low], sim.cov_se[low], np.asarray(cov)[low], kurtosis=kurt, seeds=sim.chains,
+                               what="covariance entries")
 

@@ -15,6 +15,7 @@ from ..hyper import SAMPLING_MODES, SGD
 from .._validate import InputError
 from ..linear.predict import METHODS
 from ..montecarlo import agreement
+from ..verdict import Z_CAP, format_z, suggest_exact
 from ..report import plot_curves, plot_stability
 from . import app
 from ._common import (console, emit, load_problem, opt_float, opt_int, opt_int_list, opt_momentum, opt_seed,
@@ -181,17 +182,30 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
          stdout={**summary, "curve": curve.to_dict()})
 
 
-def compare_curves(theory: Curve, sim: Curve) -> dict:
-    """Point-by-point error table (z = (mean - theory)/stderr, relative error) and the verdict of
-    :func:`sgdlab.montecarlo.agreement`, the one agreement function of the library."""
-    a = agreement(theory, sim)
+def compare_curves(theory: Curve, sim: Curve, verdict=None) -> dict:
+    """Point-by-point error table (z = (mean - theory)/stderr where it means something, relative error) and
+    the verdict of :func:`sgdlab.montecarlo.agreement`, the one agreement function of the library."""
+    a = agreement(theory, sim) if verdict is None else verdict
     n = min(len(theory), len(sim))
-    z, rel = np.zeros(n), np.zeros(n)
-    z[1:1 + a.z.size], rel[1:1 + a.rel_error.size] = a.z[: n - 1], a.rel_error[: n - 1]
+    z, rel, checked = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+    k = min(a.z.size, n - 1)
+    if n and np.array_equal(a.steps[:k], theory.steps[1:1 + k]):
+        z[1:1 + k], rel[1:1 + k], checked[1:1 + k] = a.z[:k], a.rel_error[:k], a.trusted[:k]
     return {"steps": theory.steps[:n], "theory": theory.loss[:n], "mean": sim.loss[:n], "stderr": sim.stderr[:n],
-            "z": z, "rel": rel, "max_abs_z": a.max_abs_z, "max_abs_rel": a.max_rel_error,
+            "z": z, "rel": rel, "checked": checked, "max_abs_z": a.max_abs_z, "max_abs_rel": a.max_rel_error,
             "median_abs_rel": a.median_rel_error, "verdict": a.status, "verdict_reason": a.reason,
-            "z_threshold": a.threshold, "checkpoints": a.checkpoints}
+            "z_threshold": a.threshold, "checkpoints": a.checkpoints, "agreement": a}
+
+
+def _capped(x: float) -> str | float:
+    """A number for the table, or words when it is beyond what a table should print (|x| > 1e6)."""
+    return x if abs(x) <= Z_CAP else ("> 1e6" if x > 0 else "< -1e6")
+
+
+def _error_rows(err: dict, n: int = 8) -> list[list]:
+    idx = np.unique(np.rint(np.geomspace(1, len(err["steps"]), n)).astype(int) - 1)
+    return [[int(err["steps"][i]), err["theory"][i], err["mean"][i], err["stderr"][i],
+             _capped(float(err["z"][i])) if err["checked"][i] else "-", _capped(float(err["rel"][i]))] for i in idx]
 
 
 @app.command()
@@ -215,38 +229,41 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
-    err = compare_curves(theory, sim)
+    verdict = suggest_exact(agreement(theory, sim), theory, problem, sgd, steps)
+    err = compare_curves(theory, sim, verdict)
     console.print(("[green]" if theory.ok else "[red]") + "theory: " + theory.reason)
     console.print("simulation: " + sim.reason)
-    idx = np.unique(np.rint(np.geomspace(1, len(err["steps"]), 8)).astype(int) - 1)
-    table("theory vs SGD", ["step", "theory", "SGD mean", "stderr", "z", "rel. err"],
-          [[int(err["steps"][i]), err["theory"][i], err["mean"][i], err["stderr"][i], err["z"][i], err["rel"][i]]
-           for i in idx])
-    if err["max_abs_z"] is not None:
-        console.print(f"max |z| = {err['max_abs_z']:.2f} (threshold {err['z_threshold']:.2f} for "
-                      f"{err['checkpoints']} checkpoints), max relative error = {100 * err['max_abs_rel']:.2f}% "
-                      f"(median {100 * err['median_abs_rel']:.2f}%)")
-    colour = {"agrees": "green", "disagrees": "red"}.get(err["verdict"], "yellow")
-    console.print(f"[bold {colour}]verdict: {err['verdict']}[/] ({err['verdict_reason']})")
-    results = {"status": err["verdict"], "reason": err["verdict_reason"],
+    table("theory vs SGD (z where the standard error can be trusted)",
+          ["step", "theory", "SGD mean", "stderr", "z", "rel. err"], _error_rows(err))
+    if verdict.kind == "pointwise" and verdict.max_abs_z is not None:
+        console.print(f"max |z| = {format_z(verdict.max_abs_z)} (threshold {verdict.threshold:.2f} for "
+                      f"{verdict.checkpoints - verdict.untrusted} checkpoints), max relative error = "
+                      f"{100 * err['max_abs_rel']:.2f}% (median {100 * err['median_abs_rel']:.2f}%)")
+    results = {"status": verdict.status, "reason": verdict.reason, "verdict": verdict.to_dict(),
                "theory": _summary(theory), "simulation": _summary(sim),
-               **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict", "verdict_reason",
+               **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict_reason",
                                       "z_threshold", "checkpoints")}}
     title = f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}"
     emit("compare", started, out=out, json=json, results=results,
          config=_config(problem, sgd, steps, seeds=seeds, seed=seed, model=model, tau=theory.meta.get("tau"),
                         backend=sim.meta["backend"]),
-         files={"compare.png": lambda p: plot_curves(p, theory=theory, simulation=sim, title=title),
+         files={"compare.png": lambda p: plot_curves(p, theory=theory, simulation=sim, title=title, verdict=verdict),
                 **_curve_files("theory", theory), **_curve_files("simulation", sim),
                 "errors.csv": lambda p: _write_error_table(p, err)})
+    colour = {"agrees": "green", "disagrees": "red"}.get(verdict.status, "yellow")
+    console.print(f"[bold {colour}]verdict: {verdict.status}[/] ({verdict.reason}"
+                  + (f"; try: {verdict.suggestion}" if verdict.suggestion else "") + ")")
 
 
 def _write_error_table(path: Path, err: dict) -> None:
+    """errors.csv: z is 0 where ``checked`` is 0 (no trusted standard error there) and capped at ±1e6."""
     from .._io import write_text
-    lines = ["step,theory,sgd_mean,stderr,z,rel_err"]
+    lines = ["step,theory,sgd_mean,stderr,z,rel_err,checked"]
     for i in range(len(err["steps"])):
-        lines.append(",".join([str(int(err["steps"][i]))] + [repr(float(err[k][i]))
-                                                              for k in ("theory", "mean", "stderr", "z", "rel")]))
+        z = float(np.clip(err["z"][i], -Z_CAP, Z_CAP)) if err["checked"][i] else 0.0
+        lines.append(",".join([str(int(err["steps"][i]))] + [repr(float(err[k][i])) for k in ("theory", "mean",
+                                                                                             "stderr")]
+                              + [repr(z), repr(float(err["rel"][i])), str(int(err["checked"][i]))]))
     write_text(path, "\n".join(lines) + "\n")
 
 

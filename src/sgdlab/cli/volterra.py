@@ -12,6 +12,7 @@ import typer
 from .. import volterra as V
 from .._validate import InputError
 from ..hyper import SGD
+from ..montecarlo import agreement
 from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
 from ._common import (console, dumps, emit, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
@@ -129,6 +130,8 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     spreads = {name: _spread(c, n_over_b / 4) for name, c in (("sgd", sim), ("hsgd", hs))
                if c is not None and c.meta["runs"] > 1 and c.steps[-1] >= n_over_b / 4}
     summary.update({f"{name}_single_run_spread": v for name, v in spreads.items()})
+    verdicts = {name: agreement(theory, c) for name, c in (("sgd", sim), ("hsgd", hs)) if c is not None}
+    summary.update({f"verdict_{name}": v.to_dict() for name, v in verdicts.items()})
     console.print(f"[bold]{problem.name}[/]  lr={s.lr:.4g} ({s.lr / alpha_c:.3g} x critical {alpha_c:.4g}), "
                   f"batch={batch}, ridge={ridge:g}, n={n}")
     console.print(("[green]" if theory.status == "converges" else "[red]") + theory.reason)
@@ -152,6 +155,9 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
                  "sgd_runs": sgd_runs, "hsgd_paths": hsgd_paths, "seed": seed},
          stdout={**summary, "curve": theory.to_dict(), "sgd": None if sim is None else sim.to_dict(),
                  "hsgd": None if hs is None else hs.to_dict()})
+    for name, v in verdicts.items():
+        colour = {"agrees": "green", "disagrees": "red"}.get(v.status, "yellow")
+        console.print(f"[bold {colour}]verdict ({name.upper()} vs Volterra): {v.status}[/] ({v.reason})")
 
 
 @app.command("momentum-batch")

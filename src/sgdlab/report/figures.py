@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from .._io import atomic_write  # noqa: E402
 
-__all__ = ["plot_curves", "plot_stability", "plot_phase", "plot_tuning", "plot_budget", "save"]
+__all__ = ["plot_curves", "plot_residuals", "plot_stability", "plot_phase", "plot_tuning", "plot_budget", "save"]
 
 
 def save(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
@@ -55,11 +55,14 @@ def save(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
     return path
 
 
-def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -> Path:
-    """Log-log loss vs step: theory line over the simulation mean with its 95% band.
+def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), verdict=None) -> Path:
+    """Log-log loss vs step: theory line over the simulation mean with its 95% band; residuals below.
 
     A log axis has no step 0, so the curves start at step 1.  Divergent parts are
-    already truncated in the curves; a theory curve marks where it diverges.
+    already truncated in the curves; a theory curve marks where it diverges.  With a
+    ``verdict`` a residual panel sits under the loss panel (:func:`plot_residuals`): z per
+    checkpoint where the standard error is trusted, else the relative error; the verdict is
+    its title.
 
     Args:
         path: the output file (PNG/PDF/SVG by suffix).
@@ -68,6 +71,7 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
             band when it has ``stderr``), or None.
         title: figure title.
         extra: further ``(curve, label)`` pairs drawn as plain lines.
+        verdict: an :class:`~sgdlab.Agreement` of ``theory`` and ``simulation``, or None (no residual panel).
 
     Returns:
         Path: ``path``.
@@ -83,11 +87,15 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
         >>> s = sgdlab.SGD(lr=0.5, momentum=0.3, batch=8)
         >>> theory = sgdlab.predict(p, s, steps=100)
         >>> sim = sgdlab.simulate(p, s, steps=100, seeds=2)
-        >>> out = plot_curves(os.path.join(tempfile.mkdtemp(), "loss.png"), theory, sim, title=p.name)
+        >>> v = sgdlab.agreement(theory, sim)
+        >>> out = plot_curves(os.path.join(tempfile.mkdtemp(), "loss.png"), theory, sim, title=p.name, verdict=v)
         >>> out.exists(), out.read_bytes()[:4]
         (True, b'\x89PNG')
     """
-    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    if verdict is None:
+        fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    else:
+        fig, (ax, axr) = plt.subplots(2, 1, figsize=(6.0, 6.0), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     if simulation is not None:
         m = simulation.steps >= 1
         x, y = simulation.steps[m], simulation.loss[m]
@@ -114,7 +122,75 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
         ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8)
+    if verdict is not None:
+        ax.set_xlabel("")
+        plot_residuals(axr, verdict)
     return save(fig, path)
+
+
+#: residual panel limits: |z| beyond Z_LIM, |relative error| beyond REL_LIM are drawn on the edge
+Z_LIM, REL_LIM = 10.0, 10.0
+
+
+def _clip_to_panel(y: np.ndarray, lim: float) -> tuple[np.ndarray, np.ndarray]:
+    """(values clipped to ±lim, mask of those that were outside): markers stay inside the axes."""
+    return np.clip(y, -lim, lim), np.abs(y) > lim
+
+
+def plot_residuals(ax, verdict) -> None:
+    """Residuals of a verdict on ``ax``: z per checkpoint with the ±z* band, or the relative error.
+
+    z is drawn where the standard error is trusted (``verdict.trusted``); where it is not (heavy
+    tails, divergence) the relative error mean/theory - 1 is drawn instead, on a symmetric-log axis.
+    Values beyond the panel's limits sit on its edge as triangles, so every marker is inside the axes.
+
+    Args:
+        ax: a matplotlib Axes (log x, shared with the loss panel).
+        verdict: an :class:`~sgdlab.Agreement`.
+
+    Returns:
+        None.
+
+    Raises:
+        Nothing.
+
+    Example:
+        >>> import sgdlab
+        >>> from sgdlab.report.figures import plt, plot_residuals
+        >>> t = sgdlab.Curve([0, 1, 2], [1.0, 0.5, 0.25])
+        >>> s = sgdlab.Curve([0, 1, 2], [1.0, 0.51, 0.249], [0.0, 0.01, 0.01], status="finite")
+        >>> fig, ax = plt.subplots()
+        >>> plot_residuals(ax, sgdlab.agreement(t, s))
+        >>> ax.get_ylabel()
+        'z = (mean - theory) / stderr'
+        >>> plt.close(fig)
+    """
+    steps, tr = np.asarray(verdict.steps), np.asarray(verdict.trusted, bool)
+    keep = steps >= 1
+    use_z = bool(tr[keep].any())
+    ax.set_xscale("log")
+    if use_z:
+        x, (y, out) = steps[keep & tr], _clip_to_panel(np.asarray(verdict.z)[keep & tr], Z_LIM)
+        thr = min(verdict.threshold, Z_LIM)
+        ax.axhspan(-thr, thr, color="C2", alpha=0.15, lw=0, label=f"|z| <= z* = {verdict.threshold:.2f}")
+        ax.set_ylim(-Z_LIM * 1.08, Z_LIM * 1.08)
+        ax.set_ylabel("z = (mean - theory) / stderr")
+    else:
+        x, (y, out) = steps[keep], _clip_to_panel(np.asarray(verdict.rel_error)[keep], REL_LIM)
+        ax.set_yscale("symlog", linthresh=0.01)
+        ax.set_ylim(-REL_LIM * 1.3, REL_LIM * 1.3)
+        ax.set_ylabel("mean / theory - 1")
+    ax.axhline(0.0, color="k", lw=0.6)
+    ax.plot(x[~out], y[~out], "o", ms=2.5, color="C1")
+    if out.any():
+        ax.plot(x[out], y[out], "^", ms=4, color="C3", label="beyond the panel")
+    if x.size:
+        ax.set_xlim(max(1.0, x.min()) / 1.2, x.max() * 1.2)
+    ax.set_xlabel("step")
+    ax.set_title(f"verdict: {verdict.status}", fontsize=8)
+    ax.grid(True, which="both", alpha=0.25)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left")
 
 
 def plot_stability(path, smap, batch: int, title: str = "") -> Path:
