@@ -255,3 +255,15 @@ def test_a_stable_request_whose_lr_squared_overflows_is_answered_in_rescaled_uni
     ref = sgdlab.predict(q, SGD(1e-8), 20)
     assert c.status == ref.status == "converges"
     np.testing.assert_allclose(c.loss, 1e-299 * ref.loss, rtol=1e-13)
+
+
+@pytest.mark.parametrize("lr, batch, beta", [(3.0, 4, 0.0), (2.2, 1000, 0.0), (4.0, 2, 0.5), (1.2, 1, 0.0)])
+def test_the_reported_growth_rate_of_an_unstable_mode_includes_the_noise_feedback(lr, batch, beta):
+    # deterministic and self-noise instabilities: the loss grows like the leading singularity of
+    # F(z)/(1 - zK(z)), faster than the unstable mode alone once the mini-batch noise feeds back
+    p = Problem.from_eigenvalues([1.0, 0.5, 0.25], [1.0, 1.0, 1.0])
+    c = sgdlab.predict(p, SGD(lr=lr, momentum=beta, batch=batch), 80, record=np.arange(81), blowup=1e300)
+    n = len(c.loss)                            # the fastest case stops early at the overflow guard
+    slope = (c.loss[n - 1] / c.loss[n - 21]) ** (1 / 20)
+    assert c.status == "diverges"
+    np.testing.assert_allclose(c.meta["growth_rate"], slope, rtol=1e-9)

@@ -224,7 +224,7 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
     a_star = critical_lr_from_spectrum(lam, beta, noise)
     kmax = int(np.argmax(a))
     if a[kmax] >= 2.0 * (1.0 + beta):
-        rate = _mode_growth(a[kmax], beta, noise.self_noise)
+        rate = growth_rate(lam, alpha, beta, noise, unstable=_unstable_modes(a, beta, noise.self_noise))
         return StabilityReport(
             False, float("inf"), a_star,
             f"deterministic instability: lr*lambda_max = {a[kmax]:.4g} >= 2(1+momentum) = {2 * (1 + beta):.4g} "
@@ -232,7 +232,7 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
     Dk = _denominator(a, beta, noise.self_noise)
     if np.any(Dk <= 0):
         k = int(np.argmin(Dk))
-        rate = _mode_growth(a[k], beta, noise.self_noise)
+        rate = growth_rate(lam, alpha, beta, noise, unstable=Dk <= 0)
         return StabilityReport(
             False, float("inf"), a_star,
             f"self-noise instability of mode {k} (lambda = {lam[k]:.4g}): D_k = {Dk[k]:.3g} <= 0; "
@@ -294,13 +294,33 @@ def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
                                    axis=-1)
 
 
-def growth_rate(lam, alpha, beta, noise: NoiseModel) -> float:
-    """Per-step growth factor 1/z₀ of a divergent loss, z₀ in (0, 1] solving z₀ K(z₀) = 1 (docs/theory/generating-functions.md §8.6).
+def _unstable_modes(a, beta, c_d) -> np.ndarray:
+    """Modes failing condition (i) or (ii) of :func:`stability_conditions` (a mask)."""
+    return (a >= 2.0 * (1.0 + beta)) | (_denominator(a, beta, c_d) <= 0)
 
-    Valid when every mode is stable and U >= 1, with a nonnegative kernel (c_d >= 0).
+
+def growth_rate(lam, alpha, beta, noise: NoiseModel, unstable=None) -> float:
+    """Per-step growth factor of a divergent loss: 1/z₀, z₀ the smallest root of z₀ K(z₀) = 1 (§8.6).
+
+    The loss has the generating function F(z)/(1 - zK(z)): its growth is set by the singularity nearest
+    0, either a root of 1 - zK(z) or a pole of a single mode's map (1/ρ_k, ρ_k the spectral radius of
+    T̃_k).  With every mode stable (U >= 1) the root lies in (0, 1].  With unstable modes (``unstable``,
+    a mask) the noise feedback makes the loss grow faster than the fastest mode alone: the root lies in
+    (0, 1/ρ_max), where K is still the convergent series; when there is none (no coupling, or K
+    negative there) the growth is ρ_max.  Valid with a nonnegative kernel (c_d >= 0).
     """
     f = lambda z: z * kernel_gf(z, lam, alpha, beta, noise) - 1.0  # noqa: E731
-    if f(1.0) < 0:
-        return 1.0
-    z0 = optimize.brentq(f, 1e-12, 1.0, xtol=1e-15)
-    return float(1.0 / z0)
+    if unstable is None or not np.any(unstable):
+        if f(1.0) < 0:
+            return 1.0
+        return float(1.0 / optimize.brentq(f, 1e-12, 1.0, xtol=1e-15))
+    a = alpha * np.asarray(lam, dtype=np.float64)[np.asarray(unstable)]
+    rho = max(_mode_growth(ak, beta, noise.self_noise) for ak in a)
+    if not np.isfinite(rho):
+        return rho
+    top = (1.0 - 1e-9) / rho
+    with np.errstate(all="ignore"):
+        edge = f(top)
+    if not (np.isfinite(edge) and edge > 0) or f(1e-12 * top) >= 0:
+        return float(rho)
+    return float(1.0 / optimize.brentq(f, 1e-12 * top, top, xtol=1e-15 * top))
