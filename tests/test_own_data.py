@@ -294,3 +294,20 @@ def test_bad_files_give_one_line_and_exit_2(run, files):
         assert r.returncode == 2, (expected, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], (expected, r.stderr)
+
+
+def test_volterra_cli_on_files_gives_the_api_curve(run, files):
+    args, p = SOURCES["data"](files)
+    doc = _ok(run("volterra", *args, "--passes", "1", "--json"))
+    sgd = sgdlab.SGD(lr=doc["lr"], batch=1, sampling="replacement")
+    assert doc["problem"]["n_outputs"] == 3 and doc["n"] == 40
+    assert _same(doc["curve"]["loss"], sgdlab.volterra.predict_curve(p, sgd, doc["steps"]).loss)
+
+
+def test_online_multi_output_simulation_agrees_with_the_gaussian_model():
+    q = sgdlab.Problem.power_law(dim=30, noise_variance=0.1)
+    pop = sgdlab.Problem.from_eigenvalues(q.eigenvalues, np.column_stack([q.target, -0.5 * q.target]),
+                                          noise_variance=0.1)
+    sgd = sgdlab.SGD(lr=0.4, momentum=0.2, batch=2)
+    theory = sgdlab.predict(pop, sgd, 200, model="gaussian")
+    assert agreement(theory, linear.simulate(pop, sgd, 200, seeds=200, seed=3)).status == "agrees"
