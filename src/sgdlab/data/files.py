@@ -69,7 +69,7 @@ def read_table(text: str) -> tuple[np.ndarray, list[str] | None]:
                 first = False
                 header = [f.strip("\"'") for f in fields]
                 continue
-            bad = next(f for f in fields if not _is_float(f))
+            bad = next(f for f in fields if not _parses(f))
             raise ValueError(f"line {k + 1}: {bad!r} is not a real number") from None
         first = False
         rows.append(vals)
@@ -80,9 +80,10 @@ def read_table(text: str) -> tuple[np.ndarray, list[str] | None]:
     return np.array(rows, dtype=np.float64), header
 
 
-def _is_float(f: str) -> bool:
+def _parses(f: str, kind=float) -> bool:
+    """Whether ``kind(f)`` succeeds (a number field of a table, an integer column index)."""
     try:
-        float(f)
+        kind(f)
         return True
     except ValueError:
         return False
@@ -166,7 +167,7 @@ def read_numbers(path: str | os.PathLike, what: str | None = None) -> np.ndarray
 
 # ----------------------------------------------------------------- data and labels
 def _column(label_column, header, ncol: int, what: str) -> int:
-    if isinstance(label_column, str) and not _is_int(label_column):
+    if isinstance(label_column, str) and not _parses(label_column, int):
         if header is None or label_column not in header:
             names = ", ".join(header) if header else "none: the file has no header line"
             raise InputError(f"label_column {label_column!r} is not a column of {what} (columns: {names})")
@@ -175,14 +176,6 @@ def _column(label_column, header, ncol: int, what: str) -> int:
     if not -ncol <= j < ncol:
         raise InputError(f"label_column {j} is out of range: {what} has {ncol} columns")
     return j % ncol
-
-
-def _is_int(s: str) -> bool:
-    try:
-        int(s)
-        return True
-    except ValueError:
-        return False
 
 
 def _as_labels(y, what: str) -> np.ndarray:
@@ -259,17 +252,22 @@ def load_arrays(path: str | os.PathLike, labels: str | os.PathLike | None = None
         X = X[:, None]
     elif X.ndim > 2:
         X = X.reshape(X.shape[0], -1)
+    return X, _labels_for(y, labels, what, X.shape[0], f"has {X.shape[0]} samples",
+                          "carries no labels: give a labels file (--labels), a label column (--label-column) "
+                          "or an .npz holding X and y")
+
+
+def _labels_for(y, labels, what: str, N: int, size: str, missing: str) -> np.ndarray:
+    """The labels: the ``labels`` file if given, else ``y`` found in the data file; N rows, checked."""
     if labels is not None:
         y = _read_labels(labels)
     if y is None:
-        raise InputError(f"{what} carries no labels: give a labels file (--labels), a label column "
-                         "(--label-column) or an .npz holding X and y")
+        raise InputError(f"{what} {missing}")
     y = _as_labels(y, f"labels {labels}" if labels is not None else f"labels of {what}")
-    if y.shape[0] != X.shape[0]:
+    if y.shape[0] != N:
         src = f"labels {labels}" if labels is not None else f"the labels in {what}"
-        raise InputError(f"{src} has {y.shape[0]} rows but {what} has {X.shape[0]} samples: one label (row) "
-                         "per sample")
-    return X, y
+        raise InputError(f"{src} has {y.shape[0]} rows but {what} {size}: one label (row) per sample")
+    return y
 
 
 def _read_labels(labels) -> np.ndarray:
@@ -316,16 +314,8 @@ def load_kernel(path: str | os.PathLike, labels: str | os.PathLike | None = None
     K = _checked(K, what)
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise InputError(f"{what} has shape {K.shape}: a kernel (Gram) matrix is N x N")
-    if labels is not None:
-        y = _read_labels(labels)
-    if y is None:
-        raise InputError(f"{what} needs labels: give a labels file (--labels) or an .npz holding K and y")
-    y = _as_labels(y, f"labels {labels}" if labels is not None else f"labels of {what}")
-    if y.shape[0] != K.shape[0]:
-        src = f"labels {labels}" if labels is not None else f"the labels in {what}"
-        raise InputError(f"{src} has {y.shape[0]} rows but {what} is {K.shape[0]} x {K.shape[0]}: "
-                         "one label (row) per sample")
-    return K, y
+    return K, _labels_for(y, labels, what, K.shape[0], f"is {K.shape[0]} x {K.shape[0]}",
+                          "needs labels: give a labels file (--labels) or an .npz holding K and y")
 
 
 def problem_from_files(data: str | os.PathLike | None = None, labels: str | os.PathLike | None = None, *,
