@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-__all__ = ["InputError", "as_float_array", "check_positive", "check_momentum", "check_int", "check_blowup",
+__all__ = ["InputError", "as_float_array", "rounding_eps", "check_positive", "check_momentum", "check_int", "check_blowup",
            "check_tau", "check_memory", "MAX_MEMORY"]
 
 #: largest allocation (bytes) an entry point makes without being asked to: requests above it are
@@ -24,9 +24,13 @@ class InputError(ValueError):
     """Bad user input: the message is one line naming the parameter to change."""
 
 
-def as_float_array(value, name: str, ndim: int = 1, nonnegative: bool = False,
+def as_float_array(value, name: str, ndim: int | tuple[int, ...] = 1, nonnegative: bool = False,
                    allow_empty: bool = False) -> np.ndarray:
-    """Return ``value`` as a finite float64 array of dimension ``ndim`` (complex input is refused)."""
+    """Return ``value`` as a finite float64 array of dimension ``ndim`` (or one of several: a tuple).
+
+    Any real dtype is accepted (float32, float16, integers): the copy is float64, the precision the
+    library computes in; :func:`rounding_eps` says how precise the input was.  Complex input is refused.
+    """
     try:
         raw = np.asarray(value)
         complex_ = np.iscomplexobj(raw)
@@ -35,8 +39,10 @@ def as_float_array(value, name: str, ndim: int = 1, nonnegative: bool = False,
         raise InputError(f"{name} must be an array of numbers") from None
     if complex_:
         raise InputError(f"{name} is complex: give real numbers (take .real or abs() yourself if that is meant)")
-    if arr.ndim != ndim:
-        raise InputError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}")
+    dims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if arr.ndim not in dims:
+        want = " or ".join(str(k) for k in dims)
+        raise InputError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise InputError(f"{name} is empty: give at least one value")
     if not np.all(np.isfinite(arr)):
@@ -44,6 +50,25 @@ def as_float_array(value, name: str, ndim: int = 1, nonnegative: bool = False,
     if nonnegative and np.any(arr < 0):
         raise InputError(f"{name} has negative entries (min {arr.min():.3g}): they must be >= 0")
     return arr
+
+
+def rounding_eps(value) -> float:
+    """Machine epsilon of ``value``'s own floating dtype (float64's for integers, lists and other input).
+
+    Tolerances that separate rounding from a real defect (an asymmetric or indefinite kernel, a
+    null direction) scale with it, so float32 arrays (torch's and JAX's default) are judged by
+    float32 rounding (eps = 1.19e-7) and float64 arrays by float64 rounding (2.2e-16).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab._validate import rounding_eps
+        >>> rounding_eps(np.ones(2, np.float32)) == float(np.finfo(np.float32).eps), rounding_eps([1, 2])
+        (True, 2.220446049250313e-16)
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and np.issubdtype(dtype, np.floating):
+        return float(np.finfo(dtype).eps)
+    return float(np.finfo(np.float64).eps)
 
 
 def _real(value, name: str) -> float:

@@ -16,6 +16,13 @@ Loss convention (the house plan (README, "One contract")): L(w) = 1/2 E(y - w·x
 1/(2N) Σ_i (y_i - w·x_i)² on a data set, so that
 
     L = 1/2 Σ_k λ_k (w_k - w*_k)² + σ²/2 .
+
+Multi-output labels Y (N, C) (one-hot classes, say) train a weight matrix W (d x C) on the loss
+summed over outputs, L(W) = 1/(2N) Σ_i ||Wᵀx_i - y_i||² = Σ_c L_c(w_c); the target is then
+(n, C), the label noise σ² the residual summed over outputs, and A_k(0) = Σ_c (w*_{k,c})².  The
+mini-batch (the x's) is shared, so every output follows the same linear moment recursion with
+the same noise coefficients, and the summed moments follow the single-output one: every
+prediction reads ``initial_moments`` and ``noise_variance`` only.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import InputError, as_float_array, check_int, check_memory, check_positive
+from ._validate import InputError, as_float_array, check_int, check_memory, check_positive, rounding_eps
 
 __all__ = ["Problem"]
 
-#: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space).
+#: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space); for input
+#: less precise than float64 the cut rises to the input's rounding level (see from_features, from_kernel).
 _RANK_TOL = 1e-12
+#: a kernel is symmetric if |K - Kᵀ| <= _SYM_RTOL |Kᵀ| + max(_SYM_ATOL, N eps) max|K|, and positive
+#: semidefinite if its least eigenvalue is >= -max(_PSD_TOL μ_max, N eps max|K|) (eps: the input's rounding)
+_SYM_RTOL, _SYM_ATOL, _PSD_TOL = 1e-8, 1e-10, 1e-8
 #: the largest eigenvalue must exceed this, or the edge of stability 2(1+β)/λ_max is past float64
 _LAMBDA_MIN = 1e-300
 
@@ -40,12 +51,13 @@ class Problem:
 
     Attributes:
         eigenvalues: λ_k > 0, shape (n,), sorted in decreasing order.
-        target: w*_k, shape (n,): coordinates of the optimum in the eigenbasis.
-        noise_variance: σ² >= 0, label-noise variance (the loss floor is σ²/2).
+        target: w*_k, shape (n,), or (n, C) for C outputs (column c: the optimum of output c):
+            coordinates of the optimum in the eigenbasis.
+        noise_variance: σ² >= 0, label-noise variance summed over outputs (the loss floor is σ²/2).
         features: optional data matrix X, shape (N, d), in the eigen-coordinates
             (``X @ basis`` of the original data) so that ``features.T @ features / N``
             is ``diag(eigenvalues)``; used by :func:`sgdlab.simulate` for finite data.
-        labels: optional labels y, shape (N,), matching ``features``.
+        labels: optional labels y, shape (N,), or (N, C) with a target of shape (n, C).
         name: short description used in reports.
     """
 
@@ -59,11 +71,11 @@ class Problem:
     # ------------------------------------------------------------------ checks
     def __post_init__(self):
         lam = as_float_array(self.eigenvalues, "eigenvalues", nonnegative=True)
-        tgt = as_float_array(self.target, "target")
-        if tgt.shape != lam.shape:
+        tgt = as_float_array(self.target, "target", ndim=(1, 2))
+        if tgt.shape[0] != lam.size or (tgt.ndim == 1 and tgt.shape != lam.shape):
             raise InputError(
                 f"target has shape {tgt.shape} but eigenvalues has shape {lam.shape}: "
-                "give one target coordinate per eigenvalue")
+                "give one target coordinate (a row of C for C outputs) per eigenvalue")
         if np.all(lam == 0):
             raise InputError("eigenvalues are all zero: the problem has no signal to learn")
         if lam.max() < _LAMBDA_MIN:
@@ -71,7 +83,7 @@ class Problem:
                              "rates 2(1+momentum)/lambda_max overflow float64; rescale the eigenvalues")
         s2 = check_positive(self.noise_variance, "noise_variance", allow_zero=True)
         with np.errstate(over="ignore", invalid="ignore"):
-            moments = tgt * tgt                          # A_k(0), the recursion's initial state
+            moments = _moments(tgt)                      # A_k(0), the recursion's initial state
             weights = lam * moments
             L0 = 0.5 * float(np.sum(weights)) + 0.5 * s2
             second = lam * weights                       # λ_k² A_k, the self-noise term of the recursion
@@ -87,9 +99,12 @@ class Problem:
             raise InputError("features and labels must be given together")
         if self.features is not None:
             X = as_float_array(self.features, "features", ndim=2)
-            y = as_float_array(self.labels, "labels")
+            y = as_float_array(self.labels, "labels", ndim=(1, 2))
             if X.shape[0] != y.shape[0]:
                 raise InputError(f"features has {X.shape[0]} rows but labels has {y.shape[0]}")
+            if y.shape[1:] != tgt.shape[1:]:
+                raise InputError(f"labels has shape {y.shape} but target has shape {tgt.shape}: one label column "
+                                 "per target column (C outputs: labels (N, C), target (n, C))")
             if X.shape[1] != lam.size:
                 raise InputError(f"features has {X.shape[1]} columns but there are {lam.size} eigenvalues")
             object.__setattr__(self, "features", X[:, order])
@@ -104,14 +119,57 @@ class Problem:
         return int(self.eigenvalues.size)
 
     @property
+    def n_outputs(self) -> int:
+        """Number of outputs C: 1 for a target of shape (n,), C for (n, C)."""
+        return 1 if self.target.ndim == 1 else int(self.target.shape[1])
+
+    @property
     def initial_moments(self) -> np.ndarray:
-        """A_k(0) = E e_k(0)² = (w*_k)², the initial error energy per mode."""
-        return self.target**2
+        """A_k(0) = E ||e_k(0)||² = Σ_c (w*_{k,c})², the initial error energy per mode ((w*_k)² for one output)."""
+        return _moments(self.target)
 
     @property
     def initial_loss(self) -> float:
-        """L_0 = 1/2 Σ_k λ_k (w*_k)² + σ²/2 (training starts at w = 0)."""
-        return float(0.5 * np.dot(self.eigenvalues, self.target**2) + 0.5 * self.noise_variance)
+        """L_0 = 1/2 Σ_k λ_k A_k(0) + σ²/2 (training starts at w = 0)."""
+        return float(0.5 * np.dot(self.eigenvalues, self.initial_moments) + 0.5 * self.noise_variance)
+
+    def output(self, c: int) -> "Problem":
+        """The single-output problem of output ``c``: same eigenvalues and data, target and labels column c.
+
+        Its label noise σ_c² is the mean squared residual of column c on the data, rescaled so that
+        Σ_c σ_c² = σ² (split evenly among outputs without data or without residual).  SGD with a
+        d x C weight matrix on shared mini-batches is C single-output runs on the same batches, so
+        ``Σ_c`` of a per-output loss is the loss of the multi-output problem.
+
+        Args:
+            c: output index, 0 <= c < n_outputs.
+
+        Returns:
+            The :class:`Problem` of that output (the problem itself when it has one output and c = 0).
+
+        Raises:
+            InputError: ``c`` not an integer in [0, n_outputs).
+
+        Example:
+            >>> import sgdlab
+            >>> p = sgdlab.Problem.from_eigenvalues([2.0, 1.0], [[1.0, 0.0], [1.0, 2.0]], noise_variance=0.2)
+            >>> p.n_outputs, p.initial_moments.tolist(), p.output(1).target.tolist(), p.output(1).noise_variance
+            (2, [1.0, 5.0], [0.0, 2.0], 0.1)
+        """
+        c = check_int(c, "c", 0)
+        if c >= self.n_outputs:
+            raise InputError(f"c must lie in [0, {self.n_outputs}): the problem has {self.n_outputs} output(s)")
+        if self.target.ndim == 1:
+            return self
+        C = self.n_outputs
+        share = np.full(C, 1.0 / C)
+        if self.features is not None:
+            resid = np.mean((self.labels - self.features @ self.target) ** 2, axis=0)
+            if resid.sum() > 0:
+                share = resid / resid.sum()
+        labels = None if self.labels is None else self.labels[:, c]
+        return Problem(self.eigenvalues, self.target[:, c], float(self.noise_variance * share[c]),
+                       features=self.features, labels=labels, name=f"{self.name}[output {c}]")
 
     @property
     def n_samples(self) -> int | None:
@@ -125,7 +183,7 @@ class Problem:
             "name": self.name, "dim": self.dim, "noise_variance": self.noise_variance,
             "lambda_max": float(lam[0]), "lambda_min": float(lam[-1]),
             "trace": float(lam.sum()), "initial_loss": self.initial_loss,
-            "n_samples": self.n_samples,
+            "n_samples": self.n_samples, "n_outputs": self.n_outputs,
         }
 
     # ---------------------------------------------------------- constructors
@@ -138,7 +196,7 @@ class Problem:
 
         Args:
             eigenvalues: λ_k >= 0, shape (n,) (sorted decreasingly in the result, target alike).
-            target: w*_k, shape (n,); defaults to all ones.
+            target: w*_k, shape (n,) or (n, C) for C outputs; defaults to all ones (one output).
             noise_variance: σ², label-noise variance.
             name: short description used in reports.
 
@@ -218,20 +276,23 @@ class Problem:
 
         The eigendecomposition H = V diag(λ) Vᵀ is computed once; the target is
         Vᵀ w_ls and the noise variance is the mean squared residual of the
-        least-squares fit, σ² = ||y - X w_ls||²/N.  Directions with λ = 0
-        (rank deficiency) are dropped: SGD from w = 0 never moves along them.
-        The data are kept, rotated to the eigenbasis, for :func:`sgdlab.simulate`.
+        least-squares fit, σ² = ||y - X w_ls||²/N (summed over outputs for Y of shape (N, C)).
+        Directions with λ = 0 (rank deficiency) are dropped: SGD from w = 0 never moves along
+        them; "zero" is λ <= max(1e-12, (max(N, d) eps)²) λ_max with eps the rounding of X's dtype,
+        so the rounding of float32 data (eps = 1.2e-7) is not mistaken for signal.  Any real dtype
+        is accepted; the computation is float64.  The data are kept, rotated to the eigenbasis,
+        for :func:`sgdlab.simulate`.
 
         Args:
             X: features, a finite array of shape (N, d).
-            y: labels, a finite array of shape (N,).
+            y: labels, a finite array of shape (N,), or (N, C) for C outputs (the loss sums over them).
             name: short description used in reports.
 
         Returns:
             The :class:`Problem` with ``features`` Z = X V (Z.T Z / N = diag(λ)) and ``labels`` y.
 
         Raises:
-            InputError: X not a finite 2-d array or y not a finite 1-d array, their lengths differ,
+            InputError: X not a finite 2-d array or y not a finite 1-d or 2-d array, their lengths differ,
                 X zero, or XᵀX overflowing float64.
 
         Example:
@@ -243,8 +304,9 @@ class Problem:
             >>> p.eigenvalues.tolist(), p.target.tolist(), p.noise_variance, p.n_samples
             ([1.0], [1.0], 1.0, 2)
         """
+        eps = rounding_eps(X)
         X = as_float_array(X, "X", ndim=2)
-        y = as_float_array(y, "y")
+        y = as_float_array(y, "y", ndim=(1, 2))
         if X.shape[0] != y.shape[0]:
             raise InputError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries: give one label per row")
         N = X.shape[0]
@@ -253,14 +315,14 @@ class Problem:
         if not np.all(np.isfinite(H)):
             raise InputError(f"X is too large for float64: X^T X overflows (max |X| {np.abs(X).max():.3g}); rescale X")
         lam, V = np.linalg.eigh(H)
-        keep = lam > _RANK_TOL * max(lam.max(), 0.0)
+        keep = lam > max(_RANK_TOL, (max(X.shape) * eps) ** 2) * max(lam.max(), 0.0)
         if not np.any(keep):
             raise InputError("X is zero: the features carry no signal")
         lam, V = lam[keep], V[:, keep]
         Z = X @ V                                  # features in the eigenbasis
-        target = (Z.T @ y / N) / lam               # normal equations, diagonal here
+        target = (Z.T @ y / N) / (lam if y.ndim == 1 else lam[:, None])   # normal equations, diagonal here
         resid = y - Z @ target
-        s2 = float(np.mean(resid**2))
+        s2 = float(np.mean(resid**2)) if y.ndim == 1 else float(np.sum(resid**2) / N)
         return cls(lam, target, s2, features=Z, labels=y, name=name)
 
     @classmethod
@@ -271,19 +333,26 @@ class Problem:
         with ΦΦᵀ = K has covariance eigenvalues λ_k = μ_k / N and target
         coordinates w*_k = (u_k·y)/sqrt(N λ_k), so the initial loss weights are
         λ_k (w*_k)² = (u_k·y)²/N.  The part of y outside K's range is label noise:
-        σ² = (||y||² - Σ_k (u_k·y)²)/N.  The eigen-features Φ = U diag(sqrt(μ)) are
-        kept for simulation (the function-space view of neural-tangents).
+        σ² = (||y||² - Σ_k (u_k·y)²)/N (a Frobenius norm for Y of shape (N, C)).  The
+        eigen-features Φ = U diag(sqrt(μ)) are kept for simulation (the function-space
+        view of neural-tangents).
+
+        The checks follow the precision of K's dtype (eps: 2.2e-16 for float64, 1.2e-7 for
+        float32): K is symmetric if |K - Kᵀ| <= 1e-8 |K| + max(1e-10, N eps) max|K|, PSD if
+        μ_min >= -max(1e-8 μ_max, N eps max|K|), and modes with μ <= max(1e-12 μ_max, N eps
+        max|K|) are its null space (rounding of a float32 Gram matrix is ~ sqrt(N) eps max|K|
+        in norm).  The computation is float64.
 
         Args:
-            K: the kernel (Gram) matrix, symmetric positive semidefinite, shape (N, N).
-            y: labels, shape (N,).
+            K: the kernel (Gram) matrix, symmetric positive semidefinite, shape (N, N), any real dtype.
+            y: labels, shape (N,), or (N, C) for C outputs.
             name: short description used in reports.
 
         Returns:
             The :class:`Problem` with one mode per nonzero eigenvalue of K, eigen-features and labels.
 
         Raises:
-            InputError: K not a finite square matrix, y of another length, K not symmetric, not
+            InputError: K not a finite square matrix, y of another length (or not 1-d / 2-d), K not symmetric, not
                 positive semidefinite or zero, or K / y too large for float64.
 
         Example:
@@ -295,29 +364,45 @@ class Problem:
             >>> p.eigenvalues.tolist(), round(p.noise_variance, 12), round(p.initial_loss, 12)
             ([1.0], 0.25, 0.25)
         """
+        eps = rounding_eps(K)
         K = as_float_array(K, "K", ndim=2)
-        y = as_float_array(y, "y")
+        y = as_float_array(y, "y", ndim=(1, 2))
         N = K.shape[0]
         if K.shape != (N, N):
             raise InputError(f"K must be square, got shape {K.shape}")
         if y.shape[0] != N:
             raise InputError(f"K is {N} x {N} but y has {y.shape[0]} entries")
-        if not np.allclose(K, K.T, rtol=1e-8, atol=1e-10 * np.abs(K).max()):
-            raise InputError("K is not symmetric: pass a kernel (Gram) matrix")
+        kmax = float(np.abs(K).max())
+        rounding = N * eps * kmax                  # the size of K's rounding, in norm
+        if not np.allclose(K, K.T, rtol=_SYM_RTOL, atol=max(_SYM_ATOL * kmax, rounding)):
+            asym = float(np.abs(K - K.T).max())
+            raise InputError(f"K is not symmetric (max |K - K^T| = {asym:.3g} against max |K| = {kmax:.3g}, beyond "
+                             f"{K.shape[0]} x the rounding of its dtype): pass a kernel (Gram) matrix")
+        yy = float(y @ y) if y.ndim == 1 else float(np.sum(y * y))
         with np.errstate(over="ignore", invalid="ignore"):
             Ks = (K + K.T) / 2
-        if not np.all(np.isfinite(Ks)) or not np.isfinite(float(y @ y)):
-            raise InputError(f"K or y is too large for float64 (max |K| {np.abs(K).max():.3g}); rescale them")
+        if not np.all(np.isfinite(Ks)) or not np.isfinite(yy):
+            raise InputError(f"K or y is too large for float64 (max |K| {kmax:.3g}); rescale them")
         mu, U = np.linalg.eigh(Ks)
-        if mu.min() < -1e-8 * max(mu.max(), 1e-300):
-            raise InputError(f"K is not positive semidefinite (eigenvalue {mu.min():.3g}): pass a kernel matrix")
-        keep = mu > _RANK_TOL * mu.max()
+        if mu.min() < -max(_PSD_TOL * max(mu.max(), 1e-300), rounding):
+            raise InputError(f"K is not positive semidefinite (eigenvalue {mu.min():.3g} against {mu.max():.3g}, "
+                             "beyond the rounding of its dtype): pass a kernel matrix")
+        keep = mu > max(_RANK_TOL * mu.max(), rounding)
         if not np.any(keep):
             raise InputError("K is zero: the kernel carries no signal")
         mu, U = mu[keep], U[:, keep]
         lam = mu / N
         proj = U.T @ y
-        target = proj / np.sqrt(N * lam)
-        s2 = float(max(y @ y - proj @ proj, 0.0) / N)
+        if y.ndim == 1:
+            target = proj / np.sqrt(N * lam)
+            s2 = float(max(y @ y - proj @ proj, 0.0) / N)
+        else:
+            target = proj / np.sqrt(N * lam)[:, None]
+            s2 = float(max(yy - float(np.sum(proj * proj)), 0.0) / N)
         Z = U * np.sqrt(mu)                        # eigen-features, Z.T Z / N = diag(lam)
         return cls(lam, target, s2, features=Z, labels=y, name=name)
+
+
+def _moments(target: np.ndarray) -> np.ndarray:
+    """A_k(0) = Σ_c (w*_{k,c})² for a target of shape (n, C); (w*_k)² for shape (n,)."""
+    return target * target if target.ndim == 1 else np.sum(target * target, axis=1)

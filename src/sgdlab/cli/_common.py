@@ -8,7 +8,6 @@ import math
 import numbers
 import os
 import platform
-import re
 import shutil
 import sys
 import tempfile
@@ -30,16 +29,38 @@ console = Console(stderr=True)
 
 
 def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_variance: float,
-                 target: str | None = None, data: str | None = None, features: str = "linear",
-                 n_samples: int | None = None, data_dir: str | None = None) -> Problem:
-    """A real data set (``--data``), ``power-law`` (the generating-functions paper's parametrisation) or a file of eigenvalues.
+                 target: str | None = None, data: str | None = None, features: str | None = None,
+                 n_samples: int | None = None, data_dir: str | None = None, *, labels: str | None = None,
+                 kernel: str | None = None, label_column: str | None = None, width: int = 1000) -> Problem:
+    """A data set (``--data``: a built-in name or your file), a kernel file, ``power-law`` or eigenvalues.
 
-    A text file may hold one column (eigenvalues) or two (eigenvalue, target).
+    ``--data`` names a built-in set (``sgdlab.data.DATASETS``) or a file of features with
+    ``--labels`` / ``--label-column`` (or an .npz holding X and y); ``--kernel`` a Gram matrix with
+    ``--labels``: :func:`sgdlab.data.problem_from_files`.  ``--features`` defaults to ``linear`` for a
+    built-in set and ``raw`` (X as given) for your file.  A spectrum text file may hold one column
+    (eigenvalues) or two (eigenvalue, target).
     """
+    from .. import data as _data
+    if data is not None and kernel is not None:
+        raise InputError("give --data or --kernel, not both")
+    own = kernel is not None or (data is not None and data not in _data.DATASETS)
+    if not own:
+        for value, option in ((labels, "--labels"), (label_column, "--label-column")):
+            if value is not None:
+                raise InputError(f"{option} is for your own --data or --kernel file; the built-in "
+                                 f"{data or 'spectrum'} brings its labels")
+    if own:
+        if data is not None and not Path(data).exists() and os.sep not in data and "." not in data:
+            raise InputError(f"--data must be a built-in data set ({', '.join(_data.DATASETS)}) or an existing "
+                             f"file, got {data!r}")
+        if kernel is not None and features is not None:
+            raise InputError("--features maps --data; a --kernel is used as given (drop --features)")
+        with console.status(f"loading {data or kernel} and its spectrum"):
+            return _data.problem_from_files(data, labels, kernel=kernel, features=features or "raw", width=width,
+                                            n=n_samples, label_column=label_column)
     if data is not None:
-        from .. import data as _data
-        with console.status(f"loading {data} ({features} features) and its spectrum"):
-            return _data.problem(data, features, n_samples, path=data_dir)
+        with console.status(f"loading {data} ({features or 'linear'} features) and its spectrum"):
+            return _data.problem(data, features or "linear", n_samples, width=width, path=data_dir)
     if spectrum in ("power-law", "power_law", "powerlaw"):
         return Problem.power_law(dim=dim, nu=nu, kappa=kappa, noise_variance=noise_variance)
     path = Path(spectrum)
@@ -57,71 +78,9 @@ def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_varianc
 
 
 def _load_array(path: Path, option: str | None = None) -> np.ndarray:
-    """Numbers from .npy or text: one or two columns, separated by commas, semicolons, tabs or spaces;
-    an optional header line (and ``#`` comments) is skipped.  Anything else is one error naming the file."""
-    path = Path(path)
-    what = f"{option} {path}" if option else str(path)
-    if not path.exists():
-        raise InputError(f"{what}: file not found")
-    if path.is_dir():
-        raise InputError(f"{what} is a folder: give a file of numbers")
-    try:
-        if path.suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        else:
-            arr = _parse_table(path.read_text(errors="strict"), what)
-    except OSError as exc:
-        raise InputError(f"could not read {what}: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"could not read numbers from {what}: {str(exc).splitlines()[0] if str(exc) else exc}") \
-            from None
-    if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
-        raise InputError(f"{what} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.asarray(arr, dtype=np.float64)
-    if arr.size == 0:
-        raise InputError(f"{what} holds no numbers")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{what} contains NaN or inf: remove or replace those entries")
-    return arr
-
-
-_SEP = re.compile(r"[,;\s]+")
-_HEADER = re.compile(r"^[\"']?[A-Za-z_]")
-
-
-def _parse_table(text: str, what: str) -> np.ndarray:
-    rows, first = [], True
-    for k, line in enumerate(text.splitlines()):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        fields = [f for f in _SEP.split(line) if f]
-        try:
-            vals = [float(f) for f in fields]
-        except ValueError:
-            if first and all(_HEADER.match(f) for f in fields):      # a header line of names
-                first = False
-                continue
-            bad = next(f for f in fields if not _is_float(f))
-            raise ValueError(f"line {k + 1}: {bad!r} is not a real number") from None
-        first = False
-        rows.append(vals)
-    if not rows:
-        raise ValueError("no numbers found")
-    if len({len(r) for r in rows}) != 1:
-        raise ValueError("rows have different numbers of columns")
-    arr = np.array(rows, dtype=np.float64)
-    if arr.shape[0] == 1:                      # one line: a row of numbers
-        return arr[0]
-    return arr[:, 0] if arr.shape[1] == 1 else arr
-
-
-def _is_float(f: str) -> bool:
-    try:
-        float(f)
-        return True
-    except ValueError:
-        return False
+    """Numbers from .npy or text (:func:`sgdlab.data.read_numbers`); errors name ``option`` and the file."""
+    from ..data import read_numbers
+    return read_numbers(path, f"{option} {path}" if option else str(path))
 
 
 # ----------------------------------------------------------------- option checks (name the option as typed)

@@ -37,8 +37,18 @@ SAMPLING = typer.Option("online", help=f"sampling: {', '.join(SAMPLING_MODES)}")
 OUT = typer.Option(None, "--out", "-o", help="folder for JSON/CSV/PNG/run.json")
 JSON = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
 SEEDS = typer.Option(300, help="number of independent SGD runs")
-DATA = typer.Option(None, "--data", help="real data set: digits, mnist, fashion, cifar10 (overrides --spectrum)")
-FEATURES = typer.Option("linear", "--features", help="feature map for --data: linear, rf, ntk")
+DATA = typer.Option(None, "--data", help="a built-in data set (digits, mnist, fashion, cifar10) or your file of features "
+                    "X (.npy, .npz holding X and y, .csv/.txt with or without a header); overrides --spectrum")
+LABELS = typer.Option(None, "--labels", help="labels file for your --data or --kernel: (N,) or (N, C) for C outputs "
+                      "(.npy, .npz holding y, .csv/.txt)")
+KERNEL = typer.Option(None, "--kernel", help="your kernel (Gram) matrix file, N x N (.npy, .npz holding K and y, "
+                      "text), with --labels")
+LABEL_COLUMN = typer.Option(None, "--label-column", help="for a text --data file: the column of labels (index, "
+                            "negative from the end, or header name)")
+WIDTH = typer.Option(1000, "--width", help="number of random ReLU features for --features rf")
+FEATURES = typer.Option(None, "--features", help="feature map for --data: raw (X as given; the default for your "
+                        "file), linear (standardised; the default for a built-in set), rf (random ReLU, --width), "
+                        "ntk (two-layer ReLU NTK)")
 NSAMPLES = typer.Option(None, "--n-samples", help="use a random subset of this many images")
 DATADIR = typer.Option(None, "--data-dir", help="folder of the CIFAR-10 batches (or Fashion-MNIST files)")
 MODEL = typer.Option("auto", "--model", help="noise model of the theory: gaussian (fresh samples; exact), se "
@@ -89,12 +99,21 @@ def _check_model(model) -> None:
         raise InputError(f"--model must be one of {', '.join(MODEL_CHOICES)}, got {model!r}")
 
 
+def _own(labels=None, kernel=None, label_column=None, width=1000) -> dict:
+    """The own-data options of :func:`load_problem` (--labels, --kernel, --label-column, --width)."""
+    opt_int(width, "--width", 1, 10**6)
+    return {"labels": labels, "kernel": kernel, "label_column": label_column, "width": width}
+
+
 def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-           data=None, features="linear", n_samples=None, data_dir=None, model="auto"):
-    """Problem, hyperparameters and theory model; with --data the default is SE with b distinct indices."""
+           data=None, features=None, n_samples=None, data_dir=None, model="auto", own: dict | None = None):
+    """Problem, hyperparameters and theory model; with data (--data, --kernel) the default is SE with b distinct
+    indices."""
     _check_model(model)
-    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
-    if data is not None and sampling == "online":
+    own = own or {}
+    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
+                           **own)
+    if problem.n_samples is not None and sampling == "online":
         sampling = "without"
     if model == "auto":   # the API's default rule: sgdlab.noise.default_noise
         model = linear.default_noise(problem, sampling).name
@@ -130,8 +149,9 @@ def _curve_files(name: str, curve: Curve) -> dict:
 def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
             noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
-            model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: str = FEATURES,
-            n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+            model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: Optional[str] = FEATURES,
+            n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
             method: str = typer.Option("auto", help="solver: auto (certified to 1e-4), recursion (exact), blocks, "
                                        "reference"),
             out: Optional[Path] = OUT, json: bool = JSON):
@@ -145,7 +165,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-                                 data, features, n_samples, data_dir, model)
+                                 data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau, method=method)
     summary = _summary(curve)
     console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
@@ -161,7 +181,8 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
              momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
              seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, data: Optional[str] = DATA,
-             features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+             features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
              out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
     started = time.perf_counter()
@@ -169,7 +190,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     _check_sgd(lr, momentum, batch, steps, seeds, seed)
     out = prepare_out(out)
     problem, sgd, _ = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-                             data, features, n_samples, data_dir)
+                             data, features, n_samples, data_dir, own=_own(labels, kernel, label_column, width))
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         curve = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
     summary = _summary(curve)
@@ -213,8 +234,9 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
             seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, model: str = MODEL, tau: str = TAU,
-            data: Optional[str] = DATA, features: str = FEATURES, n_samples: Optional[int] = NSAMPLES,
-            data_dir: Optional[str] = DATADIR,
+            data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
+            data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
             out: Path = typer.Option(Path("sgdlab-out"), "--out", "-o", help="output folder"),
             json: bool = JSON):
     """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
@@ -225,7 +247,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     _check_model(model)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-                                 data, features, n_samples, data_dir, model)
+                                 data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
     theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
@@ -270,8 +292,9 @@ def _write_error_table(path: Path, err: dict) -> None:
 @app.command()
 def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
               noise_variance: float = NOISE, target: Optional[str] = TARGET, batch: int = BATCH,
-              model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: str = FEATURES,
-              n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+              model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: Optional[str] = FEATURES,
+              n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
               momentum_min: float = typer.Option(-0.9, help="smallest momentum of the grid"),
               momentum_max: float = typer.Option(0.99, help="largest momentum of the grid"),
               grid: int = typer.Option(200, help="grid points per axis"),
@@ -288,9 +311,10 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     _check_tau(tau)
     _check_model(model)
     out = prepare_out(out)
-    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir)
+    problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
+                           **_own(labels, kernel, label_column, width))
     if model == "auto":   # the API's default rule (sgdlab.noise.default_noise) for this command's sampling
-        model = "gaussian" if data is None else "se"
+        model = "gaussian" if problem.n_samples is None else "se"
     betas = np.linspace(momentum_min, momentum_max, grid)
     nm = linear.resolve_noise(problem, model, batch, tau=tau)
     smap = linear.stability_region(problem, betas, batch, n_lr=grid, span=1.2, model=model, tau=tau)
@@ -355,8 +379,9 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
          noise_variance: float = NOISE, target: Optional[str] = TARGET,
          lr: Optional[float] = typer.Option(None, help="fix the lr and tune the momentum only"),
          batch: int = BATCH, steps: int = STEPS, model: str = MODEL, tau: str = TAU,
-         data: Optional[str] = DATA, features: str = FEATURES, n_samples: Optional[int] = NSAMPLES,
-         data_dir: Optional[str] = DATADIR, grid: int = typer.Option(41, help="grid points per axis"),
+         data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
+         data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, grid: int = typer.Option(41, help="grid points per axis"),
          out: Optional[Path] = OUT, json: bool = JSON):
     """Advise the momentum (possibly negative) and learning rate that minimise the loss at the horizon."""
     started = time.perf_counter()
@@ -367,7 +392,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
     _check_model(model)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
-                                 "online", data, features, n_samples, data_dir, model)
+                                 "online", data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
     if lr is None:
         adv = linear.optimal_lr_momentum(problem, batch, steps, model=model, tau=tau, grid=grid)
         note = "jointly optimal (lr, momentum)"
@@ -392,8 +417,9 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
 
 @app.command()
 def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(1000),
-           data: Optional[str] = DATA, features: str = FEATURES, n_samples: Optional[int] = NSAMPLES,
-           data_dir: Optional[str] = DATADIR, batches: str = typer.Option("1,4,16", help="comma-separated batches"),
+           data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
+           data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, batches: str = typer.Option("1,4,16", help="comma-separated batches"),
            fraction: float = typer.Option(0.02, help="lr at batch 1 as a fraction of its critical lr"),
            momentum: float = typer.Option(0.0), samples: int = typer.Option(8000, help="samples processed"),
            model: str = typer.Option("se", help="noise model: se, gaussian or homogenised"), tau: str = TAU,
@@ -413,7 +439,8 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
     _check_tau(tau)
     _check_model(model)
     out = prepare_out(out)
-    problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir)
+    problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir,
+                           **_own(labels, kernel, label_column, width))
     lr1 = fraction * linear.critical_lr(problem, momentum, 1, model=model, tau=tau)
     curves = budget_curves(problem, lr1, bs, samples, momentum=momentum, model=model, tau=tau)
     sims = {}

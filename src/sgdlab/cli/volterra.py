@@ -17,9 +17,11 @@ from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
 from ._common import (console, dumps, emit, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
                       prepare_out, table)
-from .linear import DATA, DATADIR, DIM, JSON, KAPPA, NOISE, NSAMPLES, NU, OUT, SPECTRUM, TARGET, _check_problem
+from .linear import (DATA, DATADIR, DIM, JSON, KAPPA, KERNEL, LABEL_COLUMN, LABELS, NOISE, NSAMPLES, NU, OUT, SPECTRUM,
+                     TARGET, _check_problem)
 
-FEATURES = typer.Option("rf", "--features", help="feature map for --data: linear, rf, ntk")
+FEATURES = typer.Option(None, "--features", help="feature map for --data: rf (the default for a built-in set), linear, "
+                        "ntk, or raw (X as given; the default for your file)")
 GAUSSIAN = typer.Option(None, "--gaussian", help="Gaussian least squares 'N,D' (A_ij ~ N(0,1), b = Ax* + sigma eps); "
                         "adds the population risk")
 SIGMA = typer.Option(0.5, "--sigma", help="label noise of --gaussian")
@@ -30,13 +32,15 @@ CENTRE = typer.Option(False, "--centre", help="with --width: subtract the traini
 
 
 def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir, gaussian, sigma,
-             seed, width=None, centre=False):
-    """(problem, risk or None) from a spectrum, a real data set or a Gaussian design."""
+             seed, width=None, centre=False, labels=None, kernel=None, label_column=None):
+    """(problem, risk or None) from a spectrum, a real data set (built-in or your files) or a Gaussian design."""
+    from ..data import DATASETS
     if centre and width is None:
         raise InputError("--centre applies to --width random features: add --width (e.g. --width 1000)")
     if width is not None:
-        if data is None:
-            raise InputError("--width needs --data (digits, mnist, fashion or cifar10)")
+        if data is None or data not in DATASETS:
+            raise InputError("--width (random features with a held-out risk) needs a built-in --data (digits, mnist, "
+                             "fashion or cifar10); for your own file use --features rf")
         n = n_samples or 2000
         with console.status(f"random ReLU features of {data}: n={n}, width={width}"):
             return V.image_features(data, n, width, test=1000, seed=seed, centre=centre, path=data_dir)
@@ -47,7 +51,10 @@ def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n
             raise InputError(f"--gaussian must be 'N,D' (two integers), got {gaussian!r}") from None
         with console.status(f"drawing a {n} x {d} Gaussian design and its spectrum"):
             return V.gaussian_design(n, d, sigma, seed)
-    return load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir), None
+    if features is None and data in DATASETS:
+        features = "rf"
+    return load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
+                        labels=labels, kernel=kernel, label_column=label_column), None
 
 
 def _rows(theory, n_over_b, sim=None, hsgd=None, n: int = 10) -> list[list]:
@@ -75,7 +82,8 @@ def _spread(curve, start: float) -> float:
 @app.command()
 def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
              noise_variance: float = NOISE, target: Optional[str] = TARGET, data: Optional[str] = DATA,
-             features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+             features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+             labels: Optional[str] = LABELS, kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN,
              gaussian: Optional[str] = GAUSSIAN, sigma: float = SIGMA, width: Optional[int] = WIDTH,
              centre: bool = CENTRE,
              lr: Optional[float] = typer.Option(None, help="step alpha (default: --lr-fraction x critical step)"),
@@ -102,7 +110,7 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     opt_seed(seed)
     out = prepare_out(out)
     problem, risk = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
-                             gaussian, sigma, seed, width, centre)
+                             gaussian, sigma, seed, width, centre, labels, kernel, label_column)
     alpha_c = V.critical_step(problem, batch, ridge, sampling)
     s = SGD(lr=lr if lr is not None else lr_fraction * alpha_c, batch=batch, sampling=sampling)
     n = V.spectrum(problem, s, ridge).n
@@ -163,7 +171,8 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
 @app.command("momentum-batch")
 def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
                    noise_variance: float = NOISE, target: Optional[str] = TARGET, data: Optional[str] = DATA,
-                   features: str = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+                   features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+             labels: Optional[str] = LABELS, kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN,
                    gaussian: Optional[str] = GAUSSIAN, sigma: float = SIGMA,
                    batches: str = typer.Option("1,4,16,64", help="comma-separated batch sizes"),
                    sampling: str = typer.Option("without", help="without (B distinct indices) or replacement"),
@@ -177,7 +186,7 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
     opt_seed(seed)
     out = prepare_out(out)
     problem, _ = _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
-                          gaussian, sigma, seed)
+                          gaussian, sigma, seed, labels=labels, kernel=kernel, label_column=label_column)
     fm = None if fourth_moment == "none" else fourth_moment
     with console.status("optimising (lr, momentum) per batch"):
         mb = V.momentum_batch(problem, bs, sampling=sampling, fourth_moment=fm)

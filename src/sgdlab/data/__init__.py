@@ -2,6 +2,8 @@
 
 Use :func:`problem` (or :func:`digits`) to turn a built-in data set into a Problem that
 :func:`sgdlab.predict` and :func:`sgdlab.simulate` accept; :func:`load` gives the raw images.
+Your own files (features and labels, or a kernel) become a Problem through
+:func:`problem_from_files` (:mod:`sgdlab.data.files`; docs/own-data.md).
 
     >>> import sgdlab
     >>> p = sgdlab.data.problem("digits", features="linear", n=200)
@@ -24,10 +26,13 @@ import numpy as np
 from .._validate import check_int
 from ..problem import Problem
 from .features import FEATURES, check_features, linear_features, ntk_relu, relu_features, standardise
+from .files import (OWN_FEATURES, load_arrays, load_kernel, mse_mean_to_sgdlab, one_hot, problem_from_files,
+                    read_numbers, read_table, sgdlab_loss_to_mse_mean)
 from .loaders import DATASETS, load, load_cifar10, read_idx
 
 __all__ = ["problem", "load", "DATASETS", "FEATURES", "linear_features", "relu_features", "ntk_relu",
-           "standardise", "read_idx", "load_cifar10", "digits"]
+           "standardise", "read_idx", "load_cifar10", "digits", "load_arrays", "load_kernel", "problem_from_files",
+           "read_numbers", "read_table", "OWN_FEATURES", "one_hot", "mse_mean_to_sgdlab", "sgdlab_loss_to_mse_mean"]
 
 
 def _target(labels: np.ndarray) -> np.ndarray:

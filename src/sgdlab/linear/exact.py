@@ -23,6 +23,12 @@ elementwise in the eigenbasis, one fused pass over M, J, P (O(d²) memory traffi
 
 Training starts at w = 0 with v = 0, so M_0 = w* w*ᵀ (a fixed start: the exact model
 feels the off-diagonal terms that the SE approximation drops, §2.3).
+
+C outputs (target W* of shape (d, C), residuals ρ of shape (N, C)) share the mini-batch, so
+each output's (M_c, J_c, P_c) follows the recursion above with the same coefficients, and so
+does their sum M = Σ_c M_c, started at M_0 = W* W*ᵀ, with the label terms summed:
+ρ_i² -> ||ρ_i||² and ρ_i (z_i·m) -> Σ_c ρ_{i,c} (z_i·m_c), the means m_c = E e_c following
+deterministic heavy ball column by column.
 """
 
 from __future__ import annotations
@@ -39,11 +45,27 @@ from .noise import batch_factor
 __all__ = ["exact_recursion", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
 
 
+def _label_term(rho, Zm):
+    """ρ_i (ρ_i - 2 z_i·m), summed over outputs when ρ and Zm are (N, C): the label part of E(z_i·e - ρ_i)²."""
+    t = rho * (rho - 2.0 * Zm)
+    return t if t.ndim == 1 else np.sum(t, axis=1)
+
+
+def _second_moment(w):
+    """M_0 = w* w*ᵀ, or W* W*ᵀ = Σ_c w*_c w*_cᵀ for C outputs."""
+    return np.outer(w, w) if w.ndim == 1 else w @ w.T
+
+
 def _second_moment_of_gradient(Z, lam, M, m, rho, gamma):
-    """E_2 = E[g gᵀ] for the batch-mean gradient (docs/theory/generating-functions.md §1.1, with label noise)."""
+    """E_2 = E[g gᵀ] for the batch-mean gradient (docs/theory/generating-functions.md §1.1, with label noise; summed over outputs)."""
     N = Z.shape[0]
     q = np.einsum("ij,ij->i", Z @ M, Z)
-    coef = q if m is None else q - 2.0 * rho * (Z @ m) + rho * rho
+    if m is None:
+        coef = q
+    elif m.ndim == 1:
+        coef = q - 2.0 * rho * (Z @ m) + rho * rho
+    else:
+        coef = q + _label_term(rho, Z @ m)
     HMH = lam[:, None] * M * lam[None, :]
     return (1.0 - gamma) * HMH + gamma * (Z.T * coef) @ Z / N
 
@@ -174,7 +196,7 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
     alpha, beta = float(alpha), float(beta)
     chmh = alpha * alpha * (1.0 - gamma)
     a2g = alpha * alpha * gamma / N
-    M = np.outer(w, w)
+    M = _second_moment(w)
     J = np.zeros_like(M)
     P = np.zeros_like(M)
     S = np.zeros_like(M)                        # α²γ(Q - 2R + Σ_ρ)
@@ -185,6 +207,7 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
     ti, tj = _tile_pairs(d)
     update = _moment_update_par if d >= 256 else _moment_update_ser
     m, u = -w.copy(), np.zeros_like(w)
+    lam_m = lam if w.ndim == 1 else lam[:, None]        # the means: one column per output
     out = np.empty(record.size)
     first, i, T = -1, 0, int(record[-1])
     diagM = np.einsum("ii->i", M)               # a view
@@ -200,7 +223,7 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
         if gamma != 0.0:
             c = _quad_forms(Z, Z2x, M, blocks, q)
             if label_noise:
-                c += rho * (rho - 2.0 * (Z @ m))
+                c += _label_term(rho, Z @ m)
             neg = c < 0.0
             np.multiply(Z, np.sqrt(np.abs(c) * a2g)[:, None], out=A)
             if neg.any():                       # rounding: E(z_i·e - ρ_i)² >= 0 in exact arithmetic
@@ -209,7 +232,7 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
             else:
                 S = A.T @ A                     # numpy dispatches AᵀA to dsyrk (half the flops)
         update(M, J, P, S, lam, alpha, beta, chmh, ti, tj)
-        u = beta * u - alpha * lam * m
+        u = beta * u - alpha * lam_m * m
         m = m + u
     return out, i, first
 
@@ -226,10 +249,11 @@ def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batc
     gamma = batch_factor(batch, Z.shape[0], sampling)
     s2 = problem.noise_variance
     label_noise = bool(np.any(rho != 0.0))
-    M = np.outer(w, w)
+    M = _second_moment(w)
     J = np.zeros_like(M)
     P = np.zeros_like(M)
     m, u = -w.copy(), np.zeros_like(w)
+    lam_m = lam if w.ndim == 1 else lam[:, None]
     out = np.empty(record.size)
     first, i, T = -1, 0, int(record[-1])
     for t in range(T + 1):
@@ -242,7 +266,7 @@ def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batc
         if not L <= guard or t == T:
             break
         M, J, P = _step(Z, lam, alpha, beta, gamma, M, J, P, m if label_noise else None, rho)
-        u = beta * u - alpha * lam * m
+        u = beta * u - alpha * lam_m * m
         m = m + u
     return out, i, first
 

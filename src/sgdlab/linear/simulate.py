@@ -12,6 +12,12 @@ and records the loss of every seed at the same checkpoints as the theory.  The
 returned curve holds the seed mean and its standard error; the median and the
 number of seeds that blew up are in ``meta``.
 
+A problem with C outputs (labels (N, C)) trains a d x C weight matrix on shared mini-batches:
+the update of column c reads only the batch's x's and its own labels, so the run is C
+single-output runs (:meth:`~sgdlab.Problem.output`) driven by the same random stream (same
+indices, or same Gaussian x's) whose per-seed losses add up.  Online, the label noise of the
+outputs is then one normal draw scaled per output (its variance split as ``Problem.output`` says).
+
 Backends: ``"numpy"`` (reference, one numpy Generator, vectorised over seeds),
 ``"numba"`` (compiled, parallel over seeds, one xoshiro stream per seed), ``"jax"``
 (optional, for a GPU; float32 unless JAX x64 is enabled).  A seed reproduces a
@@ -100,6 +106,9 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         raise InputError(f"draw must be one of {', '.join(DRAWS)}; got {draw!r}")
     if draw == "gradient" and backend not in ("auto", "numba"):
         raise InputError("draw='gradient' is implemented in the numba backend: use backend='numba'")
+    if draw == "gradient" and problem.n_outputs > 1:
+        raise InputError(f"draw='gradient' draws one output's gradient given its iterate; the problem has "
+                         f"{problem.n_outputs} outputs sharing their samples: use draw='samples'")
     if sgd.sampling != "online":
         if problem.features is None:
             raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "
@@ -116,14 +125,28 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     t_start = time.perf_counter()
     L0 = problem.initial_loss
     if backend == "numba":
-        per_seed, dtype = _run_numba(problem, sgd, rec, seeds, seed, GUARD * L0, progress, draw)
+        def runner(p, sgd, rec, seeds, seed, guard, progress):
+            return _run_numba(p, sgd, rec, seeds, seed, guard, progress, draw)
     else:
         runner = {"numpy": _run_numpy, "jax": _run_jax}[backend]
-        per_seed, dtype = runner(problem, sgd, rec, seeds, seed, GUARD * L0, progress)
+    per_seed, dtype = _run_outputs(runner, problem, sgd, rec, seeds, seed, GUARD * L0, progress)
     curve = _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup * L0,
                        time.perf_counter() - t_start)
     curve.meta["draw"] = draw if sgd.sampling == "online" else "indices"
     return curve
+
+
+def _run_outputs(runner, problem, sgd, rec, seeds, seed, guard, progress):
+    """Per-seed losses of ``runner``, summed over the outputs run on the same stream (one output: one call)."""
+    C = problem.n_outputs
+    if C == 1:
+        return runner(problem, sgd, rec, seeds, seed, guard, progress)
+    total, dtype = None, "float64"
+    for c in range(C):
+        report = None if progress is None else (lambda t, T, c=c: progress(c * T + t, C * T))
+        per_seed, dtype = runner(problem.output(c), sgd, rec, seeds, seed, guard, report)
+        total = per_seed if total is None else total + per_seed
+    return total, dtype
 
 
 def _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup_level, elapsed) -> Curve:

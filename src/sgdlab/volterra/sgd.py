@@ -171,6 +171,16 @@ def run_sgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 10, seed: int =
     ridge = check_positive(ridge, "ridge", allow_zero=True)
     blowup = check_positive(blowup, "blowup")
     rec = checkpoints(steps) if record is None else check_record(record, steps)
+    if problem.n_outputs > 1:      # C outputs on shared batches: C runs on the same stream, losses summed
+        if risk is not None:
+            raise InputError(f"risk= is recorded for one output; the problem has {problem.n_outputs}: "
+                             "pass problem.output(c) for one of them")
+        parts = [run_sgd(problem.output(c), sgd, steps, seeds, seed, backend=backend, ridge=ridge, record=rec,
+                         blowup=blowup) for c in range(problem.n_outputs)]
+        loss = sum(r.loss for r in parts)
+        level = blowup * problem.initial_loss
+        c = summarise(rec, loss).to_curve(level)
+        return Runs(rec, loss, None, c.status, c.reason, seeds, seed, level)
     Z, y = problem.features, problem.labels
     n, d = Z.shape
     if sgd.batch > n:

@@ -132,5 +132,7 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
     if not weight < 1e300:
         raise InputError(f"lr={sgd.lr:g} overflows the Volterra kernel (lr² γ_B λ_max² is not finite in float64): "
                          "it is far past the critical step (sgdlab.volterra.critical_step); lower lr")
-    return Spectrum(problem.eigenvalues, problem.target, 0.5 * problem.noise_variance, sgd.lr, ridge,
+    # C outputs: the equation is quadratic in x̂, so the outputs add up to one with |x̂_j| = sqrt(Σ_c x̂_{j,c}²)
+    solution = problem.target if problem.n_outputs == 1 else np.sqrt(problem.initial_moments)
+    return Spectrum(problem.eigenvalues, solution, 0.5 * problem.noise_variance, sgd.lr, ridge,
                     gamma, n, sgd.batch)
