@@ -198,6 +198,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     spec, _ = _spec(problem, noise, model, tau, sgd.sampling)
     nm = spec.coefficients(problem, sgd.batch, sgd.sampling)
+    if sgd.has_schedule:            # lr / momentum as functions of the step: sgdlab.linear.scheduled
+        return _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure,
+                                 dict(noise=noise, model=model, tau=tau))
     lam = problem.eigenvalues
     A0 = np.ascontiguousarray(problem.initial_moments)
     s2 = problem.noise_variance
@@ -253,6 +256,24 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     if isinstance(spec, _noise.SE):
         meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, spec.tau)
     return finish(Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta), raise_on_failure)
+
+
+def _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure, options) -> Curve:
+    """A schedule constant over the horizon runs the constant engine; any other the scheduled recursion."""
+    from .scheduled import predict_scheduled
+    alphas, betas = sgd.per_step(steps)
+    if alphas[0] > 0 and np.all(alphas == alphas[0]) and np.all(betas == betas[0]):
+        curve = predict(problem, sgd.replace(lr=float(alphas[0]), momentum=float(betas[0])), steps, record=rec,
+                        blowup=blowup, method=method, raise_on_failure=raise_on_failure, **options)
+        curve.meta["sgd"] = sgd.to_dict()
+        return curve
+    L0 = problem.initial_loss
+    meta = {"kind": "theory", **nm.describe(), "sgd": sgd.to_dict(), "problem": problem.summary(),
+            "steps_requested": steps}
+    if isinstance(spec, _noise.SE):
+        meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, spec.tau)
+    return predict_scheduled(problem, alphas, betas, nm, rec, blowup * L0, GUARD * L0, method, meta,
+                             raise_on_failure)
 
 
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
