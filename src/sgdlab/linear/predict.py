@@ -286,7 +286,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
 
     Args:
         problem: a problem with data (:meth:`Problem.from_features` or :meth:`Problem.from_kernel`).
-        sgd: learning rate, momentum, batch, sampling.  steps: horizon.
+        sgd: learning rate, momentum (numbers or schedules: the recursion takes α_t, β_t per step), batch,
+            sampling.  steps: horizon.
         record: steps to record.  blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
 
@@ -316,8 +317,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     from .exact import exact_recursion
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     L0 = problem.initial_loss
-    loss, nrec, first = exact_recursion(problem, sgd.lr, sgd.momentum, sgd.batch, sampling, rec,
-                                        blowup * L0, GUARD * L0)
+    alpha, beta = sgd.per_step(int(rec[-1]) or 1) if sgd.has_schedule else (sgd.lr, sgd.momentum)
+    loss, nrec, first = exact_recursion(problem, alpha, beta, sgd.batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
     good = np.isfinite(loss)
     nrec = int(np.argmin(good)) if not good.all() else int(nrec)

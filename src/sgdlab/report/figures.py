@@ -55,7 +55,7 @@ def save(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
     return path
 
 
-def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -> Path:
+def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), sgd=None) -> Path:
     """Log-log loss vs step: theory line over the simulation mean with its 95% band.
 
     A log axis has no step 0, so the curves start at step 1.  Divergent parts are
@@ -68,6 +68,8 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
             band when it has ``stderr``), or None.
         title: figure title.
         extra: further ``(curve, label)`` pairs drawn as plain lines.
+        sgd: the :class:`~sgdlab.SGD` of the run; when its lr or momentum is a schedule, a second panel
+            below the loss draws α_t (and β_t when it varies) on the same step axis.
 
     Returns:
         Path: ``path``.
@@ -87,7 +89,11 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
         >>> out.exists(), out.read_bytes()[:4]
         (True, b'\x89PNG')
     """
-    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    scheduled = sgd is not None and sgd.has_schedule
+    if scheduled:
+        fig, (ax, ax_s) = plt.subplots(2, 1, figsize=(6.0, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    else:
+        fig, ax = plt.subplots(figsize=(6.0, 4.2))
     if simulation is not None:
         m = simulation.steps >= 1
         x, y = simulation.steps[m], simulation.loss[m]
@@ -108,13 +114,30 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=()) -
         ax.plot(curve.steps[m], curve.loss[m], lw=1.0, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("" if scheduled else "step")
     ax.set_ylabel("loss  $\\frac{1}{2}E(y - w\\cdot x)^2$")
     if title:
         ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8)
+    if scheduled:
+        last = max(int(c.steps[-1]) for c in (theory, simulation) if c is not None) if (theory or simulation) else 1
+        _schedule_panel(ax_s, sgd, max(last, 2))
     return save(fig, path)
+
+
+def _schedule_panel(ax, sgd, steps: int) -> None:
+    """α_t (left axis) and, when it varies, β_t (right axis) against the step, on the loss panel's log axis."""
+    t = np.unique(np.geomspace(1, steps, 400).astype(np.int64))
+    alphas, betas = sgd.per_step(steps)
+    ax.plot(t, alphas[t - 1], color="C2", lw=1.2, label="lr")
+    ax.set_ylabel("lr", color="C2")
+    ax.set_xlabel("step")
+    ax.grid(True, which="both", alpha=0.25)
+    if np.ptp(betas) > 0:
+        tw = ax.twinx()
+        tw.plot(t, betas[t - 1], color="C4", lw=1.0, ls="--")
+        tw.set_ylabel("momentum", color="C4")
 
 
 def plot_stability(path, smap, batch: int, title: str = "") -> Path:
