@@ -31,7 +31,6 @@ the parameter.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Callable, ClassVar
 
@@ -643,8 +642,3 @@ def role_values(value, steps: int, role: str) -> np.ndarray:
 def describe(value) -> object:
     """JSON form of a hyperparameter: the float itself or the schedule's dict."""
     return value.to_dict() if isinstance(value, Schedule) else value
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
-        and math.isfinite(float(value))
