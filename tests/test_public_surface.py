@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-DOORS = ["sgdlab", "sgdlab.noise", "sgdlab.result", "sgdlab.montecarlo", "sgdlab.linear", "sgdlab.volterra",
+DOORS = ["sgdlab", "sgdlab.noise", "sgdlab.schedules", "sgdlab.result", "sgdlab.montecarlo", "sgdlab.linear", "sgdlab.volterra",
          "sgdlab.fluctuations", "sgdlab.manifold", "sgdlab.factorization", "sgdlab.data", "sgdlab.report"]
 
 

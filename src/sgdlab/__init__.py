@@ -23,8 +23,8 @@ _EXPORTS = {
     "ResultError": ".result", "momentum_batch": ".volterra",
 }
 #: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
-_SUBMODULES = ("noise", "data", "volterra", "linear", "fluctuations", "manifold", "factorization", "report",
-               "result", "montecarlo", "verdict", "cli")
+_SUBMODULES = ("noise", "schedules", "data", "volterra", "linear", "fluctuations", "manifold", "factorization",
+               "report", "result", "montecarlo", "verdict", "cli")
 
 
 def __getattr__(name):
@@ -45,6 +45,6 @@ def __dir__():
 __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "predict_exact", "predict_volterra", "simulate",
-           "noise", "critical_lr", "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum",
+           "noise", "schedules", "critical_lr", "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum",
            "momentum_batch", "agreement", "Agreement", "data", "volterra", "InputError", "ResultError",
            "__version__"]

@@ -15,9 +15,10 @@ Use the converters for other conventions:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from ._validate import InputError, check_int, check_momentum, check_positive
+from .schedules import Schedule, describe, role_values
 
 __all__ = ["SGD", "SAMPLING_MODES", "ema_to_vform", "vform_to_ema"]
 
@@ -78,35 +79,78 @@ class SGD:
     """Mini-batch SGD with heavy-ball momentum (v-form, = torch.optim.SGD).
 
     Attributes:
-        lr: learning rate α > 0.
-        momentum: heavy-ball β in (-1, 1); negative values are allowed.
+        lr: learning rate α > 0, or a :class:`sgdlab.schedules.Schedule` α_t (>= 0 at every step).
+        momentum: heavy-ball β in (-1, 1), negative values allowed, or a schedule β_t.
         batch: batch size b >= 1 (gradients are batch means).
         sampling: one of ``SAMPLING_MODES``.
     """
 
-    lr: float
-    momentum: float = 0.0
+    lr: float | Schedule
+    momentum: float | Schedule = 0.0
     batch: int = 1
     sampling: str = "online"
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", check_positive(self.lr, "lr"))
-        object.__setattr__(self, "momentum", check_momentum(self.momentum))
+        if isinstance(self.lr, Schedule):
+            role_values(self.lr, 1, "lr")            # the first step now; every step when the horizon is known
+        else:
+            object.__setattr__(self, "lr", check_positive(self.lr, "lr"))
+        if isinstance(self.momentum, Schedule):
+            role_values(self.momentum, 1, "momentum")
+        else:
+            object.__setattr__(self, "momentum", check_momentum(self.momentum))
         object.__setattr__(self, "batch", check_int(self.batch, "batch", 1))
         if self.sampling not in SAMPLING_MODES:
             raise InputError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {self.sampling!r}")
 
     @property
+    def has_schedule(self) -> bool:
+        """True when lr or momentum is a schedule (a function of the step)."""
+        return isinstance(self.lr, Schedule) or isinstance(self.momentum, Schedule)
+
+    def per_step(self, steps: int):
+        """(α_t, β_t) for the updates t = 0..steps-1, float64 arrays checked for their roles."""
+        from ._validate import check_memory
+        check_memory(16.0 * check_int(steps, "steps", 1), f"a schedule over steps={steps}", "shorten the horizon")
+        return role_values(self.lr, steps, "lr"), role_values(self.momentum, steps, "momentum")
+
+    def require_constant(self, where: str) -> "SGD":
+        """``self`` when lr and momentum are numbers; else one InputError line saying ``where`` takes no schedule."""
+        if self.has_schedule:
+            name = "lr" if isinstance(self.lr, Schedule) else "momentum"
+            raise InputError(f"{name} is a schedule ({getattr(self, name).describe()}): {where} takes a constant "
+                             f"{name}; schedules run in sgdlab.predict, sgdlab.predict_exact and sgdlab.simulate")
+        return self
+
+    @property
     def effective_lr(self) -> float:
         """α' = α/(1-β), the learning rate of the equivalent gradient flow."""
+        self.require_constant("effective_lr")
         return self.lr / (1.0 - self.momentum)
 
     def replace(self, **changes) -> "SGD":
         """A copy with some fields changed (validated again)."""
-        return SGD(**{**asdict(self), **changes})
+        return SGD(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON: numbers as they are, a schedule as its dict (:meth:`from_dict` is the inverse)."""
+        return {"lr": describe(self.lr), "momentum": describe(self.momentum), "batch": self.batch,
+                "sampling": self.sampling}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SGD":
+        """The inverse of :meth:`to_dict` (a callable schedule cannot be rebuilt: InputError).
+
+        Example:
+            >>> from sgdlab.schedules import cosine
+            >>> s = SGD(lr=cosine(0.5, 100), momentum=0.9, batch=4)
+            >>> SGD.from_dict(s.to_dict()) == s
+            True
+        """
+        from .schedules import from_dict
+        if not isinstance(d, dict) or "lr" not in d:
+            raise InputError(f"an SGD is described by a dict with an 'lr' key, got {d!r}")
+        return cls(from_dict(d["lr"]), from_dict(d.get("momentum", 0.0)), d.get("batch", 1), d.get("sampling", "online"))
 
     @classmethod
     def from_torch(cls, lr: float, momentum: float = 0.0, dampening: float = 0.0, batch: int = 1,
@@ -136,4 +180,5 @@ class SGD:
 
     def to_ema(self) -> tuple[float, float]:
         """(η', β) of the EMA parametrisation with the same iterates (:func:`vform_to_ema`)."""
+        self.require_constant("to_ema")
         return vform_to_ema(self.lr, self.momentum)

@@ -61,6 +61,15 @@ TAU = typer.Option("fit", "--tau", help="SE parameter: 'fit' (from the data's fo
 SEED = typer.Option(0, help="master random seed (same seed + backend = same numbers)")
 BACKEND = typer.Option("auto", help="simulation backend: auto, numba, numpy, jax")
 
+SCHEDULE = typer.Option("constant", "--schedule", help="lr schedule (--lr is its peak): constant, warmup, cosine, "
+                        "warmup-cosine, step, polynomial, inverse-time")
+WARMUP = typer.Option(0, "--warmup", help="schedule: linear warm-up steps (warmup, warmup-cosine)")
+FINAL = typer.Option(0.0, "--final", help="schedule: final lr (cosine, warmup-cosine, polynomial)")
+DECAY_STEPS = typer.Option(None, "--decay-steps", help="schedule: end of the cosine/polynomial decay (default: "
+                           "--steps); step: steps per stretch (default steps/3); inverse-time: its time scale")
+DECAY_FACTOR = typer.Option(0.1, "--decay-factor", help="schedule: step: factor per stretch; inverse-time: rate")
+POWER = typer.Option(1.0, "--power", help="schedule: exponent of polynomial / inverse-time decay")
+
 #: largest --dim / --steps / --seeds accepted (beyond: memory or int64 overflow, not a run)
 MAX_INT = 10**9
 
@@ -121,6 +130,32 @@ def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch
     return problem, sgd, model
 
 
+def _with_schedule(sgd: SGD, steps: int, schedule: str, warmup: int, final: float, decay_steps, factor: float,
+                   power: float) -> SGD:
+    """``sgd`` with its lr replaced by the named schedule peaking at --lr (options checked by their names)."""
+    from ..schedules import NAMES, from_name
+    if schedule not in NAMES:
+        raise InputError(f"--schedule must be one of {', '.join(NAMES)}, got {schedule!r}")
+    opt_int(warmup, "--warmup", 0, MAX_INT)
+    opt_float(final, "--final", 0.0)
+    opt_int(decay_steps, "--decay-steps", 1, MAX_INT)
+    opt_float(factor, "--decay-factor", 0.0, low_open=True)
+    opt_float(power, "--power", 0.0, low_open=True)
+    if schedule == "warmup-cosine" and warmup >= (decay_steps or steps):
+        raise InputError(f"--warmup ({warmup}) must be below --decay-steps / --steps ({decay_steps or steps})")
+    if schedule == "constant":
+        return sgd
+    return sgd.replace(lr=from_name(schedule, float(sgd.lr), steps, warmup=warmup, final=final,
+                                   decay_steps=decay_steps, factor=factor, power=power))
+
+
+def _hyper_text(sgd: SGD) -> str:
+    from ..schedules import Schedule
+    def show(v):
+        return v.describe() if isinstance(v, Schedule) else f"{v:g}"
+    return f"lr={show(sgd.lr)} momentum={show(sgd.momentum)}"
+
+
 def _config(problem, sgd, steps, **extra) -> dict:
     return {"problem": problem.summary(), "sgd": sgd.to_dict(), "steps": steps, **extra}
 
@@ -154,6 +189,8 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
             method: str = typer.Option("auto", help="solver: auto (certified to 1e-4), recursion (exact), blocks, "
                                        "reference"),
+            schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
+            decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
             out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
     started = time.perf_counter()
@@ -166,13 +203,15 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
+    sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau, method=method)
     summary = _summary(curve)
-    console.print(f"[bold]{problem.name}[/]  lr={sgd.lr:g} momentum={sgd.momentum:g} batch={sgd.batch}")
+    console.print(f"[bold]{problem.name}[/]  {_hyper_text(sgd)} batch={sgd.batch}")
     console.print(("[green]" if curve.ok else "[red]") + curve.reason)
     table("predicted loss", ["step", "loss"], _curve_rows(curve))
     emit("predict", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=summary,
-         files={**_curve_files("theory", curve), "loss.png": lambda p: plot_curves(p, theory=curve, title=problem.name)},
+         files={**_curve_files("theory", curve),
+                "loss.png": lambda p: plot_curves(p, theory=curve, title=problem.name, sgd=sgd)},
          stdout={**summary, "curve": curve.to_dict()})
 
 
@@ -181,8 +220,10 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              noise_variance: float = NOISE, target: Optional[str] = TARGET, lr: float = LR,
              momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
              seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, data: Optional[str] = DATA,
-             features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
+             features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
+             labels: Optional[str] = LABELS, kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN,
+             width: int = WIDTH, schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
+             decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
              out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
     started = time.perf_counter()
@@ -191,6 +232,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     out = prepare_out(out)
     problem, sgd, _ = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                              data, features, n_samples, data_dir, own=_own(labels, kernel, label_column, width))
+    sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         curve = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
     summary = _summary(curve)
@@ -199,7 +241,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     emit("simulate", started, out=out, json=json, results=summary,
          config=_config(problem, sgd, steps, seeds=seeds, seed=seed, backend=curve.meta["backend"]),
          files={**_curve_files("simulation", curve),
-                "loss.png": lambda p: plot_curves(p, simulation=curve, title=problem.name)},
+                "loss.png": lambda p: plot_curves(p, simulation=curve, title=problem.name, sgd=sgd)},
          stdout={**summary, "curve": curve.to_dict()})
 
 
@@ -237,6 +279,8 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
             data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
             kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
+            schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
+            decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
             out: Path = typer.Option(Path("sgdlab-out"), "--out", "-o", help="output folder"),
             json: bool = JSON):
     """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
@@ -248,6 +292,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
+    sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
     theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
@@ -265,11 +310,11 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
                "theory": _summary(theory), "simulation": _summary(sim),
                **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict_reason",
                                       "z_threshold", "checkpoints")}}
-    title = f"{problem.name}: lr={sgd.lr:g}, momentum={sgd.momentum:g}, batch={sgd.batch}"
+    title = f"{problem.name}: {_hyper_text(sgd)}, batch={sgd.batch}"
     emit("compare", started, out=out, json=json, results=results,
          config=_config(problem, sgd, steps, seeds=seeds, seed=seed, model=model, tau=theory.meta.get("tau"),
                         backend=sim.meta["backend"]),
-         files={"compare.png": lambda p: plot_curves(p, theory=theory, simulation=sim, title=title, verdict=verdict),
+         files={"compare.png": lambda p: plot_curves(p, theory=theory, simulation=sim, title=title, verdict=verdict, sgd=sgd),
                 **_curve_files("theory", theory), **_curve_files("simulation", sim),
                 "errors.csv": lambda p: _write_error_table(p, err)})
     colour = {"agrees": "green", "disagrees": "red"}.get(verdict.status, "yellow")

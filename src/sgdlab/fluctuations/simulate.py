@@ -189,7 +189,7 @@ def simulate(hessian, noise, sgd, steps: int = 20_000, seeds: int = 200, seed: i
     if isinstance(sgd, SGD):
         if momentum is not None:
             raise InputError("momentum is given twice: pass it in sgd=SGD(lr, momentum) or as momentum=, not both")
-        lr, mu = sgd.lr, sgd.momentum
+        lr, mu = sgd.require_constant("sgdlab.fluctuations").lr, sgd.momentum
         if batch is None and sgd.batch > 1:
             batch = sgd.batch
     else:

@@ -33,7 +33,12 @@ def run_jax(problem, sgd, rec, seeds, seed, guard, progress):
     wstar = jnp.asarray(problem.target, dtype)
     s2 = float(problem.noise_variance)
     sigma = float(np.sqrt(s2))
-    alpha, beta, b = float(sgd.lr), float(sgd.momentum), int(sgd.batch)
+    b = int(sgd.batch)
+    scheduled = sgd.has_schedule
+    if scheduled:                      # per-step α_t, β_t ride along the scan
+        alphas, betas = (jnp.asarray(x, dtype) for x in sgd.per_step(max(int(rec[-1]), 1)))
+    else:
+        alpha, beta = float(sgd.lr), float(sgd.momentum)
     d = problem.dim
     online = sgd.sampling == "online"
     if not online:
@@ -59,23 +64,27 @@ def run_jax(problem, sgd, rec, seeds, seed, guard, progress):
             r = X @ w - y[idx]
         return X.T @ r / b
 
-    def step(carry, _):
+    def step(carry, hyper):
         w, v, key = carry
         key, sub = jax.random.split(key)
         keys = jax.random.split(sub, seeds)
         g = jax.vmap(grad_one)(keys, w)
-        v = beta * v - alpha * g
+        al, be = hyper if scheduled else (alpha, beta)
+        v = be * v - al * g
         return (w + v, v, key), None
 
     def loss(w):
         e = w if online else w - wstar
         return 0.5 * (jnp.sum(lam * e * e, axis=1) + s2)
 
-    def _advance(carry, n):
-        carry, _ = lax.scan(step, carry, None, length=n)
+    def _advance(carry, n, hyper):
+        carry, _ = lax.scan(step, carry, hyper, length=n)
         return carry
 
-    advance = jax.jit(_advance, static_argnums=1)
+    jitted = jax.jit(_advance, static_argnums=1)
+
+    def advance(carry, t, n):
+        return jitted(carry, n, (alphas[t:t + n], betas[t:t + n]) if scheduled else None)
 
     w0 = jnp.tile(-wstar if online else jnp.zeros_like(wstar), (seeds, 1))
     carry = (w0, jnp.zeros((seeds, d), dtype), jax.random.PRNGKey(seed))
@@ -85,7 +94,7 @@ def run_jax(problem, sgd, rec, seeds, seed, guard, progress):
         n = int(target - t)
         while n > 0:                       # power-of-two chunks keep the number of compilations small
             chunk = 1 << (n.bit_length() - 1)
-            carry = advance(carry, chunk)
+            carry = advance(carry, int(target) - n, chunk)
             n -= chunk
         t = int(target)
         L = np.asarray(loss(carry[0]), dtype=np.float64)

@@ -5,7 +5,9 @@ reproducible bit for bit whatever the thread count.  The kernels advance all
 seeds from step ``t0`` through the checkpoints ``record[i0:i1]`` and write the
 per-seed loss there; the caller loops over segments to show progress.
 
-Update (v-form, = torch.optim.SGD):  v ← βv - α g,  w ← w + v,  g the batch-mean gradient.
+Update (v-form, = torch.optim.SGD):  v ← β_t v - α_t g,  w ← w + v,  g the batch-mean gradient.
+``alpha`` and ``beta`` are per-step arrays: length 1 for a constant, else indexed by the step t
+(a schedule, :mod:`sgdlab.schedules`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ __all__ = ["online_segment", "online_gradient_segment", "dataset_segment", "SAMP
 
 #: integer codes of the finite-data sampling modes
 SAMPLING_CODES = {"replacement": 0, "without": 1, "shuffle": 2}
+
+
+@numba.njit(inline="always")
+def _at(x, t):
+    """x[t] of a per-step array, x[0] for a constant (length 1)."""
+    return x[t] if x.size > 1 else x[0]
 
 
 @numba.njit(inline="always")
@@ -63,8 +71,9 @@ def online_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive
                         r -= sigma * next_normal(st[s], sp[s])
                         for k in range(d):
                             g[k] += r * x[k]
+                    al, be = _at(alpha, t), _at(beta, t)
                     for k in range(d):
-                        vs[k] = beta * vs[k] - alpha * g[k] / batch
+                        vs[k] = be * vs[k] - al * g[k] / batch
                         es[k] += vs[k]
                 t += 1
             out[s, i] = _record(lam, es, sigma2, alive, s, guard)
@@ -112,12 +121,13 @@ def online_gradient_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, 
                         rr += r * r
                     nr = np.sqrt(rr)
                     zf = 0.0                      # ζ·f̂, with ζ drawn once per step
+                    al, be = _at(alpha, t), _at(beta, t)
                     for k in range(d):
                         z = next_normal(st[s], sp[s])
                         zf += z * fh[k]
-                        vs[k] = beta * vs[k] - alpha * sqrt_lam[k] * nr * z / batch
+                        vs[k] = be * vs[k] - al * sqrt_lam[k] * nr * z / batch
                     for k in range(d):
-                        vs[k] -= alpha * sqrt_lam[k] * fh[k] * (sxr - nr * zf) / batch
+                        vs[k] -= al * sqrt_lam[k] * fh[k] * (sxr - nr * zf) / batch
                         es[k] += vs[k]
                 t += 1
             out[s, i] = _record(lam, es, sigma2, alive, s, guard)
@@ -178,8 +188,9 @@ def dataset_segment(Z, y, lam, wstar, sigma2, alpha, beta, batch, mode, w, v, pe
                             r += Z[row, k] * ws[k]
                         for k in range(d):
                             g[k] += r * Z[row, k]
+                    al, be = _at(alpha, t), _at(beta, t)
                     for k in range(d):
-                        vs[k] = beta * vs[k] - alpha * g[k] / batch
+                        vs[k] = be * vs[k] - al * g[k] / batch
                         ws[k] += vs[k]
                 t += 1
             for k in range(d):
@@ -212,10 +223,11 @@ def dataset_dual_segment(K, weight, alpha, beta, batch, mode, offset, r, q, perm
             while t < record[i]:
                 if alive[s]:
                     start = _draw_batch(mode, perm[s], pos[s], st[s], N, batch)
+                    al, be = _at(alpha, t), _at(beta, t)
                     for j in range(batch):
-                        c[j] = -alpha * rs[perm[s, start + j]] / batch
+                        c[j] = -al * rs[perm[s, start + j]] / batch
                     for k in range(N):
-                        qs[k] *= beta
+                        qs[k] *= be
                     for j in range(batch):
                         row = perm[s, start + j]
                         cj = c[j]

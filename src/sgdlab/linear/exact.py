@@ -183,7 +183,8 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
     Cost ≈ N d² (2nb+1)/nb flops + O(d²) memory traffic per step, against 4N d² flops and ~30
     passes over d x d arrays of the plain eigenbasis formulation
     (:func:`_exact_recursion_reference`, same numbers to rounding).
-    The loop stops after the last checkpoint or when L exceeds ``guard``.
+    The loop stops after the last checkpoint or when L exceeds ``guard``.  ``alpha`` and ``beta`` are
+    numbers or per-step arrays α_t, β_t (a schedule; length >= the last recorded step).
     """
     Z, lam, w = problem.features, problem.eigenvalues, problem.target
     Z = np.ascontiguousarray(Z, dtype=np.float64)
@@ -193,9 +194,7 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
     gamma = batch_factor(batch, N, sampling)
     s2 = problem.noise_variance
     label_noise = bool(np.any(rho != 0.0))
-    alpha, beta = float(alpha), float(beta)
-    chmh = alpha * alpha * (1.0 - gamma)
-    a2g = alpha * alpha * gamma / N
+    alphas, betas = np.atleast_1d(np.asarray(alpha, dtype=np.float64)), np.atleast_1d(np.asarray(beta, dtype=np.float64))
     M = _second_moment(w)
     J = np.zeros_like(M)
     P = np.zeros_like(M)
@@ -220,6 +219,9 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
             i += 1
         if not L <= guard or t == T:
             break
+        alpha, beta = float(alphas[min(t, alphas.size - 1)]), float(betas[min(t, betas.size - 1)])
+        chmh = alpha * alpha * (1.0 - gamma)
+        a2g = alpha * alpha * gamma / N
         if gamma != 0.0:
             c = _quad_forms(Z, Z2x, M, blocks, q)
             if label_noise:

@@ -259,7 +259,7 @@ def phase(problem_or_nu, kappa: float | None = None, sgd: SGD | None = None, *, 
     if noise is None:
         from .predict import noise_model
         noise = noise_model(problem, sgd, model, tau)
-    alpha, beta = sgd.lr, sgd.momentum
+    alpha, beta = sgd.require_constant("sgdlab.phase").lr, sgd.momentum
     U = noise_mass(problem.eigenvalues, alpha, beta, noise)
     if not U < 1:
         return Phase(kind, exponent, None, U, nu, kappa)

@@ -198,6 +198,9 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     spec, _ = _spec(problem, noise, model, tau, sgd.sampling)
     nm = spec.coefficients(problem, sgd.batch, sgd.sampling)
+    if sgd.has_schedule:            # lr / momentum as functions of the step: sgdlab.linear.scheduled
+        return _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure,
+                                 dict(noise=noise, model=model, tau=tau))
     lam = problem.eigenvalues
     A0 = np.ascontiguousarray(problem.initial_moments)
     s2 = problem.noise_variance
@@ -255,6 +258,24 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     return finish(Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta), raise_on_failure)
 
 
+def _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure, options) -> Curve:
+    """A schedule constant over the horizon runs the constant engine; any other the scheduled recursion."""
+    from .scheduled import predict_scheduled
+    alphas, betas = sgd.per_step(steps)
+    if alphas[0] > 0 and np.all(alphas == alphas[0]) and np.all(betas == betas[0]):
+        curve = predict(problem, sgd.replace(lr=float(alphas[0]), momentum=float(betas[0])), steps, record=rec,
+                        blowup=blowup, method=method, raise_on_failure=raise_on_failure, **options)
+        curve.meta["sgd"] = sgd.to_dict()
+        return curve
+    L0 = problem.initial_loss
+    meta = {"kind": "theory", **nm.describe(), "sgd": sgd.to_dict(), "problem": problem.summary(),
+            "steps_requested": steps}
+    if isinstance(spec, _noise.SE):
+        meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, spec.tau)
+    return predict_scheduled(problem, alphas, betas, nm, rec, blowup * L0, GUARD * L0, method, meta,
+                             raise_on_failure)
+
+
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
                   blowup: float = 1e6, raise_on_failure: bool = False) -> Curve:
     """Expected loss of mini-batch SGD on a finite data set by the exact finite-N recursion (docs/theory/generating-functions.md §1).
@@ -265,7 +286,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
 
     Args:
         problem: a problem with data (:meth:`Problem.from_features` or :meth:`Problem.from_kernel`).
-        sgd: learning rate, momentum, batch, sampling.  steps: horizon.
+        sgd: learning rate, momentum (numbers or schedules: the recursion takes α_t, β_t per step), batch,
+            sampling.  steps: horizon.
         record: steps to record.  blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
 
@@ -295,8 +317,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     from .exact import exact_recursion
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     L0 = problem.initial_loss
-    loss, nrec, first = exact_recursion(problem, sgd.lr, sgd.momentum, sgd.batch, sampling, rec,
-                                        blowup * L0, GUARD * L0)
+    alpha, beta = sgd.per_step(int(rec[-1]) or 1) if sgd.has_schedule else (sgd.lr, sgd.momentum)
+    loss, nrec, first = exact_recursion(problem, alpha, beta, sgd.batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
     good = np.isfinite(loss)
     nrec = int(np.argmin(good)) if not good.all() else int(nrec)

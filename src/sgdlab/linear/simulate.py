@@ -193,8 +193,16 @@ def _drive(segment, rec, out, guard, progress, t=0):
 DUAL_RATIO, DUAL_MAX_N = 2, 8192
 
 
+def _hyper_arrays(sgd: SGD, rec) -> tuple[np.ndarray, np.ndarray]:
+    """(α_t, β_t) as per-step arrays for the kernels: length 1 for numbers, a schedule's values over the horizon."""
+    if not sgd.has_schedule:
+        return np.array([float(sgd.lr)]), np.array([float(sgd.momentum)])
+    return sgd.per_step(max(int(rec[-1]), 1))
+
+
 def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", space="auto"):
     lam = problem.eigenvalues
+    alphas, betas = _hyper_arrays(sgd, rec)
     d = lam.size
     out = np.empty((seeds, rec.size))
     st, sp = make_states(seed, seeds)
@@ -205,7 +213,7 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
         e = np.tile(-problem.target, (seeds, 1))
         kernel = online_gradient_segment if draw == "gradient" else online_segment
         def segment(t, rec, i0, i1, out, guard):
-            return kernel(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), sgd.lr, sgd.momentum,
+            return kernel(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), alphas, betas,
                           sgd.batch, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
         t = _drive(segment, rec, out, guard, progress, t)
     else:
@@ -225,13 +233,13 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
             weight = np.full(N, 1.0 / N)
 
             def segment(t, rec, i0, i1, out, guard):
-                return dataset_dual_segment(K, weight, sgd.lr, sgd.momentum, sgd.batch, mode, offset, r, q, perm,
+                return dataset_dual_segment(K, weight, alphas, betas, sgd.batch, mode, offset, r, q, perm,
                                             pos, st, alive, t, rec, i0, i1, out, guard)
         else:
             w = np.zeros((seeds, d))
 
             def segment(t, rec, i0, i1, out, guard):
-                return dataset_segment(Z, y, lam, problem.target, problem.noise_variance, sgd.lr, sgd.momentum,
+                return dataset_segment(Z, y, lam, problem.target, problem.noise_variance, alphas, betas,
                                        sgd.batch, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
         t = _drive(segment, rec, out, guard, progress, t)
     return out, "float64"
@@ -243,7 +251,7 @@ def _run_numpy(problem, sgd, rec, seeds, seed, guard, progress):
     lam = problem.eigenvalues
     sq = np.sqrt(lam)
     d, b = lam.size, sgd.batch
-    alpha, beta = sgd.lr, sgd.momentum
+    alphas, betas = _hyper_arrays(sgd, rec)
     s2 = problem.noise_variance
     sigma = np.sqrt(s2)
     out = np.empty((seeds, rec.size))
@@ -287,6 +295,7 @@ def _run_numpy(problem, sgd, rec, seeds, seed, guard, progress):
             X = Z[idx]
             r = np.einsum("sbd,sd->sb", X, w) - y[idx]
         g = np.einsum("sbd,sb->sd", X, r) / b
+        alpha, beta = alphas[min(t, alphas.size - 1)], betas[min(t, betas.size - 1)]
         with np.errstate(over="ignore", invalid="ignore"):
             v = np.where(alive[:, None], beta * v - alpha * g, 0.0)
             if online:

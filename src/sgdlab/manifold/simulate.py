@@ -189,7 +189,7 @@ def simulate(model, sgd, steps: int, seeds: int = 200, seed: int = 0, backend: s
     if isinstance(sgd, SGD):
         if momentum is not None:
             raise InputError("momentum is given twice: pass it in sgd=SGD(lr, momentum) or as momentum=, not both")
-        lr, mom = _hyper(sgd.lr, sgd.momentum)
+        lr, mom = _hyper(sgd.require_constant("sgdlab.manifold").lr, sgd.momentum)
     else:
         if momentum is None:
             raise InputError("momentum is missing: pass sgd=SGD(lr, momentum), or learning rates with momentum=... "

@@ -55,8 +55,8 @@ def save(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
     return path
 
 
-def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), verdict=None) -> Path:
-    """Log-log loss vs step: theory line over the simulation mean with its 95% band; residuals below.
+def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), verdict=None, sgd=None) -> Path:
+    """Log-log loss vs step: theory line over the simulation mean with its 95% band; residuals and schedule below.
 
     A log axis has no step 0, so the curves start at step 1.  Divergent parts are
     already truncated in the curves; a theory curve marks where it diverges.  With a
@@ -72,6 +72,8 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), v
         title: figure title.
         extra: further ``(curve, label)`` pairs drawn as plain lines.
         verdict: an :class:`~sgdlab.Agreement` of ``theory`` and ``simulation``, or None (no residual panel).
+        sgd: the :class:`~sgdlab.SGD` of the run; when its lr or momentum is a schedule, a panel
+            below the loss draws α_t (and β_t when it varies) on the same step axis.
 
     Returns:
         Path: ``path``.
@@ -92,10 +94,14 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), v
         >>> out.exists(), out.read_bytes()[:4]
         (True, b'\x89PNG')
     """
-    if verdict is None:
+    scheduled = sgd is not None and sgd.has_schedule
+    heights = [3.0] + ([1.4] if verdict is not None else []) + ([1.0] if scheduled else [])
+    if len(heights) == 1:
         fig, ax = plt.subplots(figsize=(6.0, 4.2))
     else:
-        fig, (ax, axr) = plt.subplots(2, 1, figsize=(6.0, 6.0), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+        fig, axes = plt.subplots(len(heights), 1, figsize=(6.0, 4.2 + 1.4 * (len(heights) - 1)), sharex=True,
+                                 gridspec_kw={"height_ratios": heights})
+        ax, below = axes[0], list(axes[1:])
     if simulation is not None:
         m = simulation.steps >= 1
         x, y = simulation.steps[m], simulation.loss[m]
@@ -116,7 +122,7 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), v
         ax.plot(curve.steps[m], curve.loss[m], lw=1.0, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("" if scheduled else "step")
     ax.set_ylabel("loss  $\\frac{1}{2}E(y - w\\cdot x)^2$")
     if title:
         ax.set_title(title, fontsize=9)
@@ -124,7 +130,10 @@ def plot_curves(path, theory=None, simulation=None, title: str = "", extra=(), v
     ax.legend(fontsize=8)
     if verdict is not None:
         ax.set_xlabel("")
-        plot_residuals(axr, verdict)
+        plot_residuals(below.pop(0), verdict)
+    if scheduled:
+        last = max(int(c.steps[-1]) for c in (theory, simulation) if c is not None) if (theory or simulation) else 1
+        _schedule_panel(below.pop(0), sgd, max(last, 2))
     return save(fig, path)
 
 
@@ -191,6 +200,20 @@ def plot_residuals(ax, verdict) -> None:
     ax.grid(True, which="both", alpha=0.25)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper left")
+
+
+def _schedule_panel(ax, sgd, steps: int) -> None:
+    """α_t (left axis) and, when it varies, β_t (right axis) against the step, on the loss panel's log axis."""
+    t = np.unique(np.geomspace(1, steps, 400).astype(np.int64))
+    alphas, betas = sgd.per_step(steps)
+    ax.plot(t, alphas[t - 1], color="C2", lw=1.2, label="lr")
+    ax.set_ylabel("lr", color="C2")
+    ax.set_xlabel("step")
+    ax.grid(True, which="both", alpha=0.25)
+    if np.ptp(betas) > 0:
+        tw = ax.twinx()
+        tw.plot(t, betas[t - 1], color="C4", lw=1.0, ls="--")
+        tw.set_ylabel("momentum", color="C4")
 
 
 def plot_stability(path, smap, batch: int, title: str = "") -> Path:

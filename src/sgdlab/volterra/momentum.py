@@ -181,7 +181,7 @@ def momentum_report(problem: Problem, sgd: SGD, *, fourth_moment=None) -> Moment
         ('converges', True, 0.1508)
     """
     nm = noise_model(problem, sgd, fourth_moment)
-    lam, alpha, beta = problem.eigenvalues, sgd.lr, sgd.momentum
+    lam, alpha, beta = problem.eigenvalues, sgd.require_constant("sgdlab.volterra (momentum)").lr, sgd.momentum
     exact = stability_conditions(lam, alpha, beta, nm)
     U = exact.noise_mass
     det_ok = alpha * lam[0] < 2 * (1 + beta)

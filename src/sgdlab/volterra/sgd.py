@@ -195,7 +195,7 @@ def run_sgd(problem: Problem, sgd: SGD, steps: int, seeds: int = 10, seed: int =
     loss = np.full((seeds, rec.size), np.inf)
     rsk = None if risk is None else np.full((seeds, rec.size), np.inf)
     guard = GUARD * problem.initial_loss
-    alpha, beta, B = sgd.lr, sgd.momentum, sgd.batch
+    alpha, beta, B = sgd.require_constant("sgdlab.volterra.run_sgd").lr, sgd.momentum, sgd.batch
     i = 0
     for t in range(int(rec[-1]) + 1):
         if t == rec[i]:

@@ -118,6 +118,7 @@ def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
         (0.5, 0.0375)
     """
     check_inputs(problem, sgd)
+    sgd.require_constant("the Volterra limit (model='volterra')")
     ridge = check_positive(ridge, "ridge", allow_zero=True)
     if sgd.momentum != 0.0:
         raise InputError("the continuous Volterra equation is for plain SGD (momentum=0): for heavy ball "
