@@ -1,6 +1,6 @@
 """Where tasks run: a local process pool (default) or a Dask distributed cluster.
 
-Both are context managers whose ``results(tasks)`` yields ``(task, result)`` as tasks finish, in
+Both (and :class:`Inline`, the same loop in this process) are context managers whose ``results(tasks)`` yields ``(task, result)`` as tasks finish, in
 completion order; the caller (the driver) writes each result.  Workers compute and return, they
 never write files.  Leaving the ``with`` block early (Ctrl-C, an error, a closed generator) cancels
 every pending task at once:
@@ -29,9 +29,26 @@ from typing import Iterable, Iterator
 from .._validate import InputError
 from .tasks import Job, Task
 
-__all__ = ["EXECUTORS", "LocalPool", "DaskCluster", "make_executor"]
+__all__ = ["EXECUTORS", "Inline", "LocalPool", "DaskCluster", "make_executor"]
 
-EXECUTORS = ("local", "dask")
+EXECUTORS = ("local", "dask", "inline")
+
+
+class Inline:
+    """Run tasks in this process, one after another: the reference loop (no pool, no pickling)."""
+
+    def __init__(self, job: Job):
+        self.job, self.workers = job, 1
+
+    def __enter__(self) -> "Inline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def results(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, dict]]:
+        for task in tasks:
+            yield task, self.job(task)
 
 # ----------------------------------------------------------------- local process pool
 _JOB: Job | None = None       # the worker process's job, set once by the pool initialiser
@@ -187,7 +204,8 @@ def make_executor(executor: str, job: Job, *, address: str | None = None, worker
     """The executor named ``executor`` (``"local"`` or ``"dask"``) for ``job``.
 
     Args:
-        executor: ``"local"`` (process pool) or ``"dask"``.  job: the shared part of every task.
+        executor: ``"local"`` (process pool), ``"dask"`` or ``"inline"`` (this process, one task after another).
+        job: the shared part of every task.
         address: Dask scheduler address (``executor="dask"`` only; None starts a LocalCluster).
         workers: local processes or LocalCluster workers (default: every core).  prefix: Dask key prefix.
 
@@ -209,8 +227,10 @@ def make_executor(executor: str, job: Job, *, address: str | None = None, worker
         raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be an integer >= 1 or None, got {workers!r}")
+    if executor != "dask" and address is not None:
+        raise InputError(f"address is for executor='dask' (a Dask scheduler); executor={executor!r} takes none")
+    if executor == "inline":
+        return Inline(job)
     if executor == "local":
-        if address is not None:
-            raise InputError("address is for executor='dask' (a Dask scheduler); the local pool takes none")
         return LocalPool(job, workers)
     return DaskCluster(job, address, workers, prefix)

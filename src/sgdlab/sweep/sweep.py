@@ -114,7 +114,8 @@ class Sweep:
         """Run the tasks not yet done and return the table (written to ``out`` when given).
 
         Args:
-            executor: ``"local"`` (process pool, every core) or ``"dask"`` (Dask distributed).
+            executor: ``"local"`` (process pool, every core), ``"dask"`` (Dask distributed) or ``"inline"``
+                (this process, one task after another: the reference loop).
             address: Dask scheduler ``tcp://host:port``; None with ``"dask"`` starts a LocalCluster.
             out: output folder: ``tasks/`` (one file per finished task), ``table.parquet``, ``table.csv``,
                 ``sweep.json`` and ``run.json``.  None keeps the results in memory (no resume).
