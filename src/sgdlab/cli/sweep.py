@@ -42,9 +42,9 @@ def sweep(config: Path = typer.Argument(..., help="the sweep file (sweep.toml: p
     try:
         result = s.run("dask" if cluster else "local", address=cluster, out=out, resume=resume, workers=workers,
                        progress=not json)
-    except InputError as exc:
-        raise InputError(str(exc).replace("resume=True (--resume)", "--resume").replace("out ", "--out ", 1)) \
-            from None
+    except InputError as exc:                           # name the options as typed on the command line
+        msg = str(exc).replace("resume=True (--resume)", "--resume")
+        raise InputError("--" + msg if msg.startswith("out ") else msg) from None
     names = ["table.parquet" if (out / "table.parquet").exists() else None, "table.csv", "run.json"]
     figure = _phase_figure(result, out)
     console.print(("[green]" if result.status == "agrees" else "") + result.reason)
