@@ -20,11 +20,11 @@ _EXPORTS = {
     "critical_lr": ".linear", "optimal_lr_momentum": ".linear", "optimal_momentum": ".linear", "phase": ".linear",
     "predict_exact": ".linear", "stability_map": ".linear", "predict": "._entry", "predict_volterra": "._entry",
     "simulate": "._entry", "Agreement": ".montecarlo", "agreement": ".montecarlo", "Problem": ".problem",
-    "ResultError": ".result", "momentum_batch": ".volterra",
+    "ResultError": ".result", "momentum_batch": ".volterra", "Sweep": ".sweep",
 }
 #: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
 _SUBMODULES = ("noise", "schedules", "data", "volterra", "linear", "fluctuations", "manifold", "factorization",
-               "report", "result", "montecarlo", "verdict", "cli")
+               "report", "result", "montecarlo", "verdict", "cli", "sweep")
 
 
 def __getattr__(name):
@@ -46,5 +46,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "predict_exact", "predict_volterra", "simulate",
            "noise", "schedules", "critical_lr", "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum",
-           "momentum_batch", "agreement", "Agreement", "data", "volterra", "InputError", "ResultError",
+           "momentum_batch", "agreement", "Agreement", "data", "volterra", "InputError", "ResultError", "Sweep",
            "__version__"]

@@ -41,7 +41,7 @@ from ._rng import make_states
 from ._sim_numba import (SAMPLING_CODES, dataset_dual_segment, dataset_segment, online_gradient_segment,
                          online_segment)
 
-__all__ = ["simulate", "BACKENDS"]
+__all__ = ["simulate", "seed_losses", "BACKENDS"]
 
 BACKENDS = ("auto", "numba", "numpy", "jax")
 DRAWS = ("samples", "gradient")
@@ -87,6 +87,52 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         >>> m.status, m.stderr.shape == m.loss.shape, len(m.meta["median"]) == len(m)
         ('finite', True, True)
     """
+    blowup = check_blowup(blowup)
+    if method == "hsgd":
+        raise InputError("method='hsgd' is homogenized SGD of the Volterra package: call sgdlab.simulate(..., "
+                         "method='hsgd') or sgdlab.volterra.simulate_hsgd")
+    if method != "sgd":
+        raise InputError(f"method must be 'sgd' or 'hsgd'; got {method!r}")
+    t_start = time.perf_counter()
+    rec, per_seed, dtype = _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progress)
+    backend = "numba" if backend == "auto" else backend
+    curve = _summarise(problem, sgd, rec, per_seed, backend, dtype, per_seed.shape[0], seed,
+                       blowup * problem.initial_loss, time.perf_counter() - t_start)
+    curve.meta["draw"] = draw if sgd.sampling == "online" else "indices"
+    return curve
+
+
+def seed_losses(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int = 0, *, backend: str = "auto",
+                draw: str = "samples", record: np.ndarray | None = None,
+                progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The per-seed losses that :func:`simulate` summarises: L_i(t) = ½ (e_i(t)ᵀ H e_i(t) + σ²) per seed i.
+
+    Seed i of a call draws from stream i of ``SeedSequence(seed)`` (``_rng.make_states``), so a call
+    reproduces bit for bit the runs that :func:`simulate` with the same arguments summarises; a seed whose
+    loss passed the overflow guard (1e100 L_0) is ``inf`` from there on.
+
+    Args:
+        problem, sgd, steps, seeds, seed, backend, draw, record, progress: as in :func:`simulate`.
+
+    Returns:
+        ``(steps, losses)``: the (m,) recorded steps (int64) and the (seeds, m) float64 losses.
+
+    Raises:
+        InputError: as :func:`simulate`.
+
+    Example:
+        >>> import numpy as np, sgdlab
+        >>> from sgdlab.linear.simulate import seed_losses
+        >>> p, s = sgdlab.Problem.power_law(dim=20), sgdlab.SGD(lr=0.3, batch=2)
+        >>> rec, L = seed_losses(p, s, 50, seeds=3, seed=7)
+        >>> L.shape == (3, rec.size), np.array_equal(L.mean(axis=0), sgdlab.simulate(p, s, 50, seeds=3, seed=7).loss)
+        (True, True)
+    """
+    rec, per_seed, _ = _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progress)
+    return rec, per_seed
+
+
+def _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progress):
     if not isinstance(problem, Problem):
         raise InputError("problem must be an sgdlab.Problem")
     if not isinstance(sgd, SGD):
@@ -94,12 +140,6 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     steps = check_int(steps, "steps", 1)
     seeds = check_int(seeds, "seeds", 2)
     seed = check_int(seed, "seed", 0)
-    blowup = check_blowup(blowup)
-    if method == "hsgd":
-        raise InputError("method='hsgd' is homogenized SGD of the Volterra package: call sgdlab.simulate(..., "
-                         "method='hsgd') or sgdlab.volterra.simulate_hsgd")
-    if method != "sgd":
-        raise InputError(f"method must be 'sgd' or 'hsgd'; got {method!r}")
     if backend not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     if draw not in DRAWS:
@@ -122,7 +162,6 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         raise InputError(f"the initial loss {problem.initial_loss:.3g} is too large to simulate in float64 "
                          "(the overflow guard is 1e100 times it): rescale the labels or the target")
     backend = "numba" if backend == "auto" else backend
-    t_start = time.perf_counter()
     L0 = problem.initial_loss
     if backend == "numba":
         def runner(p, sgd, rec, seeds, seed, guard, progress):
@@ -130,10 +169,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     else:
         runner = {"numpy": _run_numpy, "jax": _run_jax}[backend]
     per_seed, dtype = _run_outputs(runner, problem, sgd, rec, seeds, seed, GUARD * L0, progress)
-    curve = _summarise(problem, sgd, rec, per_seed, backend, dtype, seeds, seed, blowup * L0,
-                       time.perf_counter() - t_start)
-    curve.meta["draw"] = draw if sgd.sampling == "online" else "indices"
-    return curve
+    return np.asarray(rec, dtype=np.int64), per_seed, dtype
 
 
 def _run_outputs(runner, problem, sgd, rec, seeds, seed, guard, progress):

@@ -1,6 +1,7 @@
 """Figures and report output (matplotlib, Agg backend): the I/O layer that draws result objects to files.
 
-The functions here draw results of the linear theory (:mod:`sgdlab.report.figures`);
+The functions here draw results of the linear theory (:mod:`sgdlab.report.figures`) and of sweeps
+(:func:`phase_diagram`, :mod:`sgdlab.report.sweep`);
 the per-seed figures live in :mod:`sgdlab.report.volterra`, ``.fluctuations``,
 ``.factorization`` and ``.manifold``.
 
@@ -14,5 +15,6 @@ the per-seed figures live in :mod:`sgdlab.report.volterra`, ``.fluctuations``,
 """
 
 from .figures import plot_budget, plot_curves, plot_phase, plot_stability, plot_tuning
+from .sweep import phase_diagram
 
-__all__ = ["plot_curves", "plot_stability", "plot_phase", "plot_tuning", "plot_budget"]
+__all__ = ["plot_curves", "plot_stability", "plot_phase", "plot_tuning", "plot_budget", "phase_diagram"]

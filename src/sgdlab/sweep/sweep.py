@@ -1,0 +1,232 @@
+"""``Sweep``: a hyperparameter grid x seeds, theory and simulation, run as tasks on a pool or a cluster."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .._validate import InputError, check_blowup, check_int
+from ..curve import check_record, checkpoints
+from ..hyper import SGD
+from ..problem import Problem
+from .executors import EXECUTORS, make_executor
+from .grid import check_grid, grid_points
+from .store import fingerprint, finished, open_store, read_result, write_result, write_run_json
+from .table import SweepTable, point_row
+from .tasks import SIMULATE, THEORY, Job, chunk_size, plan_tasks
+
+__all__ = ["Sweep"]
+
+Progress = Callable[[int, int], None]
+
+
+class Sweep:
+    """A grid of SGD hyperparameters x ``seeds`` seeds per point: the prediction and the simulation twin at
+    every point, cut into tasks, run by :meth:`run` on a local process pool or a Dask cluster.
+
+    Every point gets one theory task (:func:`sgdlab.predict` and :func:`sgdlab.critical_lr`) and its
+    seeds in chunks of ``chunk`` (default from steps x dimension, about a second of one core each:
+    :func:`sgdlab.sweep.tasks.chunk_size`).  Chunk c of the point at grid coordinates k draws from
+    SeedSequence(seed, spawn_key=(k..., c)), so the table does not depend on where or in what order
+    the tasks ran.
+
+    Args:
+        problem: the :class:`sgdlab.Problem`.
+        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...]}`` (any subset).
+        steps: horizon.  seeds: seeds per point (>= 2).  seed: the sweep's master seed.
+        theory, simulate: which halves to run (at least one).
+        base: the SGD whose fields the grid overrides (default: ``SGD(lr=...)`` with lr from the grid).
+        chunk: seeds per task (default: automatic).  record: checkpoints (default :func:`sgdlab.checkpoints`).
+        noise: the theory's noise model.  backend, draw: of the twin.  blowup: the simulated mean diverges
+        above blowup x L_0.  threads: numba threads per task (1: the pool or cluster gives parallelism).
+
+    Raises:
+        InputError: a bad argument, named.
+
+    Example:
+        >>> import sgdlab
+        >>> p = sgdlab.Problem.power_law(dim=20)
+        >>> s = sgdlab.Sweep(p, grid={"lr": [0.2, 0.4], "momentum": [0.0, 0.5]}, steps=50, seeds=4)
+        >>> len(s.points), len(s.tasks)
+        (4, 8)
+        >>> t = s.run(executor="local", workers=1, progress=False)
+        >>> len(t), set(t["verdict"]) <= {"agrees", "cannot-check", "disagrees"}
+        (4, True)
+    """
+
+    def __init__(self, problem: Problem, grid: dict, steps: int, seeds: int = 100, seed: int = 0, *,
+                 theory: bool = True, simulate: bool = True, base: SGD | None = None, chunk: int | None = None,
+                 record=None, noise=None, backend: str = "numba", draw: str = "samples", blowup: float = 1e6,
+                 threads: int = 1):
+        if not isinstance(problem, Problem):
+            raise InputError("problem must be an sgdlab.Problem")
+        self.problem = problem
+        self.grid = check_grid(grid)
+        self.steps = check_int(steps, "steps", 1)
+        self.seeds = check_int(seeds, "seeds", 2)
+        self.seed = check_int(seed, "seed", 0)
+        for name, flag in (("theory", theory), ("simulate", simulate)):
+            if not isinstance(flag, bool):
+                raise InputError(f"{name} must be True or False, got {flag!r}")
+        if not (theory or simulate):
+            raise InputError("theory and simulate are both False: a sweep needs at least one of them")
+        self.theory, self.simulate = theory, simulate
+        if base is None:
+            if "lr" not in self.grid:
+                raise InputError("grid has no lr: give grid={'lr': [...], ...} or base=sgdlab.SGD(lr=...)")
+            base = SGD(lr=self.grid["lr"][0])
+        if not isinstance(base, SGD):
+            raise InputError("base must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+        self.base = base
+        self.points = grid_points(self.grid, base)
+        if backend not in ("numba", "numpy"):
+            raise InputError(f"backend must be 'numba' or 'numpy' for a sweep, got {backend!r}")
+        if draw not in ("samples", "gradient"):
+            raise InputError(f"draw must be 'samples' or 'gradient', got {draw!r}")
+        self.backend, self.draw, self.noise = backend, draw, noise
+        self.blowup = check_blowup(blowup)
+        self.threads = check_int(threads, "threads", 1)
+        self.record = checkpoints(self.steps) if record is None else check_record(record, self.steps)
+        bmax = max(p.sgd.batch for p in self.points)
+        self.chunk = chunk_size(self.steps, problem.dim, bmax, draw) if chunk is None else check_int(chunk, "chunk", 2)
+        self.tasks = plan_tasks(self.points, self.seeds, self.seed, self.chunk, theory, simulate)
+        self.key = fingerprint(self.config(), _problem_arrays(problem))
+
+    def config(self) -> dict:
+        """The sweep's configuration as JSON-ready values (what ``run.json`` and ``sweep.json`` record)."""
+        return {"problem": self.problem.summary(), "grid": {k: list(v) for k, v in self.grid.items()},
+                "base": self.base.to_dict(), "steps": self.steps, "seeds": self.seeds, "seed": self.seed,
+                "theory": self.theory, "simulate": self.simulate, "chunk": self.chunk,
+                "record": self.record.tolist(), "noise": None if self.noise is None else repr(self.noise),
+                "backend": self.backend, "draw": self.draw, "blowup": self.blowup,
+                "tasks": len(self.tasks), "points": len(self.points)}
+
+    def job(self) -> Job:
+        """The part every task shares (problem, horizon, checkpoints, twin options)."""
+        return Job(self.problem, self.steps, self.record, self.noise, self.backend, self.draw, self.threads)
+
+    def run(self, executor: str = "local", *, address: str | None = None, out=None, resume: bool = False,
+            workers: int | None = None, progress: bool | Progress = True) -> SweepTable:
+        """Run the tasks not yet done and return the table (written to ``out`` when given).
+
+        Args:
+            executor: ``"local"`` (process pool, every core), ``"dask"`` (Dask distributed) or ``"inline"``
+                (this process, one task after another: the reference loop).
+            address: Dask scheduler ``tcp://host:port``; None with ``"dask"`` starts a LocalCluster.
+            out: output folder: ``tasks/`` (one file per finished task), ``table.parquet``, ``table.csv``,
+                ``sweep.json`` and ``run.json``.  None keeps the results in memory (no resume).
+            resume: skip the tasks whose file exists in ``out`` (the folder must hold this sweep).
+            workers: processes / LocalCluster workers (default: every core).
+            progress: True for a progress bar of tasks done on stderr, False for none, or a callback
+                ``progress(done, total)``.
+
+        Returns:
+            The :class:`~sgdlab.sweep.SweepTable`.
+
+        Raises:
+            InputError: a bad argument, or ``out`` holding another sweep (or this one without ``resume``).
+            KeyboardInterrupt: Ctrl-C: pending tasks are cancelled; the finished ones stay in ``out``.
+
+        Example:
+            >>> import sgdlab, tempfile
+            >>> p = sgdlab.Problem.power_law(dim=10)
+            >>> s = sgdlab.Sweep(p, grid={"lr": [0.3]}, steps=20, seeds=2, theory=False)
+            >>> out = tempfile.mkdtemp()
+            >>> s.run(workers=1, out=out, progress=False)["simulated_status"]
+            ['finite']
+            >>> s.run(workers=1, out=out, resume=True, progress=False)["simulated_status"]   # nothing to redo
+            ['finite']
+        """
+        started = time.perf_counter()
+        if executor not in EXECUTORS:
+            raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        if not isinstance(resume, bool):
+            raise InputError(f"resume must be True or False, got {resume!r}")
+        if resume and out is None:
+            raise InputError("resume=True needs out= (the folder of the sweep to continue)")
+        ex = make_executor(executor, self.job(), address=address, workers=workers, prefix=f"sgdlab-{self.key}")
+        memory: dict[str, dict] = {}
+        tasks_dir = open_store(out, self.config(), self.key, resume) if out is not None else None
+        done = finished(tasks_dir) if tasks_dir is not None else set()
+        todo = [t for t in self.tasks if t.id not in done]
+        with _progress(progress, len(self.tasks)) as tick:
+            n = len(self.tasks) - len(todo)
+            tick(n)
+            if todo:
+                with ex:
+                    for task, result in ex.results(todo):
+                        if tasks_dir is not None:
+                            write_result(tasks_dir, task.id, result)
+                        else:
+                            memory[task.id] = result
+                        n += 1
+                        tick(n)
+        load = (lambda tid: read_result(tasks_dir, tid)) if tasks_dir is not None else memory.__getitem__
+        table = self.table(load)
+        if out is not None:
+            table.write(out)
+            write_run_json(out, {**self.config(), "executor": executor, "address": address, "workers": workers,
+                                 "resumed": len(done)}, {"status": table.status, "reason": table.reason},
+                           time.perf_counter() - started)
+        return table
+
+    def table(self, load: Callable[[str], dict]) -> SweepTable:
+        """The table from finished results, ``load(task_id) -> result`` (every task must be done)."""
+        by_point: dict[int, list] = {}
+        for t in self.tasks:
+            by_point.setdefault(t.point, []).append(t)
+        rows = []
+        for p in self.points:
+            tasks = by_point[p.index]
+            theory = next((load(t.id) for t in tasks if t.kind == THEORY), None)
+            chunks = [load(t.id) for t in tasks if t.kind == SIMULATE] or None
+            rows.append(point_row(p, self.seeds, self.record, theory, chunks, self.blowup,
+                                  self.problem.initial_loss))
+        return SweepTable.from_rows(rows)
+
+    @property
+    def cost(self) -> dict:
+        """Work of the sweep: tasks, seeds x steps in all, and random normals per simulation task."""
+        from .tasks import normals_per_step
+        bmax = max(p.sgd.batch for p in self.points)
+        per_seed = self.steps * normals_per_step(self.problem.dim, bmax, self.draw)
+        return {"tasks": len(self.tasks), "points": len(self.points), "chunk": self.chunk,
+                "seed_steps": len(self.points) * self.seeds * self.steps * int(self.simulate),
+                "normals_per_task": self.chunk * per_seed,
+                "bytes_per_point": 8 * self.seeds * self.record.size * int(self.simulate)}
+
+
+def _problem_arrays(problem: Problem) -> dict:
+    arrays = {"eigenvalues": problem.eigenvalues, "target": problem.target,
+              "noise_variance": np.array([problem.noise_variance])}
+    if problem.features is not None:
+        arrays.update(features=problem.features, labels=problem.labels)
+    return arrays
+
+
+class _progress:
+    """``with _progress(spec, total) as tick: tick(done)``: a rich bar on stderr, a callback, or nothing."""
+
+    def __init__(self, spec, total: int):
+        self.spec, self.total, self._bar = spec, total, None
+
+    def __enter__(self):
+        if callable(self.spec):
+            return lambda done: self.spec(done, self.total)
+        if not self.spec:
+            return lambda done: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+        self._bar = Progress("sweep tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar.start()
+        task = self._bar.add_task("sweep", total=self.total)
+        return lambda done: self._bar.update(task, completed=done)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
