@@ -203,7 +203,8 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     s2 = problem.noise_variance
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
-    report = stability_conditions(lam, alpha, beta, nm)
+    mult = problem.multiplicity                  # None: one eigendirection per mode (the original kernels)
+    report = stability_conditions(lam, alpha, beta, nm, mult)
     # units: the moments A_k evolve the same under (λ, α, σ²) -> (λ/c, αc, σ²/c), while L -> L/c.  When
     # α² leaves float64 (a tiny spectrum at a huge lr) the recursion runs with λ_max = 1 and the loss
     # is scaled back; otherwise c = 1 and nothing changes.
@@ -224,16 +225,16 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     if method == "exact-zero":
         pass
     elif method == "auto":
-        method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT)
+        method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT, mult=mult)
     elif method == "reference":
-        loss, nrec, first = recursion_reference(*args)
+        loss, nrec, first = recursion_reference(*args, mult)
     elif method == "recursion":
-        loss, nrec, first = recursion_paced(*args)
+        loss, nrec, first = recursion_paced(*args, mult)
     else:
         T = transition(alpha_u * lam_u, beta, nm.self_noise)
         levels = max(1, int(np.floor(np.log2(max(BLOCK_EPS * steps, 1.0)))) + 2)
         P, G = doubling_tables(T, levels)
-        loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS)
+        loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS, mult)
     nrec = int(nrec)
     loss = loss[:nrec] * unit if unit != 1.0 else loss[:nrec]
     # E L >= σ²/2 >= 0; a negative value of the size of float64's underflow (below 1e-300, or 1e-250 L_0)
@@ -349,7 +350,8 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, nois
         from .exact import exact_critical_lr
         return exact_critical_lr(problem, beta, batch, "replacement" if sampling == "replacement" else "without")
     return critical_lr_from_spectrum(problem.eigenvalues, beta,
-                                     resolve_noise(problem, noise, batch, sampling, model=model, tau=tau))
+                                     resolve_noise(problem, noise, batch, sampling, model=model, tau=tau),
+                                     multiplicity=problem.multiplicity)
 
 
 @dataclass(frozen=True)
@@ -423,9 +425,9 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=Non
         raise InputError("momentums must lie in (-1, 1)")
     nm = resolve_noise(problem, noise, batch, sampling, model=model, tau=tau)
     lam = problem.eigenvalues
-    crit = critical_curve(lam, betas, nm)
+    crit = critical_curve(lam, betas, nm, problem.multiplicity)
     margin = 1.0 - lrs[None, :] / crit[:, None]
-    U = noise_mass_grid(lam, lrs, betas, nm.coupling, nm.self_noise)
+    U = noise_mass_grid(lam, lrs, betas, nm.coupling, nm.self_noise, problem.multiplicity)
     return StabilityMap(lrs, betas, crit, margin, U)
 
 
@@ -460,7 +462,7 @@ def stability_region(problem: Problem, momentums, batch: int = 1, *, n_lr: int =
     n_lr = check_int(n_lr, "n_lr", 2)
     span = check_positive(span, "span")
     crit = critical_curve(problem.eigenvalues, betas, resolve_noise(problem, noise, batch, sampling, model=model,
-                                                                    tau=tau))
+                                                                    tau=tau), problem.multiplicity)
     top = span * float(crit.max())
     return stability_map(problem, np.linspace(top / n_lr, top, n_lr), betas, batch, noise=noise, model=model,
                          tau=tau, sampling=sampling)
@@ -506,7 +508,8 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, no
     cd = np.full(m, nm.self_noise)
     L0 = problem.initial_loss
     loss, nrec, _ = recursion_batch(problem.eigenvalues, np.ascontiguousarray(problem.initial_moments),
-                                    problem.noise_variance, lrs, betas, cc, cd, rec, GUARD * L0, GUARD * L0)
+                                    problem.noise_variance, lrs, betas, cc, cd, rec, GUARD * L0, GUARD * L0,
+                                    problem.multiplicity)
     cols = np.arange(rec.size)[None, :]
     loss = np.where(cols < nrec[:, None], loss, np.inf)
     return rec, loss
