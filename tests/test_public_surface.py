@@ -7,7 +7,8 @@ import inspect
 import pytest
 
 DOORS = ["sgdlab", "sgdlab.noise", "sgdlab.result", "sgdlab.montecarlo", "sgdlab.linear", "sgdlab.volterra",
-         "sgdlab.fluctuations", "sgdlab.manifold", "sgdlab.factorization", "sgdlab.data", "sgdlab.report"]
+         "sgdlab.fluctuations", "sgdlab.manifold", "sgdlab.factorization", "sgdlab.data", "sgdlab.report",
+         "sgdlab.spectra"]
 
 
 def _public(door):

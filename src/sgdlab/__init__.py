@@ -24,7 +24,7 @@ _EXPORTS = {
 }
 #: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
 _SUBMODULES = ("noise", "data", "volterra", "linear", "fluctuations", "manifold", "factorization", "report",
-               "result", "montecarlo", "cli")
+               "result", "montecarlo", "cli", "spectra")
 
 
 def __getattr__(name):

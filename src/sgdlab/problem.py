@@ -333,7 +333,8 @@ class Problem:
             >>> p.eigenvalues.tolist(), round(p.noise_variance, 12), round(p.initial_loss, 12)
             ([1.0], 0.25, 0.25)
         """
-        if _spectrum(spectrum, lanczos) == "lanczos" or callable(K):
+        matvec = callable(K) and not isinstance(K, np.ndarray)
+        if _spectrum("lanczos" if matvec else spectrum, lanczos) == "lanczos":
             from .spectra import kernel_operators
             return cls._from_measure(kernel_operators(K, n), y, "kernel", name, lanczos)
         K = as_float_array(K, "K", ndim=2)
@@ -389,3 +390,11 @@ def _spectrum(spectrum: str, options: dict) -> str:
     if options and spectrum == "dense":
         raise InputError(f"{sorted(options)[0]}= applies to spectrum='lanczos' only")
     return spectrum
+
+
+def require_eigenbasis(problem: Problem, what: str) -> None:
+    """Refuse a spectral-measure problem where the data in H's eigenbasis are needed (one line, naming ``what``)."""
+    if problem.multiplicity is not None:
+        raise InputError(f"{what} needs the data in the eigenbasis, but this problem is a spectral measure "
+                         "(spectrum='lanczos'); build the dense problem, Problem.from_features(X, y) or "
+                         "Problem.from_kernel(K, y), for it (same data, same SGD)")

@@ -19,7 +19,7 @@ from .._validate import InputError, as_float_array, check_blowup, check_int, che
 from ..curve import CONVERGES, DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..result import MIXED, ResultMixin, finish
 from ..hyper import SGD
-from ..problem import Problem
+from ..problem import Problem, require_eigenbasis
 from . import noise as _noise
 from ._blocks import auto_recursion, doubling_tables, recursion_blocks
 from ._modes import transition
@@ -288,6 +288,7 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         raise InputError("problem must be an sgdlab.Problem (use Problem.from_features or from_kernel)")
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    require_eigenbasis(problem, "predict_exact (model='exact')")
     if problem.features is None:
         raise InputError("predict_exact (model='exact') needs a data set: build the problem with Problem.from_features "
                          "or Problem.from_kernel")
@@ -345,6 +346,7 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, nois
     batch = check_int(batch, "batch", 1)
     given = noise if noise is not None else model
     if isinstance(given, str) and given == "exact":
+        require_eigenbasis(problem, "critical_lr(model='exact')")
         if problem.features is None:
             raise InputError("model='exact' needs a data set (Problem.from_features or from_kernel)")
         from .exact import exact_critical_lr

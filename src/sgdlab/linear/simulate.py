@@ -30,7 +30,7 @@ from .._validate import InputError, check_blowup, check_int, check_memory
 from ..curve import DIVERGES, Curve, check_record, checkpoints
 from ..montecarlo import summarise
 from ..hyper import SGD
-from ..problem import Problem
+from ..problem import Problem, require_eigenbasis
 from ._rng import make_states
 from ._sim_numba import (SAMPLING_CODES, dataset_dual_segment, dataset_segment, online_gradient_segment,
                          online_segment)
@@ -100,6 +100,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
         raise InputError(f"draw must be one of {', '.join(DRAWS)}; got {draw!r}")
     if draw == "gradient" and backend not in ("auto", "numba"):
         raise InputError("draw='gradient' is implemented in the numba backend: use backend='numba'")
+    require_eigenbasis(problem, "simulate")
     if sgd.sampling != "online":
         if problem.features is None:
             raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "

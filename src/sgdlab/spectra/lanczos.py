@@ -84,6 +84,9 @@ def lanczos(matmat: Callable[[np.ndarray], np.ndarray], starts: np.ndarray, step
     Returns:
         A :class:`LanczosRun`.
 
+    Raises:
+        Nothing deliberately (a building block: a zero start column gives NaN; the callers check).
+
     Example:
         A diagonal matrix with 3 distinct eigenvalues: the Krylov space of a generic vector is
         invariant after 3 steps and the Gauss quadrature reproduces vᵀ A² v exactly.
@@ -103,7 +106,7 @@ def lanczos(matmat: Callable[[np.ndarray], np.ndarray], starts: np.ndarray, step
     dim, p = V.shape
     k_max = int(min(steps, dim))
     norms = np.linalg.norm(V, axis=0)
-    Q = np.zeros((p, k_max + 1, dim))
+    Q = np.zeros((p, min(k_max + 1, 2 * every + 1), dim))      # grown by doubling: memory follows the steps taken
     Q[:, 0, :] = (V / norms).T
     alpha = np.zeros((p, k_max))
     beta = np.zeros((p, k_max))
@@ -120,6 +123,8 @@ def lanczos(matmat: Callable[[np.ndarray], np.ndarray], starts: np.ndarray, step
         scale = max(scale, float(np.max(np.abs(alpha[:, j]))), float(np.max(b[live], initial=0.0)))
         stop = live & (b <= _BREAKDOWN * scale)
         ok = live & ~stop
+        if j + 1 >= Q.shape[1]:
+            Q = np.concatenate([Q, np.zeros((p, min(Q.shape[1], k_max + 1 - Q.shape[1]), dim))], axis=1)
         beta[ok, j] = b[ok]
         Q[ok, j + 1, :] = W[ok] / b[ok, None]
         done |= stop
@@ -141,6 +146,15 @@ def gauss_quadrature(run: LanczosRun, column: int = 0, steps: int | None = None)
 
     Returns:
         ``(nodes, weights)``, each of shape (k,), weights summing to ‖v‖².
+
+    Raises:
+        IndexError: ``column`` out of range.
+
+    Example:
+        >>> import numpy as np
+        >>> x, w = gauss_quadrature(lanczos(lambda V: np.array([[1.0], [3.0]]) * V, np.ones(2), 5))
+        >>> x.round(12).tolist(), w.round(12).tolist()
+        ([1.0, 3.0], [1.0, 1.0])
     """
     k = int(run.steps[column]) if steps is None else int(min(steps, run.steps[column]))
     a = run.alpha[column, :k]

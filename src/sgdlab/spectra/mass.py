@@ -60,6 +60,19 @@ def mass_measure(K: LinearOperator, Y: np.ndarray, *, rank: int = 300, tol: floa
 
     Returns:
         A :class:`MassMeasure`.
+
+    Raises:
+        Nothing deliberately (inputs are checked by :func:`~sgdlab.spectra.lanczos_problem_data`).
+
+    Example:
+        K = diag(2, 1, 0)/1 with y = (1, 1, 1) (N = 3): nodes 2 and 1 carry loss weights 1/3 each,
+        the null direction's 1/3 is label noise.
+
+        >>> import numpy as np
+        >>> from scipy.sparse.linalg import aslinearoperator
+        >>> mu = mass_measure(aslinearoperator(np.diag([2.0, 1.0, 0.0])), np.ones(3))
+        >>> (mu.nodes * mu.moments).round(12).tolist(), round(mu.noise_variance, 12)
+        ([0.333333333333, 0.333333333333], 0.333333333333)
     """
     Y = np.asarray(Y, dtype=np.float64)
     Y = Y[:, None] if Y.ndim == 1 else Y

@@ -25,7 +25,7 @@ from .tau import fit_tau_deflated
 __all__ = ["lanczos_problem_data", "DEFAULT_PROBES", "DEFAULT_DEFLATED"]
 
 #: Rademacher probes of the trace measure
-DEFAULT_PROBES = 8
+DEFAULT_PROBES = 64
 #: exact top eigenpairs before the probes
 DEFAULT_DEFLATED = 64
 
@@ -60,6 +60,14 @@ def lanczos_problem_data(ops: GramOperators, Y, *, space: str, rank: int = 300, 
 
     Raises:
         InputError: rank < 1, tol <= 0, probes < 1, deflated < 0, or labels/operator of no signal.
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.spectra import feature_operators
+        >>> X = np.random.default_rng(0).normal(size=(30, 4))
+        >>> out = lanczos_problem_data(feature_operators(X), X @ np.ones(4), space="features", probes="basis")
+        >>> round(float(out["multiplicity"].sum()), 9), out["resolution"].status
+        (4.0, 'resolved')
     """
     rank, tol, probes, deflated, horizon = _check(rank, tol, probes, deflated, horizon)
     t0 = time.perf_counter()

@@ -61,6 +61,12 @@ def feature_operators(X) -> GramOperators:
 
     Raises:
         InputError: X not a finite 2-d array or a 2-d LinearOperator.
+
+    Example:
+        >>> import numpy as np
+        >>> ops = feature_operators(np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]]))
+        >>> ops.n_samples, ops.smaller.shape, round(ops.trace, 12)
+        (3, (2, 2), 1.666666666667)
     """
     Xop, fro2 = _as_data(X, "X")
     N, d = Xop.shape
@@ -85,6 +91,12 @@ def kernel_operators(K, n: int | None = None) -> GramOperators:
 
     Raises:
         InputError: K not square, a callable without ``n``.
+
+    Example:
+        >>> import numpy as np
+        >>> ops = kernel_operators(lambda u: 2.0 * u, n=4)
+        >>> ops.function.matvec(np.ones(4)).tolist(), ops.trace
+        ([0.5, 0.5, 0.5, 0.5], None)
     """
     if callable(K) and not isinstance(K, (np.ndarray, LinearOperator)):
         if n is None:

@@ -35,6 +35,9 @@ def fit_tau_deflated(values: np.ndarray, unit_vectors: np.ndarray, n_samples: in
         ``(tau, bulk_share)``; (1.0, 1.0) when nothing was deflated (no fourth moments known: the
         τ = 1 of a bare spectrum).
 
+    Raises:
+        Nothing deliberately (arrays of matching shapes are assumed).
+
     Example:
         Flat eigenvectors (a Hadamard basis) give τ = 1:
 
