@@ -8,7 +8,7 @@ import pytest
 
 DOORS = ["sgdlab", "sgdlab.noise", "sgdlab.schedules", "sgdlab.result", "sgdlab.montecarlo", "sgdlab.linear", "sgdlab.volterra",
          "sgdlab.fluctuations", "sgdlab.manifold", "sgdlab.factorization", "sgdlab.data", "sgdlab.report",
-         "sgdlab.sweep"]
+         "sgdlab.sweep", "sgdlab.spectra"]
 
 
 def _public(door):

@@ -24,7 +24,7 @@ _EXPORTS = {
 }
 #: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
 _SUBMODULES = ("noise", "schedules", "data", "volterra", "linear", "fluctuations", "manifold", "factorization",
-               "report", "result", "montecarlo", "verdict", "cli", "sweep")
+               "report", "result", "montecarlo", "verdict", "cli", "sweep", "spectra")
 
 
 def __getattr__(name):

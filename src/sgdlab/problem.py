@@ -12,6 +12,11 @@ A :class:`Problem` holds what every linear-model theory in sgdlab reads:
 and, optionally, the data it came from (features ``X`` and labels ``y``) so
 that real SGD can be run on exactly the same problem.
 
+A problem may also be a discrete spectral measure (``spectrum="lanczos"``, :mod:`sgdlab.spectra`):
+its modes are quadrature nodes θ_k, each standing for ``multiplicity`` m_k eigendirections
+(m_k = 0 for a node that carries initial loss only), so that the coupled noise of the recursion
+is α² θ_k c_c m_k S; ``multiplicity=None`` is m_k = 1 (an eigendecomposition).
+
 Loss convention (the house plan (README, "One contract")): L(w) = 1/2 E(y - w·x)², or
 1/(2N) Σ_i (y_i - w·x_i)² on a data set, so that
 
@@ -59,6 +64,10 @@ class Problem:
             is ``diag(eigenvalues)``; used by :func:`sgdlab.simulate` for finite data.
         labels: optional labels y, shape (N,), or (N, C) with a target of shape (n, C).
         name: short description used in reports.
+        multiplicity: optional m_k >= 0, shape (n,): how many eigendirections each mode stands
+            for (a spectral measure's node weights, :mod:`sgdlab.spectra`); None means 1 each.
+        resolution: for a matrix-free problem, its :class:`sgdlab.spectra.Resolution` (N, τ̂ and
+            how well the measure is resolved); None otherwise.
     """
 
     eigenvalues: np.ndarray
@@ -67,6 +76,8 @@ class Problem:
     features: np.ndarray | None = field(default=None, repr=False)
     labels: np.ndarray | None = field(default=None, repr=False)
     name: str = "custom"
+    multiplicity: np.ndarray | None = field(default=None, repr=False)
+    resolution: object | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ checks
     def __post_init__(self):
@@ -95,6 +106,14 @@ class Problem:
         object.__setattr__(self, "eigenvalues", lam[order])
         object.__setattr__(self, "target", tgt[order])
         object.__setattr__(self, "noise_variance", s2)
+        if self.multiplicity is not None:
+            m = as_float_array(self.multiplicity, "multiplicity", nonnegative=True)
+            if m.shape != lam.shape:
+                raise InputError(f"multiplicity has shape {m.shape} but eigenvalues has shape {lam.shape}: "
+                                 "give one multiplicity per eigenvalue")
+            m = m[order]
+            m.flags.writeable = False
+            object.__setattr__(self, "multiplicity", m)
         if (self.features is None) != (self.labels is None):
             raise InputError("features and labels must be given together")
         if self.features is not None:
@@ -174,7 +193,9 @@ class Problem:
     @property
     def n_samples(self) -> int | None:
         """Number of data points N, or None for a population (online) problem."""
-        return None if self.features is None else int(self.features.shape[0])
+        if self.features is not None:
+            return int(self.features.shape[0])
+        return None if self.resolution is None else int(self.resolution.n_samples)
 
     def summary(self) -> dict:
         """A JSON-ready description (no arrays)."""
@@ -182,7 +203,8 @@ class Problem:
         return {
             "name": self.name, "dim": self.dim, "noise_variance": self.noise_variance,
             "lambda_max": float(lam[0]), "lambda_min": float(lam[-1]),
-            "trace": float(lam.sum()), "initial_loss": self.initial_loss,
+            "trace": float(lam.sum() if self.multiplicity is None else self.multiplicity @ lam),
+            "initial_loss": self.initial_loss,
             "n_samples": self.n_samples, "n_outputs": self.n_outputs,
         }
 
@@ -271,7 +293,7 @@ class Problem:
                    name=f"power-law(nu={nu:g}, kappa={kappa:g}, dim={n})")
 
     @classmethod
-    def from_features(cls, X, y, name: str = "features") -> "Problem":
+    def from_features(cls, X, y, name: str = "features", *, spectrum: str = "dense", **lanczos) -> "Problem":
         """A problem from a data set: H = XᵀX/N, w* the least-squares solution.
 
         The eigendecomposition H = V diag(λ) Vᵀ is computed once; the target is
@@ -287,9 +309,16 @@ class Problem:
             X: features, a finite array of shape (N, d).
             y: labels, a finite array of shape (N,), or (N, C) for C outputs (the loss sums over them).
             name: short description used in reports.
+            spectrum: ``"dense"`` (the eigendecomposition above) or ``"lanczos"``: a matrix-free
+                spectral measure from products with X and Xᵀ only (X may then be a
+                ``scipy.sparse.linalg.LinearOperator``; y may be (N, C)), see :mod:`sgdlab.spectra`.
+            **lanczos: with ``spectrum="lanczos"``: ``rank`` (300), ``tol`` (1e-4), ``probes`` (8),
+                ``deflated`` (64), ``horizon`` (1e4), ``seed`` (0); see
+                :func:`sgdlab.spectra.lanczos_problem_data`.
 
         Returns:
-            The :class:`Problem` with ``features`` Z = X V (Z.T Z / N = diag(λ)) and ``labels`` y.
+            The :class:`Problem` with ``features`` Z = X V (Z.T Z / N = diag(λ)) and ``labels`` y; with
+            ``spectrum="lanczos"`` a measure (``multiplicity``, ``resolution``) without data arrays.
 
         Raises:
             InputError: X not a finite 2-d array or y not a finite 1-d or 2-d array, their lengths differ,
@@ -304,6 +333,9 @@ class Problem:
             >>> p.eigenvalues.tolist(), p.target.tolist(), p.noise_variance, p.n_samples
             ([1.0], [1.0], 1.0, 2)
         """
+        if _spectrum(spectrum, lanczos) == "lanczos":
+            from .spectra import feature_operators
+            return cls._from_measure(feature_operators(X), y, "features", name, lanczos)
         eps = rounding_eps(X)
         X = as_float_array(X, "X", ndim=2)
         y = as_float_array(y, "y", ndim=(1, 2))
@@ -326,7 +358,8 @@ class Problem:
         return cls(lam, target, s2, features=Z, labels=y, name=name)
 
     @classmethod
-    def from_kernel(cls, K, y, name: str = "kernel") -> "Problem":
+    def from_kernel(cls, K, y, name: str = "kernel", *, spectrum: str = "dense", n: int | None = None,
+                    **lanczos) -> "Problem":
         """A problem in function space from a kernel (Gram) matrix K and labels y.
 
         With K = Σ_k μ_k u_k u_kᵀ (N x N, PSD), a linear model on any features Φ
@@ -347,9 +380,14 @@ class Problem:
             K: the kernel (Gram) matrix, symmetric positive semidefinite, shape (N, N), any real dtype.
             y: labels, shape (N,), or (N, C) for C outputs.
             name: short description used in reports.
+            spectrum: ``"dense"`` or ``"lanczos"`` (function-space Lanczos on K/N from products only;
+                K may then be a LinearOperator or a matvec callable u -> K u, with ``n`` = N).
+            n: N, for a callable K.
+            **lanczos: as in :meth:`from_features`.
 
         Returns:
-            The :class:`Problem` with one mode per nonzero eigenvalue of K, eigen-features and labels.
+            The :class:`Problem` with one mode per nonzero eigenvalue of K, eigen-features and labels
+            (with ``spectrum="lanczos"``: a measure, as in :meth:`from_features`).
 
         Raises:
             InputError: K not a finite square matrix, y of another length (or not 1-d / 2-d), K not symmetric, not
@@ -364,6 +402,10 @@ class Problem:
             >>> p.eigenvalues.tolist(), round(p.noise_variance, 12), round(p.initial_loss, 12)
             ([1.0], 0.25, 0.25)
         """
+        matvec = callable(K) and not isinstance(K, np.ndarray)
+        if _spectrum("lanczos" if matvec else spectrum, lanczos) == "lanczos":
+            from .spectra import kernel_operators
+            return cls._from_measure(kernel_operators(K, n), y, "kernel", name, lanczos)
         eps = rounding_eps(K)
         K = as_float_array(K, "K", ndim=2)
         y = as_float_array(y, "y", ndim=(1, 2))
@@ -402,7 +444,42 @@ class Problem:
         Z = U * np.sqrt(mu)                        # eigen-features, Z.T Z / N = diag(lam)
         return cls(lam, target, s2, features=Z, labels=y, name=name)
 
+    @classmethod
+    def _from_measure(cls, ops, y, space: str, name: str, options: dict) -> "Problem":
+        """The matrix-free problem of :mod:`sgdlab.spectra` (``spectrum="lanczos"``)."""
+        from .spectra import lanczos_problem_data
+        Y = np.asarray(y, dtype=np.float64) if np.ndim(y) == 2 else as_float_array(y, "y")
+        Y = as_float_array(Y, "y", ndim=Y.ndim)
+        if Y.shape[0] != ops.n_samples:
+            raise InputError(f"{'X' if space == 'features' else 'K'} has {ops.n_samples} rows but y has "
+                             f"{Y.shape[0]} entries: give one label per row")
+        return cls(name=name, **lanczos_problem_data(ops, Y, space=space, **options))
+
 
 def _moments(target: np.ndarray) -> np.ndarray:
     """A_k(0) = Σ_c (w*_{k,c})² for a target of shape (n, C); (w*_k)² for shape (n,)."""
     return target * target if target.ndim == 1 else np.sum(target * target, axis=1)
+
+
+#: the keyword arguments of ``spectrum="lanczos"``
+_LANCZOS_OPTIONS = ("rank", "tol", "probes", "deflated", "horizon", "seed")
+
+
+def _spectrum(spectrum: str, options: dict) -> str:
+    """Check ``spectrum=`` and that Lanczos options come only with ``spectrum="lanczos"``."""
+    if spectrum not in ("dense", "lanczos"):
+        raise InputError(f"spectrum must be 'dense' or 'lanczos', got {spectrum!r}")
+    unknown = sorted(set(options) - set(_LANCZOS_OPTIONS))
+    if unknown:
+        raise InputError(f"unknown option {unknown[0]}=: the Lanczos options are {', '.join(_LANCZOS_OPTIONS)}")
+    if options and spectrum == "dense":
+        raise InputError(f"{sorted(options)[0]}= applies to spectrum='lanczos' only")
+    return spectrum
+
+
+def require_eigenbasis(problem: Problem, what: str) -> None:
+    """Refuse a spectral-measure problem where the data in H's eigenbasis are needed (one line, naming ``what``)."""
+    if problem.multiplicity is not None:
+        raise InputError(f"{what} needs the data in the eigenbasis, but this problem is a spectral measure "
+                         "(spectrum='lanczos'); build the dense problem, Problem.from_features(X, y) or "
+                         "Problem.from_kernel(K, y), for it (same data, same SGD)")

@@ -95,7 +95,7 @@ def all_statuses() -> dict[str, str]:
         True
     """
     import importlib
-    for name in ("montecarlo", "linear", "volterra", "fluctuations", "manifold", "factorization"):
+    for name in ("montecarlo", "linear", "volterra", "fluctuations", "manifold", "factorization", "spectra"):
         importlib.import_module(f"sgdlab.{name}")
     return STATUSES
 

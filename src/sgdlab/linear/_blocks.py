@@ -54,7 +54,7 @@ import numba
 import numpy as np
 
 from .._validate import check_memory
-from ._recursion import _step_all
+from ._recursion import _step_all, _step_all_m
 
 __all__ = ["doubling_tables", "recursion_blocks", "auto_recursion", "AUTO_RTOL", "AUTO_EXACT_WORK"]
 
@@ -160,23 +160,26 @@ def _block(lam, q, P, G, j, s, Y, S_prev, hp, S, sigma2):
 
 @numba.njit(cache=True)
 def recursion_blocks(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard,
-                     T, P, G, t_exact, eps):
+                     T, P, G, t_exact, eps, mult=None):
     """Geometric time stepping (same contract as ``recursion_numba``).
 
-    ``T`` is the per-mode map (n, 3, 3) and ``P, G`` its doubling tables.
+    ``T`` is the per-mode map (n, 3, 3) and ``P, G`` its doubling tables; ``mult`` the multiplicities
+    m_k of a spectral measure (None: m_k = 1), which scale the coupled injection q_k = α² c_c m_k λ_k.
     """
     out, i, first_above, _ = _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard,
-                                             T, P, G, t_exact, eps)
+                                             T, P, G, t_exact, eps, mult)
     return out, i, first_above
 
 
 @numba.njit(cache=True)
 def _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard,
-                    T, P, G, t_exact, eps):
+                    T, P, G, t_exact, eps, mult=None):
     """:func:`recursion_blocks`, also returning the number of blocks taken (its cost)."""
     n = lam.size
     a = alpha * lam
     q = alpha * alpha * c_c * lam
+    if mult is not None:
+        q = q * mult
     A = A0.copy()
     C = np.zeros(n)
     D = np.zeros(n)
@@ -211,7 +214,10 @@ def _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
         if t < t_exact:
             S_prev = S
             hp = 1.0
-            S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
+            if mult is None:
+                S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
+            else:
+                S = _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
             rate = abs(S - S_prev) / max(min(S, S_prev), tiny)
             t += 1
             continue
@@ -244,9 +250,9 @@ def _levels(eps: float, steps: int) -> int:
     return max(1, int(np.floor(np.log2(max(eps * steps, 1.0)))) + 2)
 
 
-def _run_blocks(args, T, steps, eps, t_exact):
+def _run_blocks(args, T, steps, eps, t_exact, mult=None):
     P, G = doubling_tables(T, _levels(eps, steps))
-    return _blocks_counted(*args, T, P, G, t_exact, eps)
+    return _blocks_counted(*args, T, P, G, t_exact, eps, mult)
 
 
 def _max_rel_diff(x, y, floor):
@@ -254,7 +260,7 @@ def _max_rel_diff(x, y, floor):
 
 
 def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024, rtol: float = AUTO_RTOL,
-                   exact_work: float = AUTO_EXACT_WORK):
+                   exact_work: float = AUTO_EXACT_WORK, mult=None):
     """``predict(method="auto")``: the exact recursion, or blocks certified to ``rtol`` against it.
 
     Args:
@@ -264,6 +270,7 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
         t_exact: exact steps before the blocks start.
         rtol: relative accuracy required at every checkpoint.
         exact_work: dim * steps at or below which the exact recursion runs directly.
+        mult: multiplicities m_k of a spectral measure (None: every m_k = 1).
 
     Returns:
         ``(method, (loss, n_recorded, first_above))`` with method ``"recursion"`` or
@@ -279,10 +286,10 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
     n = lam.size
     exact_cost = float(n) * float(steps)
     if exact_cost <= exact_work or steps <= t_exact:
-        return "recursion", recursion_paced(*args)
+        return "recursion", recursion_paced(*args, mult)
     T = transition(alpha * lam, beta, c_d)
     if not np.all(np.isfinite(T)):
-        return "recursion", recursion_paced(*args)
+        return "recursion", recursion_paced(*args, mult)
     floor = 1e-250 * max(float(args[2]) + float(np.dot(lam, args[1])), 1e-300)
     spent = 0.0
     prev = None                  # (loss, n_recorded, first_above, eps, blocks taken) of the last sane run
@@ -292,8 +299,8 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
         guess = n * (t_exact + _LEVEL_COST * _levels(next_eps, steps)
                      + (0.0 if prev is None else _BLOCK_COST * prev[4] * ratio))   # blocks ∝ 1/ε
         if spent + guess > exact_cost:
-            return "recursion", recursion_paced(*args)
-        out, nrec, first, nblocks = _run_blocks(args, T, steps, next_eps, t_exact)
+            return "recursion", recursion_paced(*args, mult)
+        out, nrec, first, nblocks = _run_blocks(args, T, steps, next_eps, t_exact, mult)
         spent += n * (t_exact + _BLOCK_COST * nblocks + _LEVEL_COST * _levels(next_eps, steps))
         loss = out[:nrec]
         # below 1e-250 L_0 the blocks report but do not resolve the loss: rounding there may

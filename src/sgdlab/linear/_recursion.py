@@ -1,7 +1,9 @@
 """The per-mode second-moment recursion: reference (numpy) and compiled (numba) kernels.
 
 One step of the engine (docs/theory/generating-functions.md §2.3), for every mode k at once,
-with a_k = αλ_k, S_t = Σ_j λ_j A_j + σ² = 2 L_t and noise n_k = α²(c_c λ_k S_t + c_d λ_k² A_k):
+with a_k = αλ_k, S_t = Σ_j λ_j A_j + σ² = 2 L_t and noise n_k = α²(c_c λ_k S_t + c_d λ_k² A_k)
+(for a spectral measure with multiplicities m_k, n_k = α²(c_c m_k λ_k S_t + c_d λ_k² A_k); ``mult=None``
+is m_k = 1 and runs the original kernel, numba pruning the branch at compile time):
 
 .. math::
     A' &= (1-a)^2 A + 2β(1-a) C + β^2 D + n\\\\
@@ -23,9 +25,10 @@ import numpy as np
 __all__ = ["recursion_reference", "recursion_numba", "recursion_batch", "recursion_paced"]
 
 
-def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard, mult=None):
     """Direct recursion in numpy, one Python iteration per step (the reference)."""
     lam = np.asarray(lam, dtype=np.float64)
+    coupled = lam if mult is None else lam * mult          # m_k λ_k, the coupled injection's weight
     a = alpha * lam
     A = np.array(A0, dtype=np.float64)
     C = np.zeros_like(A)
@@ -44,7 +47,7 @@ def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, 
             i += 1
         if not L <= guard or t == T:
             break
-        n = alpha * alpha * (c_c * lam * S + c_d * lam * lam * A)
+        n = alpha * alpha * (c_c * coupled * S + c_d * lam * lam * A)
         A, C, D = ((1 - a) ** 2 * A + 2 * beta * (1 - a) * C + beta**2 * D + n,
                    -a * (1 - a) * A + beta * (1 - 2 * a) * C + beta**2 * D + n,
                    a * a * A - 2 * a * beta * C + beta**2 * D + n)
@@ -77,9 +80,32 @@ def _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S):
     return acc
 
 
+@numba.njit(cache=True, fastmath=_FAST)
+def _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S):
+    """:func:`_step_all` for a spectral measure: mode k's coupled injection is weighed by its multiplicity m_k.
+
+    A kernel of its own (not ``_step_all`` with m_k = 1) so that the eigendecomposition path compiles
+    to the same machine code, and its sums stay bit for bit as they were.
+    """
+    b2 = beta * beta
+    acc = 0.0
+    for k in range(lam.size):
+        ak = a[k]
+        Ak = A[k]
+        lk = lam[k]
+        n = lk * (alpha2cc * mult[k] * S + alpha2cd * lk * Ak)
+        om = 1.0 - ak
+        common = b2 * D[k] + n
+        An = om * om * Ak + 2.0 * beta * om * C[k] + common
+        C[k], D[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * C[k] + common, ak * ak * Ak - 2.0 * ak * beta * C[k] + common
+        A[k] = An
+        acc += lk * An
+    return acc
+
+
 @numba.njit(cache=True)
 def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, record, i, out, first_above,
-            blowup, guard):
+            blowup, guard, mult=None):
     """The loop of :func:`recursion_numba` from step t (state A, C, D, S) to at most ``t_stop``.
 
     Returns ``(t, S, i, first_above, done)``; the same operations in the same order, so a run cut
@@ -96,12 +122,15 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
             return t, S, i, first_above, True
         if t == t_stop:
             return t, S, i, first_above, False
-        S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
+        if mult is None:                 # pruned at compile time: the original kernel
+            S = _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
+        else:
+            S = _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
         t += 1
 
 
 @numba.njit(cache=True)
-def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard, mult=None):
     """Compiled direct recursion (same contract as :func:`recursion_reference`): :func:`_resume` from step 0 to T."""
     A = A0.copy()
     C = np.zeros_like(A)
@@ -112,11 +141,11 @@ def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
     for k in range(lam.size):
         S += lam[k] * A[k]
     _, _, i, first_above, _ = _resume(lam, alpha * lam, A, C, D, S, sigma2, alpha * alpha * c_c, alpha * alpha * c_d,
-                                      beta, 0, T, T, record, 0, out, -1, blowup, guard)
+                                      beta, 0, T, T, record, 0, out, -1, blowup, guard, mult)
     return out, i, first_above
 
 
-def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard):
+def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard, mult=None):
     """:func:`recursion_numba` in compiled calls of bounded wall time (Ctrl-C lands between them).
 
     Same contract and the same numbers bit for bit; the chunk length adapts to the measured cost
@@ -138,12 +167,12 @@ def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
         t_stop = min(T, t + pacer.size)
         with pacer.timing(t_stop - t):
             t, S, i, first, done = _resume(lam, a, A, C, D, S, sigma2, alpha * alpha * c_c, alpha * alpha * c_d, beta,
-                                           t, t_stop, T, record, i, out, first, blowup, guard)
+                                           t, t_stop, T, record, i, out, first, blowup, guard, mult)
     return out, i, first
 
 
 @numba.njit(cache=True, parallel=True)
-def recursion_batch(lam, A0, sigma2, alphas, betas, c_c, c_d, record, blowup, guard):
+def recursion_batch(lam, A0, sigma2, alphas, betas, c_c, c_d, record, blowup, guard, mult=None):
     """Many configurations (α_i, β_i, c_c,i, c_d,i) in parallel over configurations.
 
     Returns ``(loss (m, len(record)), n_recorded (m,), first_above (m,))``; rows of
@@ -155,7 +184,7 @@ def recursion_batch(lam, A0, sigma2, alphas, betas, c_c, c_d, record, blowup, gu
     first = np.zeros(m, dtype=np.int64)
     for j in numba.prange(m):
         o, n, f = recursion_numba(lam, A0, sigma2, alphas[j], betas[j], c_c[j], c_d[j],
-                                  record, blowup, guard)
+                                  record, blowup, guard, mult)
         out[j, :] = o
         nrec[j] = n
         first[j] = f

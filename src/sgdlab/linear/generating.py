@@ -134,7 +134,7 @@ def loss_gf(z, problem: Problem, alpha: float, beta: float, noise: NoiseModel):
     beta = check_momentum(beta, "beta")
     zz = as_float_array(np.atleast_1d(z), "z")
     with np.errstate(all="ignore"):
-        K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise)
+        K = kernel_gf(z, problem.eigenvalues, alpha, beta, noise, problem.multiplicity)
         out = signal_gf(z, problem, alpha, beta, noise) / (1.0 - np.asarray(z) * K)
     if not np.all(np.isfinite(out)):
         amax = alpha * float(problem.eigenvalues[0])
@@ -260,7 +260,7 @@ def phase(problem_or_nu, kappa: float | None = None, sgd: SGD | None = None, *, 
         from .predict import noise_model
         noise = noise_model(problem, sgd, model, tau)
     alpha, beta = sgd.require_constant("sgdlab.phase").lr, sgd.momentum
-    U = noise_mass(problem.eigenvalues, alpha, beta, noise)
+    U = noise_mass(problem.eigenvalues, alpha, beta, noise, problem.multiplicity)
     if not U < 1:
         return Phase(kind, exponent, None, U, nu, kappa)
     ap = alpha / (1.0 - beta)
@@ -326,10 +326,11 @@ def critical_curve_asymptotes(problem: Problem, noise: NoiseModel) -> dict:
         2.0
     """
     lam = problem.eigenvalues
+    m = np.ones_like(lam) if problem.multiplicity is None else problem.multiplicity
     cc, cd = noise.coupling, noise.self_noise
-    f = lambda c: np.sum(cc * lam / (2.0 * c - cd * lam)) - 1.0  # noqa: E731
+    f = lambda c: np.sum(cc * m * lam / (2.0 * c - cd * lam)) - 1.0  # noqa: E731
     lo = max(cd * lam.max() / 2.0, 0.0) * (1 + 1e-12) + 1e-300
-    hi = max(2 * lo, cc * lam.sum())
+    hi = max(2 * lo, cc * float(m @ lam))
     while f(hi) > 0:
         hi *= 2.0
     c_star = float(optimize.brentq(f, lo if f(lo) > 0 else lo * (1 + 1e-9), hi)) if cc > 0 else 0.0

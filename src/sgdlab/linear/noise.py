@@ -192,6 +192,8 @@ def resolve_tau(problem, tau) -> float:
         InputError: ``tau`` is neither ``"fit"`` nor a finite number <= 1 (:func:`sgdlab._validate.check_tau`).
     """
     if isinstance(tau, str) and tau == "fit":
+        if problem is not None and problem.features is None and getattr(problem, "resolution", None) is not None:
+            return float(problem.resolution.tau)          # a matrix-free problem: τ̂ of its deflated eigenpairs
         return 1.0 if problem is None or problem.features is None else fit_tau(problem.features, problem.eigenvalues)
     if isinstance(tau, bool):
         raise InputError(f"tau must be 'fit' or a finite number, got {tau!r}")

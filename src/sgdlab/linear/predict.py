@@ -19,7 +19,7 @@ from .._validate import InputError, as_float_array, check_blowup, check_int, che
 from ..curve import CONVERGES, DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..result import MIXED, ResultMixin, finish
 from ..hyper import SGD
-from ..problem import Problem
+from ..problem import Problem, require_eigenbasis
 from . import noise as _noise
 from ._blocks import auto_recursion, doubling_tables, recursion_blocks
 from ._modes import transition
@@ -206,7 +206,8 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     s2 = problem.noise_variance
     alpha, beta = sgd.lr, sgd.momentum
     L0 = problem.initial_loss
-    report = stability_conditions(lam, alpha, beta, nm)
+    mult = problem.multiplicity                  # None: one eigendirection per mode (the original kernels)
+    report = stability_conditions(lam, alpha, beta, nm, mult)
     # units: the moments A_k evolve the same under (λ, α, σ²) -> (λ/c, αc, σ²/c), while L -> L/c.  When
     # α² leaves float64 (a tiny spectrum at a huge lr) the recursion runs with λ_max = 1 and the loss
     # is scaled back; otherwise c = 1 and nothing changes.
@@ -227,16 +228,16 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     if method == "exact-zero":
         pass
     elif method == "auto":
-        method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT)
+        method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT, mult=mult)
     elif method == "reference":
-        loss, nrec, first = recursion_reference(*args)
+        loss, nrec, first = recursion_reference(*args, mult)
     elif method == "recursion":
-        loss, nrec, first = recursion_paced(*args)
+        loss, nrec, first = recursion_paced(*args, mult)
     else:
         T = transition(alpha_u * lam_u, beta, nm.self_noise)
         levels = max(1, int(np.floor(np.log2(max(BLOCK_EPS * steps, 1.0)))) + 2)
         P, G = doubling_tables(T, levels)
-        loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS)
+        loss, nrec, first = recursion_blocks(*args, T, P, G, T_EXACT, BLOCK_EPS, mult)
     nrec = int(nrec)
     loss = loss[:nrec] * unit if unit != 1.0 else loss[:nrec]
     # E L >= σ²/2 >= 0; a negative value of the size of float64's underflow (below 1e-300, or 1e-250 L_0)
@@ -309,6 +310,7 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         raise InputError("problem must be an sgdlab.Problem (use Problem.from_features or from_kernel)")
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    require_eigenbasis(problem, "predict_exact (model='exact')")
     if problem.features is None:
         raise InputError("predict_exact (model='exact') needs a data set: build the problem with Problem.from_features "
                          "or Problem.from_kernel")
@@ -366,12 +368,14 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, nois
     batch = check_int(batch, "batch", 1)
     given = noise if noise is not None else model
     if isinstance(given, str) and given == "exact":
+        require_eigenbasis(problem, "critical_lr(model='exact')")
         if problem.features is None:
             raise InputError("model='exact' needs a data set (Problem.from_features or from_kernel)")
         from .exact import exact_critical_lr
         return exact_critical_lr(problem, beta, batch, "replacement" if sampling == "replacement" else "without")
     return critical_lr_from_spectrum(problem.eigenvalues, beta,
-                                     resolve_noise(problem, noise, batch, sampling, model=model, tau=tau))
+                                     resolve_noise(problem, noise, batch, sampling, model=model, tau=tau),
+                                     multiplicity=problem.multiplicity)
 
 
 @dataclass(frozen=True)
@@ -445,9 +449,9 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=Non
         raise InputError("momentums must lie in (-1, 1)")
     nm = resolve_noise(problem, noise, batch, sampling, model=model, tau=tau)
     lam = problem.eigenvalues
-    crit = critical_curve(lam, betas, nm)
+    crit = critical_curve(lam, betas, nm, problem.multiplicity)
     margin = 1.0 - lrs[None, :] / crit[:, None]
-    U = noise_mass_grid(lam, lrs, betas, nm.coupling, nm.self_noise)
+    U = noise_mass_grid(lam, lrs, betas, nm.coupling, nm.self_noise, problem.multiplicity)
     return StabilityMap(lrs, betas, crit, margin, U)
 
 
@@ -482,7 +486,7 @@ def stability_region(problem: Problem, momentums, batch: int = 1, *, n_lr: int =
     n_lr = check_int(n_lr, "n_lr", 2)
     span = check_positive(span, "span")
     crit = critical_curve(problem.eigenvalues, betas, resolve_noise(problem, noise, batch, sampling, model=model,
-                                                                    tau=tau))
+                                                                    tau=tau), problem.multiplicity)
     top = span * float(crit.max())
     return stability_map(problem, np.linspace(top / n_lr, top, n_lr), betas, batch, noise=noise, model=model,
                          tau=tau, sampling=sampling)
@@ -528,7 +532,8 @@ def predict_many(problem: Problem, lrs, momentums, batch: int, steps: int, *, no
     cd = np.full(m, nm.self_noise)
     L0 = problem.initial_loss
     loss, nrec, _ = recursion_batch(problem.eigenvalues, np.ascontiguousarray(problem.initial_moments),
-                                    problem.noise_variance, lrs, betas, cc, cd, rec, GUARD * L0, GUARD * L0)
+                                    problem.noise_variance, lrs, betas, cc, cd, rec, GUARD * L0, GUARD * L0,
+                                    problem.multiplicity)
     cols = np.arange(rec.size)[None, :]
     loss = np.where(cols < nrec[:, None], loss, np.inf)
     return rec, loss

@@ -36,7 +36,7 @@ from .._validate import InputError, check_blowup, check_int, check_memory
 from ..curve import DIVERGES, Curve, check_record, checkpoints
 from ..montecarlo import summarise
 from ..hyper import SGD
-from ..problem import Problem
+from ..problem import Problem, require_eigenbasis
 from ._rng import make_states
 from ._sim_numba import (SAMPLING_CODES, dataset_dual_segment, dataset_segment, online_gradient_segment,
                          online_segment)
@@ -149,6 +149,7 @@ def _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progre
     if draw == "gradient" and problem.n_outputs > 1:
         raise InputError(f"draw='gradient' draws one output's gradient given its iterate; the problem has "
                          f"{problem.n_outputs} outputs sharing their samples: use draw='samples'")
+    require_eigenbasis(problem, "simulate")
     if sgd.sampling != "online":
         if problem.features is None:
             raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "

@@ -13,6 +13,10 @@ The recursion converges in mean square iff (§4.2)
 (ii)  every mode's self-noise is stable: D_k > 0;
 (iii) U < 1.
 
+A spectral measure (nodes λ_k with multiplicities m_k, :mod:`sgdlab.spectra`) weighs each mode's
+term of U (and of the kernel K(z)) by m_k: the coupled injection of a node standing for m_k
+eigendirections is m_k times that of one mode.  ``multiplicity=None`` is m_k = 1.
+
 U increases strictly with α on the region D_k > 0 (§4.3), so the critical
 learning rate α* is the unique root of U = 1 below
 α_hi = min(2(1+β)/λ_max, pole of the top mode), or α_hi itself when U stays < 1.
@@ -39,7 +43,12 @@ def _denominator(a, beta, c_d):
     return 2.0 * (1.0 - beta * beta) - a * ((1.0 - beta) + c_d * (1.0 + beta))
 
 
-def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
+def _msum(terms, multiplicity, axis=-1):
+    """Σ_k m_k terms_k (the plain sum when ``multiplicity`` is None: m_k = 1, bit for bit as before)."""
+    return np.sum(terms, axis=axis) if multiplicity is None else np.sum(multiplicity * terms, axis=axis)
+
+
+def noise_mass(lam, alpha, beta, noise: NoiseModel, multiplicity=None) -> float:
     """Noise mass U = Σ_t K_t of the renewal kernel, in closed form (docs/theory/generating-functions.md §4.1).
 
     .. math::  U = c_c \\sum_k \\frac{a_k (1+β)}{D_k},\\qquad D_k = 2(1-β^2) - a_k\\big[(1-β) + c_d (1+β)\\big],
@@ -50,6 +59,8 @@ def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
         alpha: learning rate α.
         beta: heavy-ball momentum β.
         noise: the :class:`~sgdlab.linear.NoiseModel` (c_c, c_d).
+        multiplicity: m_k >= 0 per mode (a spectral measure's node weights), U = c_c Σ_k m_k a_k(1+β)/D_k;
+            None: m_k = 1.
 
     Returns:
         U as a float; ``inf`` where some mode's self-noise is unstable (D_k <= 0).  U < 1
@@ -74,7 +85,7 @@ def noise_mass(lam, alpha, beta, noise: NoiseModel) -> float:
     Dk = _denominator(a, beta, noise.self_noise)
     if np.any(Dk <= 0):
         return float("inf")
-    return float(noise.coupling * np.sum(a * (1.0 + beta) / Dk))
+    return float(noise.coupling * _msum(a * (1.0 + beta) / Dk, multiplicity))
 
 
 def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
@@ -86,28 +97,29 @@ def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
     return hi
 
 
-def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14) -> float:
-    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (docs/theory/generating-functions.md §4.3)."""
+def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14, multiplicity=None) -> float:
+    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (docs/theory/generating-functions.md §4.3); U weighs mode k by m_k."""
     xtol = check_positive(xtol, "xtol")
     lam = np.asarray(lam, dtype=np.float64)
     hi = upper_lr(float(lam.max()), beta, noise)
     if noise.coupling == 0.0:
         return hi
-    f = lambda al: noise_mass(lam, al, beta, noise) - 1.0  # noqa: E731
+    f = lambda al: noise_mass(lam, al, beta, noise, multiplicity) - 1.0  # noqa: E731
     top = hi * (1.0 - 1e-13)
     if f(top) < 0:
         return hi
     return float(optimize.brentq(f, 0.0, top, xtol=xtol * hi, rtol=4 * np.finfo(float).eps, maxiter=500))
 
 
-def critical_curve(lam, betas, noise: NoiseModel) -> np.ndarray:
+def critical_curve(lam, betas, noise: NoiseModel, multiplicity=None) -> np.ndarray:
     """α*(β) for many β: :func:`critical_lr_from_spectrum` (brentq on the closed form) per β."""
-    return np.array([critical_lr_from_spectrum(lam, float(b), noise) for b in np.asarray(betas, dtype=float)])
+    return np.array([critical_lr_from_spectrum(lam, float(b), noise, multiplicity=multiplicity)
+                     for b in np.asarray(betas, dtype=float)])
 
 
 @numba.njit(parallel=True, cache=True)
-def noise_mass_grid(lam, lrs, betas, c_c, c_d):
-    """U over an (β, α) grid, +inf where a mode fails condition (i) or (ii); parallel over β."""
+def noise_mass_grid(lam, lrs, betas, c_c, c_d, mult=None):
+    """U over an (β, α) grid, +inf where a mode fails condition (i) or (ii); parallel over β (mode k weighed by m_k)."""
     out = np.empty((betas.size, lrs.size))
     lmax = lam.max()
     for i in numba.prange(betas.size):
@@ -126,7 +138,7 @@ def noise_mass_grid(lam, lrs, betas, c_c, c_d):
                 if den <= 0.0:
                     acc = np.inf
                     break
-                acc += a / den
+                acc += a / den if mult is None else mult[k] * a / den
             out[i, j] = c_c * (1.0 + b) * acc
     return out
 
@@ -183,7 +195,7 @@ class StabilityReport(ResultMixin):
         return CONVERGES if self.stable else DIVERGES
 
 
-def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> StabilityReport:
+def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel, multiplicity=None) -> StabilityReport:
     """Check the three mean-square stability conditions (i)-(iii) and name the first that fails (docs/theory/generating-functions.md §4.2).
 
     (i) 0 < a_k < 2(1+β); (ii) D_k = 2(1-β²) - a_k[(1-β) + c_d(1+β)] > 0; (iii) U < 1, with
@@ -194,6 +206,7 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
         alpha: learning rate α.
         beta: heavy-ball momentum β.
         noise: the :class:`~sgdlab.linear.NoiseModel` (c_c, c_d).
+        multiplicity: m_k per mode (None: 1), weighing each mode's term of U.
 
     Returns:
         A :class:`StabilityReport`: ``stable``, the noise mass U (inf past a pole), the critical
@@ -221,10 +234,10 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
     """
     lam = np.asarray(lam, dtype=np.float64)
     a = alpha * lam
-    a_star = critical_lr_from_spectrum(lam, beta, noise)
+    a_star = critical_lr_from_spectrum(lam, beta, noise, multiplicity=multiplicity)
     kmax = int(np.argmax(a))
     if a[kmax] >= 2.0 * (1.0 + beta):
-        rate = growth_rate(lam, alpha, beta, noise, unstable=_unstable_modes(a, beta, noise.self_noise))
+        rate = growth_rate(lam, alpha, beta, noise, multiplicity, unstable=_unstable_modes(a, beta, noise.self_noise))
         return StabilityReport(
             False, float("inf"), a_star,
             f"deterministic instability: lr*lambda_max = {a[kmax]:.4g} >= 2(1+momentum) = {2 * (1 + beta):.4g} "
@@ -232,14 +245,14 @@ def stability_conditions(lam, alpha: float, beta: float, noise: NoiseModel) -> S
     Dk = _denominator(a, beta, noise.self_noise)
     if np.any(Dk <= 0):
         k = int(np.argmin(Dk))
-        rate = growth_rate(lam, alpha, beta, noise, unstable=Dk <= 0)
+        rate = growth_rate(lam, alpha, beta, noise, multiplicity, unstable=Dk <= 0)
         return StabilityReport(
             False, float("inf"), a_star,
             f"self-noise instability of mode {k} (lambda = {lam[k]:.4g}): D_k = {Dk[k]:.3g} <= 0; "
             f"critical lr = {a_star:.6g}", rate)
-    U = float(noise.coupling * np.sum(a * (1.0 + beta) / Dk))
+    U = float(noise.coupling * _msum(a * (1.0 + beta) / Dk, multiplicity))
     if U >= 1.0:
-        rate = growth_rate(lam, alpha, beta, noise)
+        rate = growth_rate(lam, alpha, beta, noise, multiplicity)
         return StabilityReport(
             False, U, a_star,
             f"noise mass U = {U:.4g} >= 1: mini-batch noise feeds back faster than the modes decay; "
@@ -277,8 +290,8 @@ def _mode_growth(a, beta, c_d) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(T))))
 
 
-def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
-    """K(z) = c_c Σ_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (docs/theory/generating-functions.md §3.3).
+def kernel_gf(z, lam, alpha, beta, noise: NoiseModel, multiplicity=None):
+    """K(z) = c_c Σ_k m_k a_k²(1+βz)/[Δ_k(z) - c_d a_k² z(1+βz)] (docs/theory/generating-functions.md §3.3; m_k = 1 when None).
 
     Δ(z) = (1-βz)(1-(p²-2β)z+β²z²), p = 1+β-a, formed in its factored form.
     Modes with a_k² = 0 (λ_k = 0, or a_k below 1e-154 where a_k² underflows) are left out: their Δ
@@ -286,12 +299,14 @@ def kernel_gf(z, lam, alpha, beta, noise: NoiseModel):
     """
     lam = np.asarray(lam, dtype=np.float64)
     a = alpha * lam
-    a = a[a * a > 0]
+    keep = a * a > 0
+    a = a[keep]
+    m = None if multiplicity is None else np.asarray(multiplicity, dtype=np.float64)[keep]
     z = np.asarray(z, dtype=np.float64)[..., None]
     p = 1.0 + beta - a
     delta = (1.0 - beta * z) * (1.0 - (p * p - 2.0 * beta) * z + beta * beta * z * z)
-    return noise.coupling * np.sum(a * a * (1.0 + beta * z) / (delta - noise.self_noise * a * a * z * (1.0 + beta * z)),
-                                   axis=-1)
+    return noise.coupling * _msum(a * a * (1.0 + beta * z) / (delta - noise.self_noise * a * a * z * (1.0 + beta * z)),
+                                  m)
 
 
 def _unstable_modes(a, beta, c_d) -> np.ndarray:
@@ -299,7 +314,7 @@ def _unstable_modes(a, beta, c_d) -> np.ndarray:
     return (a >= 2.0 * (1.0 + beta)) | (_denominator(a, beta, c_d) <= 0)
 
 
-def growth_rate(lam, alpha, beta, noise: NoiseModel, unstable=None) -> float:
+def growth_rate(lam, alpha, beta, noise: NoiseModel, multiplicity=None, unstable=None) -> float:
     """Per-step growth factor of a divergent loss: 1/z₀, z₀ the smallest root of z₀ K(z₀) = 1 (§8.6).
 
     The loss has the generating function F(z)/(1 - zK(z)): its growth is set by the singularity nearest
@@ -309,7 +324,7 @@ def growth_rate(lam, alpha, beta, noise: NoiseModel, unstable=None) -> float:
     (0, 1/ρ_max), where K is still the convergent series; when there is none (no coupling, or K
     negative there) the growth is ρ_max.  Valid with a nonnegative kernel (c_d >= 0).
     """
-    f = lambda z: z * kernel_gf(z, lam, alpha, beta, noise) - 1.0  # noqa: E731
+    f = lambda z: z * kernel_gf(z, lam, alpha, beta, noise, multiplicity) - 1.0  # noqa: E731
     if unstable is None or not np.any(unstable):
         if f(1.0) < 0:
             return 1.0

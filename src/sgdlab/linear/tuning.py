@@ -92,7 +92,7 @@ def optimal_momentum(problem: Problem, lr: float, batch: int = 1, steps: int = 1
     steps = check_int(steps, "steps", 1)
     betas = np.linspace(-0.98, 0.98, check_int(grid, "grid", 5))
     nm = resolve_noise(problem, model, batch, tau=tau)
-    stable = lr < critical_curve(problem.eigenvalues, betas, nm)
+    stable = lr < critical_curve(problem.eigenvalues, betas, nm, problem.multiplicity)
     if not stable.any():
         raise InputError(f"lr={lr:g} is above the critical lr for every momentum: lower lr")
     L = np.full(betas.size, np.inf)
@@ -133,7 +133,7 @@ def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, 
     n = check_int(grid, "grid", 5)
     betas = np.linspace(-0.9, 0.98, n)
     nm = resolve_noise(problem, model, batch, tau=tau)
-    crit = critical_curve(problem.eigenvalues, betas, nm) * safety
+    crit = critical_curve(problem.eigenvalues, betas, nm, problem.multiplicity) * safety
     fracs = np.linspace(0.05, 0.99, n)
     B, Fr = np.meshgrid(betas, fracs, indexing="ij")
     lrs = (Fr * crit[:, None]).ravel()
@@ -144,14 +144,14 @@ def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, 
         b, fr = x
         if not (-0.99 < b < 0.99 and 0.0 < fr < 0.999):
             return np.inf
-        a = fr * float(critical_curve(problem.eigenvalues, [b], nm)[0]) * safety
+        a = fr * float(critical_curve(problem.eigenvalues, [b], nm, problem.multiplicity)[0]) * safety
         return float(_final_losses(problem, np.array([a]), np.array([b]), batch, steps, model, tau)[0])
 
     res = optimize.minimize(f, x0=[B.ravel()[j], Fr.ravel()[j]], method="Nelder-Mead",
                             options={"xatol": 1e-4, "fatol": 1e-12 * L[j], "maxiter": 200})
     if res.fun < L[j]:
         b, fr = res.x
-        a = fr * float(critical_curve(problem.eigenvalues, [b], nm)[0]) * safety
+        a = fr * float(critical_curve(problem.eigenvalues, [b], nm, problem.multiplicity)[0]) * safety
         best = (float(a), float(b), float(res.fun))
     else:
         best = (float(lrs[j]), float(B.ravel()[j]), float(L[j]))
@@ -193,11 +193,11 @@ def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, mode
     """
     lr = check_positive(lr, "lr")
     nm = resolve_noise(problem, model, batch, tau=tau)
-    U = noise_mass(problem.eigenvalues, lr, 0.0, nm)
+    U = noise_mass(problem.eigenvalues, lr, 0.0, nm, problem.multiplicity)
     if not U < 1:
         raise InputError(f"lr={lr:g} diverges at momentum 0 (U = {U:.3g}): lower lr")
     h = 1e-6
-    dU = (noise_mass(problem.eigenvalues, lr, h, nm) - noise_mass(problem.eigenvalues, lr, -h, nm)) / (2 * h)
+    dU = (noise_mass(problem.eigenvalues, lr, h, nm, problem.multiplicity) - noise_mass(problem.eigenvalues, lr, -h, nm, problem.multiplicity)) / (2 * h)
     if zeta is None:
         from .generating import phase as _phase
         ph = _phase(problem)
@@ -286,7 +286,7 @@ def tuning_surface(problem: Problem, batch: int, steps: int, *, grid: int = 41, 
         raise InputError(f"momentum_range must satisfy -1 < low < high < 1, got {momentum_range!r}")
     span = check_positive(span, "span")
     betas = np.linspace(lo, hi, n)
-    crit = critical_curve(problem.eigenvalues, betas, resolve_noise(problem, model, batch, tau=tau))
+    crit = critical_curve(problem.eigenvalues, betas, resolve_noise(problem, model, batch, tau=tau), problem.multiplicity)
     lrs = np.linspace(crit.max() / n, crit.max() * span, n)
     surf = loss_surface(problem, lrs, betas, batch, steps, model=model, tau=tau)
     surf[lrs[None, :] >= crit[:, None]] = np.inf
@@ -326,13 +326,13 @@ def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "
 
     def logJ(ap, beta):
         alpha = ap * (1.0 - beta)
-        U = noise_mass(lam, alpha, beta, nm0)
+        U = noise_mass(lam, alpha, beta, nm0, problem.multiplicity)
         if not U < 1:
             return np.inf
         F1 = float(signal_gf(1.0, problem, alpha, beta, nm0))
         return np.log(ap) / nu + np.log(F1) - 2.0 * np.log1p(-U)
 
-    a_star = float(critical_curve(lam, [0.0], nm0)[0])
+    a_star = float(critical_curve(lam, [0.0], nm0, problem.multiplicity)[0])
     res = optimize.minimize_scalar(lambda x: logJ(np.exp(x), 0.0), bounds=(np.log(a_star * 1e-4), np.log(a_star)),
                                    method="bounded", options={"xatol": 1e-8})
     ap = float(np.exp(res.x))
