@@ -211,3 +211,14 @@ def test_cli_predict_with_a_warmup_cosine_schedule(run, tmp_path):
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: --warmup")
     bad = run("predict", "--schedule", "sawtooth")
     assert bad.returncode == 2 and "--schedule must be one of" in bad.stderr
+
+
+def test_a_schedule_on_a_spectral_measure_weighs_each_node_by_its_multiplicity():
+    # predict and its stability stretches see a node of multiplicity 2 as two copies of the mode
+    split = sgdlab.Problem.from_eigenvalues([1.0, 0.5, 0.5], np.sqrt([1.0, 0.3, 0.3]))
+    merged = sgdlab.Problem(np.array([1.0, 0.5]), np.sqrt([1.0, 0.6]), 0.0, multiplicity=np.array([1.0, 2.0]))
+    lr = S.piecewise([100, 130], [0.3, 0.9, 0.3])        # above the critical lr for steps 100-129
+    sgd = sgdlab.SGD(lr=lr, momentum=0.3, batch=2)
+    a, b = sgdlab.predict(split, sgd, 300), sgdlab.predict(merged, sgd, 300)
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-12)
+    assert a.meta["schedule"]["unstable"] and b.meta["schedule"]["unstable"] == a.meta["schedule"]["unstable"]

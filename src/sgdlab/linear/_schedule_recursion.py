@@ -22,33 +22,10 @@ import numba
 import numpy as np
 
 from .._chunks import Pacer
-from ._recursion import _step_all
+from ._recursion import _step_all, _step_all_m
 
 __all__ = ["recursion_scheduled", "per_step_array"]
 
-_FAST = {"reassoc", "contract", "nsz", "arcp"}
-
-
-@numba.njit(cache=True, fastmath=_FAST)
-def _step_weighted(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S):
-    """``_recursion._step_all`` with multiplicities: n_k = α²λ_k(c_c m_k S + c_d λ_k A_k); returns Σ λ A'."""
-    b2 = beta * beta
-    acc = 0.0
-    for k in range(lam.size):
-        ak = a[k]
-        Ak = A[k]
-        Ck = C[k]
-        Dk = D[k]
-        lk = lam[k]
-        n = lk * (alpha2cc * mult[k] * S + alpha2cd * lk * Ak)
-        om = 1.0 - ak
-        common = b2 * Dk + n
-        An = om * om * Ak + 2.0 * beta * om * Ck + common
-        C[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * Ck + common
-        D[k] = ak * ak * Ak - 2.0 * ak * beta * Ck + common
-        A[k] = An
-        acc += lk * An
-    return acc
 
 
 @numba.njit(inline="always")
@@ -81,7 +58,7 @@ def _resume_scheduled(lam, mult, has_mult, a, A, C, D, S, sigma2, alphas, betas,
             alpha_now = alpha
         a2cc, a2cd, beta = alpha * alpha * _at(ccs, t), alpha * alpha * _at(cds, t), _at(betas, t)
         if has_mult:
-            S = _step_weighted(lam, mult, a, A, C, D, a2cc, a2cd, beta, S) + sigma2
+            S = _step_all_m(lam, mult, a, A, C, D, a2cc, a2cd, beta, S) + sigma2
         else:
             S = _step_all(lam, a, A, C, D, a2cc, a2cd, beta, S) + sigma2
         t += 1

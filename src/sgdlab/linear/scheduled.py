@@ -31,8 +31,8 @@ __all__ = ["predict_scheduled", "schedule_stability", "ScheduleStability", "unst
 
 
 @numba.njit(parallel=True, cache=True)
-def _pair_conditions(lam, alphas, betas, c_c, c_d):
-    """Per (α, β) pair: 0 stable, 1 deterministic (i), 2 self-noise (ii), 3 noise mass U >= 1 (iii)."""
+def _pair_conditions(lam, mult, alphas, betas, c_c, c_d):
+    """Per (α, β) pair: 0 stable, 1 deterministic (i), 2 self-noise (ii), 3 noise mass U >= 1 (iii); mode k weighs m_k in U."""
     m = alphas.size
     code = np.zeros(m, dtype=np.int64)
     lmax = lam.max()
@@ -50,7 +50,7 @@ def _pair_conditions(lam, alphas, betas, c_c, c_d):
             if den <= 0.0:
                 code[j] = 2
                 break
-            acc += a / den
+            acc += mult[k] * a / den
         if code[j] == 0 and c_c * (1.0 + b) * acc >= 1.0:
             code[j] = 3
     return code
@@ -108,18 +108,21 @@ class ScheduleStability:
 _FEW_MOMENTA = 64
 
 
-def _step_codes(lam, alphas, betas, noise: NoiseModel) -> np.ndarray:
+def _step_codes(lam, alphas, betas, noise: NoiseModel, multiplicity=None) -> np.ndarray:
     """Per step 0 (stable) or a failing condition's code; U increases with α, so stable iff α_t < α*(β_t) (docs/theory/generating-functions.md §4.3)."""
     momenta, inverse = np.unique(betas, return_inverse=True)
     if momenta.size <= _FEW_MOMENTA:
-        crit = np.array([critical_lr_from_spectrum(lam, float(b), noise) for b in momenta])[np.ravel(inverse)]
+        crit = np.array([critical_lr_from_spectrum(lam, float(b), noise, multiplicity=multiplicity)
+                         for b in momenta])[np.ravel(inverse)]
         return np.where(alphas >= crit, 3, 0)
     pairs, inverse = np.unique(np.stack([alphas, betas], axis=1), axis=0, return_inverse=True)
-    return _pair_conditions(lam, np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1]),
+    mult = np.ones(lam.size) if multiplicity is None else np.ascontiguousarray(multiplicity, dtype=np.float64)
+    return _pair_conditions(lam, mult, np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1]),
                             noise.coupling, noise.self_noise)[np.ravel(inverse)]
 
 
-def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise: NoiseModel) -> ScheduleStability:
+def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise: NoiseModel,
+                       multiplicity=None) -> ScheduleStability:
     """Where along the schedule the instantaneous mean-square conditions (i)-(iii) fail.
 
     With few distinct momenta, step t is stable iff α_t < α*(β_t) (U increases with α, §4.3; one root of
@@ -129,6 +132,7 @@ def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise: NoiseM
 
     Args:
         lam: (n,) eigenvalues.  alphas, betas: (T,) per-step lr and momentum.  noise: the (c_c, c_d) model.
+        multiplicity: the problem's m_k (None: one eigendirection per mode).
 
     Returns:
         A :class:`ScheduleStability`.
@@ -145,11 +149,11 @@ def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise: NoiseM
         [(5, 7, 0.3048)]
     """
     lam = np.ascontiguousarray(lam, dtype=np.float64)
-    code = _step_codes(lam, alphas, betas, noise)
+    code = _step_codes(lam, alphas, betas, noise, multiplicity)
     stretches = []
     for first, last in unstable_stretches(code != 0):
         t = first + int(np.argmax(alphas[first:last + 1]))
-        report = stability_conditions(lam, float(alphas[t]), float(betas[t]), noise)
+        report = stability_conditions(lam, float(alphas[t]), float(betas[t]), noise, multiplicity)
         stretches.append({"first": first, "last": last, "condition": report.reason.split(":")[0], "at_step": t,
                           "max_lr": float(alphas[t]), "momentum": float(betas[t]), "critical_lr": report.critical_lr})
     return ScheduleStability(code, stretches)
@@ -204,9 +208,10 @@ def predict_scheduled(problem, alphas: np.ndarray, betas: np.ndarray, nm: NoiseM
     L0 = problem.initial_loss
     top = int(np.argmax(alphas))
     check_float_range(lam, float(alphas[top]), float(betas[top]), nm, 2.0 * L0)
-    st = schedule_stability(lam, alphas, betas, nm)
+    st = schedule_stability(lam, alphas, betas, nm, problem.multiplicity)
     loss, nrec, first = recursion_scheduled(lam, problem.initial_moments, problem.noise_variance, alphas, betas,
-                                            nm.coupling, nm.self_noise, rec, blowup, guard)
+                                            nm.coupling, nm.self_noise, rec, blowup, guard,
+                                            multiplicity=problem.multiplicity)
     nrec = int(nrec)
     loss = loss[:nrec]
     loss = np.where((loss < 0) & (-loss <= max(1e-300, 1e-250 * L0)), 0.0, loss)
