@@ -23,7 +23,7 @@ from .._validate import InputError, check_int
 from ..hyper import SGD
 from ..linear.noise import NoiseModel
 from ..linear.stability import critical_lr_from_spectrum
-from ..problem import Problem
+from ..problem import Problem, require_eigenbasis
 from ..result import CONVERGES, DIVERGES, ResultMixin
 from .momentum import momentum_report, noise_model, rate_factor
 from .spectrum import check_inputs, sample_count
@@ -52,6 +52,7 @@ def conditioning(problem: Problem) -> dict:
         >>> c["kappa"], c["kappa_bar"], c["icr"]                  # 4, (5/2)/1, 2.5/2
         (4.0, 2.5, 1.25)
     """
+    require_eigenbasis(problem, "sgdlab.volterra.conditioning")
     lam = problem.eigenvalues
     n = sample_count(problem)
     kappa = float(lam[0] / lam[-1])

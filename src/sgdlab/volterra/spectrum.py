@@ -18,7 +18,7 @@ import numpy as np
 from .._validate import InputError, check_positive
 from ..hyper import SGD
 from ..linear.noise import batch_factor
-from ..problem import Problem
+from ..problem import Problem, require_eigenbasis
 
 __all__ = ["Spectrum", "spectrum", "sample_count", "check_inputs", "safe_ratio"]
 
@@ -94,6 +94,7 @@ def check_inputs(problem, sgd) -> None:
         raise InputError("problem must be an sgdlab.Problem (Problem.from_features, from_eigenvalues, ...)")
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., batch=..., sampling=...)")
+    require_eigenbasis(problem, "sgdlab.volterra")     # the Volterra inputs read one direction per mode
 
 
 def spectrum(problem: Problem, sgd: SGD, ridge: float = 0.0) -> Spectrum:
