@@ -153,3 +153,21 @@ def test_simulation_and_the_exact_model_refuse_a_spectral_measure_and_say_what_t
                  lambda: sgdlab.volterra.conditioning(p)):
         with pytest.raises(InputError, match="Problem.from_features"):
             call()
+
+
+def test_the_cli_builds_a_lanczos_problem_from_your_files_with_the_api_numbers(tmp_path, run):
+    import json
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "Y.npy", Y)
+    r = run("predict", "--data", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "Y.npy"), "--spectrum-method",
+            "lanczos", "--rank", "40", "--lr", "0.05", "--momentum", "0.5", "--batch", "4", "--steps", "200", "--json")
+    assert r.returncode == 0, r.stderr
+    p = sgdlab.Problem.from_features(X, Y, spectrum="lanczos", rank=40)
+    c = sgdlab.predict(p, sgdlab.SGD(lr=0.05, momentum=0.5, batch=4, sampling="without"), 200)
+    got = json.loads(r.stdout)
+    np.testing.assert_allclose(got["final_loss"], c.loss[-1], rtol=1e-12)
+    for args, word in ((["--rank", "40"], "--rank"), (["--spectrum-method", "qr"], "--spectrum-method")):
+        bad = run("predict", "--data", str(tmp_path / "X.npy"), "--labels", str(tmp_path / "Y.npy"), *args)
+        assert bad.returncode == 2 and word in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr
+    builtin = run("predict", "--data", "digits", "--spectrum-method", "lanczos")
+    assert builtin.returncode == 2 and "your own --data FILE" in builtin.stderr

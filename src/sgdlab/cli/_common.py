@@ -31,7 +31,8 @@ console = Console(stderr=True)
 def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_variance: float,
                  target: str | None = None, data: str | None = None, features: str | None = None,
                  n_samples: int | None = None, data_dir: str | None = None, *, labels: str | None = None,
-                 kernel: str | None = None, label_column: str | None = None, width: int = 1000) -> Problem:
+                 kernel: str | None = None, label_column: str | None = None, width: int = 1000,
+                 spectrum_method: str = "dense", rank: int | None = None) -> Problem:
     """A data set (``--data``: a built-in name or your file), a kernel file, ``power-law`` or eigenvalues.
 
     ``--data`` names a built-in set (``sgdlab.data.DATASETS``) or a file of features with
@@ -57,7 +58,10 @@ def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_varianc
             raise InputError("--features maps --data; a --kernel is used as given (drop --features)")
         with console.status(f"loading {data or kernel} and its spectrum"):
             return _data.problem_from_files(data, labels, kernel=kernel, features=features or "raw", width=width,
-                                            n=n_samples, label_column=label_column)
+                                            n=n_samples, label_column=label_column, spectrum=spectrum_method,
+                                            rank=rank)
+    if spectrum_method != "dense":
+        raise InputError("--spectrum-method lanczos builds the problem from your own --data FILE or --kernel FILE")
     if data is not None:
         with console.status(f"loading {data} ({features or 'linear'} features) and its spectrum"):
             return _data.problem(data, features or "linear", n_samples, width=width, path=data_dir)

@@ -46,6 +46,9 @@ KERNEL = typer.Option(None, "--kernel", help="your kernel (Gram) matrix file, N 
 LABEL_COLUMN = typer.Option(None, "--label-column", help="for a text --data file: the column of labels (index, "
                             "negative from the end, or header name)")
 WIDTH = typer.Option(1000, "--width", help="number of random ReLU features for --features rf")
+SPECTRUM_METHOD = typer.Option("dense", "--spectrum-method", help="for your --data/--kernel file: dense "
+                               "(eigendecomposition) or lanczos (matrix-free spectral measure; never forms X^T X)")
+RANK = typer.Option(None, "--rank", help="with --spectrum-method lanczos: Lanczos steps at most (default 300)")
 FEATURES = typer.Option(None, "--features", help="feature map for --data: raw (X as given; the default for your "
                         "file), linear (standardised; the default for a built-in set), rf (random ReLU, --width), "
                         "ntk (two-layer ReLU NTK)")
@@ -108,10 +111,18 @@ def _check_model(model) -> None:
         raise InputError(f"--model must be one of {', '.join(MODEL_CHOICES)}, got {model!r}")
 
 
-def _own(labels=None, kernel=None, label_column=None, width=1000) -> dict:
-    """The own-data options of :func:`load_problem` (--labels, --kernel, --label-column, --width)."""
+def _own(labels=None, kernel=None, label_column=None, width=1000, spectrum_method="dense", rank=None) -> dict:
+    """The own-data options of :func:`load_problem` (--labels, --kernel, --label-column, --width,
+    --spectrum-method, --rank)."""
     opt_int(width, "--width", 1, 10**6)
-    return {"labels": labels, "kernel": kernel, "label_column": label_column, "width": width}
+    if spectrum_method not in ("dense", "lanczos"):
+        raise InputError(f"--spectrum-method must be dense or lanczos, got {spectrum_method!r}")
+    if rank is not None:
+        opt_int(rank, "--rank", 1, 10**5)
+        if spectrum_method != "lanczos":
+            raise InputError("--rank applies to --spectrum-method lanczos only")
+    return {"labels": labels, "kernel": kernel, "label_column": label_column, "width": width,
+            "spectrum_method": spectrum_method, "rank": rank}
 
 
 def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
@@ -186,7 +197,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             momentum: float = MOMENTUM, batch: int = BATCH, steps: int = STEPS, sampling: str = SAMPLING,
             model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: Optional[str] = FEATURES,
             n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
             method: str = typer.Option("auto", help="solver: auto (certified to 1e-4), recursion (exact), blocks, "
                                        "reference"),
             schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
@@ -202,7 +213,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-                                 data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
+                                 data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
     sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau, method=method)
     summary = _summary(curve)
@@ -222,7 +233,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, data: Optional[str] = DATA,
              features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR,
              labels: Optional[str] = LABELS, kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN,
-             width: int = WIDTH, schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
+             width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK, schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
              decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
              out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
@@ -231,7 +242,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     _check_sgd(lr, momentum, batch, steps, seeds, seed)
     out = prepare_out(out)
     problem, sgd, _ = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-                             data, features, n_samples, data_dir, own=_own(labels, kernel, label_column, width))
+                             data, features, n_samples, data_dir, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
     sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         curve = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
@@ -278,7 +289,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             seeds: int = SEEDS, seed: int = SEED, backend: str = BACKEND, model: str = MODEL, tau: str = TAU,
             data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
             data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
             schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
             decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
             out: Path = typer.Option(Path("sgdlab-out"), "--out", "-o", help="output folder"),
@@ -291,7 +302,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     _check_model(model)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
-                                 data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
+                                 data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
     sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
     theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
@@ -339,7 +350,7 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
               noise_variance: float = NOISE, target: Optional[str] = TARGET, batch: int = BATCH,
               model: str = MODEL, tau: str = TAU, data: Optional[str] = DATA, features: Optional[str] = FEATURES,
               n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
               momentum_min: float = typer.Option(-0.9, help="smallest momentum of the grid"),
               momentum_max: float = typer.Option(0.99, help="largest momentum of the grid"),
               grid: int = typer.Option(200, help="grid points per axis"),
@@ -357,7 +368,7 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
     _check_model(model)
     out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
-                           **_own(labels, kernel, label_column, width))
+                           **_own(labels, kernel, label_column, width, spectrum_method, rank))
     if model == "auto":   # the API's default rule (sgdlab.noise.default_noise) for this command's sampling
         model = "gaussian" if problem.n_samples is None else "se"
     betas = np.linspace(momentum_min, momentum_max, grid)
@@ -426,7 +437,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
          batch: int = BATCH, steps: int = STEPS, model: str = MODEL, tau: str = TAU,
          data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
          data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, grid: int = typer.Option(41, help="grid points per axis"),
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK, grid: int = typer.Option(41, help="grid points per axis"),
          out: Optional[Path] = OUT, json: bool = JSON):
     """Advise the momentum (possibly negative) and learning rate that minimise the loss at the horizon."""
     started = time.perf_counter()
@@ -437,7 +448,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
     _check_model(model)
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
-                                 "online", data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width))
+                                 "online", data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
     if lr is None:
         adv = linear.optimal_lr_momentum(problem, batch, steps, model=model, tau=tau, grid=grid)
         note = "jointly optimal (lr, momentum)"
@@ -464,7 +475,7 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
 def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(1000),
            data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
            data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, batches: str = typer.Option("1,4,16", help="comma-separated batches"),
+            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK, batches: str = typer.Option("1,4,16", help="comma-separated batches"),
            fraction: float = typer.Option(0.02, help="lr at batch 1 as a fraction of its critical lr"),
            momentum: float = typer.Option(0.0), samples: int = typer.Option(8000, help="samples processed"),
            model: str = typer.Option("se", help="noise model: se, gaussian or homogenised"), tau: str = TAU,
@@ -485,7 +496,7 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
     _check_model(model)
     out = prepare_out(out)
     problem = load_problem(spectrum, nu, kappa, dim, 0.0, None, data, features, n_samples, data_dir,
-                           **_own(labels, kernel, label_column, width))
+                           **_own(labels, kernel, label_column, width, spectrum_method, rank))
     lr1 = fraction * linear.critical_lr(problem, momentum, 1, model=model, tau=tau)
     curves = budget_curves(problem, lr1, bs, samples, momentum=momentum, model=model, tau=tau)
     sims = {}

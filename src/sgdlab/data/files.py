@@ -321,7 +321,7 @@ def load_kernel(path: str | os.PathLike, labels: str | os.PathLike | None = None
 def problem_from_files(data: str | os.PathLike | None = None, labels: str | os.PathLike | None = None, *,
                        kernel: str | os.PathLike | None = None, features: str = "raw", width: int = 1000,
                        seed: int = 0, n: int | None = None, label_column: int | str | None = None,
-                       name: str | None = None) -> Problem:
+                       name: str | None = None, spectrum: str = "dense", rank: int | None = None) -> Problem:
     """A :class:`~sgdlab.Problem` from your own files: data and labels, or a kernel and labels.
 
     The data keep their N (the SE model's τ, the exact model, simulation and batch limits read it).
@@ -337,6 +337,8 @@ def problem_from_files(data: str | os.PathLike | None = None, labels: str | os.P
         n: a random subset of n samples (rows, and columns of K); default all.
         label_column: for a text data file, the column of labels (index or header name).
         name: the problem's name (default: the file name and the feature map).
+        spectrum: ``"dense"`` (eigendecomposition) or ``"lanczos"`` (a matrix-free spectral measure,
+            :mod:`sgdlab.spectra`; never forms XᵀX or XXᵀ).  rank: Lanczos steps at most (default 300).
 
     Returns:
         Problem: with features and labels (N samples), multi-output when the labels are (N, C).
@@ -367,7 +369,8 @@ def problem_from_files(data: str | os.PathLike | None = None, labels: str | os.P
         idx = _subset(K.shape[0], n, seed)
         if idx is not None:
             K, y = K[np.ix_(idx, idx)], y[idx]
-        return Problem.from_kernel(K, y, name=name or f"{Path(kernel).name}/kernel(n={K.shape[0]})")
+        return Problem.from_kernel(K, y, name=name or f"{Path(kernel).name}/kernel(n={K.shape[0]})",
+                                   **_spectrum_options(spectrum, rank))
     if features not in OWN_FEATURES:
         raise InputError(f"features must be one of {', '.join(OWN_FEATURES)}; got {features!r}")
     X, y = load_arrays(data, labels, label_column=label_column)
@@ -376,10 +379,21 @@ def problem_from_files(data: str | os.PathLike | None = None, labels: str | os.P
         X, y = X[idx], y[idx]
     tag = name or f"{Path(data).name}/{features}(n={X.shape[0]})"
     if features == "ntk":
-        return Problem.from_kernel(ntk_relu(X), y, name=tag)
+        return Problem.from_kernel(ntk_relu(X), y, name=tag, **_spectrum_options(spectrum, rank))
     F = {"raw": lambda X: X, "linear": linear_features,
          "rf": lambda X: relu_features(X, width, seed)}[features](X)
-    return Problem.from_features(F, y, name=tag)
+    return Problem.from_features(F, y, name=tag, **_spectrum_options(spectrum, rank))
+
+
+def _spectrum_options(spectrum: str, rank: int | None) -> dict:
+    """The keyword arguments of the Problem constructors for ``spectrum`` / ``rank``."""
+    if spectrum not in ("dense", "lanczos"):
+        raise InputError(f"spectrum must be 'dense' or 'lanczos', got {spectrum!r}")
+    if spectrum == "dense":
+        if rank is not None:
+            raise InputError("rank applies to spectrum='lanczos' only")
+        return {}
+    return {"spectrum": "lanczos", **({} if rank is None else {"rank": check_int(rank, "rank", 1)})}
 
 
 def _subset(N: int, n: int | None, seed: int):
