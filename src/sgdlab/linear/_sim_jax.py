@@ -1,12 +1,12 @@
 """Optional JAX backend of the simulation twin (for a GPU): ``pip install "sgdlab[jax]"``.
 
-All seeds advance together (``vmap`` over seeds inside a ``lax.scan`` over the checkpoints, a
-``lax.fori_loop`` over the steps between two of them).  The kernel is compiled once per
+All seeds advance together (each step draws the samples of every seed at once; a ``lax.scan``
+over the checkpoints, a ``lax.fori_loop`` over the steps between two of them).  The kernel is compiled once per
 (sampling, seeds, batch, shapes, dtype) and called on blocks of :data:`BLOCK` checkpoints (padded
 with empty intervals), so a run costs one compilation and progress is reported between blocks.
 Runs in float32 unless JAX's x64 mode is enabled (``JAX_ENABLE_X64=1``): Monte-Carlo noise, not
 rounding, limits a simulation; the dtype is reported in the curve's metadata.  A seed reproduces
-a run bit for bit on the same device and JAX version.
+a run bit for bit on the same device and JAX version (:data:`PRNG`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from ._jax import import_jax
 
 #: checkpoints per compiled call
 BLOCK = 64
+#: JAX's "rbg" generator (XLA's RngBitGenerator for the bits, threefry for splitting keys): the
+#: kernel compiles in about 2.5x less time than with the default threefry bits, and runs fast on GPUs
+PRNG = "rbg"
 
 
 @functools.cache
@@ -33,25 +36,21 @@ def _kernel(online: bool, sampling: str, seeds: int, b: int):
         sigma = jnp.sqrt(s2)
         d, N = lam.shape[0], Z.shape[0]
 
-        def grad_one(key, w):
-            """Batch-mean gradient for one seed; w is the error e (online) or the weights."""
+        def step(_, c):
+            """One step of every seed: batch-mean gradients g (seeds, d); w is the error e (online) or the weights."""
+            w, v, key = c
+            key, k1, k2 = jax.random.split(key, 3)
             if online:
-                k1, k2 = jax.random.split(key)
-                X = jax.random.normal(k1, (b, d), lam.dtype) * sq
-                r = X @ w - sigma * jax.random.normal(k2, (b,), lam.dtype)
+                X = jax.random.normal(k1, (seeds, b, d), lam.dtype) * sq
+                r = jnp.einsum("sbd,sd->sb", X, w) - sigma * jax.random.normal(k2, (seeds, b), lam.dtype)
             else:
                 if sampling == "replacement":
-                    idx = jax.random.randint(key, (b,), 0, N)
-                else:
-                    idx = jax.random.choice(key, N, (b,), replace=False)
+                    idx = jax.random.randint(k1, (seeds, b), 0, N)
+                else:                           # the b largest of N uniforms: b distinct indices, uniformly
+                    idx = lax.top_k(jax.random.uniform(k1, (seeds, N)), b)[1]
                 X = Z[idx]
-                r = X @ w - y[idx]
-            return X.T @ r / b
-
-        def step(_, c):
-            w, v, key = c
-            key, sub = jax.random.split(key)
-            g = jax.vmap(grad_one)(jax.random.split(sub, seeds), w)
+                r = jnp.einsum("sbd,sd->sb", X, w) - y[idx]
+            g = jnp.einsum("sbd,sb->sd", X, r) / b
             v = beta * v - alpha * g
             return w + v, v, key
 
@@ -79,7 +78,7 @@ def run_jax(problem, sgd, rec, seeds, seed, guard, progress):
     scalars = (f(problem.noise_variance), f(sgd.lr), f(sgd.momentum))
     kernel = _kernel(online, sgd.sampling, int(seeds), int(sgd.batch))
     w0 = jnp.tile(-wstar if online else jnp.zeros_like(wstar), (seeds, 1))
-    carry = (w0, jnp.zeros_like(w0), jax.random.PRNGKey(seed))
+    carry = (w0, jnp.zeros_like(w0), jax.random.key(seed, impl=PRNG))
     gaps = np.diff(np.asarray(rec, dtype=np.int64), prepend=0)
     out = np.empty((seeds, rec.size))
     for s in range(0, rec.size, BLOCK):
