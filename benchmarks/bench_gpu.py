@@ -14,6 +14,7 @@ Usage::
     PYTHONPATH=src python benchmarks/bench_gpu.py                      # JAX on the CPU
     JAX_PLATFORMS=cuda PYTHONPATH=src python benchmarks/bench_gpu.py   # JAX on a GPU (pip install "jax[cuda12]")
     ... --quick          # small sizes, to check the script runs (about a minute on 2 cores)
+    ... --modes 10000 100000 1000000 --exact-steps 200 --sim 1000 4096 500   # sizes for a GPU
     ... --json out.json  # the figures as JSON as well
 
 Timings are the minimum of ``--repeat`` runs.  See docs/gpu.md.
@@ -108,16 +109,16 @@ def main() -> None:
     ap.add_argument("--modes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--steps", type=int, default=2000, help="horizon of the mode recursions")
     ap.add_argument("--exact-n", type=int, default=1000)
-    ap.add_argument("--exact-steps", type=int, default=50)
-    ap.add_argument("--sim", type=int, nargs=3, default=[1000, 1000, 500], metavar=("DIM", "SEEDS", "STEPS"))
+    ap.add_argument("--exact-steps", type=int, default=20)
+    ap.add_argument("--sim", type=int, nargs=3, default=[500, 500, 200], metavar=("DIM", "SEEDS", "STEPS"))
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"], help="of the JAX predictions")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="small sizes: check that everything runs")
     ap.add_argument("--only", nargs="+", choices=["modes", "exact", "sim"], default=["modes", "exact", "sim"])
     ap.add_argument("--json", default=None, help="also write the figures to this file")
     a = ap.parse_args()
     if a.quick:
-        a.modes, a.steps, a.exact_n, a.exact_steps, a.sim, a.repeat = [10_000], 500, 200, 20, [200, 200, 200], 2
+        a.modes, a.steps, a.exact_n, a.exact_steps, a.sim, a.repeat = [10_000], 500, 200, 20, [200, 200, 200], 1
     import jax
     import numba
     dev = jax.devices()[0]

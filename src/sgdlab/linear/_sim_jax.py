@@ -20,9 +20,8 @@ from ._jax import import_jax
 
 #: checkpoints per compiled call
 BLOCK = 64
-#: JAX's "rbg" generator (XLA's RngBitGenerator for the bits, threefry for splitting keys): the
-#: kernel compiles in about 2.5x less time than with the default threefry bits, and runs fast on GPUs
-PRNG = "rbg"
+#: JAX's default generator; "rbg" (XLA's RngBitGenerator) ran 3x slower on the CPU
+PRNG = "threefry2x32"
 
 
 @functools.cache
