@@ -143,6 +143,17 @@ def test_jax_backend_agrees_with_theory_and_reproduces_a_seed():
 
 
 @needs_jax
+def test_jax_simulation_with_distinct_indices_agrees_with_the_exact_finite_data_prediction():
+    from sgdlab.montecarlo import agreement
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 6)) * np.linspace(1.0, 0.3, 6)
+    p = sgdlab.Problem.from_features(X, X @ rng.standard_normal(6) + 0.3 * rng.standard_normal(40))
+    s = sgdlab.SGD(lr=0.3, momentum=0.5, batch=4, sampling="without")
+    sim = sgdlab.simulate(p, s, 100, seeds=2000, seed=2, backend="jax")
+    assert agreement(sgdlab.predict_exact(p, s, 100), sim).status == "agrees"
+
+
+@needs_jax
 def test_jax_full_batch_run_on_a_data_set_is_gradient_descent():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((32, 4))
