@@ -1,106 +1,99 @@
 """Optional JAX backend of the simulation twin (for a GPU): ``pip install "sgdlab[jax]"``.
 
-All seeds advance together (``vmap`` over seeds inside a ``lax.scan`` over the steps
-between checkpoints).  Runs in float32 unless JAX's x64 mode is enabled
-(``JAX_ENABLE_X64=1``); the dtype is reported in the curve's metadata.  A seed
-reproduces a run bit for bit on the same device and JAX version.
+All seeds advance together (each step draws the samples of every seed at once; a ``lax.scan``
+over the checkpoints, a ``lax.fori_loop`` over the steps between two of them; a schedule's α_t, β_t
+are read by the step index carried along).  The kernel is compiled once per
+(sampling, seeds, batch, shapes, dtype) and called on blocks of :data:`BLOCK` checkpoints (padded
+with empty intervals), so a run costs one compilation and progress is reported between blocks.
+Runs in float32 unless JAX's x64 mode is enabled (``JAX_ENABLE_X64=1``): Monte-Carlo noise, not
+rounding, limits a simulation; the dtype is reported in the curve's metadata.  A seed reproduces
+a run bit for bit on the same device and JAX version (:data:`PRNG`).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._validate import InputError
+from ._jax import import_jax
+
+#: checkpoints per compiled call
+BLOCK = 64
+#: JAX's default generator; "rbg" (XLA's RngBitGenerator) ran 3x slower on the CPU
+PRNG = "threefry2x32"
 
 
-def _import_jax():
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        raise InputError("backend='jax' needs JAX: pip install 'sgdlab[jax]' (or use backend='numba')") from None
-    return jax, jnp
+@functools.cache
+def _kernel(online: bool, sampling: str, seeds: int, b: int):
+    """The jitted run over one block of checkpoint intervals: (carry, gaps) -> (carry, loss (len(gaps), seeds))."""
+    jax, jnp = import_jax("backend='numba'")
+    from jax import lax
+
+    def kernel(carry, gaps, lam, wstar, Z, y, s2, alphas, betas):
+        last = alphas.shape[0] - 1             # constant hyperparameters: arrays of length 1
+        sq = jnp.sqrt(lam)
+        sigma = jnp.sqrt(s2)
+        d, N = lam.shape[0], Z.shape[0]
+
+        def step(_, c):
+            """One step of every seed: batch-mean gradients g (seeds, d); w is the error e (online) or the weights."""
+            w, v, key, t = c
+            key, k1, k2 = jax.random.split(key, 3)
+            if online:
+                X = jax.random.normal(k1, (seeds, b, d), lam.dtype) * sq
+                r = jnp.einsum("sbd,sd->sb", X, w) - sigma * jax.random.normal(k2, (seeds, b), lam.dtype)
+            else:
+                if sampling == "replacement":
+                    idx = jax.random.randint(k1, (seeds, b), 0, N)
+                else:                           # the b largest of N uniforms: b distinct indices, uniformly
+                    idx = lax.top_k(jax.random.uniform(k1, (seeds, N)), b)[1]
+                X = Z[idx]
+                r = jnp.einsum("sbd,sd->sb", X, w) - y[idx]
+            g = jnp.einsum("sbd,sb->sd", X, r) / b
+            k = jnp.minimum(t, last)                # α_t, β_t of a schedule (the step index rides along)
+            v = betas[k] * v - alphas[k] * g
+            return w + v, v, key, t + 1
+
+        def interval(c, n):
+            c = lax.fori_loop(0, n, step, c)
+            e = c[0] if online else c[0] - wstar
+            return c, 0.5 * (jnp.sum(lam * e * e, axis=1) + s2)
+
+        return lax.scan(interval, carry, gaps)
+
+    return jax.jit(kernel)
 
 
 def run_jax(problem, sgd, rec, seeds, seed, guard, progress):
     """Per-seed loss at the checkpoints ``rec``, shape (seeds, len(rec)), and the dtype used."""
-    jax, jnp = _import_jax()
-    from jax import lax
-
+    jax, jnp = import_jax("backend='numba'")
     dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
-    lam = jnp.asarray(problem.eigenvalues, dtype)
-    sq = jnp.sqrt(lam)
-    wstar = jnp.asarray(problem.target, dtype)
-    s2 = float(problem.noise_variance)
-    sigma = float(np.sqrt(s2))
-    b = int(sgd.batch)
-    scheduled = sgd.has_schedule
-    if scheduled:                      # per-step α_t, β_t ride along the scan
-        alphas, betas = (jnp.asarray(x, dtype) for x in sgd.per_step(max(int(rec[-1]), 1)))
-    else:
-        alpha, beta = float(sgd.lr), float(sgd.momentum)
-    d = problem.dim
     online = sgd.sampling == "online"
-    if not online:
-        if sgd.sampling not in ("replacement", "without"):
-            raise InputError("backend='jax' supports sampling online, replacement and without; "
-                             "use backend='numba' for shuffle")
-        Z = jnp.asarray(problem.features, dtype)
-        y = jnp.asarray(problem.labels, dtype)
-        N = Z.shape[0]
-
-    def grad_one(key, w):
-        """Batch-mean gradient for one seed; w is the error e (online) or the weights."""
-        if online:
-            k1, k2 = jax.random.split(key)
-            X = jax.random.normal(k1, (b, d), dtype) * sq
-            r = X @ w - sigma * jax.random.normal(k2, (b,), dtype)
-        else:
-            if sgd.sampling == "replacement":
-                idx = jax.random.randint(key, (b,), 0, N)
-            else:
-                idx = jax.random.choice(key, N, (b,), replace=False)
-            X = Z[idx]
-            r = X @ w - y[idx]
-        return X.T @ r / b
-
-    def step(carry, hyper):
-        w, v, key = carry
-        key, sub = jax.random.split(key)
-        keys = jax.random.split(sub, seeds)
-        g = jax.vmap(grad_one)(keys, w)
-        al, be = hyper if scheduled else (alpha, beta)
-        v = be * v - al * g
-        return (w + v, v, key), None
-
-    def loss(w):
-        e = w if online else w - wstar
-        return 0.5 * (jnp.sum(lam * e * e, axis=1) + s2)
-
-    def _advance(carry, n, hyper):
-        carry, _ = lax.scan(step, carry, hyper, length=n)
-        return carry
-
-    jitted = jax.jit(_advance, static_argnums=1)
-
-    def advance(carry, t, n):
-        return jitted(carry, n, (alphas[t:t + n], betas[t:t + n]) if scheduled else None)
-
+    if not online and sgd.sampling not in ("replacement", "without"):
+        raise InputError("backend='jax' supports sampling online, replacement and without; "
+                         "use backend='numba' for shuffle")
+    f = lambda x: jnp.asarray(x, dtype)  # noqa: E731
+    lam, wstar = f(problem.eigenvalues), f(problem.target)
+    Z, y = (f(problem.features), f(problem.labels)) if not online else (jnp.zeros((1, 1), dtype), jnp.zeros(1, dtype))
+    alphas, betas = sgd.per_step(max(int(rec[-1]), 1)) if sgd.has_schedule else ([sgd.lr], [sgd.momentum])
+    scalars = (f(problem.noise_variance), f(alphas), f(betas))
+    kernel = _kernel(online, sgd.sampling, int(seeds), int(sgd.batch))
     w0 = jnp.tile(-wstar if online else jnp.zeros_like(wstar), (seeds, 1))
-    carry = (w0, jnp.zeros((seeds, d), dtype), jax.random.PRNGKey(seed))
+    carry = (w0, jnp.zeros_like(w0), jax.random.key(seed, impl=PRNG), jnp.asarray(0, jnp.int32))
+    gaps = np.diff(np.asarray(rec, dtype=np.int64), prepend=0)
     out = np.empty((seeds, rec.size))
-    t = 0
-    for i, target in enumerate(rec):
-        n = int(target - t)
-        while n > 0:                       # power-of-two chunks keep the number of compilations small
-            chunk = 1 << (n.bit_length() - 1)
-            carry = advance(carry, int(target) - n, chunk)
-            n -= chunk
-        t = int(target)
-        L = np.asarray(loss(carry[0]), dtype=np.float64)
-        out[:, i] = np.where(np.isfinite(L) & (L <= guard), L, np.inf)
+    for s in range(0, rec.size, BLOCK):
+        block = np.zeros(BLOCK, dtype=gaps.dtype)
+        n = min(BLOCK, rec.size - s)
+        block[:n] = gaps[s:s + n]
+        carry, L = kernel(carry, jnp.asarray(block, jnp.int64 if dtype == jnp.float64 else jnp.int32), lam, wstar,
+                          Z, y, *scalars)
+        L = np.asarray(L, dtype=np.float64)[:n].T
+        out[:, s:s + n] = np.where(np.isfinite(L) & (L <= guard), L, np.inf)
         if progress is not None:
-            progress(t, int(rec[-1]))
+            progress(int(rec[s + n - 1]), int(rec[-1]))
     # seeds that overflowed stay overflowed
     bad = ~np.isfinite(out)
     out[np.cumsum(bad, axis=1) > 0] = np.inf

@@ -11,6 +11,7 @@ Entry points of the linear engine (docs/theory/generating-functions.md §2-§4):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from ..problem import Problem, require_eigenbasis
 from . import noise as _noise
 from ._blocks import auto_recursion, doubling_tables, recursion_blocks
 from ._modes import transition
+from ._predict_jax import check_backend, exact_recursion_jax, recursion_jax
 from ._recursion import recursion_batch, recursion_paced, recursion_reference
 from .stability import check_float_range, critical_curve, critical_lr_from_spectrum, noise_mass_grid, stability_conditions
 
@@ -133,7 +135,7 @@ def noise_model(problem: Problem, sgd: SGD, model="gaussian", tau="fit") -> _noi
 
 def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, tau="fit",
             method: str = "auto", record: np.ndarray | None = None, blowup: float = 1e6,
-            raise_on_failure: bool = False) -> Curve:
+            raise_on_failure: bool = False, backend: str = "numpy", dtype: str | None = None) -> Curve:
     """Expected loss E[L_t] of mini-batch SGD with heavy-ball momentum, without running it.
 
     With the noise model's coefficients (c_c, c_d) (Gaussian: exact for fresh x ~ N(0, H),
@@ -168,6 +170,10 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
         blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the status is ``"diverges"``.
+        backend: ``"numpy"`` (the compiled numba kernels) or ``"jax"`` (the direct recursion in one
+            JAX call, for a GPU: ``pip install "sgdlab[jax]"``, ``docs/gpu.md``; method ``"auto"`` or
+            ``"recursion"``).
+        dtype: ``"float64"`` (default) or, with ``backend="jax"``, ``"float32"``.
 
     Returns:
         A :class:`Curve` with ``status`` "converges" or "diverges", ``reason``
@@ -192,12 +198,16 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     blowup = check_blowup(blowup)
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    backend, dtype = check_backend(backend, dtype, method)
     given = noise if noise is not None else model
     if isinstance(given, str) and given == "exact":
-        return predict_exact(problem, sgd, steps, record=record, blowup=blowup, raise_on_failure=raise_on_failure)
+        return predict_exact(problem, sgd, steps, record=record, blowup=blowup, raise_on_failure=raise_on_failure,
+                             backend=backend, dtype=dtype)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     spec, _ = _spec(problem, noise, model, tau, sgd.sampling)
     nm = spec.coefficients(problem, sgd.batch, sgd.sampling)
+    if sgd.has_schedule and backend == "jax":
+        raise InputError("backend='jax' predicts at constant lr and momentum; use backend='numpy' for a schedule")
     if sgd.has_schedule:            # lr / momentum as functions of the step: sgdlab.linear.scheduled
         return _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure,
                                  dict(noise=noise, model=model, tau=tau))
@@ -227,6 +237,8 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         check_float_range(lam_u, alpha_u, beta, nm, 2.0 * L0_u)
     if method == "exact-zero":
         pass
+    elif backend == "jax":
+        method, (loss, nrec, first) = "recursion", recursion_jax(*args, mult, dtype=dtype)
     elif method == "auto":
         method, (loss, nrec, first) = auto_recursion(args, steps, BLOCK_EPS, T_EXACT, mult=mult)
     elif method == "reference":
@@ -248,7 +260,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     first_step = None if first < 0 else int(first)
     status = CONVERGES if report.stable else DIVERGES
     meta = {
-        "kind": "theory", **nm.describe(), "method": method,
+        "kind": "theory", **nm.describe(), "method": method, "backend": backend, "dtype": dtype,
         "sgd": sgd.to_dict(), "problem": problem.summary(), "steps_requested": steps,
         "noise_mass": report.noise_mass if np.isfinite(report.noise_mass) else None,
         "critical_lr": report.critical_lr, "growth_rate": report.growth_rate,
@@ -278,7 +290,8 @@ def _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_
 
 
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
-                  blowup: float = 1e6, raise_on_failure: bool = False) -> Curve:
+                  blowup: float = 1e6, raise_on_failure: bool = False, backend: str = "numpy",
+                  dtype: str | None = None) -> Curve:
     """Expected loss of mini-batch SGD on a finite data set by the exact finite-N recursion (docs/theory/generating-functions.md §1).
 
     The d x d moments M = E e eᵀ, J = E e vᵀ, P = E v vᵀ evolve exactly (no approximation of the
@@ -291,6 +304,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
             sampling.  steps: horizon.
         record: steps to record.  blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
+        backend: ``"numpy"`` (numba and BLAS) or ``"jax"`` (one JAX call, for a GPU; ``docs/gpu.md``).
+        dtype: ``"float64"`` (default) or, with ``backend="jax"``, ``"float32"``.
 
     Returns:
         A :class:`Curve` with status "finite" (bounded over the horizon: the recursion runs no stability
@@ -316,11 +331,16 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
                          "or Problem.from_kernel")
     steps = check_int(steps, "steps", 1)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
+    backend, dtype = check_backend(backend, dtype, "recursion")
     from .exact import exact_recursion
+    run = exact_recursion if backend == "numpy" else functools.partial(exact_recursion_jax, dtype=dtype)
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     L0 = problem.initial_loss
     alpha, beta = sgd.per_step(int(rec[-1]) or 1) if sgd.has_schedule else (sgd.lr, sgd.momentum)
-    loss, nrec, first = exact_recursion(problem, alpha, beta, sgd.batch, sampling, rec, blowup * L0, GUARD * L0)
+    if backend == "jax" and sgd.has_schedule:
+        raise InputError("backend='jax' runs the exact model at constant lr and momentum; use backend='numpy' "
+                         "for a schedule")
+    loss, nrec, first = run(problem, alpha, beta, sgd.batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
     good = np.isfinite(loss)
     nrec = int(np.argmin(good)) if not good.all() else int(nrec)
@@ -329,7 +349,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     reason = ("exact recursion: loss exceeded the blow-up level" if grows else
               "exact recursion: loss stayed finite over the horizon (mean-square stability is "
               "sgdlab.linear.exact_critical_lr's question)")
-    meta = {"kind": "theory", "model": "exact", "exact": True, "method": "exact-recursion", "sgd": sgd.to_dict(),
+    meta = {"kind": "theory", "model": "exact", "exact": True, "method": "exact-recursion", "backend": backend,
+            "dtype": dtype, "sgd": sgd.to_dict(),
             "problem": problem.summary(), "steps_requested": steps, "sampling": sampling,
             "truncated": nrec < rec.size}
     return finish(Curve(rec[:nrec], loss[:nrec], None, status, None if first < 0 else int(first), reason, meta),
