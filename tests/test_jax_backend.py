@@ -163,3 +163,19 @@ def test_jax_full_batch_run_on_a_data_set_is_gradient_descent():
     sim = sgdlab.simulate(p, s, steps=50, seeds=2, backend="jax")
     rtol = 1e-10 if sim.meta["dtype"] == "float64" else 1e-4
     np.testing.assert_allclose(sim.loss, gd.loss, rtol=rtol)
+
+
+@needs_jax
+def test_a_jax_prediction_on_a_spectral_measure_weighs_nodes_by_multiplicity():
+    p = _spectrum()
+    q = sgdlab.Problem(p.eigenvalues, p.target * np.sqrt(2.0), p.noise_variance, multiplicity=np.full(p.dim, 2.0))
+    sgd = sgdlab.SGD(lr=0.2, momentum=0.9, batch=4)
+    numba = sgdlab.predict(q, sgd, STEPS, method="recursion")
+    _assert_same_curve(numba, sgdlab.predict(q, sgd, STEPS, backend="jax"), RTOL64)
+
+
+@needs_jax
+def test_jax_refuses_what_it_does_not_run_in_one_line():
+    sched = sgdlab.SGD(lr=sgdlab.schedules.cosine(0.3, STEPS), batch=4)
+    with pytest.raises(sgdlab.InputError, match="schedule"):
+        sgdlab.predict(_spectrum(), sched, STEPS, backend="jax")
