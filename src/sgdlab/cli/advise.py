@@ -7,6 +7,7 @@ options (``--steps``, ``--batch``, ``--lr`` fixing the lr, ``--grid``) and its J
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -76,7 +77,7 @@ def _verify(problem, adv, seeds: int, seed: int, spec: dict) -> dict:
         out[name] = {"verdict": v.status, "reason": v.reason, "predicted_excess": c.excess_loss,
                      "simulated_excess": float(sim.loss[-1]) - floor,
                      "simulated_stderr": float(sim.stderr[-1]) if sim.stderr is not None else None}
-        print(f"verify {name}: {v.status}: {v.reason}", flush=True)
+        print(f"verify {name}: {v.status}: {v.reason}", file=sys.stderr, flush=True)
     return out
 
 
@@ -115,10 +116,10 @@ def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: 
     table(f"{problem.name}: budget {budget} {unit} ({adv.noise}); excess loss = loss - noise floor",
           ["", "lr", "momentum", "batch", "steps", "excess loss", "status"], rows)
     for f in adv.flags:
-        print(f"flag {f.word}: {f.reason}", flush=True)
+        print(f"flag {f.word}: {f.reason}", file=sys.stderr, flush=True)
     cb = adv.critical_batch
     if cb is not None:
-        print(f"critical batch: {cb.reason}", flush=True)
+        print(f"critical batch: {cb.reason}", file=sys.stderr, flush=True)
     results = {"status": adv.status, "reason": adv.reason, "flags": [f.to_dict() for f in adv.flags],
                "lr": adv.lr, "momentum": adv.momentum, "batch": adv.batch, "steps": adv.steps,
                "excess_loss": adv.excess_loss, "loss": adv.excess_loss + 0.5 * problem.noise_variance,

@@ -50,6 +50,8 @@ FRACTION_RANGE = (1e-3, 0.99)
 #: schedule families that :func:`advise` can search (their extra parameter: the warm-up fraction)
 SCHEDULE_FAMILIES = ("constant", "warmup", "cosine", "warmup-cosine", "step", "polynomial", "inverse-time")
 _WARMUP_FRACTIONS = (0.0, 0.02, 0.05, 0.1, 0.2)
+#: excess losses below this fraction of L_0 are recomputed by the recursion (the contour's error is absolute)
+RESOLVED = 1e-9
 #: relative change under which the optimum counts as flat in a direction
 FLAT = 0.01
 
@@ -193,8 +195,9 @@ class Advice(ResultMixin):
 def excess_grid(problem: Problem, lrs, betas, noise, steps: int) -> np.ndarray:
     """E_T = E[L_T] - σ²/2 for each (lr_i, β_i) at one noise model and horizon (+inf where it blows up).
 
-    The contour of :mod:`sgdlab.linear._horizon` where it applies (T |log|β|| >= 60, T >= 64),
-    the compiled recursion (:func:`~sgdlab.linear.predict_many`) elsewhere.  Points must be stable.
+    The contour of :mod:`sgdlab.linear._horizon` where it applies (T |log|β|| >= 60, T >= 64) and its
+    answer is above ``RESOLVED`` · L_0 (its error is absolute, about 1e-13 L_0), the compiled recursion
+    (:func:`~sgdlab.linear.predict_many`) elsewhere.  Points must be stable.
 
     Args:
         problem: the problem.  lrs, betas: (m,) configurations.  noise: the resolved
@@ -221,12 +224,25 @@ def excess_grid(problem: Problem, lrs, betas, noise, steps: int) -> np.ndarray:
     fast = talbot_applies(betas, steps)
     if fast.any():
         out[fast] = excess_at_horizon(problem, lrs[fast], betas[fast], noise.coupling, noise.self_noise, steps)
+        # the contour's error is absolute, about 1e-13 of the initial loss: below RESOLVED, the recursion
+        fast &= out > RESOLVED * problem.initial_loss
     slow = ~fast
     if slow.any():
         rec = np.array([0, steps], dtype=np.int64)
         _, L = predict_many(problem, lrs[slow], betas[slow], 1, steps, noise=noise, record=rec)
         out[slow] = L[:, -1] - 0.5 * problem.noise_variance
     return np.where(np.isfinite(out), out, np.inf)
+
+
+def _default_sampling(problem, noise, model, tau, sampling) -> str:
+    """The sampling rule shared with the CLI: b distinct indices on a data set, else what the noise model implies
+    (:func:`sgdlab.noise.default_noise`: SE for a data set, Gaussian otherwise)."""
+    if sampling is not None:
+        return sampling
+    if problem.n_samples is not None and noise is None and model is None:
+        return "without"
+    from .predict import _spec
+    return _spec(problem, noise, model, tau, None)[1]
 
 
 def _horizon(budget: int, unit: str, batch: int) -> int:
@@ -380,10 +396,7 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
         raise InputError(f"schedule must be one of {', '.join(SCHEDULE_FAMILIES)}; got {schedule!r}")
     runner_ups = check_int(runner_ups, "runner_ups", 0)
     spec_args = dict(noise=noise, model=model, tau=tau)
-    samp = sampling
-    if samp is None:
-        from .predict import _spec
-        samp = _spec(problem, noise, model, tau, None)[1]
+    samp = _default_sampling(problem, noise, model, tau, sampling)
     nm_label = resolve_noise(problem, batch=batches[0], sampling=samp, **spec_args).describe()["model"]
     surfaces, best = {}, {}
     for b in batches:
@@ -611,7 +624,7 @@ def critical_batch(problem: Problem, target: float, *, batches=(1, 2, 4, 8, 16, 
         raise InputError("momenta must lie in (-1, 1)")
     fr = np.geomspace(0.01, 0.99, 16) if fractions is None else as_float_array(np.atleast_1d(fractions), "fractions")
     steps, lrs, moms = [], [], []
-    samp = sampling
+    samp = _default_sampling(problem, noise, model, tau, sampling)
     for b in bs:
         nm = resolve_noise(problem, noise, b, samp, model=model, tau=tau)
         crit = critical_curve(problem.eigenvalues, betas, nm, problem.multiplicity)
@@ -637,5 +650,5 @@ def critical_batch(problem: Problem, target: float, *, batches=(1, 2, 4, 8, 16, 
         slope, intercept = np.polyfit(1.0 / bsa[ok], steps[ok], 1)
         if intercept > 0 and slope > 0:
             knee, smin = float(slope / intercept), float(intercept)
-    bn = gradient_noise_scale(problem, noise=noise, model=model, tau=tau, sampling=sampling)
+    bn = gradient_noise_scale(problem, noise=noise, model=model, tau=tau, sampling=samp)
     return CriticalBatch(bsa.astype(int), steps, np.array(lrs), np.array(moms), target, knee, smin, bn)
