@@ -97,7 +97,8 @@ def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: 
     if schedule not in SCHEDULE_FAMILIES:
         raise InputError(f"--schedule must be one of {', '.join(SCHEDULE_FAMILIES)}, "
                          f"got {schedule!r}")
-    bs = None if batches is None else opt_int_list(batches, "--batches" if command == "advise" else "--batch")
+    name = "--batches" if command == "advise" else "--batch"
+    bs = None if batches is None else [opt_int(b, name, 1, MAX_INT) for b in opt_int_list(batches, name)]
     betas = _momenta(momenta, grid)
     _check_tau(tau)
     _check_model(model)
