@@ -1,11 +1,11 @@
-"""Benchmark: the advice search (4 batches x 64 x 64 (lr, momentum) grid, 10^3 modes, 10^4 steps) by the
-contour objective of sgdlab.linear._horizon against the same search by plain per-point prediction.
+"""Benchmark: the advice search's objective (4 batches x 64 x 64 (lr, momentum) grid, 10^3 modes, 10^4 steps)
+by the contour of sgdlab.linear._horizon, against the same grid by plain per-point sgdlab.predict.
 
 One core (numba threads = 1).  The per-point reference is timed on a random sample of the grid's points
-(``--sample``, default 64) and scaled to the whole grid (the per-point cost does not depend on the point
-beyond its recursion length, which is the same T for every point); ``--full`` times every point.
+(``--sample`` per batch, default 64) and scaled to the whole grid (every point runs the same T steps);
+``--full`` times every point (about 4 minutes).
 
-    PYTHONPATH=src python benchmarks/bench_advise.py [--sample 64] [--full]
+    PYTHONPATH=src python benchmarks/bench_advise.py [--sample 64] [--full] [--repeats 3]
 """
 
 from __future__ import annotations

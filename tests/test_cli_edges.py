@@ -31,6 +31,7 @@ BASE = {
     "stability": ["--dim", "20", "--grid", "10"],
     "phase": ["--dim", "200", "--steps", "1000"],
     "tune": ["--dim", "20", "--steps", "50", "--grid", "5"],
+    "advise": ["--dim", "20", "--budget", "50", "--grid", "5"],
     "budget": ["--dim", "50", "--samples", "64"],
     "balance": ["--runs", "3", "--steps", "100", "--no-map"],
     "fluctuations": ["--chains", "2", "--steps", "100"],
@@ -67,6 +68,8 @@ OPTIONS = {
               "--momentum": MOMENTUM, "--batch": COUNT, "--steps": COUNT, "--model": GARBAGE},
     "tune": {**PROBLEM, "--lr": NONPOSITIVE, "--batch": COUNT, "--steps": COUNT, "--grid": COUNT,
              "--model": GARBAGE},
+    "advise": {**PROBLEM, "--budget": COUNT, "--unit": GARBAGE, "--batches": INTLIST, "--momenta": FLOATLIST,
+               "--grid": COUNT, "--schedule": GARBAGE, "--model": GARBAGE, "--seeds": COUNT},
     "budget": {"--nu": NONPOSITIVE, "--kappa": NONPOSITIVE, "--dim": COUNT, "--batches": INTLIST,
                "--fraction": NONPOSITIVE, "--momentum": MOMENTUM, "--samples": COUNT, "--model": GARBAGE,
                "--seeds": COUNT0},
@@ -108,7 +111,7 @@ def test_every_listed_command_has_a_case(run):
     r = run("--help")
     listed = {line.split()[1] for line in r.stdout.splitlines() if line.startswith("│ ") and len(line.split()) > 2
               and not line.split()[1].startswith("-")}
-    assert set(BASE) <= listed and len(BASE) == 12
+    assert set(BASE) <= listed and len(BASE) == 13
 
 
 @pytest.mark.parametrize("command", list(BASE))

@@ -243,8 +243,9 @@ def test_cli_compare_stability_tune_budget_on_files_give_the_api_numbers(run, fi
     smap = linear.stability_region(p, np.linspace(-0.9, 0.99, 5), 4, n_lr=5, span=1.2, model="se")
     assert _same(doc["critical_lr"], smap.critical_lr)
     doc = _ok(run("tune", *args, "--lr", "0.2", "--batch", "4", "--steps", "100", "--grid", "5", "--json"))
-    adv = linear.optimal_momentum(p, 0.2, 4, 100, model="se", grid=9)
-    assert _same([doc["lr"], doc["loss"]], [adv.lr, adv.loss])
+    adv = sgdlab.advise(p, 100, "steps", [4], np.linspace(-0.9, 0.99, 5), [0.2], fractions=np.geomspace(1e-3, 0.99, 5),
+                        model="se", sampling="without")
+    assert _same([doc["lr"], doc["loss"]], [adv.lr, adv.curve.final_loss])
     assert abs(doc["momentum"] - adv.momentum) <= SAME ** 0.5     # a minimum's place: to sqrt of the loss's rounding
     doc = _ok(run("budget", *args, "--batches", "1,4", "--samples", "400", "--json"))
     lr1 = 0.02 * linear.critical_lr(p, 0.0, 1, model="se")

@@ -431,47 +431,6 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
 
 
 @app.command()
-def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = DIM,
-         noise_variance: float = NOISE, target: Optional[str] = TARGET,
-         lr: Optional[float] = typer.Option(None, help="fix the lr and tune the momentum only"),
-         batch: int = BATCH, steps: int = STEPS, model: str = MODEL, tau: str = TAU,
-         data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
-         data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
-            kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK, grid: int = typer.Option(41, help="grid points per axis"),
-         out: Optional[Path] = OUT, json: bool = JSON):
-    """Advise the momentum (possibly negative) and learning rate that minimise the loss at the horizon."""
-    started = time.perf_counter()
-    _check_problem(nu, kappa, dim, noise_variance, n_samples)
-    _check_sgd(lr, batch=batch, steps=steps)
-    opt_int(grid, "--grid", 5, 10**4)
-    _check_tau(tau)
-    _check_model(model)
-    out = prepare_out(out)
-    problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr or 1.0, 0.0, batch,
-                                 "online", data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
-    if lr is None:
-        adv = linear.optimal_lr_momentum(problem, batch, steps, model=model, tau=tau, grid=grid)
-        note = "jointly optimal (lr, momentum)"
-    else:
-        adv = linear.optimal_momentum(problem, lr, batch, steps, model=model, tau=tau, grid=2 * grid - 1)
-        note = f"optimal momentum at lr={lr:g}"
-    table(f"{note}, batch {batch}, {steps} steps ({model})", ["quantity", "value"], [
-        ["lr", adv.lr], ["momentum", adv.momentum], ["predicted loss", adv.loss],
-        ["loss with momentum 0" + (" (best lr)" if lr is None else ""), adv.loss_zero_momentum],
-        ["ratio", adv.ratio]])
-    results = {"status": adv.status, "reason": adv.reason, "lr": adv.lr, "momentum": adv.momentum, "loss": adv.loss, "loss_zero_momentum": adv.loss_zero_momentum,
-               "ratio": adv.ratio, "steps": steps, "batch": batch, "model": model}
-    files = {}
-    if out is not None:
-        from ..report import plot_tuning
-        s = linear.tuning_surface(problem, batch, steps, grid=grid, model=model, tau=tau)
-        files["tuning.png"] = lambda p: plot_tuning(p, s.lrs, s.momentums, s.loss, s.critical_lr, (adv.lr, adv.momentum),
-                                                    title=f"{problem.name}: loss after {steps} steps, batch {batch}")
-    emit("tune", started, out=out, json=json, results=results, files=files,
-         config={"problem": problem.summary(), "batch": batch, "steps": steps, "model": model})
-
-
-@app.command()
 def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(1000),
            data: Optional[str] = DATA, features: Optional[str] = FEATURES, n_samples: Optional[int] = NSAMPLES,
            data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,

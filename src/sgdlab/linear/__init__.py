@@ -12,10 +12,12 @@ functions listed in ``__all__``, in the order the engine reads:
 * :mod:`~sgdlab.linear.exact`      the exact finite-N d x d recursion (docs/theory/generating-functions.md §1)
 * :mod:`~sgdlab.linear.generating` generating functions, power-law phases, critical-curve asymptotes
 * :mod:`~sgdlab.linear.tuning`     the best momentum (possibly negative) and (lr, momentum)
+* :mod:`~sgdlab.linear.advise`     advice at a budget: (lr, momentum, batch), flags, critical batch size
 * :mod:`~sgdlab.linear.budget`     budget independence across batch sizes
 * :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds (``_sim_*``, ``_rng`` internal)
 """
 
+from .advise import Advice, CriticalBatch, advise, critical_batch, gradient_noise_scale
 from .budget import budget_curves, budget_deviation
 from .exact import exact_critical_lr, exact_spectral_radius
 from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
@@ -32,4 +34,5 @@ __all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "as_noise", "default_n
            "critical_lr", "stability_map", "stability_region", "tuning_surface", "TuningSurface", "StabilityMap", "simulate", "noise_mass", "stability_conditions",
            "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
            "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
-           "MomentumAdvice", "asymptotic_momentum_sign", "loss_surface", "budget_curves", "budget_deviation"]
+           "MomentumAdvice", "asymptotic_momentum_sign", "loss_surface", "budget_curves", "budget_deviation",
+           "advise", "Advice", "critical_batch", "CriticalBatch", "gradient_noise_scale"]

@@ -167,24 +167,32 @@ def optimal_momentum_free_lr_at_zero(problem, batch, steps, model, tau, safety) 
     return float(L.min())
 
 
-def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, model: str = "gaussian", tau="fit",
-                            zeta: float | None = None) -> dict:
+def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, model=None, tau="fit",
+                            zeta: float | None = None, steps: int | None = None) -> dict:
     """Does a small negative β lower the loss at fixed lr?  The fixed-α rule of docs/theory/generating-functions.md §6.1 [D].
 
     In the signal phase, at leading order in t, L_T ∝ (1-β)^ζ/(1-U(α, β)), so
     d/dβ log L_T at β = 0 is -ζ + ∂_β U/(1 - U): lowering β below 0 helps iff
     ∂_β U/(1 - U) > ζ (U_β from the closed form by central differences).  ζ = κ/ν is
-    the target's decay exponent (taken from the phase of a power-law problem if not given).
+    the target's decay exponent: given, or read from a power-law problem.  On any other problem (a data
+    set, a kernel, a spectral measure) and whenever ``steps`` is given, the question is answered at the
+    horizon T = ``steps`` (default 1000) from the prediction itself: helps iff ∂_β E_T < 0 at β = 0
+    (central differences of the predicted excess loss E_T = L_T - σ²/2, h = 1e-4).
+
+    The default noise model is the library's rule (:func:`sgdlab.noise.default_noise`, as the CLI):
+    SE for a problem with a data set (b distinct indices per step), Gaussian otherwise.
 
     Args:
-        problem: the problem (a power law unless ``zeta`` is given).  lr: the fixed lr.  batch: b.
-        model, tau: the noise model.  zeta: the target's decay exponent κ/ν.
+        problem: the problem.  lr: the fixed lr.  batch: b.
+        model, tau: the noise model (None: the default rule).  zeta: the target's decay exponent κ/ν.
+        steps: answer at this horizon from the prediction (any problem).
 
     Returns:
-        A dict: ``helps``, the two sides of the rule, ``noise_mass``, and the rule in words.
+        A dict: ``helps``, the two sides of the rule (or ``dexcess_dbeta`` and ``steps``), ``noise_mass``,
+        and the rule in words.
 
     Raises:
-        InputError: lr diverges at momentum 0, or the problem is not a power law and ``zeta`` is None.
+        InputError: lr diverges at momentum 0, or a bad argument.
 
     Example:
         >>> import sgdlab
@@ -192,15 +200,32 @@ def negative_momentum_helps(problem: Problem, lr: float, batch: int = 1, *, mode
         False
     """
     lr = check_positive(lr, "lr")
-    nm = resolve_noise(problem, model, batch, tau=tau)
+    sampling = "without" if problem.n_samples is not None and model is None else None
+    nm = resolve_noise(problem, model, batch, sampling, tau=tau)
     U = noise_mass(problem.eigenvalues, lr, 0.0, nm, problem.multiplicity)
     if not U < 1:
         raise InputError(f"lr={lr:g} diverges at momentum 0 (U = {U:.3g}): lower lr")
+    ph = None
+    if zeta is None and steps is None:
+        from .generating import phase as _phase
+        try:
+            ph = _phase(problem)
+        except InputError:
+            steps = 1000
+    if steps is not None:
+        from .advise import excess_grid
+        T = check_int(steps, "steps", 1)
+        h = 1e-4
+        crit = critical_curve(problem.eigenvalues, [-h], nm, problem.multiplicity)[0]
+        if not lr < crit:
+            raise InputError(f"lr={lr:g} diverges at momentum {-h:g}: lower lr")
+        Em, Ep = excess_grid(problem, [lr, lr], [-h, h], nm, T)
+        slope = (Ep - Em) / (2 * h)
+        return {"helps": bool(slope > 0), "dexcess_dbeta": float(slope), "steps": T, "noise_mass": float(U),
+                "rule": f"a small negative momentum helps iff d(excess loss at step {T})/dbeta > 0 at beta = 0"}
     h = 1e-6
     dU = (noise_mass(problem.eigenvalues, lr, h, nm, problem.multiplicity) - noise_mass(problem.eigenvalues, lr, -h, nm, problem.multiplicity)) / (2 * h)
     if zeta is None:
-        from .generating import phase as _phase
-        ph = _phase(problem)
         zeta = ph.kappa / ph.nu
     lhs = dU / (1.0 - U)
     return {"helps": bool(lhs > zeta), "dU_dbeta_over_1_minus_U": float(lhs), "zeta": float(zeta),

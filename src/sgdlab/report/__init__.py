@@ -14,7 +14,7 @@ the per-seed figures live in :mod:`sgdlab.report.volterra`, ``.fluctuations``,
     'loss.png'
 """
 
-from .figures import plot_budget, plot_curves, plot_phase, plot_stability, plot_tuning
+from .figures import plot_advice, plot_budget, plot_curves, plot_phase, plot_stability, plot_tuning
 from .sweep import phase_diagram
 
-__all__ = ["plot_curves", "plot_stability", "plot_phase", "plot_tuning", "plot_budget", "phase_diagram"]
+__all__ = ["plot_curves", "plot_stability", "plot_phase", "plot_tuning", "plot_advice", "plot_budget", "phase_diagram"]

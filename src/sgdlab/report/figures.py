@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from .._io import atomic_write  # noqa: E402
 
-__all__ = ["plot_curves", "plot_residuals", "plot_stability", "plot_phase", "plot_tuning", "plot_budget", "save"]
+__all__ = ["plot_curves", "plot_residuals", "plot_stability", "plot_phase", "plot_tuning", "plot_advice", "plot_budget", "save"]
 
 
 def save(fig, path: str | os.PathLike, dpi: int = 150) -> Path:
@@ -415,4 +415,105 @@ def plot_budget(path, curves: dict, sims: dict | None = None, title: str = "") -
     ax.set_title(title or "budget independence: lr proportional to batch", fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7)
+    return save(fig, path)
+
+
+def _inside(ax, x, y, **kw):
+    """Plot one marker clipped into the axes' limits (a point on an edge is drawn on it, never outside)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    ax.plot([min(max(x, min(x0, x1)), max(x0, x1))], [min(max(y, min(y0, y1)), max(y0, y1))], clip_on=False, **kw)
+
+
+def plot_advice(path, advice, title: str = "") -> Path:
+    """The advice figure: predicted excess loss over (lr / α*(β, b), β) per batch, and steps-to-target vs batch.
+
+    One panel per batch searched: log10 of the excess loss E_T = L_T - σ²/2 at that batch's horizon on the
+    grid searched (lr axis relative to the critical lr α*(β, b), so the stability boundary is the line
+    lr/α* = 1, drawn), the winner (star) and the best lr at momentum 0 (circle) marked on their batch's
+    panel; the axes are set from the grid and the markers, so every marker lies inside them.  With a
+    :class:`~sgdlab.linear.advise.CriticalBatch` a last panel draws steps-to-target against batch (log-log),
+    the fit S_min (1 + B_crit / b), the knee B_crit and the gradient-noise scale B_noise.
+
+    Args:
+        path: the output file (PNG/PDF/SVG by suffix).
+        advice: an :class:`~sgdlab.linear.advise.Advice` from :func:`sgdlab.advise`.
+        title: figure title.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OSError: the file cannot be written.
+
+    Example:
+        >>> import os, tempfile, sgdlab
+        >>> from sgdlab.report import plot_advice
+        >>> p = sgdlab.Problem.power_law(dim=50, noise_variance=0.01)
+        >>> a = sgdlab.advise(p, 400, "samples", batches=[1, 4], momenta=[-0.3, 0.0, 0.5], fractions=[0.05, 0.3, 0.9])
+        >>> plot_advice(os.path.join(tempfile.mkdtemp(), "advice.png"), a).exists()
+        True
+    """
+    surfaces = advice.surfaces
+    cb = advice.critical_batch
+    n = len(surfaces) + (cb is not None)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
+    axes = axes[0]
+    finite = [s["excess"][np.isfinite(s["excess"]) & (s["excess"] > 0)] for s in surfaces.values()]
+    allv = np.concatenate(finite) if finite else np.array([1.0])
+    vmin, vmax = (np.log10(allv.min()), np.log10(allv.max())) if allv.size else (0.0, 1.0)
+    vmax = min(vmax, vmin + 3.0)          # three decades above the best: the edge's blow-up would flatten the rest
+    img = None
+    for ax, (b, s) in zip(axes, sorted(surfaces.items())):
+        F = np.asarray(s["fractions"], dtype=float)
+        x = np.exp(np.nanmean(np.log(np.where(F > 0, F, np.nan)), axis=0))     # the lr/α* axis of the grid
+        y = np.asarray(s["momenta"], dtype=float)
+        E = np.where(np.isfinite(s["excess"]) & (s["excess"] > 0), s["excess"], np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            img = ax.pcolormesh(x, y, np.log10(E), shading="nearest", cmap="viridis", vmin=vmin, vmax=vmax)
+        ax.set_xscale("log")
+        marks = [advice.winner] + ([advice.zero_momentum] if advice.zero_momentum is not None else [])
+        xs = [m.lr / float(np.interp(m.momentum, y, s["critical_lr"])) for m in marks if m.batch == b]
+        xlo, xhi = min([x.min()] + xs), max([x.max(), 1.0] + xs)
+        ax.set_xlim(xlo / 1.15, xhi * 1.15)
+        ax.set_ylim(min(y.min(), 0.0) - 0.05, max(y.max(), 0.0) + 0.05)
+        ax.axvline(1.0, color="w", lw=1.5, label="stability boundary lr = α*(β, b)")
+        ax.axhline(0.0, color="w", lw=0.5, ls=":")
+        if advice.winner.batch == b:
+            w = advice.winner
+            _inside(ax, xs[0], w.momentum, marker="*", color="C3", ms=13, ls="none",
+                    label=f"advised: lr={w.lr:.3g}, β={w.momentum:.3g}")
+            if advice.zero_momentum is not None:
+                z = advice.zero_momentum
+                _inside(ax, xs[1], 0.0, marker="o", color="C1", ms=7, ls="none",
+                        label=f"best at β=0: lr={z.lr:.3g}")
+            ax.legend(fontsize=6, loc="lower left")
+        ax.set_xlabel("lr / critical lr α*(β, b)")
+        if ax is axes[0]:
+            ax.set_ylabel("momentum β")
+        ax.set_title(f"batch {b}, {s['steps']} steps", fontsize=9)
+    if img is not None:
+        fig.colorbar(img, ax=list(axes[:len(surfaces)]), label="log10 predicted excess loss L_T - σ²/2")
+    if cb is not None:
+        ax = axes[-1]
+        ok = np.isfinite(cb.steps)
+        ax.plot(cb.batches[ok], cb.steps[ok], "o-", color="C0", label="steps to target (predicted)")
+        if cb.knee is not None:
+            bb = np.geomspace(cb.batches.min(), cb.batches.max(), 100)
+            ax.plot(bb, cb.min_steps * (1 + cb.knee / bb), "--", color="0.5", lw=1, label="S_min (1 + B_crit/b)")
+            if cb.batches.min() <= cb.knee <= cb.batches.max():
+                ax.axvline(cb.knee, color="C3", lw=1.2, label=f"knee B_crit = {cb.knee:.3g}")
+            else:
+                ax.plot([], [], " ", label=f"knee B_crit = {cb.knee:.3g} (outside the batches)")
+        if np.isfinite(cb.noise_scale) and cb.batches.min() <= cb.noise_scale <= cb.batches.max():
+            ax.axvline(cb.noise_scale, color="C2", lw=1.0, ls=":", label=f"B_noise = {cb.noise_scale:.3g}")
+        else:
+            ax.plot([], [], " ", label=f"B_noise = {cb.noise_scale:.3g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size b")
+        ax.set_ylabel(f"steps to excess loss {cb.target:.3g}")
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(fontsize=6)
+    fig.suptitle(title, fontsize=9)
     return save(fig, path)
