@@ -18,9 +18,8 @@ from ..result import ResultMixin, register_status
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "CANNOT_CHECK", "VERDICTS", "ClaimResult", "png", "from_agreement",
            "Stopwatch", "command_for"]
 
-from ..factorization.bounds import HOLDS  # noqa: E402  "holds": one word for a claim and for the §C.4 bounds
+from ..factorization.bounds import HOLDS  # noqa: E402  "holds": one word for a claim and for the balancing bounds
 
-STATUSES_MEANING = "claims: holds = the paper's claim is confirmed by the numbers measured in this run"
 DOES_NOT_HOLD = register_status("does-not-hold", "claims: the numbers measured in this run contradict the claim")
 #: the three verdicts of a claim, in the order the report counts them
 VERDICTS = (HOLDS, DOES_NOT_HOLD, CANNOT_CHECK)
