@@ -19,7 +19,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="sgdlab: predict, explain, tune and verify mini-batch SGD with momentum.")
 
 #: command modules (each defines its commands on ``app`` when imported)
-COMMAND_MODULES = ("linear", "balance", "fluctuations", "manifold", "volterra", "sweep", "advise")
+COMMAND_MODULES = ("linear", "balance", "fluctuations", "manifold", "volterra", "sweep", "advise", "reproduce")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_name}")

@@ -1,0 +1,77 @@
+"""``sgdlab reproduce``: check every headline claim of the five papers in this run and write the report.
+
+Each claim (:mod:`sgdlab.claims`) runs in turn with its progress on stderr; its result is cached in
+``OUT/cache/<id>.json`` (+ ``.png``) as soon as it is done, so an interrupted run resumes where it stopped
+(a cached result is reused only when quick, seed and version match).  The report (``index.html``,
+``claims.json``, ``run.json``) is written through a staged folder at the end (docs/reproduce.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app
+from ._common import console, emit, opt_seed, prepare_out
+
+_COLOURS = {"holds": "green", "does-not-hold": "red", "cannot-check": "yellow"}
+
+
+def _list(claims, quick: bool) -> None:
+    for c in claims:
+        console.print(f"[bold]{c.id}[/]  (quick ≈{c.quick_s:.0f} s, full ≈{c.full_s:.0f} s)\n    {c.title}\n"
+                      f"    source: {c.source}", highlight=False)
+    total = sum(c.quick_s if quick else c.full_s for c in claims)
+    console.print(f"{len(claims)} claims; estimated {'quick' if quick else 'full'} run {total / 60:.1f} min")
+
+
+@app.command()
+def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (under 10 minutes on 2 cores)"),
+              only: Optional[str] = typer.Option(None, "--only", help="comma-separated claim ids (see --list)"),
+              list_: bool = typer.Option(False, "--list", help="list the claims, their sources and run times"),
+              out: Path = typer.Option(Path("sgdlab-report"), "--out", "-o", help="report folder"),
+              seed: int = typer.Option(0, "--seed", help="master random seed of every claim"),
+              json: bool = typer.Option(False, "--json", help="print claims.json on stdout")):
+    """Check the five papers' claims on real data in this run; write OUT/index.html and OUT/claims.json."""
+    from .. import __version__
+    from ..claims import config_key, run_claims, select
+    from ..report.appendix import claims_document, write_report
+    started = time.perf_counter()
+    opt_seed(seed)
+    claims = select(only)
+    if list_:
+        _list(claims, quick)
+        return
+    out = prepare_out(out)
+    cache = out / "cache"
+    n = len(claims)
+    mode = "quick" if quick else "full"
+    console.print(f"[bold]sgdlab reproduce[/] ({mode}, seed {seed}): {n} claims, estimated "
+                  f"{sum(c.quick_s if quick else c.full_s for c in claims) / 60:.1f} min on 2 idle cores")
+    status = console.status("")
+    status.start()
+
+    def on_start(c, cached):
+        status.update(f"[{claims.index(c) + 1}/{n}] {c.id}" + (" (cached)" if cached else f" (≈{c.quick_s if quick else c.full_s:.0f} s)"))
+
+    def on_done(c, r, cached):
+        colour = _COLOURS.get(r.status, "white")
+        console.print(f"[{claims.index(c) + 1}/{n}] {c.id}: [bold {colour}]{r.status}[/] "
+                      f"({r.seconds:.0f} s{', cached' if cached else ''}) {r.measured}")
+    try:
+        results = run_claims(claims, quick, seed, cache, on_start=on_start, on_done=on_done)
+    finally:
+        status.stop()
+    meta = {"mode": mode, "seed": seed, "version": __version__, "claims": n,
+            "seconds": round(time.perf_counter() - started, 1),
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
+    doc = claims_document(results, meta)
+    console.print("  ".join(f"[{_COLOURS[w]}]{k} {w}[/]" for w, k in doc["counts"].items()))
+    emit("reproduce", started, out=out, json=json, stdout=doc,
+         config={**config_key(quick, seed), "only": [c.id for c in claims]}, results=doc["counts"],
+         files=lambda o: write_report(o, results, meta))
+    console.print(f"report: {out / 'index.html'}")
