@@ -6,10 +6,14 @@ parameter and says what to change.  The CLI prints that line without a traceback
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
+import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["InputError", "as_float_array", "check_positive", "check_momentum", "check_int", "check_blowup",
            "check_tau", "check_memory", "MAX_MEMORY"]
@@ -27,6 +31,7 @@ class InputError(ValueError):
 def as_float_array(value, name: str, ndim: int = 1, nonnegative: bool = False,
                    allow_empty: bool = False) -> np.ndarray:
     """Return ``value`` as a finite float64 array of dimension ``ndim`` (complex input is refused)."""
+    import numpy as np          # here, not at the top: the CLI's --help checks options without numpy
     try:
         raw = np.asarray(value)
         complex_ = np.iscomplexobj(raw)
@@ -50,7 +55,7 @@ def _real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputError(f"{name} must be a real number, got {value!r}")
     v = float(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         raise InputError(f"{name} must be finite, got {v}")
     return v
 
@@ -71,7 +76,7 @@ def check_momentum(value, name: str = "momentum") -> float:
 
 
 def check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or _is_numpy_bool(value):
         raise InputError(f"{name} must be an integer, got the boolean {value!r}")
     if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
@@ -82,6 +87,12 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     if v < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {v}")
     return v
+
+
+def _is_numpy_bool(value) -> bool:
+    """``value`` is a ``numpy.bool_`` (there can be none before numpy is imported, so this never imports it)."""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.bool_)
 
 
 def check_blowup(value, name: str = "blowup") -> float:
