@@ -101,3 +101,36 @@ def test_a_read_only_install_predicts_and_caches_its_kernels_under_the_users_hom
     finally:
         for root, dirs, files in os.walk(site):
             os.chmod(root, stat.S_IRWXU)
+
+
+def test_a_prediction_imports_neither_scipy_optimize_nor_matplotlib():
+    code = ("import sys, sgdlab; c = sgdlab.predict(sgdlab.Problem.power_law(dim=30), sgdlab.SGD(lr=0.3), 40); "
+            "print(c.status, sorted(m for m in ('scipy.optimize', 'scipy.sparse', 'matplotlib') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                       env=_env(PYTHONPATH=str(SRC.parent)))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split(None, 1) == ["converges", "[]\n"], r.stdout
+
+
+def test_the_critical_lr_is_the_root_of_unit_noise_mass_as_brentq_finds_it():
+    """The Newton root find that replaced scipy's brentq (to keep scipy.optimize off the first prediction)
+    lands within the tolerance both are asked for: xtol·α_hi + 4ε·α*."""
+    import numpy as np
+    from scipy import optimize
+
+    from sgdlab.linear.noise import gaussian
+    from sgdlab.linear.stability import critical_lr_from_spectrum, noise_mass, upper_lr
+    eps = np.finfo(float).eps
+    for dim, nu in ((3, 1.0), (200, 1.5), (5000, 2.0)):
+        lam = sgdlab.Problem.power_law(dim=dim, nu=nu).eigenvalues
+        for beta in (-0.5, 0.0, 0.9, 0.99):
+            for batch in (1, 4, 64):
+                nm = gaussian(batch)
+                hi = upper_lr(float(lam.max()), beta, nm)
+                ours = critical_lr_from_spectrum(lam, beta, nm)
+                if ours == hi:                                   # U < 1 up to the edge: no root to find
+                    assert noise_mass(lam, hi * (1 - 1e-13), beta, nm) < 1
+                    continue
+                theirs = optimize.brentq(lambda a: noise_mass(lam, a, beta, nm) - 1.0, 0.0, hi * (1 - 1e-13),
+                                         xtol=1e-14 * hi, rtol=4 * eps)
+                assert abs(ours - theirs) <= 2 * (1e-14 * hi + 4 * eps * theirs), (dim, beta, batch, ours, theirs)
