@@ -134,3 +134,12 @@ def test_the_critical_lr_is_the_root_of_unit_noise_mass_as_brentq_finds_it():
                 theirs = optimize.brentq(lambda a: noise_mass(lam, a, beta, nm) - 1.0, 0.0, hi * (1 - 1e-13),
                                          xtol=1e-14 * hi, rtol=4 * eps)
                 assert abs(ours - theirs) <= 2 * (1e-14 * hi + 4 * eps * theirs), (dim, beta, batch, ours, theirs)
+
+
+def test_numba_imported_before_sgdlab_still_caches_in_sgdlabs_folder(tmp_path):
+    code = ("import numba; from numba.core import config; before = config.CACHE_DIR; import sgdlab; "
+            "print(repr(before), config.CACHE_DIR)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env=_env(PYTHONPATH=str(SRC.parent), XDG_CACHE_HOME=str(tmp_path)))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["''", str(tmp_path / "sgdlab" / "numba")]
