@@ -109,8 +109,8 @@ def assert_one_error(r, *needles, after_output=False):
 
 def test_every_listed_command_has_a_case(run):
     r = run("--help")
-    listed = {line.split()[1] for line in r.stdout.splitlines() if line.startswith("│ ") and len(line.split()) > 2
-              and not line.split()[1].startswith("-")}
+    section = r.stdout.split("Commands:", 1)[1].splitlines()
+    listed = {line.split()[0] for line in section if line.startswith("  ") and not line.startswith("   ")}
     assert set(BASE) <= listed and len(BASE) == 13
 
 
@@ -284,11 +284,11 @@ def test_ctrl_c_returns_within_2s_with_130_and_no_partial_output(tmp_path, args)
 
 
 def test_ctrl_c_in_process_is_130_with_one_line_and_no_output(run, tmp_path, monkeypatch):
-    import sgdlab.cli.linear as cli_linear
+    import sgdlab.linear
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli_linear.linear, "simulate", interrupted)
+    monkeypatch.setattr(sgdlab.linear, "simulate", interrupted)
     out = tmp_path / "o"
     r = run("compare", "--dim", "20", "--steps", "50", "--out", str(out))
     assert r.returncode == 130 and r.stderr.strip().splitlines()[-1] == "interrupted" and "Traceback" not in r.stderr
@@ -296,11 +296,11 @@ def test_ctrl_c_in_process_is_130_with_one_line_and_no_output(run, tmp_path, mon
 
 
 def test_ctrl_c_while_writing_leaves_no_half_written_folder(run, tmp_path, monkeypatch):
-    import sgdlab.cli.linear as cli_linear
+    import sgdlab.report
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli_linear, "plot_curves", interrupted)        # after theory.json/csv were written
+    monkeypatch.setattr(sgdlab.report, "plot_curves", interrupted)     # after theory.json/csv were written
     out = tmp_path / "o"
     r = run("predict", "--dim", "20", "--steps", "50", "--out", str(out))
     assert r.returncode == 130 and r.stderr.strip().splitlines()[-1] == "interrupted"
@@ -321,19 +321,19 @@ def test_json_on_stdout_and_run_json_never_hold_nan_or_inf(run, tmp_path):
 def test_warnings_never_precede_an_error_line_and_follow_a_success(run, monkeypatch):
     import warnings
 
-    import sgdlab.cli.linear as cli_linear
+    import sgdlab.linear
     from sgdlab import InputError
-    predict = cli_linear.linear.predict
+    predict = sgdlab.linear.predict
 
     def noisy(*a, **k):
         warnings.warn("overflow encountered in multiply", RuntimeWarning)
         raise InputError("lr too large: lower --lr")
-    monkeypatch.setattr(cli_linear.linear, "predict", noisy)
+    monkeypatch.setattr(sgdlab.linear, "predict", noisy)
     assert_one_error(run("predict", "--dim", "20", "--steps", "50"), "--lr")
 
     def noisy_ok(*a, **k):
         warnings.warn("overflow encountered in multiply", RuntimeWarning)
         return predict(*a, **k)
-    monkeypatch.setattr(cli_linear.linear, "predict", noisy_ok)
+    monkeypatch.setattr(sgdlab.linear, "predict", noisy_ok)
     r = run("predict", "--dim", "20", "--steps", "50")
     assert r.returncode == 0 and r.stderr.strip().splitlines()[-1] == "warning: overflow encountered in multiply"

@@ -13,6 +13,11 @@ ball (v ← βv - αg, w ← w + v, = torch.optim.SGD), time in steps, training 
 
 import importlib as _importlib
 
+from . import _numba_cache
+
+#: compiled kernels are cached in ~/.cache/sgdlab/numba unless NUMBA_CACHE_DIR says otherwise (read-only installs)
+_numba_cache.set_default_cache_dir()
+
 #: public name -> the module that defines it; loaded on first access (PEP 562), so that
 #: ``import sgdlab`` (and the console entry point) start without numpy, scipy or numba
 _EXPORTS = {

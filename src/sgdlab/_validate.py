@@ -6,10 +6,14 @@ parameter and says what to change.  The CLI prints that line without a traceback
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
+import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["InputError", "as_float_array", "rounding_eps", "check_positive", "check_momentum", "check_int", "check_blowup",
            "check_tau", "check_memory", "MAX_MEMORY"]
@@ -31,6 +35,7 @@ def as_float_array(value, name: str, ndim: int | tuple[int, ...] = 1, nonnegativ
     Any real dtype is accepted (float32, float16, integers): the copy is float64, the precision the
     library computes in; :func:`rounding_eps` says how precise the input was.  Complex input is refused.
     """
+    import numpy as np          # here, not at the top: the CLI's --help checks options without numpy
     try:
         raw = np.asarray(value)
         complex_ = np.iscomplexobj(raw)
@@ -65,6 +70,7 @@ def rounding_eps(value) -> float:
         >>> rounding_eps(np.ones(2, np.float32)) == float(np.finfo(np.float32).eps), rounding_eps([1, 2])
         (True, 2.220446049250313e-16)
     """
+    import numpy as np
     dtype = getattr(value, "dtype", None)
     if dtype is not None and np.issubdtype(dtype, np.floating):
         return float(np.finfo(dtype).eps)
@@ -75,7 +81,7 @@ def _real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputError(f"{name} must be a real number, got {value!r}")
     v = float(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         raise InputError(f"{name} must be finite, got {v}")
     return v
 
@@ -96,7 +102,7 @@ def check_momentum(value, name: str = "momentum") -> float:
 
 
 def check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or _is_numpy_bool(value):
         raise InputError(f"{name} must be an integer, got the boolean {value!r}")
     if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
@@ -107,6 +113,12 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     if v < minimum:
         raise InputError(f"{name} must be >= {minimum}, got {v}")
     return v
+
+
+def _is_numpy_bool(value) -> bool:
+    """``value`` is a ``numpy.bool_`` (there can be none before numpy is imported, so this never imports it)."""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.bool_)
 
 
 def check_blowup(value, name: str = "blowup") -> float:

@@ -16,9 +16,25 @@ Use the converters for other conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from ._validate import InputError, check_int, check_momentum, check_positive
-from .schedules import Schedule, describe, role_values
+
+if TYPE_CHECKING:
+    from .schedules import Schedule
+
+
+def _is_schedule(x) -> bool:
+    """True for a :class:`sgdlab.schedules.Schedule`; numbers answer without loading the schedules (numpy)."""
+    if isinstance(x, (int, float, str)) or x is None:
+        return False
+    from .schedules import Schedule
+    return isinstance(x, Schedule)
+
+
+def _role_values(x, steps: int, role: str):
+    from .schedules import role_values
+    return role_values(x, steps, role)
 
 __all__ = ["SGD", "SAMPLING_MODES", "ema_to_vform", "vform_to_ema"]
 
@@ -91,12 +107,12 @@ class SGD:
     sampling: str = "online"
 
     def __post_init__(self):
-        if isinstance(self.lr, Schedule):
-            role_values(self.lr, 1, "lr")            # the first step now; every step when the horizon is known
+        if _is_schedule(self.lr):
+            _role_values(self.lr, 1, "lr")            # the first step now; every step when the horizon is known
         else:
             object.__setattr__(self, "lr", check_positive(self.lr, "lr"))
-        if isinstance(self.momentum, Schedule):
-            role_values(self.momentum, 1, "momentum")
+        if _is_schedule(self.momentum):
+            _role_values(self.momentum, 1, "momentum")
         else:
             object.__setattr__(self, "momentum", check_momentum(self.momentum))
         object.__setattr__(self, "batch", check_int(self.batch, "batch", 1))
@@ -106,18 +122,18 @@ class SGD:
     @property
     def has_schedule(self) -> bool:
         """True when lr or momentum is a schedule (a function of the step)."""
-        return isinstance(self.lr, Schedule) or isinstance(self.momentum, Schedule)
+        return _is_schedule(self.lr) or _is_schedule(self.momentum)
 
     def per_step(self, steps: int):
         """(α_t, β_t) for the updates t = 0..steps-1, float64 arrays checked for their roles."""
         from ._validate import check_memory
         check_memory(16.0 * check_int(steps, "steps", 1), f"a schedule over steps={steps}", "shorten the horizon")
-        return role_values(self.lr, steps, "lr"), role_values(self.momentum, steps, "momentum")
+        return _role_values(self.lr, steps, "lr"), _role_values(self.momentum, steps, "momentum")
 
     def require_constant(self, where: str) -> "SGD":
         """``self`` when lr and momentum are numbers; else one InputError line saying ``where`` takes no schedule."""
         if self.has_schedule:
-            name = "lr" if isinstance(self.lr, Schedule) else "momentum"
+            name = "lr" if _is_schedule(self.lr) else "momentum"
             raise InputError(f"{name} is a schedule ({getattr(self, name).describe()}): {where} takes a constant "
                              f"{name}; schedules run in sgdlab.predict, sgdlab.predict_exact and sgdlab.simulate")
         return self
@@ -134,6 +150,7 @@ class SGD:
 
     def to_dict(self) -> dict:
         """JSON: numbers as they are, a schedule as its dict (:meth:`from_dict` is the inverse)."""
+        from .schedules import describe
         return {"lr": describe(self.lr), "momentum": describe(self.momentum), "batch": self.batch,
                 "sampling": self.sampling}
 

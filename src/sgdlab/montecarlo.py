@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from .curve import Curve
 from .result import DIVERGES, FINITE, register_status
@@ -62,6 +61,7 @@ def z_threshold(m: int, p: float = FAMILY_P) -> float:
         3.719
     """
     m = max(int(m), 1)
+    from scipy import special             # scipy loads on use: start-up (issue 17)
     return float(-special.ndtri(p / (2.0 * m)))
 
 

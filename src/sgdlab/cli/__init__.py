@@ -3,6 +3,14 @@
 Machine output (JSON) goes to stdout with ``--json``; tables, progress bars and
 messages go to stderr.  Bad input prints one line ``error: ...`` and exits with 2.
 Each command group lives in its own module and registers itself on ``app``.
+
+Start-up (issue 17): ``sgdlab --help`` and ``sgdlab CMD --help`` load typer and the command modules
+only.  So a command module imports, at its top, nothing but the standard library, typer and the light
+modules of sgdlab (``_validate``, ``_io``, ``hyper``, ``cli._common``); numpy, scipy, numba, rich,
+matplotlib and the engines are imported inside the command bodies and helpers that use them
+(figures through :func:`sgdlab.cli._common.report`).  ``tests/test_startup.py`` holds every
+``--help`` to that.  Help is click's plain layout (``rich_markup_mode=None``): typer's rich layout
+costs a quarter of a second of imports (rich, markdown-it, pygments) before anything is printed.
 """
 
 from __future__ import annotations
@@ -12,13 +20,29 @@ import sys
 import warnings
 
 import typer
+from typer.core import TyperGroup
 
 from .._validate import InputError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+
+class _Commands(TyperGroup):
+    """The command group: ``--help`` lists each command with the whole first paragraph of its docstring
+    (click's plain layout would cut it at the terminal width with "...")."""
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = [(name, " ".join((cmd.help or "").split("\n\n")[0].split()))
+                for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="sgdlab: predict, explain, tune and verify mini-batch SGD with momentum.")
 
-#: command modules (each defines its commands on ``app`` when imported)
+#: command modules (each defines its commands on ``app`` when imported; a new one is one more name here)
 COMMAND_MODULES = ("linear", "balance", "fluctuations", "manifold", "volterra", "sweep", "advise", "reproduce")
 
 for _name in COMMAND_MODULES:

@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: problem options, output folder, run.json, progress, tables."""
+"""Shared CLI plumbing: problem options, output folder, run.json, progress, tables.
+
+Nothing heavy is imported here at load time (numpy, rich, the engine load inside the functions that
+use them), so that ``sgdlab --help`` stays fast: see :mod:`sgdlab.cli`.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +18,38 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from .._io import _umask, write_text
 from .._validate import InputError
-from ..problem import Problem
-from ..result import jsonable
 
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..problem import Problem
+
+
+def rich_console():
+    """The one rich console on stderr, created on first use (importing rich costs a tenth of a second)."""
+    global _RICH_CONSOLE
+    if _RICH_CONSOLE is None:
+        from rich.console import Console
+        _RICH_CONSOLE = Console(stderr=True)
+    return _RICH_CONSOLE
+
+
+_RICH_CONSOLE = None
+
+
+class _Console:
+    """Stands for :func:`rich_console` in ``console.print(...)``, ``console.status(...)``."""
+
+    def __getattr__(self, name):
+        return getattr(rich_console(), name)
+
+
+#: messages, tables and progress go here (stderr); ``console.print(...)``, ``console.status(...)``
+console = _Console()
 
 
 def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_variance: float,
@@ -41,6 +65,7 @@ def load_problem(spectrum: str, nu: float, kappa: float, dim: int, noise_varianc
     built-in set and ``raw`` (X as given) for your file.  A spectrum text file may hold one column
     (eigenvalues) or two (eigenvalue, target).
     """
+    from ..problem import Problem
     from .. import data as _data
     if data is not None and kernel is not None:
         raise InputError("give --data or --kernel, not both")
@@ -198,11 +223,22 @@ def staged_out(out: Path, option: str = "--out"):
 def versions() -> dict:
     import matplotlib
     import numba
+    import numpy as np
     import scipy
 
     from .. import __version__
     return {"sgdlab": __version__, "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "numba": numba.__version__, "matplotlib": matplotlib.__version__}
+
+
+def report(module: str = ""):
+    """``sgdlab.report`` (or its submodule ``module``, e.g. ``"volterra"``), imported when called.
+
+    File writers call ``report().plot_curves(path, ...)`` inside the writer, so that matplotlib loads
+    only when a figure is written (a command without ``--out`` never imports it).
+    """
+    import importlib
+    return importlib.import_module("sgdlab.report" + (f".{module}" if module else ""))
 
 
 def write_run_json(out: Path, command: str, config: dict, started: float, results: dict | None = None) -> Path:
@@ -238,6 +274,7 @@ def emit(command: str, started: float, *, out: Path | None, json: bool, config: 
 
 
 def _jsonable(x):
+    import numpy as np
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, np.ndarray):
@@ -249,6 +286,7 @@ def _jsonable(x):
 
 def dumps(doc) -> str:
     """JSON text without NaN or inf (they become null: :func:`sgdlab.result.jsonable`)."""
+    from ..result import jsonable
     return json.dumps(jsonable(doc), indent=1, allow_nan=False, default=_jsonable)
 
 
@@ -263,8 +301,9 @@ def progress_bar(description: str, enabled: bool = True):
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as prog:
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=rich_console(), transient=True) as prog:
         task = prog.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
@@ -273,6 +312,8 @@ def progress_bar(description: str, enabled: bool = True):
 
 
 def table(title: str, columns: list[str], rows: list[list]) -> None:
+    """A rich table of ``rows`` under ``columns`` on stderr (floats to 4 significant digits)."""
+    from rich.table import Table
     t = Table(title=title, title_style="bold", header_style="bold")
     for c in columns:
         t.add_column(c, justify="right")

@@ -12,12 +12,9 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from .._validate import InputError
-from ..linear.advise import SCHEDULE_FAMILIES, UNITS
-from ..linear.advise import advise as advise_api
 from . import app
 from ._common import emit, opt_float, opt_int, opt_int_list, prepare_out, table
 from .linear import (DATA, DATADIR, DIM, FEATURES, JSON, KAPPA, KERNEL, LABEL_COLUMN, LABELS, MAX_INT, MODEL, NOISE,
@@ -39,8 +36,9 @@ VERIFY = typer.Option(False, "--verify", help="simulate SGD at the advised point
 SEEDS = typer.Option(200, "--seeds", help="--verify: independent SGD runs per point")
 
 
-def _momenta(text: str, grid: int) -> np.ndarray:
+def _momenta(text: str, grid: int):
     """'LOW:HIGH' or 'LOW:HIGH:POINTS' -> the momentum grid (checked, named --momenta)."""
+    import numpy as np
     parts = str(text).split(":")
     try:
         vals = [float(v) for v in parts]
@@ -86,6 +84,9 @@ def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: 
             seeds: int, seed: int, out: Optional[Path], json: bool) -> None:
     """The advise / tune command body: check the options by their names, search, print, emit."""
     started = time.perf_counter()
+    from ..linear.advise import SCHEDULE_FAMILIES, UNITS
+    from ..linear.advise import advise as advise_api
+    import numpy as np
     spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir = problem_args
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     opt_int(budget, "--budget" if command == "advise" else "--steps", 1, MAX_INT)

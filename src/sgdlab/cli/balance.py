@@ -3,7 +3,8 @@
 Sweeps the learning rate in units of 2/L0 over many initialisations and reports, per
 learning rate, the fraction of runs that converge / cycle / are chaotic / diverge, the
 final imbalance ratio, the sharpness at the limit and the §C.4 bounds; optionally the
-convergence map over (initial imbalance, learning rate) and the figures.
+convergence map over (initial imbalance, learning rate) and the figures.  numpy and the
+package load inside the command (see :mod:`sgdlab.cli`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import json as jsonlib
 import math
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
 
-from .. import factorization as fz
 from .._io import write_text
 from .._validate import InputError, check_int, check_positive
-from ..report.factorization import plot_balance, plot_convergence_map, plot_trajectories
 from . import app
-from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, table
+from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, report, table
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MATRIX_C = "0.2,0.8,1.2,1.5,1.8,2.1,2.4"
 SCALAR_C = "0.05:2.3:46"
@@ -32,6 +33,7 @@ SCALAR_C = "0.05:2.3:46"
 
 def parse_floats(text: str, name: str) -> np.ndarray:
     """'a,b,c' or 'start:stop:count' (inclusive linspace) -> finite float array."""
+    import numpy as np
     try:
         if ":" in text:
             a, b, n = text.split(":")
@@ -47,6 +49,9 @@ def parse_floats(text: str, name: str) -> np.ndarray:
 
 def _setup(singular_values, rank, scale, start, runs, seed):
     """(A, X0, Y0, description) for the matrix experiment or a scalar start (x0, y0)."""
+    import numpy as np
+
+    from .. import factorization as fz
     s = parse_floats(singular_values, "singular-values")
     if start is not None:
         x0, y0 = parse_floats(start, "start") if start.count(",") == 1 else (None, None)
@@ -63,6 +68,7 @@ def _setup(singular_values, rank, scale, start, runs, seed):
 
 def _clean(x):
     """Replace non-finite floats by None, recursively, so no NaN reaches JSON."""
+    import numpy as np
     if isinstance(x, dict):
         return {k: _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple, np.ndarray)):
@@ -86,6 +92,7 @@ def _pct(v: float) -> str:
 
 
 def _show(rows: list[dict]) -> None:
+    from .. import factorization as fz
     cols = ["c", "h med", "conv", "per", "chaos", "div", "unset", "ratio med", "max hλ", "viol"]
     body = [[r["c"], r["lr_median"], *(_pct(r[f"frac_{k}"]) for k in fz.STATUSES),
              "—" if r["ratio_median"] is None else r["ratio_median"],
@@ -106,6 +113,8 @@ def _run_rows(sw) -> list[list]:
 
 
 def _write(out: Path, sw, cmap, traj, c_traj, doc: dict) -> list[str]:
+    from .. import factorization as fz
+    figures = report("factorization")
     rows = doc["rows"]
     keys = [k for k in rows[0] if k not in ("ratio_q10_q50_q90", "periods")]
     write_text(out / "sweep.csv", _csv(keys + ["periods"], [[r[k] for k in keys] + [
@@ -114,14 +123,14 @@ def _write(out: Path, sw, cmap, traj, c_traj, doc: dict) -> list[str]:
                                        "ratio", "loss", "sharpness_limit", "at_global_min", "bounds_ok",
                                        "stopped_at"], _run_rows(sw)))
     write_text(out / "sweep.json", jsonlib.dumps(doc, indent=1, allow_nan=False) + "\n")
-    plot_balance(out / "balance.png", sw, doc["problem"])
-    plot_trajectories(out / "trajectories.png", traj, c_traj, "run 0 of " + doc["problem"])
+    figures.plot_balance(out / "balance.png", sw, doc["problem"])
+    figures.plot_trajectories(out / "trajectories.png", traj, c_traj, "run 0 of " + doc["problem"])
     files = ["sweep.csv", "runs.csv", "sweep.json", "balance.png", "trajectories.png"]
     if cmap is not None:
         write_text(out / "map.csv", _csv(["scale", "imbalance0_median", "c", *fz.STATUSES], [
             [s, cmap.imbalance0[i], c, *(cmap.fractions[k][i, j] for k in fz.STATUSES)]
             for i, s in enumerate(cmap.scales) for j, c in enumerate(cmap.c)]))
-        plot_convergence_map(out / "convergence_map.png", cmap)
+        figures.plot_convergence_map(out / "convergence_map.png", cmap)
         files += ["map.csv", "convergence_map.png"]
     return files + ["run.json"]
 
@@ -151,6 +160,9 @@ def balance(singular_values: str = typer.Option("1,0.6,0.3", help="singular valu
             json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """GD with large learning rates on ½‖A − XYᵀ‖²_F: convergence beyond 2/L0 and balancing (the balancing paper)."""
     started = time.perf_counter()
+    import numpy as np
+
+    from .. import factorization as fz
     opt_int(rank, "--rank", 1, 10**4)
     opt_float(scale, "--scale", 0.0, low_open=True)
     opt_int(runs, "--runs", 1, 10**7)

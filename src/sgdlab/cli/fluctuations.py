@@ -1,22 +1,24 @@
-"""``sgdlab fluctuations``: the stationary law of finite-lr SGD (the fluctuations paper) against a simulation."""
+"""``sgdlab fluctuations``: the stationary law of finite-lr SGD (the fluctuations paper) against a simulation.
+
+numpy and the package load inside the command (see :mod:`sgdlab.cli`).
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
 
-from .. import fluctuations as fl
 from .._io import write_text
 from .._validate import InputError
-from ..montecarlo import sample_kurtosis
-from ..verdict import agreement_of_values, format_z
 from . import app
 from ._common import (_load_array, console, dumps, emit, opt_float, opt_int, opt_momentum, opt_seed, prepare_out,
                       progress_bar, table)
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ADDITIVE = ("random", "isotropic", "hessian")
 DATA = ("online", "replacement", "distinct", "label")
@@ -24,6 +26,7 @@ PRECONDITIONERS = ("none", "newton", "natural", "adam")
 
 
 def _hessian(eigenvalues: str, hessian: Optional[Path], rotate: bool, seed: int) -> np.ndarray:
+    import numpy as np
     if hessian is not None:
         return np.atleast_2d(_load_array(hessian, "--hessian"))
     try:
@@ -40,6 +43,9 @@ def _hessian(eigenvalues: str, hessian: Optional[Path], rotate: bool, seed: int)
 
 def _noise(kind: str, H: np.ndarray, scale: float, label_variance: float, batch: int, n_data: int, seed: int):
     """A noise model from the CLI options (data sets are drawn from x ~ N(0, H), y = x·1 + ε)."""
+    import numpy as np
+
+    from .. import fluctuations as fl
     d = H.shape[0]
     rng = np.random.default_rng(seed + 1)
     if kind == "random":
@@ -68,6 +74,7 @@ def _noise(kind: str, H: np.ndarray, scale: float, label_variance: float, batch:
 
 def _preconditioner(kind: str, H: np.ndarray, model) -> Optional[np.ndarray]:
     """none | newton (H⁻¹) | natural (F⁻¹, F = per-sample noise at w* = batch·C̄(0)) | adam (diag C̄(0))^-1/2."""
+    from .. import fluctuations as fl
     if kind == "none":
         return None
     if kind == "newton":
@@ -80,6 +87,8 @@ def _preconditioner(kind: str, H: np.ndarray, model) -> Optional[np.ndarray]:
 
 
 def _rows(st, sim, cmp_theory, cmp_ct) -> list[list]:
+    import numpy as np
+
     def tr(m):
         return None if m is None else float(np.trace(m))
     rows = [["tr Σ", tr(st.cov), tr(st.continuous_cov), tr(sim.cov) if sim else "", tr(sim.cov_se) if sim else ""],
@@ -96,6 +105,7 @@ def _rows(st, sim, cmp_theory, cmp_ct) -> list[list]:
 
 
 def _write_outputs(out: Path, st, sim, curve) -> list[str]:
+    import numpy as np
     d = st.cov.shape[0]
     lines = ["i,j,theory,continuous,simulated,simulated_se"]
     for i in range(d):
@@ -139,6 +149,9 @@ def fluctuations(
         json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Stationary covariance and excess loss of SGD at a finite learning rate, against a simulation."""
     started = time.perf_counter()
+    import numpy as np
+
+    from .. import fluctuations as fl
     opt_float(noise_scale, "--noise-scale", 0.0)
     opt_float(label_variance, "--label-variance", 0.0)
     opt_int(batch, "--batch", 1, 10**7)
@@ -188,6 +201,7 @@ def fluctuations(
     table("stationary law of e = w - w*", ["quantity", "theory", "continuous time", "simulation", "MC std. error"],
           _rows(st, sim, cmp_theory, cmp_ct))
     if cmp_theory:
+        from ..verdict import format_z
         console.print(f"max |z| = {format_z(cmp_theory['max_z'])} over the covariance entries "
                       f"({sim.chains} chains x {sim.steps} steps, burn-in {sim.burn_in})")
     doc = {"status": st.status, "lr_max": lmax, "theory": st.to_dict(),
@@ -214,6 +228,10 @@ def fluctuations(
 def covariance_verdict(sim, cov):
     """The simulated stationary covariance (lower triangle, with its standard errors) against ``cov``
     (:func:`sgdlab.verdict.agreement_of_values`; heavy tails from the per-chain excess loss)."""
+    import numpy as np
+
+    from ..montecarlo import sample_kurtosis
+    from ..verdict import agreement_of_values
     low = np.tril_indices_from(np.asarray(cov))
     kurt = None
     if sim.per_chain_loss is not None:

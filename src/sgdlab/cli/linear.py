@@ -1,25 +1,25 @@
-"""``sgdlab predict | simulate | compare | stability``: the linear engine on the command line."""
+"""``sgdlab predict | simulate | compare | stability``: the linear engine on the command line.
+
+numpy, the engine and the figures load inside the commands (see :mod:`sgdlab.cli`): ``--help`` needs none.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
 
-from .. import linear
-from ..curve import Curve
-from ..hyper import SAMPLING_MODES, SGD
+from ..hyper import SAMPLING_MODES
 from .._validate import InputError
-from ..linear.predict import METHODS
-from ..montecarlo import agreement
-from ..verdict import Z_CAP, format_z, suggest_exact
-from ..report import plot_curves, plot_stability
 from . import app
 from ._common import (console, emit, load_problem, opt_float, opt_int, opt_int_list, opt_momentum, opt_seed,
-                      prepare_out, progress_bar, table)
+                      prepare_out, progress_bar, report, table)
+
+if TYPE_CHECKING:
+    from ..curve import Curve
+    from ..hyper import SGD
 
 # ----------------------------------------------------------------- options
 SPECTRUM = typer.Option("power-law", help="'power-law' or a file of eigenvalues (.npy/.txt/.csv; "
@@ -90,6 +90,7 @@ def _check_tau(tau) -> None:
     """--tau: 'fit' or a finite number <= 1, the library's rule (checked even where the model does not use it)."""
     if tau == "fit":
         return
+    from .. import linear
     try:
         linear.noise.resolve_tau(None, float(tau))
     except (TypeError, ValueError) as exc:       # InputError is a ValueError
@@ -129,6 +130,8 @@ def _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch
            data=None, features=None, n_samples=None, data_dir=None, model="auto", own: dict | None = None):
     """Problem, hyperparameters and theory model; with data (--data, --kernel) the default is SE with b distinct
     indices."""
+    from .. import linear
+    from ..hyper import SGD
     _check_model(model)
     own = own or {}
     problem = load_problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples, data_dir,
@@ -180,6 +183,7 @@ def _summary(curve: Curve) -> dict:
 
 
 def _curve_rows(curve: Curve, n: int = 8) -> list[list]:
+    import numpy as np
     idx = np.unique(np.rint(np.geomspace(1, len(curve), n)).astype(int) - 1)
     return [[int(curve.steps[i]), float(curve.loss[i])] + ([] if curve.stderr is None else [float(curve.stderr[i])])
             for i in idx]
@@ -205,6 +209,8 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
     started = time.perf_counter()
+    from .. import linear
+    from ..linear.predict import METHODS
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps)
     _check_tau(tau)
@@ -222,7 +228,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     table("predicted loss", ["step", "loss"], _curve_rows(curve))
     emit("predict", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=summary,
          files={**_curve_files("theory", curve),
-                "loss.png": lambda p: plot_curves(p, theory=curve, title=problem.name, sgd=sgd)},
+                "loss.png": lambda p: report().plot_curves(p, theory=curve, title=problem.name, sgd=sgd)},
          stdout={**summary, "curve": curve.to_dict()})
 
 
@@ -238,6 +244,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
     started = time.perf_counter()
+    from .. import linear
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps, seeds, seed)
     out = prepare_out(out)
@@ -252,13 +259,16 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     emit("simulate", started, out=out, json=json, results=summary,
          config=_config(problem, sgd, steps, seeds=seeds, seed=seed, backend=curve.meta["backend"]),
          files={**_curve_files("simulation", curve),
-                "loss.png": lambda p: plot_curves(p, simulation=curve, title=problem.name, sgd=sgd)},
+                "loss.png": lambda p: report().plot_curves(p, simulation=curve, title=problem.name, sgd=sgd)},
          stdout={**summary, "curve": curve.to_dict()})
 
 
 def compare_curves(theory: Curve, sim: Curve, verdict=None) -> dict:
     """Point-by-point error table (z = (mean - theory)/stderr where it means something, relative error) and
     the verdict of :func:`sgdlab.montecarlo.agreement`, the one agreement function of the library."""
+    import numpy as np
+
+    from ..verdict import Z_CAP, agreement
     a = agreement(theory, sim) if verdict is None else verdict
     n = min(len(theory), len(sim))
     z, rel, checked = np.zeros(n), np.zeros(n), np.zeros(n, bool)
@@ -273,10 +283,12 @@ def compare_curves(theory: Curve, sim: Curve, verdict=None) -> dict:
 
 def _capped(x: float) -> str | float:
     """A number for the table, or words when it is beyond what a table should print (|x| > 1e6)."""
+    from ..verdict import Z_CAP
     return x if abs(x) <= Z_CAP else ("> 1e6" if x > 0 else "< -1e6")
 
 
 def _error_rows(err: dict, n: int = 8) -> list[list]:
+    import numpy as np
     idx = np.unique(np.rint(np.geomspace(1, len(err["steps"]), n)).astype(int) - 1)
     return [[int(err["steps"][i]), err["theory"][i], err["mean"][i], err["stderr"][i],
              _capped(float(err["z"][i])) if err["checked"][i] else "-", _capped(float(err["rel"][i]))] for i in idx]
@@ -296,6 +308,10 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             json: bool = JSON):
     """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
     started = time.perf_counter()
+    import numpy as np
+
+    from .. import linear
+    from ..verdict import agreement, format_z, suggest_exact
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(lr, momentum, batch, steps, seeds, seed)
     _check_tau(tau)
@@ -325,7 +341,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     emit("compare", started, out=out, json=json, results=results,
          config=_config(problem, sgd, steps, seeds=seeds, seed=seed, model=model, tau=theory.meta.get("tau"),
                         backend=sim.meta["backend"]),
-         files={"compare.png": lambda p: plot_curves(p, theory=theory, simulation=sim, title=title, verdict=verdict, sgd=sgd),
+         files={"compare.png": lambda p: report().plot_curves(p, theory=theory, simulation=sim, title=title, verdict=verdict, sgd=sgd),
                 **_curve_files("theory", theory), **_curve_files("simulation", sim),
                 "errors.csv": lambda p: _write_error_table(p, err)})
     colour = {"agrees": "green", "disagrees": "red"}.get(verdict.status, "yellow")
@@ -335,7 +351,10 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
 
 def _write_error_table(path: Path, err: dict) -> None:
     """errors.csv: z is 0 where ``checked`` is 0 (no trusted standard error there) and capped at ±1e6."""
+    import numpy as np
+
     from .._io import write_text
+    from ..verdict import Z_CAP
     lines = ["step,theory,sgd_mean,stderr,z,rel_err,checked"]
     for i in range(len(err["steps"])):
         z = float(np.clip(err["z"][i], -Z_CAP, Z_CAP)) if err["checked"][i] else 0.0
@@ -357,6 +376,9 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
               out: Optional[Path] = OUT, json: bool = JSON):
     """Critical learning rate for each momentum, and the (lr, momentum) stability map as PNG."""
     started = time.perf_counter()
+    import numpy as np
+
+    from .. import linear
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     _check_sgd(batch=batch)
     opt_momentum(momentum_min, "--momentum-min")
@@ -385,7 +407,8 @@ def stability(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, di
                                                                                        smap.critical_lr))
     emit("stability", started, out=out, json=json, results={"critical_lr": {str(r[0]): r[1] for r in rows}},
          config={"problem": problem.summary(), "batch": batch, "grid": grid, "model": nm.name},
-         files={"stability.png": lambda p: plot_stability(p, smap, batch, title=f"{problem.name}, batch {batch}"),
+         files={"stability.png": lambda p: report().plot_stability(p, smap, batch,
+                                                                   title=f"{problem.name}, batch {batch}"),
                 "stability.csv": lambda p: write_text(p, csv_text)}, stdout=results)
 
 
@@ -399,6 +422,8 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
     """Phase of a power-law problem (signal- or noise-dominated), its exponent and constant."""
     import warnings
 
+    from .. import linear
+    from ..hyper import SGD
     from ..linear.generating import SpectrumTruncationWarning
     started = time.perf_counter()
     _check_problem(nu, kappa, dim)
@@ -425,9 +450,8 @@ def phase(nu: float = NU, kappa: float = KAPPA, dim: int = typer.Option(10_000, 
     results = {"status": ph.status, "reason": ph.reason, "phase": ph.phase, "exponent": ph.exponent, "constant": ph.constant, "noise_mass": ph.noise_mass,
                "fitted_slope": fit, "valid_until": ph.valid_until, "lr": lr, "momentum": momentum, "batch": batch,
                "warnings": [str(w.message) for w in caught]}
-    from ..report import plot_phase
     emit("phase", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=results,
-         files={"phase.png": lambda p: plot_phase(p, curve, ph), **_curve_files("theory", curve)})
+         files={"phase.png": lambda p: report().plot_phase(p, curve, ph), **_curve_files("theory", curve)})
 
 
 @app.command()
@@ -441,6 +465,10 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
            seeds: int = typer.Option(0, help="also run SGD (seeds)"),
            out: Optional[Path] = OUT, json: bool = JSON):
     """Loss against samples processed across batch sizes with lr proportional to batch."""
+    import numpy as np
+
+    from .. import linear
+    from ..hyper import SGD
     from ..linear import budget_curves, budget_deviation
     started = time.perf_counter()
     _check_problem(nu, kappa, dim, n_samples=n_samples)
@@ -470,8 +498,7 @@ def budget(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
     console.print(f"max deviation from batch {min(bs)} over samples >= {samples // 10}: {100 * dev:.2f}%")
     results = {"lr1": lr1, "batches": bs, "max_deviation": dev, "final_loss": {b: c.final_loss for b, c in curves.items()},
                "status": {b: c.status for b, c in curves.items()}}
-    from ..report import plot_budget
     emit("budget", started, out=out, json=json, results=results,
          config={"problem": problem.summary(), "batches": bs, "lr1": lr1, "momentum": momentum, "model": model},
-         files={"budget.png": lambda p: plot_budget(p, curves, sims or None,
+         files={"budget.png": lambda p: report().plot_budget(p, curves, sims or None,
                                                     title=f"{problem.name}: lr = batch x {lr1:.3g}")})

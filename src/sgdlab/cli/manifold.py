@@ -4,7 +4,8 @@ Per learning rate η, runs a log grid of C = (1-β)/η^{2/3} (in units of the cr
 prefactor C_lin) as vectorised label-noise heavy-ball chains, extracts the time to converge
 along the valley, locates the optimum by a log-log parabola, fits the exponent of the
 optimal 1 - β against η (theory 2/3) with a 95 % interval, and measures the speed-up over
-plain label-noise SGD (β = 0) at the largest η.
+plain label-noise SGD (β = 0) at the largest η.  numpy and the package load inside the command
+(see :mod:`sgdlab.cli`).
 """
 
 from __future__ import annotations
@@ -14,33 +15,32 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
 import typer
 
-from .. import manifold as mf
-from ..manifold.sweep import LN10, one_minus_beta_grid
 from .._io import write_text
 from .._validate import InputError, check_int, check_positive
-from ..report.manifold import plot_curves_at, plot_scaling, plot_time_vs_momentum
 from . import app
-from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, table
+from ._common import console, emit, opt_float, opt_int, opt_seed, prepare_out, progress_bar, report, table
 from .balance import _clean, _csv, parse_floats
 
-MODELS = mf.presets.TEST_BEDS
-Preset, PRESETS, QUICK = mf.presets.Preset, mf.presets.PRESETS, mf.presets.QUICK
+if TYPE_CHECKING:
+    from ..manifold.presets import Preset
 
 
 def build_model(name: str, activation: str = "tanh", seed: int = 0):
     """The test bed behind ``--model`` (:func:`sgdlab.manifold.presets.build`), errors naming ``--model``."""
-    if name not in MODELS:
-        raise InputError(f"--model must be one of {', '.join(MODELS)}, got {name!r}")
-    return mf.presets.build(name, activation, seed)
+    from ..manifold import presets
+    if name not in presets.TEST_BEDS:
+        raise InputError(f"--model must be one of {', '.join(presets.TEST_BEDS)}, got {name!r}")
+    return presets.build(name, activation, seed)
 
 
 def _speedup(model, sw, preset: Preset, enabled: bool) -> dict:
     """Plain label-noise SGD at the largest η against the measured optimum there."""
+    from .. import manifold as mf
+    from ..manifold.sweep import LN10
     eta, T_opt = float(sw.lrs[0]), float(sw.time_opt[0])
     pred = mf.predicted_speedup(model, eta, 1.0 - float(sw.one_minus_beta_opt[0]), sw.label_noise) \
         if math.isfinite(sw.C_opt[0]) else None
@@ -87,20 +87,22 @@ def _show(sw, speed: dict) -> None:
 
 
 def _write(out: Path, sw, doc: dict) -> list[str]:
+    figures = report("manifold")
     write_text(out / "sweep.json", jsonlib.dumps(doc, indent=1, allow_nan=False) + "\n")
     write_text(out / "grid.csv", _csv(["lr", "C", "one_minus_beta", "T", "status", "diverged_fraction"], [
         [eta, C, sw.one_minus_beta[e, j], sw.time[e, j], sw.config_status[e][j], sw.diverged_fraction[e, j]]
         for e, eta in enumerate(sw.lrs) for j, C in enumerate(sw.C)]))
     write_text(out / "optimum.csv", _csv(["lr", "steps", "C_opt", "one_minus_beta_opt", "T_opt", "optimum"], [
         [r["lr"], r["steps"], r["C_opt"], r["one_minus_beta_opt"], r["T_opt"], r["optimum"]] for r in sw.rows()]))
-    plot_time_vs_momentum(out / "time_vs_momentum.png", sw)
-    plot_scaling(out / "scaling.png", sw)
-    plot_curves_at(out / "curves.png", sw, 0)
+    figures.plot_time_vs_momentum(out / "time_vs_momentum.png", sw)
+    figures.plot_scaling(out / "scaling.png", sw)
+    figures.plot_curves_at(out / "curves.png", sw, 0)
     return ["sweep.json", "grid.csv", "optimum.csv", "time_vs_momentum.png", "scaling.png", "curves.png", "run.json"]
 
 
 def _mean_ratio(C_opt, clin: float) -> float | None:
     """Mean C_opt/C_lin over the learning rates with an optimum (None when there is none)."""
+    import numpy as np
     ok = np.isfinite(C_opt)
     return float(np.mean(C_opt[ok]) / clin) if ok.any() else None
 
@@ -126,6 +128,11 @@ def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test
                      json: bool = typer.Option(False, "--json", help="print machine-readable JSON on stdout")):
     """Label-noise SGD with momentum: fit the exponent of the optimal 1 - β against η (theory 2/3, the momentum-scaling paper)."""
     started = time.perf_counter()
+    import numpy as np
+
+    from .. import manifold as mf
+    from ..manifold.presets import PRESETS, QUICK, TEST_BEDS as MODELS
+    from ..manifold.sweep import one_minus_beta_grid
     if activation not in ("tanh", "relu"):
         raise InputError(f"--activation must be tanh or relu, got {activation!r}")
     opt_float(label_noise, "--label-noise", 0.0, low_open=True)

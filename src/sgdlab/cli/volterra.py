@@ -1,4 +1,7 @@
-"""``sgdlab volterra | momentum-batch``: the high-dimensional limit of SGD on least squares (the Volterra papers)."""
+"""``sgdlab volterra | momentum-batch``: the high-dimensional limit of SGD on least squares (the Volterra papers).
+
+numpy and the package load inside the commands (see :mod:`sgdlab.cli`).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,12 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
-from .. import volterra as V
 from .._validate import InputError
-from ..hyper import SGD
-from ..montecarlo import agreement
-from ..report.volterra import plot_momentum_batch, plot_volterra
 from . import app
 from ._common import (console, dumps, emit, load_problem, opt_float, opt_int, opt_int_list, opt_seed,
-                      prepare_out, table)
+                      prepare_out, report, table)
 from .linear import (DATA, DATADIR, DIM, JSON, KAPPA, KERNEL, LABEL_COLUMN, LABELS, NOISE, NSAMPLES, NU, OUT, SPECTRUM,
                      TARGET, _check_problem)
 
@@ -35,6 +33,7 @@ def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n
              seed, width=None, centre=False, labels=None, kernel=None, label_column=None):
     """(problem, risk or None) from a spectrum, a real data set (built-in or your files) or a Gaussian design."""
     from ..data import DATASETS
+    from .. import volterra as V
     if centre and width is None:
         raise InputError("--centre applies to --width random features: add --width (e.g. --width 1000)")
     if width is not None:
@@ -58,6 +57,7 @@ def _problem(spectrum, nu, kappa, dim, noise_variance, target, data, features, n
 
 
 def _rows(theory, n_over_b, sim=None, hsgd=None, n: int = 10) -> list[list]:
+    import numpy as np
     last = theory.steps[-1] / n_over_b
     idx = np.unique(np.searchsorted(theory.steps / n_over_b, np.r_[0, np.geomspace(last / 64, last, n - 1)] - 1e-9))
     idx = idx[idx < len(theory)]
@@ -75,6 +75,7 @@ def _rows(theory, n_over_b, sim=None, hsgd=None, n: int = 10) -> list[list]:
 
 def _spread(curve, start: float) -> float:
     """Median over checkpoints from ``start`` steps on of run_sd / mean: the relative error bar of one run."""
+    import numpy as np
     keep = curve.steps >= start
     return float(np.median(np.asarray(curve.meta["run_sd"])[keep] / curve.loss[keep]))
 
@@ -96,7 +97,12 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              hsgd_paths: int = typer.Option(0, "--hsgd-paths", help="also simulate homogenized SGD (paths)"),
              seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the loss (and risk) of multi-pass SGD from the Volterra equation; critical step and regime."""
+    from ..montecarlo import agreement
     started = time.perf_counter()
+    import numpy as np
+
+    from .. import volterra as V
+    from ..hyper import SGD
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     opt_float(sigma, "--sigma", 0.0)
     opt_int(width, "--width", 1, 10**6)
@@ -156,7 +162,7 @@ def volterra(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     for name, c in (("volterra", theory), ("sgd", sim), ("hsgd", hs)):
         if c is not None:
             files.update({f"{name}.json": c.to_json, f"{name}.csv": c.to_csv})
-    files["volterra.png"] = lambda p: plot_volterra(p, theory, n_over_b, sim, hs,
+    files["volterra.png"] = lambda p: report("volterra").plot_volterra(p, theory, n_over_b, sim, hs,
                                                     title=f"{problem.name}: lr={s.lr:.3g}, B={batch}")
     emit("volterra", started, out=out, json=json, results=summary, files=files,
          config={"problem": problem.summary(), "sgd": s.to_dict(), "ridge": ridge, "steps": steps,
@@ -180,6 +186,7 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
                    seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
     """ICR, best per-sample rates of SGD and SGD+M across batch sizes, and the recommended (lr, momentum)."""
     started = time.perf_counter()
+    from .. import volterra as V
     _check_problem(nu, kappa, dim, noise_variance, n_samples)
     opt_float(sigma, "--sigma", 0.0)
     bs = opt_int_list(batches, "--batches", 1)
@@ -213,4 +220,4 @@ def momentum_batch(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPP
                  "seed": seed},
          files={"momentum_batch.json": lambda p: write_text(p, dumps(doc) + "\n"),
                 "momentum_batch.csv": lambda p: write_text(p, csv_text),
-                "momentum_batch.png": lambda p: plot_momentum_batch(p, mb, title=problem.name)})
+                "momentum_batch.png": lambda p: report("volterra").plot_momentum_batch(p, mb, title=problem.name)})

@@ -130,17 +130,23 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
 
 
 @numba.njit(cache=True)
+def _initial_state(lam, A0, alpha):
+    """(a, A, C, D) at step 0, allocated by numba: its arrays are always aligned alike, and the fastmath
+    sums of :func:`_step_all` are vectorised by alignment, so the compiled and the paced runs (which
+    both start here) give the same numbers bit for bit."""
+    return alpha * lam, A0.copy(), np.zeros_like(A0), np.zeros_like(A0)
+
+
+@numba.njit(cache=True)
 def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard, mult=None):
     """Compiled direct recursion (same contract as :func:`recursion_reference`): :func:`_resume` from step 0 to T."""
-    A = A0.copy()
-    C = np.zeros_like(A)
-    D = np.zeros_like(A)
+    a, A, C, D = _initial_state(lam, A0, alpha)
     out = np.empty(record.size)
     T = record[record.size - 1]
     S = sigma2
     for k in range(lam.size):
         S += lam[k] * A[k]
-    _, _, i, first_above, _ = _resume(lam, alpha * lam, A, C, D, S, sigma2, alpha * alpha * c_c, alpha * alpha * c_d,
+    _, _, i, first_above, _ = _resume(lam, a, A, C, D, S, sigma2, alpha * alpha * c_c, alpha * alpha * c_d,
                                       beta, 0, T, T, record, 0, out, -1, blowup, guard, mult)
     return out, i, first_above
 
@@ -153,9 +159,7 @@ def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
     """
     from .._chunks import Pacer
     lam = np.ascontiguousarray(lam, dtype=np.float64)
-    a = alpha * lam
-    A = np.array(A0, dtype=np.float64)
-    C, D = np.zeros_like(A), np.zeros_like(A)
+    a, A, C, D = _initial_state(lam, np.ascontiguousarray(A0, dtype=np.float64), float(alpha))
     out = np.empty(record.size)
     T = int(record[-1])
     S = float(sigma2)

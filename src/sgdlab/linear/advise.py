@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from .._validate import InputError, as_float_array, check_int, check_positive
 from ..curve import Curve
@@ -274,6 +273,8 @@ def _search_batch(problem, nm, T, fractions, betas, lrs_abs):
 
 def _refine(problem, nm, T, beta0, lr0, beta_lo, beta_hi, lr_lo, lr_hi):
     """Bounded 1-d refinements: log lr (β fixed), then β (lr fixed, kept below α*(β))."""
+    from scipy import optimize           # scipy loads on use: start-up (issue 17)
+
     def f_lr(x):
         return float(excess_grid(problem, [np.exp(x)], [beta0], nm, T)[0])
 

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy import optimize
-from scipy.sparse.linalg import LinearOperator, eigs
 
 from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
@@ -316,6 +314,7 @@ def exact_spectral_radius(problem: Problem, alpha: float, beta: float, batch: in
         M, P = _sym(M), _sym(P)                 # the map restricted to covariances (see _sym)
         return np.concatenate([a.ravel() for a in _step(Z, lam, alpha, beta, gamma, M, J, P, None, None)])
 
+    from scipy.sparse.linalg import LinearOperator, eigs      # scipy loads on use: start-up (issue 17)
     op = LinearOperator((3 * d * d, 3 * d * d), matvec=matvec, dtype=np.float64)
     v0 = np.concatenate([np.eye(d).ravel(), np.zeros(2 * d * d)])
     vals = eigs(op, k=1, which="LM", v0=v0, tol=1e-10, maxiter=20000, return_eigenvectors=False)
@@ -428,4 +427,5 @@ def exact_critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, s
     f = lambda a: noise_operator_radius(problem, a, momentum, batch, sampling) - 1.0  # noqa: E731
     if f(hi) < 0:
         return hi
+    from scipy import optimize
     return float(optimize.brentq(f, 1e-9 * hi, hi, rtol=rtol))

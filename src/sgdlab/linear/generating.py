@@ -28,8 +28,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
-from scipy.special import gamma as Gamma
 
 from .._validate import InputError, as_float_array, check_momentum, check_positive
 from ..hyper import SGD
@@ -266,6 +264,7 @@ def phase(problem_or_nu, kappa: float | None = None, sgd: SGD | None = None, *, 
     ap = alpha / (1.0 - beta)
     c = float(problem.eigenvalues[0] * problem.initial_moments[0])     # normalisation: λ_1 A_1(0) = c·1
     Q = c / (2.0 * kappa)
+    from scipy.special import gamma as Gamma      # scipy loads on use: start-up (issue 17)
     sig = Q * Gamma(zeta + 1.0) * (2.0 * ap) ** -zeta / (1.0 - U)
     if kind == "signal":
         const = sig
@@ -333,6 +332,7 @@ def critical_curve_asymptotes(problem: Problem, noise: NoiseModel) -> dict:
     hi = max(2 * lo, cc * float(m @ lam))
     while f(hi) > 0:
         hi *= 2.0
+    from scipy import optimize
     c_star = float(optimize.brentq(f, lo if f(lo) > 0 else lo * (1 + 1e-9), hi)) if cc > 0 else 0.0
     return {"beta_to_1": {"slope": c_star, "line": "beta = 1 - slope * lr"},
             "beta_to_minus_1": {"lambda_max": float(lam.max()), "line": "lr = 2 (1 + beta) / lambda_max"}}

@@ -361,7 +361,7 @@ def critical_lr(problem: Problem, momentum: float = 0.0, batch: int = 1, *, nois
                 tau="fit", sampling: str | None = None) -> float:
     """Critical learning rate α*(β, b): mean-square convergence iff lr < α* (docs/theory/generating-functions.md §4.3).
 
-    The unique root of U(α) = 1 (brentq on the closed form), or the deterministic
+    The unique root of U(α) = 1 (Newton on the closed form, kept in its bracket), or the deterministic
     edge min(2(1+β)/λ_max, self-noise pole) when noise never reaches U = 1.  With
     ``noise="exact"`` the exact finite-N edge (:func:`~sgdlab.linear.exact_critical_lr`).
 
@@ -441,7 +441,7 @@ def stability_map(problem: Problem, lrs, momentums, batch: int = 1, *, noise=Non
                   tau="fit", sampling: str | None = None) -> StabilityMap:
     """Stability of every (lr, momentum) pair of a grid, vectorised.
 
-    U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from brentq
+    U is monotone in lr, so lr is stable iff lr < α*(β); α*(β) comes from a root find
     on U = 1 for each momentum, and U itself is evaluated on the whole grid
     (compiled, parallel over momenta) for contour plots.
 

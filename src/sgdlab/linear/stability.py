@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from scipy import optimize
 
 from .._validate import InputError, check_positive
 from ._modes import transition
@@ -98,21 +97,65 @@ def upper_lr(lam_max: float, beta: float, noise: NoiseModel) -> float:
 
 
 def critical_lr_from_spectrum(lam, beta: float, noise: NoiseModel, xtol: float = 1e-14, multiplicity=None) -> float:
-    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (docs/theory/generating-functions.md §4.3); U weighs mode k by m_k."""
+    """α*(β): the root of U(α) = 1 in (0, α_hi), or α_hi when U(α_hi⁻) < 1 (docs/theory/generating-functions.md §4.3); U weighs mode k by m_k.
+
+    Found to ``xtol·α_hi + 4ε·α*`` by :func:`_unit_mass_root` (Newton on 1 - 1/U, kept inside
+    the bracket; not scipy's brentq: importing scipy.optimize costs a first prediction more than it does).
+    """
     xtol = check_positive(xtol, "xtol")
     lam = np.asarray(lam, dtype=np.float64)
     hi = upper_lr(float(lam.max()), beta, noise)
     if noise.coupling == 0.0:
         return hi
-    f = lambda al: noise_mass(lam, al, beta, noise, multiplicity) - 1.0  # noqa: E731
     top = hi * (1.0 - 1e-13)
-    if f(top) < 0:
+    if noise_mass(lam, top, beta, noise, multiplicity) - 1.0 < 0:
         return hi
-    return float(optimize.brentq(f, 0.0, top, xtol=xtol * hi, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return _unit_mass_root(lam, beta, noise, top, xtol * hi, 4 * np.finfo(float).eps, multiplicity=multiplicity)
+
+
+def _mass_and_slope(lam, alpha: float, beta: float, noise: NoiseModel, multiplicity=None) -> tuple[float, float]:
+    """U(α) (as :func:`noise_mass`) and its slope dU/dα = c_c(1+β) Σ_k m_k λ_k · 2(1-β²) / D_k²; inf past a pole."""
+    a = alpha * lam
+    Dk = _denominator(a, beta, noise.self_noise)
+    if np.any(Dk <= 0):
+        return float("inf"), float("inf")
+    U = float(noise.coupling * _msum(a * (1.0 + beta) / Dk, multiplicity))
+    return U, float(noise.coupling * (1.0 + beta) * 2.0 * (1.0 - beta * beta) * _msum(lam / (Dk * Dk), multiplicity))
+
+
+def _unit_mass_root(lam, beta: float, noise: NoiseModel, top: float, xtol: float, rtol: float,
+                    maxiter: int = 500, multiplicity=None) -> float:
+    """The α in (0, top) with U(α) = 1, given U(0) = 0 < 1 <= U(top), to ``xtol + rtol·α``.
+
+    Newton's method on φ(α) = 1 - 1/U(α), whose step is U(U - 1)/U': each mode's term of U has a
+    pole, so U is far from linear near α_hi while 1/U is nearly linear there; a step that leaves
+    the bracket [lo, hi] (U(lo) < 1 <= U(hi)) is replaced by bisection, so it always converges.
+    Typically 4-8 evaluations of (U, U') (brentq on U - 1: 10-18 of U).
+    """
+    lo, hi = 0.0, top
+    x = 0.5 * top
+    for _ in range(maxiter):
+        U, slope = _mass_and_slope(lam, x, beta, noise, multiplicity)
+        if U == 1.0:
+            return x
+        if U < 1.0:
+            lo = x
+        else:
+            hi = x
+        step = U * (U - 1.0) / slope if np.isfinite(U) and slope > 0 else np.inf
+        tol = xtol + rtol * x
+        if abs(step) <= 0.5 * tol:
+            return float(min(max(x - step, lo), hi))
+        x = x - step
+        if not lo < x < hi:
+            x = lo + 0.5 * (hi - lo)
+        if hi - lo <= tol:
+            return float(x)
+    return float(x)
 
 
 def critical_curve(lam, betas, noise: NoiseModel, multiplicity=None) -> np.ndarray:
-    """α*(β) for many β: :func:`critical_lr_from_spectrum` (brentq on the closed form) per β."""
+    """α*(β) for many β: :func:`critical_lr_from_spectrum` (a root of the closed form) per β."""
     return np.array([critical_lr_from_spectrum(lam, float(b), noise, multiplicity=multiplicity)
                      for b in np.asarray(betas, dtype=float)])
 
@@ -324,6 +367,7 @@ def growth_rate(lam, alpha, beta, noise: NoiseModel, multiplicity=None, unstable
     (0, 1/ρ_max), where K is still the convergent series; when there is none (no coupling, or K
     negative there) the growth is ρ_max.  Valid with a nonnegative kernel (c_d >= 0).
     """
+    from scipy import optimize           # scipy loads on use: start-up (issue 17)
     f = lambda z: z * kernel_gf(z, lam, alpha, beta, noise, multiplicity) - 1.0  # noqa: E731
     if unstable is None or not np.any(unstable):
         if f(1.0) < 0:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from .._validate import InputError, check_int, check_positive
 from ..problem import Problem
@@ -100,6 +99,7 @@ def optimal_momentum(problem: Problem, lr: float, batch: int = 1, steps: int = 1
     j = int(np.argmin(L))
     lo, hi = betas[max(j - 1, 0)], betas[min(j + 1, betas.size - 1)]
     f = lambda b: float(_final_losses(problem, np.array([lr]), np.array([b]), batch, steps, model, tau)[0])  # noqa: E731
+    from scipy import optimize           # scipy loads on use: start-up (issue 17)
     res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-4})
     best_b, best_L = (float(res.x), float(res.fun)) if res.fun <= L[j] else (float(betas[j]), float(L[j]))
     L0 = float(_final_losses(problem, np.array([lr]), np.array([0.0]), batch, steps, model, tau)[0]) \
@@ -147,6 +147,7 @@ def optimal_lr_momentum(problem: Problem, batch: int = 1, steps: int = 1000, *, 
         a = fr * float(critical_curve(problem.eigenvalues, [b], nm, problem.multiplicity)[0]) * safety
         return float(_final_losses(problem, np.array([a]), np.array([b]), batch, steps, model, tau)[0])
 
+    from scipy import optimize           # scipy loads on use: start-up (issue 17)
     res = optimize.minimize(f, x0=[B.ravel()[j], Fr.ravel()[j]], method="Nelder-Mead",
                             options={"xatol": 1e-4, "fatol": 1e-12 * L[j], "maxiter": 200})
     if res.fun < L[j]:
@@ -358,6 +359,7 @@ def asymptotic_momentum_sign(problem: Problem, batch: int = 1, *, model: str = "
         return np.log(ap) / nu + np.log(F1) - 2.0 * np.log1p(-U)
 
     a_star = float(critical_curve(lam, [0.0], nm0, problem.multiplicity)[0])
+    from scipy import optimize           # scipy loads on use: start-up (issue 17)
     res = optimize.minimize_scalar(lambda x: logJ(np.exp(x), 0.0), bounds=(np.log(a_star * 1e-4), np.log(a_star)),
                                    method="bounded", options={"xatol": 1e-8})
     ap = float(np.exp(res.x))
