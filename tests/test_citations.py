@@ -29,7 +29,6 @@ REPO_PATH = re.compile(r"(?<![\w/.-])((?:src|tests|benchmarks|docs|\.ci)/[\w./-]
 ARRIVING = {"own-data.md", "spectra.md", "verdicts.md", "sweeps.md", "performance.md", "gpu.md"}
 
 README = ROOT / "README.md"
-PRE_DOCS_README = README.stat().st_size > 10_240  # the long README the docs replace (issue 15); the lead swaps it
 
 
 def sections():
@@ -42,7 +41,7 @@ def sections():
 
 def sources():
     files = sorted((ROOT / "src").rglob("*.py")) + sorted((ROOT / "docs").rglob("*.md"))
-    return files + ([] if PRE_DOCS_README else [README])
+    return files + [README]
 
 
 def problems(path, known):
@@ -55,7 +54,7 @@ def problems(path, known):
     # the link also names the page for the bare § that follow
     links = []
     for m in LINK.finditer(text):
-        base = ROOT if path.name == "_proposed_README.md" else path.parent  # it becomes README.md
+        base = path.parent
         target = (base / m.group(2)).resolve()
         if target.parent == THEORY.resolve():
             links.append((m.start(), m.end(), target.stem))
@@ -119,12 +118,6 @@ def test_every_citation_resolves_and_nothing_points_outside_the_repository(path)
     assert problems(path, sections()) == []
 
 
-@pytest.mark.skipif(not PRE_DOCS_README, reason="README.md is the short user guide: checked with the other sources")
-def test_the_proposed_readme_is_checked_until_it_replaces_the_long_one():
-    proposed = ROOT / "docs" / "_proposed_README.md"
-    assert proposed.stat().st_size <= 10_240 and problems(proposed, sections()) == []
-
-
 def test_the_checker_catches_a_missing_section_a_bare_citation_and_an_outside_path(tmp_path):
     known = sections()
     bad = tmp_path / "bad.py"
@@ -138,3 +131,8 @@ def test_the_checker_catches_a_missing_section_a_bare_citation_and_an_outside_pa
     good = tmp_path / "good.py"
     good.write_text('"""docs/theory/volterra.md §1.3 and §7.9 (pitfall 9); docs/theory/balancing.md §C.2–C.4."""\n')
     assert problems(good, known) == []
+
+
+def test_the_readme_is_a_short_user_guide():
+    # issue 15: at most about 10 KB; the evidence and the long explanations live in docs/
+    assert README.stat().st_size <= 10_240
