@@ -212,7 +212,7 @@ def excess_grid(problem: Problem, lrs, betas, noise, steps: int) -> np.ndarray:
         >>> import sgdlab
         >>> from sgdlab.linear import gaussian
         >>> p = sgdlab.Problem.from_eigenvalues([1.0], noise_variance=0.5)
-        >>> float(excess_grid(p, [0.5], [0.0], gaussian(10**9), 1)[0])   # (1 - 1/2)^2 * 1/2 at b -> inf
+        >>> round(float(excess_grid(p, [0.5], [0.0], gaussian(10**9), 1)[0]), 6)   # (1 - 1/2)^2 * 1/2 at b -> inf
         0.125
     """
     lrs = np.atleast_1d(np.asarray(lrs, dtype=float))
