@@ -46,7 +46,7 @@ def talbot_applies(betas, steps: int) -> np.ndarray:
     return (decay >= DECAY_MARGIN) & (steps >= MIN_STEPS)
 
 
-@numba.njit(cache=True, fastmath={"contract", "arcp", "reassoc", "nsz"})
+@numba.njit(cache=True, fastmath={"arcp", "reassoc", "nsz"})
 def _excess_one(lam, lamA0, mlam, sigma2, alpha, beta, c_c, c_d, T, N):
     total = 0.0
     scale = N / T

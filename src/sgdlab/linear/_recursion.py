@@ -55,7 +55,7 @@ def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, 
 
 
 #: reassociation lets the compiler vectorise the reduction (4x); NaN/inf semantics are kept
-_FAST = {"reassoc", "contract", "nsz", "arcp"}
+_FAST = {"reassoc", "nsz", "arcp"}   # no "contract": FMA contraction differed between a kernel compiled in-process and one loaded from the cache
 
 
 @numba.njit(cache=True, fastmath=_FAST)
@@ -131,16 +131,24 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
 
 @numba.njit(cache=True)
 def _initial_state(lam, A0, alpha):
-    """(a, A, C, D) at step 0, allocated by numba: its arrays are always aligned alike, and the fastmath
-    sums of :func:`_step_all` are vectorised by alignment, so the compiled and the paced runs (which
-    both start here) give the same numbers bit for bit."""
-    return alpha * lam, A0.copy(), np.zeros_like(A0), np.zeros_like(A0)
+    """(λ, a, A, C, D) at step 0, every array allocated by numba (aligned alike whatever the caller's
+    arrays were): the fastmath sums of :func:`_step_all` are vectorised by alignment, so the compiled
+    and the paced runs, in any process, give the same numbers bit for bit."""
+    return lam.copy(), alpha * lam, A0.copy(), np.zeros_like(A0), np.zeros_like(A0)
+
+
+@numba.njit(cache=True)
+def _aligned(x):
+    """A numba-allocated copy of ``x`` (see :func:`_initial_state`)."""
+    return x.copy()
 
 
 @numba.njit(cache=True)
 def recursion_numba(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard, mult=None):
     """Compiled direct recursion (same contract as :func:`recursion_reference`): :func:`_resume` from step 0 to T."""
-    a, A, C, D = _initial_state(lam, A0, alpha)
+    lam, a, A, C, D = _initial_state(lam, A0, alpha)
+    if mult is not None:
+        mult = _aligned(mult)
     out = np.empty(record.size)
     T = record[record.size - 1]
     S = sigma2
@@ -159,7 +167,9 @@ def recursion_paced(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
     """
     from .._chunks import Pacer
     lam = np.ascontiguousarray(lam, dtype=np.float64)
-    a, A, C, D = _initial_state(lam, np.ascontiguousarray(A0, dtype=np.float64), float(alpha))
+    lam, a, A, C, D = _initial_state(lam, np.ascontiguousarray(A0, dtype=np.float64), float(alpha))
+    if mult is not None:
+        mult = _aligned(np.ascontiguousarray(mult, dtype=np.float64))
     out = np.empty(record.size)
     T = int(record[-1])
     S = float(sigma2)
