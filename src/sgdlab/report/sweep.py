@@ -151,7 +151,9 @@ def phase_diagram(table, path="phase_diagram.png", *, batch: int | None = None, 
         if boundary is not None:
             ax.plot(boundary[0], boundary[1], color="C3", lw=1.8, label="predicted boundary α*(β)")
         if log_x:
+            from matplotlib.ticker import NullFormatter
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())    # a grid within one decade: no crowded minor labels
         ax.set_xlim(xe[0], xe[-1])
         ax.set_ylim(ye[0], ye[-1])
         ax.set_xlabel("learning rate α")
