@@ -105,7 +105,23 @@ def q_step_rate(p, reps=5):
     return dt, executed / dt / 1e9, 4.0 * N * d * d / dt / 1e9, err, nb
 
 
-def run_problem(name, p, sgd, steps, ref_steps, plain_steps):
+def interleaved(p, sgd, sampling, X, H, w_orig, gamma, steps, rounds):
+    """Per-step seconds of fast and plain, each the minimum over ``rounds`` alternating runs of ``steps`` steps.
+
+    Alternating the two in short runs exposes both to the same machine load, so their ratio holds on
+    a shared machine where one long run of each does not (the load changes between them).
+    """
+    rec = np.arange(steps + 1)
+    fast, plain = [], []
+    for _ in range(rounds):
+        _, t = timed(ex.exact_recursion, p, sgd.lr, sgd.momentum, sgd.batch, sampling, rec, 1e300, 1e300)
+        fast.append(t / steps)
+        _, t = timed(plain_recursion, X, H, w_orig, p.labels, p.noise_variance, sgd.lr, sgd.momentum, gamma, steps)
+        plain.append(t / steps)
+    return min(fast), min(plain)
+
+
+def run_problem(name, p, sgd, steps, ref_steps, plain_steps, interleave=0):
     Z, lam, w = p.features, p.eigenvalues, p.target
     N, d = Z.shape
     sampling = "without"
@@ -135,6 +151,11 @@ def run_problem(name, p, sgd, steps, ref_steps, plain_steps):
         print(f"plain     : {t_pl * steps / ps:9.3f} s for {steps} steps  ({1e3 * t_pl / ps:8.3f} ms/step){scale}")
         print(f"            fast vs plain: {t_pl / ps / (t_fast / steps):6.2f}x faster; "
               f"max rel. loss difference over {ps} steps {rel:.2e}")
+    if plain_steps and interleave:
+        fast_min, plain_min = interleaved(p, sgd, sampling, X, H, V @ w, gamma, ps, interleave)
+        print(f"interleaved: {interleave} alternating rounds of {ps} steps each: fast {1e3 * fast_min:.3f} ms/step, "
+              f"plain {1e3 * plain_min:.3f} ms/step (minimum over rounds) -> fast vs plain "
+              f"{plain_min / fast_min:6.2f}x faster")
     dt, gf, gf_eff, err, nb = q_step_rate(p)
     print(f"Q(M) step : {1e3 * dt:8.3f} ms = {gf:6.1f} GFLOP/s executed ((2nb+1)/nb·Nd², nb = {nb}), {gf_eff:6.1f} GFLOP/s "
           f"GEMM-equivalent (4Nd²); A @ B GEMM ({N} x {d} x {d}) {gemm_rate(d, N):6.1f} GFLOP/s; "
@@ -149,6 +170,8 @@ def main():
     ap.add_argument("--ref-steps", type=int, default=200, help="steps of the reference implementation")
     ap.add_argument("--plain-steps", type=int, default=20, help="steps of the plain dense formulation")
     ap.add_argument("--skip-kernel", action="store_true")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating fast/plain rounds of --plain-steps steps "
+                    "(the load-robust ratio)")
     ap.add_argument("--threads", type=int, default=None, help="BLAS and numba threads (default: the library's)")
     a = ap.parse_args()
     import numba
@@ -157,7 +180,7 @@ def main():
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at start")
     p = sgdlab.data.digits()
     run_problem("digits (sgdlab.data.digits(), linear)", p, sgdlab.SGD(lr=0.5, momentum=0.5, batch=8),
-                a.steps, a.steps, 200)
+                a.steps, a.steps, 200, a.rounds)
     if not a.skip_kernel:
         rng = np.random.default_rng(0)
         X = rng.standard_normal((a.n, int(1.5 * a.n)))
@@ -165,7 +188,7 @@ def main():
         y = rng.standard_normal(a.n)
         p = sgdlab.Problem.from_kernel(K, y, name=f"XXᵀ(N={a.n})")
         run_problem(f"kernel K = XXᵀ, X {a.n} x {int(1.5 * a.n)} (full rank)", p,
-                    sgdlab.SGD(lr=0.5, momentum=0.5, batch=8), a.steps, a.ref_steps, a.plain_steps)
+                    sgdlab.SGD(lr=0.5, momentum=0.5, batch=8), a.steps, a.ref_steps, a.plain_steps, a.rounds)
 
 
 if __name__ == "__main__":
