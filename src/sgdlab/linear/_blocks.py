@@ -54,7 +54,7 @@ import numba
 import numpy as np
 
 from .._validate import check_memory
-from ._recursion import _step_all, _step_all_m
+from ._recursion import _checkpoint, _step_all, _step_all_m
 
 __all__ = ["doubling_tables", "recursion_blocks", "auto_recursion", "AUTO_RTOL", "AUTO_EXACT_WORK"]
 
@@ -203,13 +203,8 @@ def _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
     nblocks = 0
     tiny = 1e-250 * S   # below this the loss is reported but no longer resolved
     while True:
-        L = 0.5 * S
-        if first_above < 0 and not L <= blowup:
-            first_above = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == Tend:
+        i, first_above, stop = _checkpoint(0.5 * S, t, Tend, record, i, out, first_above, blowup, guard)
+        if stop:
             break
         if t < t_exact:
             S_prev = S

@@ -103,6 +103,21 @@ def _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S):
     return acc
 
 
+@numba.njit(inline="always")
+def _checkpoint(L, t, T, record, i, out, first_above, blowup, guard):
+    """The bookkeeping of every compiled loop at step t: note the first step with L > blowup, record L
+    when t is the next checkpoint, and say whether to stop (L past ``guard``, or t = T).
+
+    Returns ``(i, first_above, stop)``.
+    """
+    if first_above < 0 and not L <= blowup:
+        first_above = t
+    if t == record[i]:
+        out[i] = L
+        i += 1
+    return i, first_above, (not L <= guard) or t == T
+
+
 @numba.njit(cache=True)
 def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, record, i, out, first_above,
             blowup, guard, mult=None):
@@ -112,13 +127,8 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
     into pieces gives the same numbers bit for bit.
     """
     while True:
-        L = 0.5 * S
-        if first_above < 0 and not L <= blowup:
-            first_above = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == T:
+        i, first_above, stop = _checkpoint(0.5 * S, t, T, record, i, out, first_above, blowup, guard)
+        if stop:
             return t, S, i, first_above, True
         if t == t_stop:
             return t, S, i, first_above, False

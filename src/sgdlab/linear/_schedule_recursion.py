@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from .._chunks import Pacer
-from ._recursion import _step_all, _step_all_m
+from ._recursion import _checkpoint, _step_all, _step_all_m
 
 __all__ = ["recursion_scheduled", "per_step_array"]
 
@@ -41,13 +41,8 @@ def _resume_scheduled(lam, mult, has_mult, a, A, C, D, S, sigma2, alphas, betas,
     Returns ``(t, S, i, first_above, done, alpha_now)``; cutting a run into pieces changes no number.
     """
     while True:
-        L = 0.5 * S
-        if first_above < 0 and not L <= blowup:
-            first_above = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == T:
+        i, first_above, stop = _checkpoint(0.5 * S, t, T, record, i, out, first_above, blowup, guard)
+        if stop:
             return t, S, i, first_above, True, alpha_now
         if t == t_stop:
             return t, S, i, first_above, False, alpha_now
