@@ -79,6 +79,8 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
     if list_:
         _list(claims, quick)
         return
+    facts = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "git": _git_commit(),
+             "machine": _machine(), "cores": os.cpu_count()}
     out = prepare_out(out)
     if publish is not None:
         from ..report.validation import check_dest
@@ -103,9 +105,7 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
     finally:
         status.stop()
     meta = {"mode": mode, "seed": seed, "version": __version__, "claims": n,
-            "seconds": round(time.perf_counter() - started, 1),
-            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "git": _git_commit(),
-            "machine": _machine(), "cores": os.cpu_count()}
+            "seconds": round(time.perf_counter() - started, 1), **facts}
     doc = claims_document(results, meta)
     console.print("  ".join(f"[{_COLOURS[w]}]{k} {w}[/]" for w, k in doc["counts"].items()))
     emit("reproduce", started, out=out, json=json, stdout=doc,

@@ -157,7 +157,7 @@ def _md(text) -> str:
 
 
 def _linked(text: str, up: str = "../") -> str:
-    """Escaped text whose ``docs/theory/<page>.md §N`` citations link to the theory page and its sections."""
+    """Escaped text whose citations of a theory page (and of its sections) link to them."""
     def link(m):
         page = m.group(1)
         labels = _LABEL.sub(lambda s: f"[§{s.group(1)}]({up}theory/{page}.md#sec-{s.group(1)})", m.group(2))
@@ -289,7 +289,7 @@ def render_index(doc: dict, record: str = RECORD) -> str:
         True
     """
     meta, claims = doc.get("meta") or {}, _claims(doc)
-    counts = {w: sum(c.get("status") == w for c in claims) for w in ("holds", "does-not-hold", "cannot-check")}
+    counts = doc.get("counts") or {}
     rows = "".join(f"| [{_md(c.get('title', c['id']))}]({paper_of(c['id']).page}#{c['id']}) | "
                    f"{_md(c.get('source', ''))} | {_md(c.get('measured', ''))} | {_md(c.get('tolerance', ''))} | "
                    f"**{_md(c.get('status', ''))}** |\n" for c in claims)
@@ -300,7 +300,7 @@ def render_index(doc: dict, record: str = RECORD) -> str:
             "What the five papers claim, checked against real SGD and real data in one run of `sgdlab reproduce` "
             "([how to run it](../reproduce.md)). One page per paper:\n\n" + pages + "\n"
             "## The run\n\n" + _table(["fact", "value"], _facts(meta)) + "\n" + quick +
-            "Verdicts: " + ", ".join(f"{n} {w}" for w, n in counts.items()) + ".\n\n"
+            ("Verdicts: " + ", ".join(f"{fmt(n)} {_md(w)}" for w, n in counts.items()) + ".\n\n" if counts else "") +
             "## Summary\n\n| claim | source | measured | tolerance | verdict |\n|---|---|---|---|---|\n" + rows +
             "\n## How a verdict is reached\n\n"
             "Each claim states its tolerance and why. Wherever it compares theory with simulation the tolerance "
