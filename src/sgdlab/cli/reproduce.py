@@ -4,11 +4,16 @@ Each claim (:mod:`sgdlab.claims`) runs in turn with its progress on stderr; its 
 ``OUT/cache/<id>.json`` (+ ``.png``) as soon as it is done, so an interrupted run resumes where it stopped
 (a cached result is reused only when quick, seed and version match).  The report (``index.html``,
 ``claims.json``, ``run.json``) is written through a staged folder at the end (docs/reproduce.md).
+``--publish DOCS_DIR`` then writes the validation pages and the run's record into the docs
+(:mod:`sgdlab.report.validation`).
 """
 
 from __future__ import annotations
 
 import datetime
+import os
+import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Optional
@@ -19,6 +24,31 @@ from . import app
 from ._common import console, emit, opt_seed, prepare_out
 
 _COLOURS = {"holds": "green", "does-not-hold": "red", "cannot-check": "yellow"}
+
+
+def _git_commit() -> str | None:
+    """The commit of the sgdlab source tree this run used (``+dirty`` with local changes); None outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", str(here.parent)],
+                               cwd=here, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
+def _machine() -> str:
+    """The processor model (from /proc/cpuinfo where there is one) and the architecture."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+    except OSError:
+        model = ""
+    return ", ".join(x for x in (model or platform.processor(), platform.machine(), platform.system()) if x)
 
 
 def _list(claims, quick: bool) -> None:
@@ -35,7 +65,10 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
               list_: bool = typer.Option(False, "--list", help="list the claims, their sources and run times"),
               out: Path = typer.Option(Path("sgdlab-report"), "--out", "-o", help="report folder"),
               seed: int = typer.Option(0, "--seed", help="master random seed of every claim"),
-              json: bool = typer.Option(False, "--json", help="print claims.json on stdout")):
+              json: bool = typer.Option(False, "--json", help="print claims.json on stdout"),
+              publish: Optional[Path] = typer.Option(None, "--publish", help="after the run, write the validation "
+                                                     "pages and the run's record into this docs folder "
+                                                     "(docs/validation)")):
     """Check the five papers' claims on real data in this run; write OUT/index.html and OUT/claims.json."""
     from .. import __version__
     from ..claims import config_key, run_claims, select
@@ -46,7 +79,12 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
     if list_:
         _list(claims, quick)
         return
+    facts = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "git": _git_commit(),
+             "machine": _machine(), "cores": os.cpu_count()}
     out = prepare_out(out)
+    if publish is not None:
+        from ..report.validation import check_dest
+        check_dest(prepare_out(publish, "--publish"))
     cache = out / "cache"
     n = len(claims)
     mode = "quick" if quick else "full"
@@ -67,11 +105,15 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
     finally:
         status.stop()
     meta = {"mode": mode, "seed": seed, "version": __version__, "claims": n,
-            "seconds": round(time.perf_counter() - started, 1),
-            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
+            "seconds": round(time.perf_counter() - started, 1), **facts}
     doc = claims_document(results, meta)
     console.print("  ".join(f"[{_COLOURS[w]}]{k} {w}[/]" for w, k in doc["counts"].items()))
     emit("reproduce", started, out=out, json=json, stdout=doc,
          config={**config_key(quick, seed), "only": [c.id for c in claims]}, results=doc["counts"],
          files=lambda o: write_report(o, results, meta))
     console.print(f"report: {out / 'index.html'}")
+    if publish is not None:
+        from ..report.validation import publish as publish_pages
+        names = publish_pages(doc, {r.id: r.figure for r in results}, publish)
+        console.print(f"published {publish}/: {len(names)} files (the pages, {publish.name}/run/claims.json, "
+                      "the figures)")
