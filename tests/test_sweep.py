@@ -222,3 +222,22 @@ def test_a_local_worker_killed_mid_sweep_is_replaced_and_the_table_is_unchanged(
     s = small_sweep(seeds=24)
     table = s.run("local", workers=2, out=tmp_path / "k", progress=kill_one)
     assert killed and table.columns == small_sweep(seeds=24).run("inline", progress=False).columns
+
+
+def test_a_list_of_configurations_runs_each_as_given_schedules_included(tmp_path):
+    """points=[SGD, ...]: sets that are no product (lr tied to each momentum, a schedule's peak) run as given;
+    a scheduled row holds the peak lr and the schedule, and its prediction is sgdlab.predict's."""
+    from sgdlab import schedules as S
+    p = sgdlab.Problem.power_law(**PROBLEM)
+    configs = [sgdlab.SGD(lr=0.2, momentum=0.0, batch=2),
+               sgdlab.SGD(lr=S.warmup_cosine(0.4, 5, 40), momentum=0.5, batch=4)]
+    s = Sweep(p, points=configs, steps=40, seeds=6, chunk=3)
+    t = s.run("inline", out=tmp_path / "o", progress=False)
+    assert t["lr"] == [0.2, 0.4] and t["momentum"] == [0.0, 0.5] and t["batch"] == [2, 4]
+    assert t["lr_schedule"] == [None, configs[1].lr.describe()]
+    assert t["predicted_final"][1] == float(sgdlab.predict(p, configs[1], 40, record=s.record).loss[-1])
+    assert SweepTable.read(tmp_path / "o")["lr_schedule"][1] == configs[1].lr.describe()
+    with pytest.raises(sgdlab.InputError, match="one of grid"):
+        Sweep(p, grid=GRID, points=configs, steps=40)
+    with pytest.raises(sgdlab.InputError, match=r"points\[1\]"):
+        Sweep(p, points=[configs[0], 0.3], steps=40)

@@ -13,10 +13,10 @@ function), :mod:`.executors` (process pool, Dask), :mod:`.store` (one file per t
 
 from .config import load_sweep
 from .executors import EXECUTORS, make_executor
-from .grid import GRID_FIELDS, check_grid, grid_points
+from .grid import GRID_FIELDS, check_grid, grid_points, list_points
 from .sweep import Sweep
 from .table import SweepTable
 from .tasks import Task, chunk_size, plan_tasks, run_task, split_seeds, task_seed
 
 __all__ = ["Sweep", "SweepTable", "Task", "load_sweep", "run_task", "task_seed", "chunk_size", "split_seeds",
-           "plan_tasks", "check_grid", "grid_points", "make_executor", "EXECUTORS", "GRID_FIELDS"]
+           "plan_tasks", "check_grid", "grid_points", "list_points", "make_executor", "EXECUTORS", "GRID_FIELDS"]

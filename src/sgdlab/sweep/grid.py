@@ -3,7 +3,9 @@
 The grid is a mapping ``name -> values`` over the fields of :class:`sgdlab.SGD` (``lr``, ``momentum``,
 ``batch``, ``sampling``); fields not in the grid take the value of the base configuration.  Points are
 numbered in C order (the last name varies fastest), and each point carries its coordinates, the tuple
-of indices into the value lists, from which its tasks derive their random seeds.
+of indices into the value lists, from which its tasks derive their random seeds.  A list of
+configurations instead of a product (:func:`list_points`: lr tied to each momentum and batch, schedules)
+gives point k the coordinates (k,).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from .._validate import InputError
 from ..hyper import SAMPLING_MODES, SGD
 
-__all__ = ["GRID_FIELDS", "Point", "check_grid", "grid_points"]
+__all__ = ["GRID_FIELDS", "Point", "check_grid", "grid_points", "list_points"]
 
 #: the SGD fields a grid may vary
 GRID_FIELDS = ("lr", "momentum", "batch", "sampling")
@@ -107,3 +109,32 @@ def grid_points(grid: dict[str, tuple], base: SGD) -> list[Point]:
             raise InputError(f"grid point {values}: {exc}") from None
         points.append(Point(k, tuple(coords), sgd))
     return points
+
+
+def list_points(configs) -> list[Point]:
+    """Explicit configurations as points, point k at coordinates (k,) (for sets that are not a product).
+
+    Args:
+        configs: a non-empty sequence of :class:`sgdlab.SGD` (schedules allowed).
+
+    Returns:
+        The list of points, in the order given.
+
+    Raises:
+        InputError: empty, or an entry that is not an SGD (named ``points[k]``).
+
+    Example:
+        >>> import sgdlab
+        >>> pts = list_points([sgdlab.SGD(lr=0.1, momentum=0.5), sgdlab.SGD(lr=0.3, batch=4)])
+        >>> [(p.coords, p.sgd.lr, p.sgd.batch) for p in pts]
+        [((0,), 0.1, 1), ((1,), 0.3, 4)]
+    """
+    if isinstance(configs, SGD) or not hasattr(configs, "__iter__"):
+        raise InputError("points must be a list of sgdlab.SGD configurations")
+    configs = list(configs)
+    if not configs:
+        raise InputError("points must hold at least one sgdlab.SGD")
+    for k, c in enumerate(configs):
+        if not isinstance(c, SGD):
+            raise InputError(f"points[{k}] must be an sgdlab.SGD, got {type(c).__name__}")
+    return [Point(k, (k,), c) for k, c in enumerate(configs)]

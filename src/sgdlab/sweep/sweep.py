@@ -14,7 +14,7 @@ from ..curve import check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
 from .executors import EXECUTORS, make_executor
-from .grid import check_grid, grid_points
+from .grid import check_grid, grid_points, list_points
 from .store import fingerprint, finished, open_store, read_result, write_result, write_run_json
 from .table import SweepTable, point_row
 from .tasks import SIMULATE, THEORY, Job, chunk_size, plan_tasks
@@ -36,13 +36,16 @@ class Sweep:
 
     Args:
         problem: the :class:`sgdlab.Problem`.
-        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...]}`` (any subset).
-        steps: horizon.  seeds: seeds per point (>= 2).  seed: the sweep's master seed.
+        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...]}`` (any subset), or None
+            with ``points``.
+        steps: horizon (required).  seeds: seeds per point (>= 2).  seed: the sweep's master seed.
         theory, simulate: which halves to run (at least one).
         base: the SGD whose fields the grid overrides (default: ``SGD(lr=...)`` with lr from the grid).
         chunk: seeds per task (default: automatic).  record: checkpoints (default :func:`sgdlab.checkpoints`).
         noise: the theory's noise model.  backend, draw: of the twin.  blowup: the simulated mean diverges
         above blowup x L_0.  threads: numba threads per task (1: the pool or cluster gives parallelism).
+        points: instead of ``grid``, a list of :class:`sgdlab.SGD` configurations (point k at coordinates
+            (k,)): sets that are not a product, e.g. lr as fractions of α*(β, b), or lr schedules.
 
     Raises:
         InputError: a bad argument, named.
@@ -58,14 +61,18 @@ class Sweep:
         (4, True)
     """
 
-    def __init__(self, problem: Problem, grid: dict, steps: int, seeds: int = 100, seed: int = 0, *,
-                 theory: bool = True, simulate: bool = True, base: SGD | None = None, chunk: int | None = None,
-                 record=None, noise=None, backend: str = "numba", draw: str = "samples", blowup: float = 1e6,
-                 threads: int = 1):
+    def __init__(self, problem: Problem, grid: dict | None = None, steps: int | None = None, seeds: int = 100,
+                 seed: int = 0, *, theory: bool = True, simulate: bool = True, base: SGD | None = None,
+                 chunk: int | None = None, record=None, noise=None, backend: str = "numba", draw: str = "samples",
+                 blowup: float = 1e6, threads: int = 1, points=None):
         if not isinstance(problem, Problem):
             raise InputError("problem must be an sgdlab.Problem")
         self.problem = problem
-        self.grid = check_grid(grid)
+        if (grid is None) == (points is None):
+            raise InputError("give one of grid={'lr': [...], ...} or points=[sgdlab.SGD(...), ...]")
+        if steps is None:
+            raise InputError("steps is required: the horizon of every point")
+        self.grid = None if grid is None else check_grid(grid)
         self.steps = check_int(steps, "steps", 1)
         self.seeds = check_int(seeds, "seeds", 2)
         self.seed = check_int(seed, "seed", 0)
@@ -75,6 +82,9 @@ class Sweep:
         if not (theory or simulate):
             raise InputError("theory and simulate are both False: a sweep needs at least one of them")
         self.theory, self.simulate = theory, simulate
+        if points is not None:
+            self.points = list_points(points)
+            base = self.points[0].sgd if base is None else base
         if base is None:
             if "lr" not in self.grid:
                 raise InputError("grid has no lr: give grid={'lr': [...], ...} or base=sgdlab.SGD(lr=...)")
@@ -82,7 +92,8 @@ class Sweep:
         if not isinstance(base, SGD):
             raise InputError("base must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
         self.base = base
-        self.points = grid_points(self.grid, base)
+        if self.grid is not None:
+            self.points = grid_points(self.grid, base)
         if backend not in ("numba", "numpy"):
             raise InputError(f"backend must be 'numba' or 'numpy' for a sweep, got {backend!r}")
         if draw not in ("samples", "gradient"):
@@ -98,8 +109,9 @@ class Sweep:
 
     def config(self) -> dict:
         """The sweep's configuration as JSON-ready values (what ``run.json`` and ``sweep.json`` record)."""
-        return {"problem": self.problem.summary(), "grid": {k: list(v) for k, v in self.grid.items()},
-                "base": self.base.to_dict(), "steps": self.steps, "seeds": self.seeds, "seed": self.seed,
+        where = ({"grid": {k: list(v) for k, v in self.grid.items()}} if self.grid is not None else
+                 {"points": [p.sgd.to_dict() for p in self.points]})
+        return {"problem": self.problem.summary(), **where, "base": self.base.to_dict(), "steps": self.steps, "seeds": self.seeds, "seed": self.seed,
                 "theory": self.theory, "simulate": self.simulate, "chunk": self.chunk,
                 "record": self.record.tolist(), "noise": None if self.noise is None else repr(self.noise),
                 "backend": self.backend, "draw": self.draw, "blowup": self.blowup,
