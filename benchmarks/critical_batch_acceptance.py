@@ -5,11 +5,11 @@ the best (lr, β) of each batch and the knee B_crit of S(b) = S_min (1 + B_crit 
 (``sgdlab.simulate``, SEEDS seeds, the loss recorded at every step) runs at that same (lr, β, b); the
 simulated S(b) is the first step where the seed-mean excess loss E_t = mean L_t - σ²/2 is <= target,
 bracketed by the first steps where mean ∓ 2 se crosses it.  The same least-squares law (linear in
-1/b, as the library fits it) gives the simulated knee.  Criterion: predicted / simulated knee within a
-factor 1.5.  The gradient-noise scale B_noise = tr Σ / |∇L|² is printed beside it, and so are the
-knee's 95% range when each simulated S(b) moves by its Monte-Carlo error (the plain fit is dominated by
-S at b = 1 and its intercept S_min is a few steps: a small change of S(1) can move the knee a lot) and,
-as a diagnostic, the knees of the same law fitted in relative residuals.
+1/b, in relative residuals, as the library fits it) gives the simulated knee.  Criterion: predicted /
+simulated knee within a factor 1.5.  The gradient-noise scale B_noise = tr Σ / |∇L|² is printed beside
+it, and so are the knee's 95% range when each simulated S(b) moves by its Monte-Carlo error and, as a
+diagnostic, the knees of the law fitted in absolute residuals (dominated by S at b = 1, its intercept
+S_min a few steps: a small change of S(1) moves that knee a lot; the library fitted so before).
 
     python benchmarks/critical_batch_acceptance.py [OUT] [--seeds 1000] [--only power-law,digits]
 
@@ -36,11 +36,11 @@ CASES = {
 FACTOR = 1.5
 
 
-def knee_fit(batches: np.ndarray, steps: np.ndarray, relative: bool = False) -> tuple[float | None, float | None]:
+def knee_fit(batches: np.ndarray, steps: np.ndarray, relative: bool = True) -> tuple[float | None, float | None]:
     """(B_crit, S_min) of the least-squares line S = S_min + S_min B_crit / b in 1/b (None: no positive fit).
 
-    ``relative``: residuals relative to S (weights 1/S), a diagnostic; the criterion uses the plain fit, as
-    :func:`sgdlab.critical_batch` does."""
+    ``relative``: residuals relative to S (weights 1/S), as :func:`sgdlab.critical_batch` fits; False: the
+    absolute fit, a diagnostic."""
     ok = np.isfinite(steps)
     if ok.sum() < 2:
         return None, None
@@ -49,7 +49,7 @@ def knee_fit(batches: np.ndarray, steps: np.ndarray, relative: bool = False) -> 
 
 
 def knee_spread(batches, steps, lo, hi, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """2.5% and 97.5% quantiles of the plain-fit knee when each simulated S(b) moves by its Monte-Carlo error,
+    """2.5% and 97.5% quantiles of the fitted knee when each simulated S(b) moves by its Monte-Carlo error,
     a normal of sd (S_hi - S_lo)/4 (the bracket is mean ∓ 2 se), draws without a positive fit left out."""
     rng = np.random.default_rng(seed)
     sd = (np.asarray(hi) - np.asarray(lo)) / 4.0
@@ -92,15 +92,15 @@ def one_case(name: str, seeds: int) -> dict:
     sim, lo, hi = np.array(sim), np.array(lo), np.array(hi)
     knee_sim, smin_sim = knee_fit(bs, sim)
     knee_lo, knee_hi = knee_spread(bs, sim, lo, hi)
-    rel_pred, _ = knee_fit(bs, cb.steps, relative=True)
-    rel_sim, _ = knee_fit(bs, sim, relative=True)
+    rel_pred, _ = knee_fit(bs, cb.steps, relative=False)
+    rel_sim, _ = knee_fit(bs, sim, relative=False)
     ratio = None if knee_sim is None or cb.knee is None else cb.knee / knee_sim
     return {"problem": p.name, "key": name, "target": target, "sampling": sampling, "seeds": seeds,
             "batches": cb.batches.tolist(), "lrs": cb.lrs.tolist(), "momenta": cb.momenta.tolist(),
             "steps_predicted": cb.steps.tolist(), "steps_simulated": sim.tolist(), "steps_lo": lo.tolist(),
             "steps_hi": hi.tolist(), "knee_predicted": cb.knee, "smin_predicted": cb.min_steps,
             "knee_simulated": knee_sim, "smin_simulated": smin_sim, "knee_q025": knee_lo, "knee_q975": knee_hi,
-            "knee_relative_predicted": rel_pred, "knee_relative_simulated": rel_sim,
+            "knee_absolute_predicted": rel_pred, "knee_absolute_simulated": rel_sim,
             "ratio": ratio, "pass": ratio is not None and 1 / FACTOR <= ratio <= FACTOR,
             "noise_scale": cb.noise_scale, "seconds": {"theory": t_theory, "simulation": t_sim}}
 
@@ -115,8 +115,8 @@ def report(r: dict) -> None:
     print(f"   knee B_crit: predicted {f(r['knee_predicted'])} (S_min {f(r['smin_predicted'])}), simulated "
           f"{f(r['knee_simulated'])} (S_min {f(r['smin_simulated'])}; 95% range under the Monte-Carlo error of S(b): "
           f"{f(r['knee_q025'])} .. {f(r['knee_q975'])})")
-    print(f"   diagnostic, the same law fitted in relative residuals (weights 1/S): predicted "
-          f"{f(r['knee_relative_predicted'])}, simulated {f(r['knee_relative_simulated'])}")
+    print(f"   diagnostic, the same law fitted in absolute residuals: predicted "
+          f"{f(r['knee_absolute_predicted'])}, simulated {f(r['knee_absolute_simulated'])}")
     print(f"   gradient-noise scale B_noise = {r['noise_scale']:.4g} (McCandlish et al.'s estimate of B_crit)")
     ratio = "none" if r["ratio"] is None else f"{r['ratio']:.3f}"
     print(f"   predicted / simulated knee = {ratio}, rule within a factor {FACTOR:g}: {'PASS' if r['pass'] else 'FAIL'}")

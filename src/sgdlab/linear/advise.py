@@ -589,7 +589,9 @@ def critical_batch(problem: Problem, target: float, *, batches=(1, 2, 4, 8, 16, 
 
     For each b: the fewest steps S(b) with E_T <= target over an (lr/α*(β, b), β) grid (16 x 9, a
     geometric scan of T then bisection at the best point).  The knee is B_crit of the least-squares fit
-    S(b) = S_min + S_min B_crit / b (linear in 1/b) over the batches that reach the target: the batch at
+    S(b) = S_min + S_min B_crit / b (linear in 1/b, in relative residuals (S_fit - S)/S: S spans orders of
+    magnitude over b, and an absolute fit is carried by S(1) alone, its intercept S_min a few steps, so a
+    1% change of S(1) moved the knee by a factor 2) over the batches that reach the target: the batch at
     which S is twice its large-batch limit S_min and the samples S·b twice their small-batch limit
     (the empirical model of large-batch training, McCandlish et al. 2018, whose gradient-noise scale
     B_noise = tr Σ / |∇L|², :func:`gradient_noise_scale`, is reported beside it).
@@ -648,7 +650,7 @@ def critical_batch(problem: Problem, target: float, *, batches=(1, 2, 4, 8, 16, 
     knee = smin = None
     ok = np.isfinite(steps)
     if ok.sum() >= 2:
-        slope, intercept = np.polyfit(1.0 / bsa[ok], steps[ok], 1)
+        slope, intercept = np.polyfit(1.0 / bsa[ok], steps[ok], 1, w=1.0 / steps[ok])    # relative residuals
         if intercept > 0 and slope > 0:
             knee, smin = float(slope / intercept), float(intercept)
     bn = gradient_noise_scale(problem, noise=noise, model=model, tau=tau, sampling=samp)
