@@ -13,9 +13,10 @@ from .._validate import InputError, check_blowup, check_int
 from ..curve import check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
-from .executors import EXECUTORS, make_executor
+from .executors import check_executor
+from .mapping import NpzStore, run_pending
 from .grid import check_grid, grid_points
-from .store import fingerprint, finished, open_store, read_result, write_result, write_run_json
+from .store import fingerprint, open_store, read_result, write_run_json
 from .table import SweepTable, point_row
 from .tasks import SIMULATE, THEORY, Job, chunk_size, plan_tasks
 
@@ -142,35 +143,22 @@ class Sweep:
             ['finite']
         """
         started = time.perf_counter()
-        if executor not in EXECUTORS:
-            raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        check_executor(executor, workers, address)
         if not isinstance(resume, bool):
             raise InputError(f"resume must be True or False, got {resume!r}")
         if resume and out is None:
             raise InputError("resume=True needs out= (the folder of the sweep to continue)")
-        ex = make_executor(executor, self.job(), address=address, workers=workers, prefix=f"sgdlab-{self.key}")
-        memory: dict[str, dict] = {}
         tasks_dir = open_store(out, self.config(), self.key, resume) if out is not None else None
-        done = finished(tasks_dir) if tasks_dir is not None else set()
-        todo = [t for t in self.tasks if t.id not in done]
-        with _progress(progress, len(self.tasks)) as tick:
-            n = len(self.tasks) - len(todo)
-            tick(n)
-            if todo:
-                with ex:
-                    for task, result in ex.results(todo):
-                        if tasks_dir is not None:
-                            write_result(tasks_dir, task.id, result)
-                        else:
-                            memory[task.id] = result
-                        n += 1
-                        tick(n)
+        store = NpzStore(tasks_dir) if tasks_dir is not None else None
+        memory, resumed = run_pending(self.job(), [(t.id, t) for t in self.tasks], executor=executor,
+                                      workers=workers, address=address, store=store, progress=progress,
+                                      prefix=f"sgdlab-{self.key}", label="sweep tasks")
         load = (lambda tid: read_result(tasks_dir, tid)) if tasks_dir is not None else memory.__getitem__
         table = self.table(load)
         if out is not None:
             table.write(out)
             write_run_json(out, {**self.config(), "executor": executor, "address": address, "workers": workers,
-                                 "resumed": len(done)}, {"status": table.status, "reason": table.reason},
+                                 "resumed": resumed}, {"status": table.status, "reason": table.reason},
                            time.perf_counter() - started)
         return table
 
@@ -206,27 +194,3 @@ def _problem_arrays(problem: Problem) -> dict:
     if problem.features is not None:
         arrays.update(features=problem.features, labels=problem.labels)
     return arrays
-
-
-class _progress:
-    """``with _progress(spec, total) as tick: tick(done)``: a rich bar on stderr, a callback, or nothing."""
-
-    def __init__(self, spec, total: int):
-        self.spec, self.total, self._bar = spec, total, None
-
-    def __enter__(self):
-        if callable(self.spec):
-            return lambda done: self.spec(done, self.total)
-        if not self.spec:
-            return lambda done: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
-        self._bar = Progress("sweep tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self._bar.start()
-        task = self._bar.add_task("sweep", total=self.total)
-        return lambda done: self._bar.update(task, completed=done)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.stop()
