@@ -16,3 +16,8 @@ def slow_draw(item):
     """``draw`` after a pause, so a driver can be killed while tasks are pending."""
     time.sleep(float(os.environ.get("SGDLAB_TEST_PAUSE", "0.3")))
     return draw(item)
+
+
+def pid(_):
+    """The worker's process id."""
+    return os.getpid()

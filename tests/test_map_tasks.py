@@ -82,3 +82,14 @@ def test_a_driver_killed_mid_map_resumes_without_recomputing_finished_tasks(tmp_
     assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl") if p.name in before} == before
     assert all(np.array_equal(r, np.random.default_rng(s).standard_normal(5)) for s, r in enumerate(resumed))
     assert not list(store.glob(".*"))
+
+
+def test_one_session_pool_serves_several_functions_with_the_same_numbers():
+    from sgdlab.sweep import open_session
+    with open_session("local", workers=2) as session:
+        a = map_tasks(_map_fns.draw, ITEMS, executor=session)
+        b = map_tasks(_map_fns.draw, ITEMS[:2], executor=session)
+        pids = map_tasks(_map_fns.pid, range(4), executor=session)
+    assert all(np.array_equal(x, y) for x, y in zip(a, map_tasks(_map_fns.draw, ITEMS, executor="inline")))
+    assert all(np.array_equal(x, y) for x, y in zip(b, a))
+    assert os.getpid() not in pids and len(set(pids)) <= 2

@@ -12,12 +12,12 @@ function), :mod:`.executors` (process pool, Dask), :mod:`.mapping` (``map_tasks`
 """
 
 from .config import load_sweep
-from .executors import EXECUTORS, make_executor
+from .executors import EXECUTORS, make_executor, open_session
 from .mapping import map_tasks
 from .grid import GRID_FIELDS, check_grid, grid_points
 from .sweep import Sweep
 from .table import SweepTable
 from .tasks import Task, chunk_size, plan_tasks, run_task, split_seeds, task_seed
 
-__all__ = ["Sweep", "SweepTable", "map_tasks", "Task", "load_sweep", "run_task", "task_seed", "chunk_size", "split_seeds",
+__all__ = ["Sweep", "SweepTable", "map_tasks", "open_session", "Task", "load_sweep", "run_task", "task_seed", "chunk_size", "split_seeds",
            "plan_tasks", "check_grid", "grid_points", "make_executor", "EXECUTORS", "GRID_FIELDS"]

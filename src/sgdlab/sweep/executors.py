@@ -1,7 +1,9 @@
 """Where tasks run: a local process pool (default) or a Dask distributed cluster.
 
 An executor runs one pure function ``fn`` (any picklable callable: a top-level function, or a
-sweep's :class:`~.tasks.Job`) over keyed items.  All three (and :class:`Inline`, the same loop in
+sweep's :class:`~.tasks.Job`) over keyed items; an executor made with ``fn=None`` (a *session*,
+:func:`open_session`) takes ``(fn, item)`` pairs as items instead, so one pool serves many functions
+(``sgdlab reproduce`` starts one for all its claims).  Its pool lives until the ``with`` block ends.  All three (and :class:`Inline`, the same loop in
 this process) are context managers whose ``results(pairs)`` takes ``(key, item)`` pairs and yields
 ``(key, fn(item))`` as tasks finish, in completion order; the caller (the driver) writes each
 result.  Workers compute and return, they never write files.  Leaving the ``with`` block early
@@ -30,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 
 from .._validate import InputError
 
-__all__ = ["EXECUTORS", "Inline", "LocalPool", "DaskCluster", "make_executor", "check_executor"]
+__all__ = ["EXECUTORS", "Inline", "LocalPool", "DaskCluster", "make_executor", "check_executor", "open_session"]
 
 EXECUTORS = ("local", "dask", "inline")
 
@@ -40,7 +42,7 @@ Pairs = Iterable[tuple[str, object]]
 class Inline:
     """Run tasks in this process, one after another: the reference loop (no pool, no pickling)."""
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable | None):
         self.fn, self.workers = fn, 1
 
     def __enter__(self) -> "Inline":
@@ -51,15 +53,20 @@ class Inline:
 
     def results(self, pairs: Pairs) -> Iterator[tuple[str, object]]:
         for key, item in pairs:
-            yield key, self.fn(item)
+            yield key, _apply(self.fn, item)
 
 # ----------------------------------------------------------------- local process pool
 _FN: Callable | None = None   # the worker process's function, set once by the pool initialiser
 
 
-def _init_worker(fn: Callable, parent: int) -> None:
+def _init_worker(fn: Callable | None, parent: int) -> None:
     global _FN
     _FN = fn
+    try:                                                  # one thread per worker: the pool is the parallelism
+        import numba
+        numba.set_num_threads(1)
+    except ImportError:                                   # pragma: no cover - numba is a dependency
+        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the driver's: it terminates us
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
@@ -73,7 +80,7 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _call(item):
-    return _FN(item)
+    return _apply(_FN, item)
 
 
 class LocalPool:
@@ -84,7 +91,7 @@ class LocalPool:
         restarts: how often a broken pool (a worker died) is restarted before the error is raised.
     """
 
-    def __init__(self, fn: Callable, workers: int | None = None, restarts: int = 3):
+    def __init__(self, fn: Callable | None, workers: int | None = None, restarts: int = 3):
         self.fn, self.restarts = fn, restarts
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
@@ -118,7 +125,7 @@ class LocalPool:
         pending = dict(pairs)
         broken = 0
         while pending:
-            pool = self._start()
+            pool = self._pool or self._start()
             futures = {pool.submit(_call, item): key for key, item in pending.items()}
             try:
                 while futures:
@@ -129,15 +136,20 @@ class LocalPool:
                         del pending[key]
                         yield key, result
             except BrokenProcessPool:
+                self._stop()
                 broken += 1
                 if broken > self.restarts:
                     raise
-            finally:
+            except BaseException:                         # an error, Ctrl-C, a closed generator: stop now
                 self._stop()
+                raise
 
 
 # ----------------------------------------------------------------- Dask distributed
-def _apply(fn: Callable, item):
+def _apply(fn: Callable | None, item):
+    """``fn(item)``; without ``fn`` (a session) the item is the pair ``(fn, argument)``."""
+    if fn is None:
+        fn, item = item
     return fn(item)
 
 
@@ -150,7 +162,7 @@ class DaskCluster:
         processes=True)``.  workers: LocalCluster size (default: every core).  prefix: key prefix.
     """
 
-    def __init__(self, fn: Callable, address: str | None = None, workers: int | None = None, prefix: str = "sgdlab"):
+    def __init__(self, fn: Callable | None, address: str | None = None, workers: int | None = None, prefix: str = "sgdlab"):
         try:
             import distributed
         except ImportError:
@@ -192,7 +204,7 @@ class DaskCluster:
         if not pairs:
             return
         client = self._client
-        fn = client.scatter(self.fn, broadcast=True, hash=False)
+        fn = None if self.fn is None else client.scatter(self.fn, broadcast=True, hash=False)
         by_key = {f"{self.prefix}-{key}": (key, item) for key, item in pairs}
         self._futures = [client.submit(_apply, fn, item, key=k, pure=False) for k, (_, item) in by_key.items()]
         for future in self._d.as_completed(self._futures):
@@ -212,13 +224,14 @@ def check_executor(executor: str, workers: int | None = None, address: str | Non
         raise InputError(f"address is for executor='dask' (a Dask scheduler); executor={executor!r} takes none")
 
 
-def make_executor(executor: str, fn: Callable, *, address: str | None = None, workers: int | None = None,
+def make_executor(executor: str, fn: Callable | None, *, address: str | None = None, workers: int | None = None,
                   prefix: str = "sgdlab"):
     """The executor named ``executor`` (``"local"``, ``"dask"`` or ``"inline"``) running ``fn`` over keyed items.
 
     Args:
         executor: ``"local"`` (process pool), ``"dask"`` or ``"inline"`` (this process, one task after another).
-        fn: the pure function every task calls (a picklable top-level function, or a sweep's Job).
+        fn: the pure function every task calls (a picklable top-level function, or a sweep's Job); None
+            for a session whose items are ``(fn, argument)`` pairs.
         address: Dask scheduler address (``executor="dask"`` only; None starts a LocalCluster).
         workers: local processes or LocalCluster workers (default: every core).  prefix: Dask key prefix.
 
@@ -242,3 +255,28 @@ def make_executor(executor: str, fn: Callable, *, address: str | None = None, wo
     if executor == "local":
         return LocalPool(fn, workers)
     return DaskCluster(fn, address, workers, prefix)
+
+
+def open_session(executor: str = "local", *, workers: int | None = None, address: str | None = None):
+    """An executor for many functions (``fn=None``): pass it as ``executor=`` to :func:`~.mapping.map_tasks`.
+
+    The local pool starts at the first task and serves every later call until the ``with`` block ends,
+    so its workers import sgdlab and load the compiled kernels once.
+
+    Args:
+        executor: ``"local"``, ``"dask"`` or ``"inline"``.  workers, address: as :func:`make_executor`.
+
+    Returns:
+        A context manager whose ``results(pairs)`` takes ``(key, (fn, item))`` pairs.
+
+    Raises:
+        InputError: as :func:`make_executor`.
+
+    Example:
+        >>> import math
+        >>> from sgdlab.sweep import map_tasks
+        >>> with open_session("inline") as session:
+        ...     map_tasks(math.sqrt, [4.0], executor=session), map_tasks(abs, [-2], executor=session)
+        ([2.0], [2])
+    """
+    return make_executor(executor, None, address=address, workers=workers, prefix="sgdlab-session")

@@ -18,6 +18,7 @@ Two stores share one protocol (``done(pairs)``, ``write(key, item, result)``, ``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import pickle
 import re
@@ -101,7 +102,7 @@ class NpzStore:
         return read_result(self.folder, key)
 
 
-def run_pending(fn: Callable, pairs: Sequence[tuple[str, object]], *, executor: str = "local",
+def run_pending(fn: Callable, pairs: Sequence[tuple[str, object]], *, executor="local",
                 workers: int | None = None, address: str | None = None, store=None, progress=None,
                 prefix: str = "sgdlab", label: str = "tasks") -> tuple[dict, int]:
     """Run the pairs whose key ``store`` does not hold, writing each result to ``store`` as it finishes.
@@ -119,7 +120,8 @@ def run_pending(fn: Callable, pairs: Sequence[tuple[str, object]], *, executor: 
     Raises:
         InputError: a bad executor or workers.  Whatever ``fn`` raises.
     """
-    ex = make_executor(executor, fn, address=address, workers=workers, prefix=prefix)
+    session = not isinstance(executor, str)
+    ex = executor if session else make_executor(executor, fn, address=address, workers=workers, prefix=prefix)
     done = store.done(pairs) if store is not None else set()
     todo = [(k, item) for k, item in pairs if k not in done]
     items = dict(todo)
@@ -128,8 +130,9 @@ def run_pending(fn: Callable, pairs: Sequence[tuple[str, object]], *, executor: 
         n = len(pairs) - len(todo)
         tick(n)
         if todo:
-            with ex:
-                for key, result in ex.results(todo):
+            with (contextlib.nullcontext(ex) if session else ex):
+                sent = [(k, (fn, item)) for k, item in todo] if session else todo
+                for key, result in ex.results(sent):
                     if store is not None:
                         store.write(key, items[key], result)
                     else:
@@ -139,7 +142,7 @@ def run_pending(fn: Callable, pairs: Sequence[tuple[str, object]], *, executor: 
     return memory, len(done)
 
 
-def map_tasks(fn: Callable, items: Iterable, *, keys: Sequence[str] | None = None, executor: str = "local",
+def map_tasks(fn: Callable, items: Iterable, *, keys: Sequence[str] | None = None, executor="local",
               workers: int | None = None, address: str | None = None, store=None,
               progress: bool | Progress | None = None) -> list:
     """``[fn(item) for item in items]``, each call a task on a local process pool, a Dask cluster or inline.
@@ -150,7 +153,8 @@ def map_tasks(fn: Callable, items: Iterable, *, keys: Sequence[str] | None = Non
         items: picklable arguments, one task each.
         keys: a file-safe name per item (letters, digits, ``-``, ``_``; unique); default ``00000``, ``00001``, ...
         executor: ``"local"`` (a spawn process pool, ``workers`` processes, default every core), ``"dask"``
-            (the scheduler at ``address``, or a LocalCluster started here) or ``"inline"`` (this process).
+            (the scheduler at ``address``, or a LocalCluster started here), ``"inline"`` (this process), or
+            an open session (:func:`~.executors.open_session`) shared by many calls.
         store: a folder: every result is written there, atomically, as ``<key>.<digest>.pkl`` as it
             finishes, and a later call with the same function and items skips the keys already there
             (resume); None keeps the results in memory.
@@ -173,7 +177,8 @@ def map_tasks(fn: Callable, items: Iterable, *, keys: Sequence[str] | None = Non
         1 1
         [4.0]
     """
-    check_executor(executor, workers, address)
+    if isinstance(executor, str):
+        check_executor(executor, workers, address)
     items = list(items)
     keys = [f"{i:05d}" for i in range(len(items))] if keys is None else [str(k) for k in keys]
     if len(keys) != len(items):
