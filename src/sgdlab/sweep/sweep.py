@@ -37,12 +37,14 @@ class Sweep:
 
     Args:
         problem: the :class:`sgdlab.Problem`.
-        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...]}`` (any subset).
+        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...], "schedule": [...],
+            "noise": [...]}`` (any subset; :mod:`sgdlab.sweep.grid` for the schedule and noise entries), or a
+            list of such dicts with one value each (a list of points, no product).
         steps: horizon.  seeds: seeds per point (>= 2).  seed: the sweep's master seed.
         theory, simulate: which halves to run (at least one).
         base: the SGD whose fields the grid overrides (default: ``SGD(lr=...)`` with lr from the grid).
         chunk: seeds per task (default: automatic).  record: checkpoints (default :func:`sgdlab.checkpoints`).
-        noise: the theory's noise model.  backend, draw: of the twin.  blowup: the simulated mean diverges
+        noise: the theory's noise model (a ``noise`` axis overrides it per point).  backend, draw: of the twin.  blowup: the simulated mean diverges
         above blowup x L_0.  threads: numba threads per task (1: the pool or cluster gives parallelism).
 
     Raises:
@@ -76,14 +78,16 @@ class Sweep:
         if not (theory or simulate):
             raise InputError("theory and simulate are both False: a sweep needs at least one of them")
         self.theory, self.simulate = theory, simulate
+        if base is None and _whole_schedules(self.grid):
+            base = SGD(lr=1.0)                           # each schedule fixes the lr itself
         if base is None:
-            if "lr" not in self.grid:
+            if "lr" not in self.grid and not isinstance(self.grid, list):
                 raise InputError("grid has no lr: give grid={'lr': [...], ...} or base=sgdlab.SGD(lr=...)")
-            base = SGD(lr=self.grid["lr"][0])
+            base = SGD(lr=self.grid[0].get("lr", 1.0) if isinstance(self.grid, list) else self.grid["lr"][0])
         if not isinstance(base, SGD):
             raise InputError("base must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
         self.base = base
-        self.points = grid_points(self.grid, base)
+        self.points = grid_points(self.grid, base, self.steps)
         if backend not in ("numba", "numpy"):
             raise InputError(f"backend must be 'numba' or 'numpy' for a sweep, got {backend!r}")
         if draw not in ("samples", "gradient"):
@@ -99,7 +103,7 @@ class Sweep:
 
     def config(self) -> dict:
         """The sweep's configuration as JSON-ready values (what ``run.json`` and ``sweep.json`` record)."""
-        return {"problem": self.problem.summary(), "grid": {k: list(v) for k, v in self.grid.items()},
+        return {"problem": self.problem.summary(), "grid": _grid_json(self.grid),
                 "base": self.base.to_dict(), "steps": self.steps, "seeds": self.seeds, "seed": self.seed,
                 "theory": self.theory, "simulate": self.simulate, "chunk": self.chunk,
                 "record": self.record.tolist(), "noise": None if self.noise is None else repr(self.noise),
@@ -169,9 +173,8 @@ class Sweep:
             by_point.setdefault(t.point, []).append(t)
         rows = []
         for p in self.points:
-            tasks = by_point[p.index]
-            theory = next((load(t.id) for t in tasks if t.kind == THEORY), None)
-            chunks = [load(t.id) for t in tasks if t.kind == SIMULATE] or None
+            theory = next((load(t.id) for t in by_point.get(p.index, ()) if t.kind == THEORY), None)
+            chunks = [load(t.id) for t in by_point.get(p.twin, by_point.get(p.index, ())) if t.kind == SIMULATE] or None
             rows.append(point_row(p, self.seeds, self.record, theory, chunks, self.blowup,
                                   self.problem.initial_loss))
         return SweepTable.from_rows(rows)
@@ -186,6 +189,23 @@ class Sweep:
                 "seed_steps": len(self.points) * self.seeds * self.steps * int(self.simulate),
                 "normals_per_task": self.chunk * per_seed,
                 "bytes_per_point": 8 * self.seeds * self.record.size * int(self.simulate)}
+
+
+def _whole_schedules(grid) -> bool:
+    """Every ``schedule`` entry of a grid (not a list of points) is a whole lr schedule and there is no lr axis."""
+    specs = () if isinstance(grid, list) else grid.get("schedule", ())
+    return bool(specs) and "lr" not in grid and all("schedule" in s for s in specs)
+
+
+def _grid_json(grid):
+    """The grid as JSON-ready values (noise models as their labels)."""
+    from .grid import noise_model
+
+    def value(name, v):
+        return noise_model(v)[1] if name == "noise" and not isinstance(v, (str, dict)) else v
+    if isinstance(grid, list):
+        return [{k: value(k, v) for k, v in g.items()} for g in grid]
+    return {k: [value(k, v) for v in vals] for k, vals in grid.items()}
 
 
 def _problem_arrays(problem: Problem) -> dict:
