@@ -33,7 +33,8 @@ class Sweep:
     seeds in chunks of ``chunk`` (default from steps x dimension, about a second of one core each:
     :func:`sgdlab.sweep.tasks.chunk_size`).  Chunk c of the point at grid coordinates k draws from
     SeedSequence(seed, spawn_key=(k..., c)), so the table does not depend on where or in what order
-    the tasks ran.
+    the tasks ran.  A ``noise`` axis is left out of k: points that differ only in the theory's noise
+    model share one simulation.
 
     Args:
         problem: the :class:`sgdlab.Problem`.
