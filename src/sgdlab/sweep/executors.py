@@ -3,11 +3,12 @@
 An executor runs one pure function ``fn`` (any picklable callable: a top-level function, or a
 sweep's :class:`~.tasks.Job`) over keyed items; an executor made with ``fn=None`` (a *session*,
 :func:`open_session`) takes ``(fn, item)`` pairs as items instead, so one pool serves many functions
-(``sgdlab reproduce`` starts one for all its claims).  Its pool lives until the ``with`` block ends.  All three (and :class:`Inline`, the same loop in
-this process) are context managers whose ``results(pairs)`` takes ``(key, item)`` pairs and yields
-``(key, fn(item))`` as tasks finish, in completion order; the caller (the driver) writes each
-result.  Workers compute and return, they never write files.  Leaving the ``with`` block early
-(Ctrl-C, an error, a closed generator) cancels every pending task at once:
+(``sgdlab reproduce`` starts one for all its claims).  Its pool lives until the ``with`` block ends.
+All three (and :class:`Inline`, the same loop in this process) are context managers whose
+``results(pairs)`` takes ``(key, item)`` pairs and yields ``(key, fn(item))`` as tasks finish, in
+completion order; the caller (the driver) writes each result.  Workers compute and return, they
+never write files.  Leaving the ``with`` block early (Ctrl-C, an error, a closed generator) cancels
+every pending task at once:
 
 * :class:`LocalPool`: ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start method (no
   forked numba or rich threads), one single-threaded worker per core.  ``fn`` is pickled once per
