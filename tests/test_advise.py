@@ -135,3 +135,30 @@ def test_tune_is_an_alias_of_advise_with_its_old_options(run):
 def test_cli_advise_refuses_a_bad_momentum_range_in_one_line(run):
     r = run("advise", "--dim", "20", "--momenta", "0.5:0.2")
     assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "--momenta" in r.stderr
+
+
+ADVISE = ("advise", "--dim", "40", "--budget", "300", "--batches", "4", "--grid", "8", "--momenta", "-0.5:0.9",
+          "--seeds", "40", "--workers", "1", "--json")
+
+
+def test_cli_advise_verify_runs_a_sweep_whose_theory_is_the_advice_and_whose_table_is_in_the_json(run, tmp_path):
+    r = run(*ADVISE, "--verify", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    v, cols = doc["verify"], doc["verify"]["table"]["columns"]
+    assert v["table"]["names"] == ["advised", "momentum 0"] and len(cols["lr"]) == 2
+    assert cols["lr"][0] == pytest.approx(doc["lr"], rel=1e-12) and cols["momentum"][1] == 0.0
+    assert v["advised"]["predicted_excess"] == pytest.approx(doc["excess_loss"], rel=1e-9)
+    assert v["advised"]["verdict"] in ("agrees", "disagrees", "cannot-check") and cols["seeds"] == [40, 40]
+    tasks = sorted(p.name for p in (tmp_path / "verify" / "tasks").glob("*.npz"))
+    assert tasks and (tmp_path / "verify" / "table.csv").exists()
+    again = run(*ADVISE, "--verify", "--out", str(tmp_path))             # the same sweep: resumed, nothing rerun
+    assert json.loads(again.stdout)["verify"]["table"] == v["table"]
+    assert json.loads((tmp_path / "verify" / "run.json").read_text())["config"]["resumed"] == len(tasks)
+
+
+def test_cli_advise_verify_grid_adds_the_neighbourhood_of_the_advised_point(run):
+    r = run(*ADVISE, "--verify-grid")
+    assert r.returncode == 0, r.stderr
+    names = json.loads(r.stdout)["verify"]["table"]["names"]
+    assert names[:2] == ["advised", "momentum 0"] and len(names) == 2 + 8

@@ -234,9 +234,9 @@ def test_a_list_of_configurations_runs_each_as_given_schedules_included(tmp_path
     s = Sweep(p, points=configs, steps=40, seeds=6, chunk=3)
     t = s.run("inline", out=tmp_path / "o", progress=False)
     assert t["lr"] == [0.2, 0.4] and t["momentum"] == [0.0, 0.5] and t["batch"] == [2, 4]
-    assert t["lr_schedule"] == [None, configs[1].lr.describe()]
+    assert t["schedule"] == [None, configs[1].lr.describe()]
     assert t["predicted_final"][1] == float(sgdlab.predict(p, configs[1], 40, record=s.record).loss[-1])
-    assert SweepTable.read(tmp_path / "o")["lr_schedule"][1] == configs[1].lr.describe()
+    assert SweepTable.read(tmp_path / "o")["schedule"][1] == configs[1].lr.describe()
     with pytest.raises(sgdlab.InputError, match="one of grid"):
         Sweep(p, grid=GRID, points=configs, steps=40)
     with pytest.raises(sgdlab.InputError, match=r"points\[1\]"):

@@ -17,14 +17,15 @@ Example:
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 
 from .._validate import InputError
-from ._base import CANNOT_CHECK, DOES_NOT_HOLD, HOLDS, VERDICTS, ClaimResult
+from ._base import CANNOT_CHECK, DOES_NOT_HOLD, HOLDS, INLINE, VERDICTS, ClaimResult, Tasks
 from ._runner import config_key, run_claims
 
 __all__ = ["Claim", "CLAIMS", "get", "select", "run_claims", "config_key", "ClaimResult", "HOLDS",
-           "DOES_NOT_HOLD", "CANNOT_CHECK", "VERDICTS"]
+           "DOES_NOT_HOLD", "CANNOT_CHECK", "VERDICTS", "Tasks", "INLINE"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,13 @@ class Claim:
     full_s: float
     module: str
 
-    def check(self, quick: bool, seed: int = 0) -> ClaimResult:
-        """Run the claim's check (imports its module on first use)."""
-        return importlib.import_module(f"{__name__}.{self.module}").check(quick, seed)
+    def check(self, quick: bool, seed: int = 0, tasks: Tasks | None = None) -> ClaimResult:
+        """Run the claim's check (imports its module on first use); ``tasks`` reaches the checks that run a grid
+        (those whose ``check`` takes ``tasks``), the others ignore it."""
+        fn = importlib.import_module(f"{__name__}.{self.module}").check
+        if tasks is not None and "tasks" in inspect.signature(fn).parameters:
+            return fn(quick, seed, tasks=tasks)
+        return fn(quick, seed)
 
 
 _GF, _VO, _MS, _BA, _FL = ("the generating-functions paper", "the Volterra papers", "the momentum-scaling paper",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..montecarlo import AGREES, CANNOT_CHECK, DISAGREES
 from ..result import ResultMixin, register_status
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "CANNOT_CHECK", "VERDICTS", "ClaimResult", "png", "from_agreement",
-           "Stopwatch", "command_for"]
+           "Stopwatch", "command_for", "Tasks", "INLINE"]
 
 from ..factorization.bounds import HOLDS  # noqa: E402  "holds": one word for a claim and for the balancing bounds
 
@@ -112,3 +113,36 @@ def full_only(claim_id: str, quick: bool, seed: int, why: str) -> ClaimResult:
     return make_result(claim_id, quick, seed, Stopwatch(), status=CANNOT_CHECK,
                        reason=f"not run in quick mode: {why}; run `sgdlab reproduce --only {claim_id}`",
                        measured="not run (quick)", tolerance="-", rationale=why, numbers={})
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """Where a claim sends its grid of independent runs: :func:`sgdlab.sweep.map_tasks` options and a task folder.
+
+    A claim whose cost is a grid calls ``tasks.map(claim_id, fn, items, keys)``: one task per item, each
+    seeded from its grid coordinates (so the numbers do not depend on the worker), the results in item
+    order.  With ``folder``, each result is written to ``folder/<claim id>/`` as it finishes, so an
+    interrupted claim resumes mid-grid (``sgdlab reproduce`` uses ``OUT/cache/tasks``).
+
+    Attributes:
+        executor: ``"inline"`` (this process), ``"local"``, ``"dask"``, or an open session
+            (:func:`sgdlab.sweep.open_session`, one pool for every claim).
+        workers, address: as :func:`sgdlab.sweep.map_tasks`.  folder: the task folder, or None (no resume).
+    """
+
+    executor: object = "inline"
+    workers: int | None = None
+    address: str | None = None
+    folder: Path | None = None
+
+    def map(self, claim_id: str, fn, items, keys) -> list:
+        """``[fn(item) for item in items]`` as tasks (see the class docstring)."""
+        from ..sweep import map_tasks
+        store = None if self.folder is None else Path(self.folder) / claim_id
+        session = not isinstance(self.executor, str)
+        return map_tasks(fn, items, keys=keys, executor=self.executor, store=store,
+                         workers=None if session else self.workers, address=None if session else self.address)
+
+
+#: the default of every claim: its grid runs in this process, one task after another, nothing stored
+INLINE = Tasks()

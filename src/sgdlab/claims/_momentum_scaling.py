@@ -12,12 +12,12 @@ than ±1/3 (it could not tell 2/3 from 1/3 or 1); else holds when 2/3 lies insid
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
-from ._base import CANNOT_CHECK, DOES_NOT_HOLD, HOLDS, Stopwatch, make_result
+from ._base import CANNOT_CHECK, DOES_NOT_HOLD, HOLDS, INLINE, Stopwatch, make_result
 
 MAX_HALF_WIDTH = 1 / 3
 
@@ -29,8 +29,36 @@ def replicate_interval(exponents) -> tuple[float, float, float]:
     return float(e.mean()), float(e.mean() - half), float(e.mean() + half)
 
 
-def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replicates: int):
-    """Run ``replicates`` sweeps of one test bed (preset chains split between them) and judge the exponent."""
+@dataclass(frozen=True, eq=False)
+class LrTask:
+    """One task of the replicate sweeps: the C grid at one learning rate of one replicate, with its own seed."""
+
+    model: object
+    lr: float
+    C: np.ndarray
+    label_noise: float
+    chains: int
+    seed: int
+
+
+def lr_sweep(task: LrTask):
+    """The manifold sweep of one task (one η), without its per-chain runs (the claim reads the times only)."""
+    from .. import manifold as mf
+    sw = mf.sweep(task.model, [task.lr], task.C, task.label_noise, seeds=task.chains, seed=task.seed)
+    return replace(sw, runs=[])
+
+
+def replicate_tasks(model, lrs, C, label_noise: float, chains: int, seed: int, replicates: int) -> list[LrTask]:
+    """Tasks (replicate r, learning rate e) in that order; seed ``seed + 1000 r + e``, as ``manifold.sweep``
+    gives η number e of the replicate sweep with seed ``seed + 1000 r`` (so the numbers are those of one sweep
+    per replicate, wherever each task runs)."""
+    return [LrTask(model, float(eta), C, label_noise, chains, seed + 1000 * r + e)
+            for r in range(replicates) for e, eta in enumerate(lrs)]
+
+
+def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replicates: int, tasks=INLINE):
+    """Run ``replicates`` sweeps of one test bed (preset chains split between them), one task per (replicate, η),
+    and judge the exponent."""
     from .. import manifold as mf
     from ..manifold.presets import PRESETS, QUICK
     from ..report.figures import plt
@@ -39,8 +67,11 @@ def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replic
     m = mf.presets.build(model_name, "tanh", seed)
     clin = mf.c_lin(m, preset.label_noise)
     chains = max(10, preset.chains // replicates)
-    sweeps = [mf.sweep(m, np.array(preset.lrs), clin * np.array(preset.grid), preset.label_noise, seeds=chains,
-                       seed=seed + 1000 * r) for r in range(replicates)]
+    grid_lrs = np.sort(np.array(preset.lrs, float))[::-1]              # manifold.sweep's order: largest first
+    todo = replicate_tasks(m, grid_lrs, clin * np.array(preset.grid), preset.label_noise, chains, seed, replicates)
+    E = grid_lrs.size
+    parts = tasks.map(claim_id, lr_sweep, todo, [f"r{r}-lr{e}" for r in range(replicates) for e in range(E)])
+    sweeps = [mf.join_sweeps(parts[r * E:(r + 1) * E]) for r in range(replicates)]
     exps = [s.exponent.exponent for s in sweeps if s.exponent is not None]
     lrs = np.asarray(sweeps[0].lrs)
     omb = np.array([s.one_minus_beta_opt for s in sweeps])

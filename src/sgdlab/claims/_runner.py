@@ -58,7 +58,7 @@ def store(cache: Path, result: ClaimResult) -> None:
 
 
 def run_claims(claims, quick: bool, seed: int = 0, cache: Path | None = None, on_start=None,
-               on_done=None) -> list[ClaimResult]:
+               on_done=None, tasks=None) -> list[ClaimResult]:
     """Run ``claims`` in order, reusing a cached result whose config matches (quick, seed, version).
 
     Args:
@@ -66,6 +66,7 @@ def run_claims(claims, quick: bool, seed: int = 0, cache: Path | None = None, on
         cache: folder of the per-claim cache (None: no cache).
         on_start: optional ``on_start(claim, cached: bool)`` before each claim.
         on_done: optional ``on_done(claim, result, cached: bool)`` after each claim.
+        tasks: where the claims that run a grid send it (:class:`~sgdlab.claims.Tasks`; default: inline).
 
     Returns:
         list of :class:`ClaimResult`, in the order of ``claims``.
@@ -83,7 +84,7 @@ def run_claims(claims, quick: bool, seed: int = 0, cache: Path | None = None, on
         hit = load_cached(cache, c.id, key) if cache is not None else None
         if on_start:
             on_start(c, hit is not None)
-        r = hit if hit is not None else c.check(quick, seed)
+        r = hit if hit is not None else (c.check(quick, seed) if tasks is None else c.check(quick, seed, tasks))
         if hit is None and cache is not None:
             store(cache, r)
         if on_done:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import hadamard
 
-from ._base import CANNOT_CHECK, DOES_NOT_HOLD, HOLDS, Stopwatch, make_result
+from ._base import CANNOT_CHECK, DOES_NOT_HOLD, HOLDS, INLINE, Stopwatch, make_result
 
 ID = "seed000.negative-momentum"
 STEP = 0.05
@@ -26,9 +26,19 @@ def hadamard_problem():
     return sgdlab.Problem.from_features(X, X @ w, name="hadamard N=64")
 
 
-def check(quick: bool, seed: int = 0, lr_scale: float = 1.0):
-    """Run the claim (module docstring); ``lr_scale`` multiplies the lr the theory is asked about (a test hook
-    that breaks the theory on purpose); returns a :class:`~sgdlab.claims.ClaimResult`."""
+def momentum_run(item) -> tuple[float, float]:
+    """Real SGD at one β of the grid (a task): the mean loss at step 200 and its standard error.  Every β draws
+    from the same seed (common random numbers: the differences between β are sharper)."""
+    import sgdlab
+    p, lr, beta, seeds, seed = item
+    s = sgdlab.simulate(p, sgdlab.SGD(lr=lr, momentum=beta, batch=1, sampling="without"), 200, seeds=seeds,
+                        seed=seed, record=np.array([0, 200]))
+    return float(s.final_loss), float(s.stderr[-1])
+
+
+def check(quick: bool, seed: int = 0, lr_scale: float = 1.0, tasks=INLINE):
+    """Run the claim (module docstring), one task per β of the grid; ``lr_scale`` multiplies the lr the theory is
+    asked about (a test hook that breaks the theory on purpose); returns a :class:`~sgdlab.claims.ClaimResult`."""
     import sgdlab
     from ..linear.tuning import optimal_momentum
     from ..montecarlo import z_threshold
@@ -39,9 +49,9 @@ def check(quick: bool, seed: int = 0, lr_scale: float = 1.0):
     lr = 0.7 * sgdlab.critical_lr(p, 0.0, 1, model="se", tau=1.0)
     adv = optimal_momentum(p, lr * lr_scale, batch=1, steps=200, model="se", tau=1.0)
     grid = np.round(np.arange(-0.5, 0.201, STEP), 2)
-    sims = [sgdlab.simulate(p, sgdlab.SGD(lr=lr, momentum=b, batch=1, sampling="without"), 200, seeds=seeds,
-                            seed=seed + 11, record=np.array([0, 200])) for b in grid]
-    final, se = np.array([s.final_loss for s in sims]), np.array([s.stderr[-1] for s in sims])
+    runs = tasks.map(ID, momentum_run, [(p, lr, float(b), seeds, seed + 11) for b in grid],
+                     [f"beta{i:02d}" for i in range(grid.size)])
+    final, se = np.array([r[0] for r in runs]), np.array([r[1] for r in runs])
     i0, ib = int(np.argmin(np.abs(grid))), int(np.argmin(final))
     best = float(grid[ib])
     z = float((final[i0] - final[ib]) / np.hypot(se[i0], se[ib])) if ib != i0 else 0.0

@@ -126,6 +126,23 @@ def opt_int(value, option: str, minimum: int = 1, maximum: int | None = None):
     return int(value)
 
 
+def opt_executor(workers, cluster) -> dict:
+    """``--workers`` / ``--cluster`` as executor options: Dask at ``cluster``; else one process (``--workers 1``
+    or a one-core machine) runs in this process; else a local pool of ``workers`` (default: every core).
+
+    Returns:
+        ``{"executor", "workers", "address"}`` for :func:`sgdlab.sweep.map_tasks` / ``Sweep.run``.
+    """
+    workers = opt_int(workers, "--workers", 1)
+    if cluster is not None:
+        if not str(cluster).strip():
+            raise InputError("--cluster needs an address like tcp://scheduler:8786")
+        return {"executor": "dask", "workers": workers, "address": str(cluster).strip()}
+    if (workers or os.cpu_count() or 1) == 1:
+        return {"executor": "inline", "workers": 1, "address": None}
+    return {"executor": "local", "workers": workers, "address": None}
+
+
 def opt_float(value, option: str, low: float | None = None, high: float | None = None,
               low_open: bool = False, high_open: bool = False):
     """A finite float option within the given bounds; None passes through."""

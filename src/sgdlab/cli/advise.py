@@ -16,7 +16,7 @@ import typer
 
 from .._validate import InputError
 from . import app
-from ._common import emit, opt_float, opt_int, opt_int_list, prepare_out, table
+from ._common import emit, opt_executor, opt_float, opt_int, opt_int_list, prepare_out, table
 from .linear import (DATA, DATADIR, DIM, FEATURES, JSON, KAPPA, KERNEL, LABEL_COLUMN, LABELS, MAX_INT, MODEL, NOISE,
                      NSAMPLES, NU, OUT, RANK, SEED, SPECTRUM, SPECTRUM_METHOD, TARGET, TAU, WIDTH, _check_model, _check_problem, _check_tau,
                      _own, _setup)
@@ -32,7 +32,7 @@ GRID = typer.Option(64, "--grid", help="grid points per axis (lr / critical lr, 
 SCHEDULE = typer.Option("constant", "--schedule", help="lr schedule family whose peak (and warm-up fraction) is "
                         "searched: constant, warmup, cosine, warmup-cosine, step, polynomial, inverse-time")
 VERIFY = typer.Option(False, "--verify", help="simulate SGD at the advised point and at the best momentum-0 point "
-                      "and print the verdict of sgdlab.agreement")
+                      "(a sweep of theory + simulation) and print the verdict of sgdlab.agreement")
 SEEDS = typer.Option(200, "--seeds", help="--verify: independent SGD runs per point")
 
 
@@ -60,28 +60,88 @@ def _row(name: str, c) -> list:
     return [name, c.lr, c.momentum, c.batch, c.steps, c.excess_loss, f"{c.status}{sched}"]
 
 
-def _verify(problem, adv, seeds: int, seed: int, spec: dict) -> dict:
-    """Simulate the advised point and the best momentum-0 point; the verdicts of sgdlab.agreement."""
-    from .._entry import simulate
-    from ..montecarlo import agreement
-    out = {}
+VERIFY_GRID = typer.Option(False, "--verify-grid", help="--verify: also a 3 x 3 grid around the advised point "
+                           "(lr x 0.8, 1, 1.25; momentum -0.05, 0, +0.05)")
+WORKERS = typer.Option(None, "--workers", help="--verify: processes for the sweep (default: every core; 1: in "
+                       "this process)")
+CLUSTER = typer.Option(None, "--cluster", help="--verify: Dask scheduler address tcp://host:port for the sweep")
+
+
+def _spec_point(c, sampling: str) -> dict:
+    """One advised candidate as a point of a sweep (its schedule, when it has one, by name with the lr as peak)."""
+    point = {"lr": c.lr, "momentum": c.momentum, "batch": c.batch, "sampling": sampling}
+    if c.schedule is not None:
+        point["schedule"] = {"name": c.schedule["family"], "warmup": c.schedule.get("warmup", 0)}
+    return point
+
+
+def _verify_points(adv, sampling: str, grid: bool) -> tuple[list[str], list[dict]]:
+    """Names and sweep points: the advised point, the best momentum-0 point, and with ``grid`` the 3 x 3
+    neighbourhood of the advised point (lr x 0.8, 1.25; momentum ± 0.05 inside (-1, 1))."""
+    names, points = [], []
     for name, c in (("advised", adv.winner), ("momentum 0", adv.zero_momentum)):
-        if c is None or c.curve is None:
-            continue
-        sgd = c.sgd(c.curve.meta["sgd"]["sampling"])
-        sim = simulate(problem, sgd, c.steps, seeds=seeds, seed=seed)
-        v = agreement(c.curve, sim)
-        floor = 0.5 * problem.noise_variance
-        out[name] = {"verdict": v.status, "reason": v.reason, "predicted_excess": c.excess_loss,
-                     "simulated_excess": float(sim.loss[-1]) - floor,
-                     "simulated_stderr": float(sim.stderr[-1]) if sim.stderr is not None else None}
-        print(f"verify {name}: {v.status}: {v.reason}", file=sys.stderr, flush=True)
-    return out
+        if c is not None and c.curve is not None:
+            names.append(name)
+            points.append(_spec_point(c, sampling))
+    if grid and adv.winner is not None:
+        w = _spec_point(adv.winner, sampling)
+        for f in (0.8, 1.0, 1.25):
+            for d in (-0.05, 0.0, 0.05):
+                beta = round(w["momentum"] + d, 12)
+                if (f, d) != (1.0, 0.0) and -1.0 < beta < 1.0:
+                    names.append(f"grid lr x{f:g}, momentum {d:+g}")
+                    points.append({**w, "lr": w["lr"] * f, "momentum": beta})
+    return names, points
+
+
+def _verify(problem, adv, seeds: int, seed: int, spec: dict, *, grid: bool = False, ex: dict | None = None,
+            out: Optional[Path] = None) -> dict:
+    """Simulate the advised point and the best momentum-0 point (and with ``grid`` a 3 x 3 neighbourhood) as one
+    :class:`sgdlab.Sweep` of theory + simulation on the executor ``ex``; the verdicts of sgdlab.agreement per
+    point and the sweep's table.  With ``out`` the sweep's task files and table go to ``out/verify`` (resumed
+    when the same verification runs again)."""
+    from ..linear.predict import resolve_noise
+    from ..sweep import Sweep
+    sampling = adv.winner.curve.meta["sgd"]["sampling"]
+    names, points = _verify_points(adv, sampling, grid)
+    if not points:
+        return {}
+    noise = resolve_noise(problem, batch=adv.winner.batch, sampling=sampling, model=spec["model"], tau=spec["tau"])
+    sweep = Sweep(problem, points, adv.winner.steps, seeds=seeds, seed=seed, noise=noise)
+    folder = None if out is None else _fresh(Path(out) / "verify", sweep.key)
+    ex = ex or {"executor": "inline", "workers": None, "address": None}
+    table = sweep.run(ex["executor"], workers=ex["workers"], address=ex["address"], out=folder,
+                      resume=folder is not None, progress=False)
+    floor = 0.5 * problem.noise_variance
+    result = {}
+    for name, row in zip(names, table.rows()):
+        final = row["simulated_final_mean"]
+        result[name] = {"verdict": row["verdict"], "reason": row["verdict_reason"],
+                        "predicted_excess": None if row["predicted_final"] is None else row["predicted_final"] - floor,
+                        "simulated_excess": None if final is None else final - floor,
+                        "simulated_stderr": row["simulated_final_stderr"]}
+        print(f"verify {name}: {row['verdict']}: {row['verdict_reason']}", file=sys.stderr, flush=True)
+    return {**result, "table": {**table.to_dict(), "names": names}}
+
+
+def _fresh(folder: Path, key: str) -> Path:
+    """``folder`` for the sweep with fingerprint ``key``: kept when it holds that sweep (resume), else emptied."""
+    import json as _json
+    import shutil
+    manifest = folder / "sweep.json"
+    try:
+        same = _json.loads(manifest.read_text()).get("fingerprint") == key
+    except (OSError, ValueError):
+        same = False
+    if folder.exists() and not same:
+        shutil.rmtree(folder)
+    return folder
 
 
 def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: str, batches: Optional[str],
             momenta: str, grid: int, schedule: str, model: str, tau: str, lr: Optional[float], verify: bool,
-            seeds: int, seed: int, out: Optional[Path], json: bool) -> None:
+            seeds: int, seed: int, out: Optional[Path], json: bool, verify_grid: bool = False,
+            workers: Optional[int] = None, cluster: Optional[str] = None) -> None:
     """The advise / tune command body: check the options by their names, search, print, emit."""
     started = time.perf_counter()
     from ..linear.advise import SCHEDULE_FAMILIES, UNITS
@@ -95,6 +155,7 @@ def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: 
     opt_int(grid, "--grid", 5, 10**4)
     opt_float(lr, "--lr", 0.0, low_open=True)
     opt_int(seeds, "--seeds", 2, MAX_INT)
+    ex = opt_executor(workers, cluster)
     if schedule not in SCHEDULE_FAMILIES:
         raise InputError(f"--schedule must be one of {', '.join(SCHEDULE_FAMILIES)}, "
                          f"got {schedule!r}")
@@ -133,8 +194,8 @@ def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: 
     if z is not None:
         results["loss_zero_momentum"] = z.excess_loss + 0.5 * problem.noise_variance
         results["ratio"] = results["loss"] / results["loss_zero_momentum"]
-    if verify:
-        results["verify"] = _verify(problem, adv, seeds, seed, spec)
+    if verify or verify_grid:
+        results["verify"] = _verify(problem, adv, seeds, seed, spec, grid=verify_grid, ex=ex, out=out)
     files = {}
     if out is not None:
         from ..report import plot_advice
@@ -155,12 +216,15 @@ def advise(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: 
            spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
            budget: int = BUDGET, unit: str = UNIT, batches: Optional[str] = BATCHES, momenta: str = MOMENTA,
            grid: int = GRID, schedule: str = SCHEDULE, model: str = MODEL, tau: str = TAU,
-           verify: bool = VERIFY, seeds: int = SEEDS, seed: int = SEED, out: Optional[Path] = OUT, json: bool = JSON):
+           verify: bool = VERIFY, verify_grid: bool = VERIFY_GRID, workers: Optional[int] = WORKERS,
+           cluster: Optional[str] = CLUSTER, seeds: int = SEEDS, seed: int = SEED, out: Optional[Path] = OUT,
+           json: bool = JSON):
     """Advise the lr, momentum (possibly negative) and batch that minimise the predicted excess loss at a budget."""
     _advise("advise", problem_args=(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples,
                                     data_dir), own=_own(labels, kernel, label_column, width, spectrum_method, rank), budget=budget, unit=unit,
             batches=batches, momenta=momenta, grid=grid, schedule=schedule, model=model, tau=tau, lr=None,
-            verify=verify, seeds=seeds, seed=seed, out=out, json=json)
+            verify=verify, seeds=seeds, seed=seed, out=out, json=json, verify_grid=verify_grid, workers=workers,
+            cluster=cluster)
 
 
 @app.command()
@@ -175,10 +239,12 @@ def tune(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim: in
          label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH,
          spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
          grid: int = typer.Option(41, help="grid points per axis"), momenta: str = MOMENTA,
-         schedule: str = SCHEDULE, verify: bool = VERIFY, seeds: int = SEEDS, seed: int = SEED,
+         schedule: str = SCHEDULE, verify: bool = VERIFY, verify_grid: bool = VERIFY_GRID,
+         workers: Optional[int] = WORKERS, cluster: Optional[str] = CLUSTER, seeds: int = SEEDS, seed: int = SEED,
          out: Optional[Path] = OUT, json: bool = JSON):
     """Alias of advise with a budget in steps (--steps) at a given --batch; --lr fixes the lr."""
     _advise("tune", problem_args=(spectrum, nu, kappa, dim, noise_variance, target, data, features, n_samples,
                                   data_dir), own=_own(labels, kernel, label_column, width, spectrum_method, rank), budget=steps,
             unit="steps", batches=batch, momenta=momenta, grid=grid, schedule=schedule, model=model, tau=tau, lr=lr,
-            verify=verify, seeds=seeds, seed=seed, out=out, json=json)
+            verify=verify, seeds=seeds, seed=seed, out=out, json=json, verify_grid=verify_grid, workers=workers,
+            cluster=cluster)

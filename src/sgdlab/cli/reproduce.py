@@ -2,7 +2,10 @@
 
 Each claim (:mod:`sgdlab.claims`) runs in turn with its progress on stderr; its result is cached in
 ``OUT/cache/<id>.json`` (+ ``.png``) as soon as it is done, so an interrupted run resumes where it stopped
-(a cached result is reused only when quick, seed and version match).  The report (``index.html``,
+(a cached result is reused only when quick, seed and version match).  The claims whose cost is a grid of
+independent runs send it as tasks (:func:`sgdlab.sweep.map_tasks`) to one session: a local process pool
+(``--workers``, default every core; 1 runs in this process) or a Dask cluster (``--cluster``); each task's
+result lands in ``OUT/cache/tasks/<id>/`` as it finishes, so an interrupted claim resumes mid-grid.  The report (``index.html``,
 ``claims.json``, ``run.json``) is written through a staged folder at the end (docs/reproduce.md).
 ``--publish DOCS_DIR`` then writes the validation pages and the run's record into the docs
 (:mod:`sgdlab.report.validation`).
@@ -21,7 +24,7 @@ from typing import Optional
 import typer
 
 from . import app
-from ._common import console, emit, opt_seed, prepare_out
+from ._common import console, emit, opt_executor, opt_seed, prepare_out
 
 _COLOURS = {"holds": "green", "does-not-hold": "red", "cannot-check": "yellow"}
 
@@ -65,16 +68,22 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
               list_: bool = typer.Option(False, "--list", help="list the claims, their sources and run times"),
               out: Path = typer.Option(Path("sgdlab-report"), "--out", "-o", help="report folder"),
               seed: int = typer.Option(0, "--seed", help="master random seed of every claim"),
+              workers: Optional[int] = typer.Option(None, "--workers", help="processes for the claims' grids "
+                                                    "(default: every core; 1: in this process)"),
+              cluster: Optional[str] = typer.Option(None, "--cluster", help="Dask scheduler address tcp://host:port "
+                                                    "for the claims' grids"),
               json: bool = typer.Option(False, "--json", help="print claims.json on stdout"),
               publish: Optional[Path] = typer.Option(None, "--publish", help="after the run, write the validation "
                                                      "pages and the run's record into this docs folder "
                                                      "(docs/validation)")):
     """Check the five papers' claims on real data in this run; write OUT/index.html and OUT/claims.json."""
     from .. import __version__
-    from ..claims import config_key, run_claims, select
+    from ..claims import Tasks, config_key, run_claims, select
     from ..report.appendix import claims_document, write_report
+    from ..sweep import open_session
     started = time.perf_counter()
     opt_seed(seed)
+    ex = opt_executor(workers, cluster)
     claims = select(only)
     if list_:
         _list(claims, quick)
@@ -101,7 +110,9 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
         console.print(f"[{claims.index(c) + 1}/{n}] {c.id}: [bold {colour}]{r.status}[/] "
                       f"({r.seconds:.0f} s{', cached' if cached else ''}) {r.measured}")
     try:
-        results = run_claims(claims, quick, seed, cache, on_start=on_start, on_done=on_done)
+        with open_session(**ex) as session:             # one pool for every claim's grid, started at its first task
+            results = run_claims(claims, quick, seed, cache, on_start=on_start, on_done=on_done,
+                                 tasks=Tasks(session, folder=cache / "tasks"))
     finally:
         status.stop()
     meta = {"mode": mode, "seed": seed, "version": __version__, "claims": n,
@@ -109,7 +120,7 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="the quick run (
     doc = claims_document(results, meta)
     console.print("  ".join(f"[{_COLOURS[w]}]{k} {w}[/]" for w, k in doc["counts"].items()))
     emit("reproduce", started, out=out, json=json, stdout=doc,
-         config={**config_key(quick, seed), "only": [c.id for c in claims]}, results=doc["counts"],
+         config={**config_key(quick, seed), "only": [c.id for c in claims], **ex}, results=doc["counts"],
          files=lambda o: write_report(o, results, meta))
     console.print(f"report: {out / 'index.html'}")
     if publish is not None:

@@ -16,7 +16,7 @@ import typer
 
 from .._validate import InputError
 from . import app
-from ._common import console, emit_json, opt_int, prepare_out, table
+from ._common import console, emit_json, opt_executor, prepare_out, table
 
 
 @app.command()
@@ -29,9 +29,7 @@ def sweep(config: Path = typer.Argument(..., help="the sweep file (sweep.toml: p
           json: bool = typer.Option(False, "--json", help="print the table as JSON on stdout")):
     """Run a grid of (lr, momentum, batch, ...) x seeds: theory and real SGD at every point, a tidy table."""
     started = time.perf_counter()
-    workers = opt_int(workers, "--workers", 1)
-    if cluster is not None and not cluster.strip():
-        raise InputError("--cluster needs an address like tcp://scheduler:8786")
+    workers = opt_executor(workers, cluster)["workers"]
     from ..sweep import load_sweep
     s = load_sweep(config)
     out = prepare_out(out)

@@ -38,7 +38,7 @@ from .jacobian import (block_eigenvalues, heavy_ball_map, hessian_eigenvalues, j
 from .mlp import ACTIVATIONS, TeacherStudent
 from .sensing import MatrixSensing
 from .simulate import Run, simulate
-from .sweep import PowerFit, Sweep, parabola_minimum, plain_sgd_time, power_law_fit, sweep
+from .sweep import PowerFit, Sweep, join_sweeps, parabola_minimum, plain_sgd_time, power_law_fit, sweep
 from .timescales import Timescales, timescales
 from .uv import UV, uv_delta
 from .valley import flattest_point, project
@@ -49,6 +49,6 @@ __all__ = ["timescales", "Timescales", "recommended_momentum", "Recommendation",
            "block_eigenvalues", "hessian_eigenvalues", "jacobian_eigenvalues", "heavy_ball_map",
            "numerical_jacobian", "UV", "uv_delta", "MatrixSensing", "TeacherStudent", "ACTIVATIONS",
            "simulate", "Run", "time_to_fraction", "exp_fit_time", "extract_time", "Extracted", "METHODS",
-           "sweep", "Sweep", "power_law_fit", "PowerFit", "parabola_minimum", "plain_sgd_time",
+           "sweep", "join_sweeps", "Sweep", "power_law_fit", "PowerFit", "parabola_minimum", "plain_sgd_time",
            "from_ema", "to_ema", "one_minus_beta", "ema_one_minus_beta", "tangent_curvatures",
            "slowest_curvature", "effective_curvature", "tangent_basis", "project", "flattest_point", "presets"]

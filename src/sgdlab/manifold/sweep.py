@@ -23,7 +23,7 @@ from .extract import METHODS, NOT_REACHED, REACHED, Extracted, extract_time
 from .simulate import Run, _no_bools, simulate
 from .timescales import timescales
 
-__all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "plain_sgd_time",
+__all__ = ["PowerFit", "power_law_fit", "parabola_minimum", "Sweep", "sweep", "join_sweeps", "plain_sgd_time",
            "one_minus_beta_grid", "LN10"]
 
 LN10 = math.log(10.0)
@@ -310,15 +310,74 @@ def sweep(model, lrs, C, label_noise: float, seeds: int = 200, method: str | Non
     C_opt = np.array([math.exp(x) if math.isfinite(x) else math.nan for x, _, _ in opt])
     T_opt = np.array([math.exp(y) for _, y, _ in opt])
     ost = [w for _, _, w in opt]
-    inner = np.array([w == INTERIOR for w in ost])
-    expo = texpo = None
-    if inner.sum() >= 3:
-        expo = power_law_fit(lrs[inner], C_opt[inner] * lrs[inner] ** (2 / 3))
-        texpo = power_law_fit(lrs[inner], T_opt[inner])
     from .damping import c_lin
     return Sweep(model.name, eps, method, statistic, seeds, lrs, C, c_lin(model, eps), omb, times, status,
                  np.array([r.diverged_fraction for r in runs]), np.array(n_steps), C_opt, T_opt, ost,
-                 expo, texpo, runs, reasons)
+                 *_exponents(lrs, C_opt, T_opt, ost), runs, reasons)
+
+
+def _exponents(lrs, C_opt, T_opt, ost) -> tuple[PowerFit | None, PowerFit | None]:
+    """The fits of 1-β* and T_opt against η over the interior optima (None with fewer than 3)."""
+    inner = np.array([w == INTERIOR for w in ost])
+    if inner.sum() < 3:
+        return None, None
+    return (power_law_fit(lrs[inner], C_opt[inner] * lrs[inner] ** (2 / 3)),
+            power_law_fit(lrs[inner], T_opt[inner]))
+
+
+def join_sweeps(sweeps) -> Sweep:
+    """One sweep from sweeps of the same test bed and C grid at different learning rates (the exponents refitted).
+
+    A sweep's numbers at one η depend only on that η and its seed (:func:`sweep` runs η number e with
+    ``seed + e``), so ``join_sweeps([sweep(m, [η_e], C, ε, seed=s + e) for e ...])`` is ``sweep(m, η, C, ε, seed=s)``:
+    the grid can run as one task per learning rate.
+
+    Args:
+        sweeps: :class:`Sweep` s with the same model, label noise, method, statistic, seeds and C grid.
+
+    Returns:
+        :class:`Sweep` over every learning rate of the parts (largest first), ``runs`` concatenated.
+
+    Raises:
+        InputError: no sweeps, parts that differ in anything but their learning rates, or an η twice.
+
+    Example:
+        >>> from sgdlab.manifold import UV, sweep
+        >>> kw = dict(C=[0.5, 1.0, 2.0], label_noise=2.0, seeds=8, steps=400, records=20)
+        >>> whole = sweep(UV(), lrs=[0.02, 0.01], seed=3, **kw)
+        >>> parts = join_sweeps([sweep(UV(), lrs=[0.02], seed=3, **kw), sweep(UV(), lrs=[0.01], seed=4, **kw)])
+        >>> bool((parts.time == whole.time).all()), parts.lrs.tolist()
+        (True, [0.02, 0.01])
+    """
+    sweeps = list(sweeps)
+    if not sweeps:
+        raise InputError("sweeps must hold at least one manifold sweep")
+    first = sweeps[0]
+    same = ("model", "label_noise", "method", "statistic", "seeds", "C_lin")
+    for s in sweeps[1:]:
+        bad = next((f for f in same if getattr(s, f) != getattr(first, f)), None)
+        if bad is not None or not np.array_equal(s.C, first.C):
+            raise InputError(f"sweeps must share {bad or 'C'}: {getattr(s, bad or 'C')!r} vs "
+                             f"{getattr(first, bad or 'C')!r}")
+    lrs = np.concatenate([s.lrs for s in sweeps])
+    if np.unique(lrs).size != lrs.size:
+        raise InputError(f"sweeps hold a learning rate twice: {sorted(lrs.tolist())}")
+    order = np.argsort(-lrs, kind="stable")
+
+    def cat(name):
+        return np.concatenate([getattr(s, name) for s in sweeps])[order]
+
+    def lists(name):
+        return [row for s in sweeps for row in getattr(s, name)]
+
+    ost = [lists("optimum_status")[i] for i in order]
+    C_opt, T_opt = cat("C_opt"), cat("time_opt")
+    runs = lists("runs")
+    return Sweep(first.model, first.label_noise, first.method, first.statistic, first.seeds, lrs[order], first.C,
+                 first.C_lin, cat("one_minus_beta"), cat("time"), [lists("config_status")[i] for i in order],
+                 cat("diverged_fraction"), cat("steps_run"), C_opt, T_opt, ost,
+                 *_exponents(lrs[order], C_opt, T_opt, ost), [runs[i] for i in order] if len(runs) == lrs.size else [],
+                 [lists("config_reason")[i] for i in order] if all(s.config_reason for s in sweeps) else [])
 
 
 def plain_sgd_time(model, lr: float, label_noise: float, seeds: int = 100, max_steps: int = 1_000_000,

@@ -24,6 +24,8 @@ Example::
     [grid]                   # lists, or ranges {start, stop, num, scale = "linear" | "log"}
     lr = { start = 0.05, stop = 2.0, num = 16, scale = "log" }
     momentum = [-0.5, 0.0, 0.5, 0.9]
+    # schedule = ["constant", { name = "warmup-cosine", warmup = 100 }]   # lr schedules, lr the peak
+    # noise = ["gaussian", { model = "se", tau = 1.0 }]                   # the theory's noise models
 
 Relative paths are read from the file's folder.  Every error names the key, e.g.
 ``sweep.toml: grid.lr.num must be an integer >= 1, got 'x'``.
@@ -53,6 +55,8 @@ TOP_KEYS = ("steps", "seeds", "seed", "theory", "simulate", "chunk", "backend", 
 PROBLEM_KEYS = ("spectrum", "nu", "kappa", "dim", "noise_variance", "target", "data", "features", "n_samples",
                 "data_dir")
 SGD_KEYS = ("lr", "momentum", "batch", "sampling")
+#: grid axes given as lists only (an inline table is one entry, not a range)
+LIST_ONLY = ("sampling", "schedule", "noise")
 
 
 def load_sweep(path):
@@ -117,7 +121,8 @@ def parse_sweep(doc: dict, name: str = "sweep.toml", folder=None):
     grid = _table(doc, "grid", name)
     if not grid:
         raise InputError(f"{name}: grid is missing or empty (e.g. [grid] lr = [0.1, 0.2])")
-    grid = {k: _values(v, f"grid.{k}", name) for k, v in grid.items()}
+    grid = {k: (v if isinstance(v, list) else [v]) if k in LIST_ONLY else _values(v, f"grid.{k}", name)
+            for k, v in grid.items()}
     try:
         problem = _problem(prob, name, folder)
         base = SGD(**{"lr": grid.get("lr", [sgd.get("lr", 1.0)])[0], **sgd}) if sgd or "lr" not in grid else None

@@ -13,9 +13,10 @@ from .._validate import InputError, check_blowup, check_int
 from ..curve import check_record, checkpoints
 from ..hyper import SGD
 from ..problem import Problem
-from .executors import EXECUTORS, make_executor
+from .executors import check_executor
+from .mapping import NpzStore, run_pending
 from .grid import check_grid, grid_points, list_points
-from .store import fingerprint, finished, open_store, read_result, write_result, write_run_json
+from .store import fingerprint, open_store, read_result, write_run_json
 from .table import SweepTable, point_row
 from .tasks import SIMULATE, THEORY, Job, chunk_size, plan_tasks
 
@@ -32,20 +33,20 @@ class Sweep:
     seeds in chunks of ``chunk`` (default from steps x dimension, about a second of one core each:
     :func:`sgdlab.sweep.tasks.chunk_size`).  Chunk c of the point at grid coordinates k draws from
     SeedSequence(seed, spawn_key=(k..., c)), so the table does not depend on where or in what order
-    the tasks ran.
+    the tasks ran.  A ``noise`` axis is left out of k: points that differ only in the theory's noise
+    model share one simulation.
 
     Args:
         problem: the :class:`sgdlab.Problem`.
-        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...]}`` (any subset), or None
-            with ``points``.
-        steps: horizon (required).  seeds: seeds per point (>= 2).  seed: the sweep's master seed.
+        grid: ``{"lr": [...], "momentum": [...], "batch": [...], "sampling": [...], "schedule": [...],
+            "noise": [...]}`` (any subset; :mod:`sgdlab.sweep.grid` for the schedule and noise entries), or a
+            list of such dicts with one value each (a list of points, no product).
+        steps: horizon.  seeds: seeds per point (>= 2).  seed: the sweep's master seed.
         theory, simulate: which halves to run (at least one).
         base: the SGD whose fields the grid overrides (default: ``SGD(lr=...)`` with lr from the grid).
         chunk: seeds per task (default: automatic).  record: checkpoints (default :func:`sgdlab.checkpoints`).
-        noise: the theory's noise model.  backend, draw: of the twin.  blowup: the simulated mean diverges
+        noise: the theory's noise model (a ``noise`` axis overrides it per point).  backend, draw: of the twin.  blowup: the simulated mean diverges
         above blowup x L_0.  threads: numba threads per task (1: the pool or cluster gives parallelism).
-        points: instead of ``grid``, a list of :class:`sgdlab.SGD` configurations (point k at coordinates
-            (k,)): sets that are not a product, e.g. lr as fractions of α*(β, b), or lr schedules.
 
     Raises:
         InputError: a bad argument, named.
@@ -61,18 +62,16 @@ class Sweep:
         (4, True)
     """
 
-    def __init__(self, problem: Problem, grid: dict | None = None, steps: int | None = None, seeds: int = 100,
-                 seed: int = 0, *, theory: bool = True, simulate: bool = True, base: SGD | None = None,
+    def __init__(self, problem: Problem, grid: dict | list | None = None, steps: int = 1000, seeds: int = 100,
+                 seed: int = 0, *, points=None, theory: bool = True, simulate: bool = True, base: SGD | None = None,
                  chunk: int | None = None, record=None, noise=None, backend: str = "numba", draw: str = "samples",
-                 blowup: float = 1e6, threads: int = 1, points=None):
+                 blowup: float = 1e6, threads: int = 1):
         if not isinstance(problem, Problem):
             raise InputError("problem must be an sgdlab.Problem")
         self.problem = problem
         if (grid is None) == (points is None):
-            raise InputError("give one of grid={'lr': [...], ...} or points=[sgdlab.SGD(...), ...]")
-        if steps is None:
-            raise InputError("steps is required: the horizon of every point")
-        self.grid = None if grid is None else check_grid(grid)
+            raise InputError("give one of grid={...} or points=[sgdlab.SGD(...), ...]")
+        self.grid = check_grid(grid if points is None else list_points(points))
         self.steps = check_int(steps, "steps", 1)
         self.seeds = check_int(seeds, "seeds", 2)
         self.seed = check_int(seed, "seed", 0)
@@ -82,18 +81,16 @@ class Sweep:
         if not (theory or simulate):
             raise InputError("theory and simulate are both False: a sweep needs at least one of them")
         self.theory, self.simulate = theory, simulate
-        if points is not None:
-            self.points = list_points(points)
-            base = self.points[0].sgd if base is None else base
+        if base is None and _whole_schedules(self.grid):
+            base = SGD(lr=1.0)                           # each schedule fixes the lr itself
         if base is None:
-            if "lr" not in self.grid:
+            if "lr" not in self.grid and not isinstance(self.grid, list):
                 raise InputError("grid has no lr: give grid={'lr': [...], ...} or base=sgdlab.SGD(lr=...)")
-            base = SGD(lr=self.grid["lr"][0])
+            base = SGD(lr=self.grid[0].get("lr", 1.0) if isinstance(self.grid, list) else self.grid["lr"][0])
         if not isinstance(base, SGD):
             raise InputError("base must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
         self.base = base
-        if self.grid is not None:
-            self.points = grid_points(self.grid, base)
+        self.points = grid_points(self.grid, base, self.steps)
         if backend not in ("numba", "numpy"):
             raise InputError(f"backend must be 'numba' or 'numpy' for a sweep, got {backend!r}")
         if draw not in ("samples", "gradient"):
@@ -109,9 +106,8 @@ class Sweep:
 
     def config(self) -> dict:
         """The sweep's configuration as JSON-ready values (what ``run.json`` and ``sweep.json`` record)."""
-        where = ({"grid": {k: list(v) for k, v in self.grid.items()}} if self.grid is not None else
-                 {"points": [p.sgd.to_dict() for p in self.points]})
-        return {"problem": self.problem.summary(), **where, "base": self.base.to_dict(), "steps": self.steps, "seeds": self.seeds, "seed": self.seed,
+        return {"problem": self.problem.summary(), "grid": _grid_json(self.grid),
+                "base": self.base.to_dict(), "steps": self.steps, "seeds": self.seeds, "seed": self.seed,
                 "theory": self.theory, "simulate": self.simulate, "chunk": self.chunk,
                 "record": self.record.tolist(), "noise": None if self.noise is None else repr(self.noise),
                 "backend": self.backend, "draw": self.draw, "blowup": self.blowup,
@@ -154,35 +150,22 @@ class Sweep:
             ['finite']
         """
         started = time.perf_counter()
-        if executor not in EXECUTORS:
-            raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        check_executor(executor, workers, address)
         if not isinstance(resume, bool):
             raise InputError(f"resume must be True or False, got {resume!r}")
         if resume and out is None:
             raise InputError("resume=True needs out= (the folder of the sweep to continue)")
-        ex = make_executor(executor, self.job(), address=address, workers=workers, prefix=f"sgdlab-{self.key}")
-        memory: dict[str, dict] = {}
         tasks_dir = open_store(out, self.config(), self.key, resume) if out is not None else None
-        done = finished(tasks_dir) if tasks_dir is not None else set()
-        todo = [t for t in self.tasks if t.id not in done]
-        with _progress(progress, len(self.tasks)) as tick:
-            n = len(self.tasks) - len(todo)
-            tick(n)
-            if todo:
-                with ex:
-                    for task, result in ex.results(todo):
-                        if tasks_dir is not None:
-                            write_result(tasks_dir, task.id, result)
-                        else:
-                            memory[task.id] = result
-                        n += 1
-                        tick(n)
+        store = NpzStore(tasks_dir) if tasks_dir is not None else None
+        memory, resumed = run_pending(self.job(), [(t.id, t) for t in self.tasks], executor=executor,
+                                      workers=workers, address=address, store=store, progress=progress,
+                                      prefix=f"sgdlab-{self.key}", label="sweep tasks")
         load = (lambda tid: read_result(tasks_dir, tid)) if tasks_dir is not None else memory.__getitem__
         table = self.table(load)
         if out is not None:
             table.write(out)
             write_run_json(out, {**self.config(), "executor": executor, "address": address, "workers": workers,
-                                 "resumed": len(done)}, {"status": table.status, "reason": table.reason},
+                                 "resumed": resumed}, {"status": table.status, "reason": table.reason},
                            time.perf_counter() - started)
         return table
 
@@ -193,9 +176,8 @@ class Sweep:
             by_point.setdefault(t.point, []).append(t)
         rows = []
         for p in self.points:
-            tasks = by_point[p.index]
-            theory = next((load(t.id) for t in tasks if t.kind == THEORY), None)
-            chunks = [load(t.id) for t in tasks if t.kind == SIMULATE] or None
+            theory = next((load(t.id) for t in by_point.get(p.index, ()) if t.kind == THEORY), None)
+            chunks = [load(t.id) for t in by_point.get(p.twin, by_point.get(p.index, ())) if t.kind == SIMULATE] or None
             rows.append(point_row(p, self.seeds, self.record, theory, chunks, self.blowup,
                                   self.problem.initial_loss))
         return SweepTable.from_rows(rows)
@@ -212,33 +194,26 @@ class Sweep:
                 "bytes_per_point": 8 * self.seeds * self.record.size * int(self.simulate)}
 
 
+def _whole_schedules(grid) -> bool:
+    """Every ``schedule`` entry of a grid (not a list of points) is a whole lr schedule and there is no lr axis."""
+    specs = () if isinstance(grid, list) else grid.get("schedule", ())
+    return bool(specs) and "lr" not in grid and all("schedule" in s for s in specs)
+
+
+def _grid_json(grid):
+    """The grid as JSON-ready values (noise models as their labels)."""
+    from .grid import noise_model
+
+    def value(name, v):
+        return noise_model(v)[1] if name == "noise" and not isinstance(v, (str, dict)) else v
+    if isinstance(grid, list):
+        return [{k: value(k, v) for k, v in g.items()} for g in grid]
+    return {k: [value(k, v) for v in vals] for k, vals in grid.items()}
+
+
 def _problem_arrays(problem: Problem) -> dict:
     arrays = {"eigenvalues": problem.eigenvalues, "target": problem.target,
               "noise_variance": np.array([problem.noise_variance])}
     if problem.features is not None:
         arrays.update(features=problem.features, labels=problem.labels)
     return arrays
-
-
-class _progress:
-    """``with _progress(spec, total) as tick: tick(done)``: a rich bar on stderr, a callback, or nothing."""
-
-    def __init__(self, spec, total: int):
-        self.spec, self.total, self._bar = spec, total, None
-
-    def __enter__(self):
-        if callable(self.spec):
-            return lambda done: self.spec(done, self.total)
-        if not self.spec:
-            return lambda done: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
-        self._bar = Progress("sweep tasks", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self._bar.start()
-        task = self._bar.add_task("sweep", total=self.total)
-        return lambda done: self._bar.update(task, completed=done)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.stop()

@@ -8,9 +8,9 @@ convert it, and :meth:`~SweepTable.write` saves ``table.parquet`` (pyarrow) and 
 
 Columns (present when the sweep ran that half):
 
-* ``point``, ``lr``, ``momentum``, ``batch``, ``sampling``, ``seeds``; ``steps`` (list: the checkpoints);
-  where lr or momentum is a schedule, the column holds its largest value over the horizon (the peak lr)
-  and ``lr_schedule`` / ``momentum_schedule`` its one-line description;
+* ``point``, ``lr`` (a schedule's peak), ``momentum``, ``batch``, ``sampling``; ``schedule`` (the lr
+  schedule, described) and ``noise`` (the theory's noise model) when the grid has those axes; ``seeds``;
+  ``steps`` (list: the checkpoints);
 * theory: ``predicted`` (list), ``predicted_final``, ``predicted_status``, ``predicted_reason``,
   ``predicted_diverged_at``, ``critical_lr`` (α*(β, b) of the row), ``lr_ratio`` (lr / α*);
 * simulation: ``simulated_mean``, ``simulated_stderr``, ``simulated_median`` (lists, cut at the first
@@ -49,25 +49,13 @@ def _final(curve: Curve, last_step: int):
     return float(curve.loss[-1])
 
 
+def _peak(schedule, steps: int) -> float:
+    """The largest lr of a schedule over the horizon (a schedule's row reports its peak as ``lr``)."""
+    return float(schedule.values(np.arange(max(steps, 1), dtype=np.int64)).max())
+
+
 def _opt(x):
     return None if x is None or x < 0 else x
-
-
-def _hyper_columns(sgd, steps: int) -> dict:
-    """``lr`` and ``momentum`` as numbers: a schedule's largest value over ``steps`` updates (for lr, its peak),
-    with ``<name>_schedule`` its description."""
-    if not sgd.has_schedule:
-        return {"lr": sgd.lr, "momentum": sgd.momentum}
-    values = dict(zip(("lr", "momentum"), sgd.per_step(max(steps, 1))))
-    cols = {}
-    for name in ("lr", "momentum"):
-        v = getattr(sgd, name)
-        cols[name] = v if isinstance(v, float) else float(np.max(values[name]))
-    for name in ("lr", "momentum"):
-        v = getattr(sgd, name)
-        if not isinstance(v, float):
-            cols[f"{name}_schedule"] = v.describe()
-    return cols
 
 
 def point_row(point, seeds: int, steps: np.ndarray, theory: dict | None, chunks: list[dict] | None,
@@ -96,9 +84,15 @@ def point_row(point, seeds: int, steps: np.ndarray, theory: dict | None, chunks:
         (0.9, 0.2)
     """
     sgd = point.sgd
+    lr = sgd.lr if point.schedule is None else _peak(sgd.lr, int(steps[-1]))
+    row = {"point": point.index, "lr": lr, "momentum": sgd.momentum, "batch": sgd.batch,
+           "sampling": sgd.sampling}
+    if point.schedule is not None:
+        row["schedule"] = point.schedule
+    if point.noise_label is not None:
+        row["noise"] = point.noise_label
+    row.update(seeds=seeds, steps=[int(s) for s in steps])
     last = int(steps[-1])
-    row = {"point": point.index, **_hyper_columns(sgd, last), "batch": sgd.batch,
-           "sampling": sgd.sampling, "seeds": seeds, "steps": [int(s) for s in steps]}
     pred = sim = None
     if theory is not None:
         pred = Curve(theory["steps"], theory["loss"], None, theory["status"], _opt(theory["diverged_at"]),
@@ -106,7 +100,7 @@ def point_row(point, seeds: int, steps: np.ndarray, theory: dict | None, chunks:
         alpha = _opt(theory["critical_lr"])
         row.update(predicted=pred.loss.tolist(), predicted_final=_final(pred, last), predicted_status=pred.status,
                    predicted_reason=pred.reason, predicted_diverged_at=pred.diverged_at, critical_lr=alpha,
-                   lr_ratio=None if not alpha else row["lr"] / alpha)
+                   lr_ratio=None if not alpha else lr / alpha)
     if chunks is not None:
         per_seed = np.concatenate([c["losses"] for c in chunks], axis=0)
         if per_seed.shape[0] != seeds:
@@ -270,7 +264,7 @@ def _cell(v) -> str:
     return str(v)
 
 
-_TEXT = {"sampling", "lr_schedule", "momentum_schedule", "predicted_status", "predicted_reason", "simulated_status", "simulated_reason", "verdict",
+_TEXT = {"sampling", "schedule", "noise", "predicted_status", "predicted_reason", "simulated_status", "simulated_reason", "verdict",
          "verdict_reason"}
 
 

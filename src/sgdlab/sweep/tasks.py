@@ -36,8 +36,9 @@ class Task:
     Attributes:
         id: file-safe name, unique in the sweep (``theory-00012``, ``sim-00012-003``).
         kind: ``"theory"`` or ``"simulate"``.  point: the grid point's index.  coords: its coordinates.
-        sgd: the point's hyperparameters.
+        sgd: the point's hyperparameters (its lr a schedule on a ``schedule`` axis).
         chunk: chunk index (0 for theory).  seeds: seeds in the chunk.  seed: the chunk's stream seed.
+        noise: the theory's noise model of the point (None: the sweep's).
     """
 
     id: str
@@ -48,6 +49,7 @@ class Task:
     chunk: int = 0
     seeds: int = 0
     seed: int = 0
+    noise: object = None
 
 
 def normals_per_step(dim: int, batch: int, draw: str) -> int:
@@ -120,6 +122,9 @@ def task_seed(seed: int, coords: tuple[int, ...], chunk: int) -> int:
 def plan_tasks(points: list[Point], seeds: int, seed: int, chunk: int, theory: bool, simulate: bool) -> list[Task]:
     """The sweep's tasks: per point one theory task (if ``theory``) and its seed chunks (if ``simulate``).
 
+    A point whose ``twin`` is another point (they differ in the theory's noise model only) has no
+    simulation tasks of its own; the chunks of the point at ``sim_coords`` draw from those coordinates.
+
     Args:
         points: the grid points.  seeds: seeds per point.  seed: the sweep seed.  chunk: seeds per task.
         theory, simulate: which halves to run.
@@ -141,11 +146,12 @@ def plan_tasks(points: list[Point], seeds: int, seed: int, chunk: int, theory: b
     sizes = split_seeds(seeds, chunk)
     for p in points:
         if theory:
-            tasks.append(Task(f"theory-{p.index:05d}", THEORY, p.index, p.coords, p.sgd))
-        if simulate:
+            tasks.append(Task(f"theory-{p.index:05d}", THEORY, p.index, p.coords, p.sgd, noise=p.noise))
+        if simulate and p.twin in (-1, p.index):
+            coords = p.sim_coords or p.coords
             for c, n in enumerate(sizes):
                 tasks.append(Task(f"sim-{p.index:05d}-{c:03d}", SIMULATE, p.index, p.coords, p.sgd, c, n,
-                                  task_seed(seed, p.coords, c)))
+                                  task_seed(seed, coords, c)))
     return tasks
 
 
@@ -183,7 +189,7 @@ def run_task(problem, task: Task, steps: int, record: np.ndarray, *, noise=None,
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     try:
         if task.kind == THEORY:
-            return _theory(problem, task.sgd, steps, record, noise)
+            return _theory(problem, task.sgd, steps, record, noise if task.noise is None else task.noise)
         from ..linear.simulate import seed_losses
         rec, losses = seed_losses(problem, task.sgd, steps, task.seeds, task.seed, backend=backend, draw=draw,
                                   record=record)
