@@ -59,39 +59,39 @@ _GF, _VO, _MS, _BA, _FL = ("the generating-functions paper", "the Volterra paper
 CLAIMS: tuple[Claim, ...] = (
     Claim("seed000.mnist-tracking", "Theory tracks real mini-batch SGD with momentum on MNIST images "
           "(exact model; SE with τ = 1 and fitted τ̂)", f"{_GF}, exact recursion and SE closure "
-          "(docs/theory/generating-functions.md §1, §2)", 25, 90, "mnist_tracking"),
+          "(docs/theory/generating-functions.md §1, §2)", 25, 30, "mnist_tracking"),
     Claim("seed000.critical-lr", "The critical learning rate separates convergence from divergence of real SGD",
-          f"{_GF}, stability theorem (docs/theory/generating-functions.md §4)", 15, 40, "critical_lr"),
+          f"{_GF}, stability theorem (docs/theory/generating-functions.md §4)", 15, 60, "critical_lr"),
     Claim("seed000.phase-exponents", "Signal and noise phases of a power-law problem, with the predicted "
-          "power-law exponents", f"{_GF}, asymptotics (docs/theory/generating-functions.md §5)", 15, 40,
+          "power-law exponents", f"{_GF}, asymptotics (docs/theory/generating-functions.md §5)", 15, 30,
           "phase_exponents"),
     Claim("seed000.negative-momentum", "Negative momentum beats β = 0 near the edge, where the theory says so",
-          f"{_GF}, negative momentum (docs/theory/generating-functions.md §6)", 20, 60, "negative_momentum"),
+          f"{_GF}, negative momentum (docs/theory/generating-functions.md §6)", 20, 30, "negative_momentum"),
     Claim("seed000.budget-independence", "At small lr the loss depends on the sample budget only, not on the "
-          "batch size", f"{_GF}, budget independence (docs/theory/generating-functions.md §7)", 10, 30,
+          "batch size", f"{_GF}, budget independence (docs/theory/generating-functions.md §7)", 10, 90,
           "budget_independence"),
     Claim("seed001.volterra-tracking", "The Volterra equation tracks multi-pass SGD on random features of MNIST",
-          f"{_VO}, the Volterra equation (docs/theory/volterra.md §1)", 40, 150, "volterra_tracking"),
+          f"{_VO}, the Volterra equation (docs/theory/volterra.md §1)", 40, 200, "volterra_tracking"),
     Claim("seed001.critical-step", "Below the critical step SGD settles, above it grows at the Malthusian rate",
-          f"{_VO}, critical step size (docs/theory/volterra.md §2)", 30, 90, "critical_step"),
+          f"{_VO}, critical step size (docs/theory/volterra.md §2)", 30, 80, "critical_step"),
     Claim("seed001.hsgd", "Homogenized SGD has the Volterra solution as its mean", f"{_VO}, homogenized SGD "
           "(docs/theory/volterra.md §1)", 30, 90, "hsgd"),
     Claim("seed001.momentum-icr", "Mini-batch momentum accelerates only above the implicit conditioning ratio",
-          f"{_VO}, mini-batch heavy ball and the ICR (docs/theory/volterra.md §5)", 15, 40, "momentum_icr"),
+          f"{_VO}, mini-batch heavy ball and the ICR (docs/theory/volterra.md §5)", 15, 10, "momentum_icr"),
     Claim("seed002.momentum-scaling-uv", "The optimal 1 - β scales as η^(2/3): UV model",
-          f"{_MS}, optimal momentum (docs/theory/momentum-scaling.md §B.5)", 90, 900, "momentum_scaling_uv"),
+          f"{_MS}, optimal momentum (docs/theory/momentum-scaling.md §B.5)", 90, 60, "momentum_scaling_uv"),
     Claim("seed002.momentum-scaling-sensing", "The optimal 1 - β scales as η^(2/3): matrix sensing",
-          f"{_MS}, optimal momentum (docs/theory/momentum-scaling.md §B.5)", 90, 600,
+          f"{_MS}, optimal momentum (docs/theory/momentum-scaling.md §B.5)", 90, 90,
           "momentum_scaling_sensing"),
     Claim("seed002.momentum-scaling-mlp", "The optimal 1 - β scales as η^(2/3): a two-layer network (full run)",
           f"{_MS}, the network experiment (docs/theory/momentum-scaling.md §B.7)", 1, 900,
           "momentum_scaling_mlp"),
     Claim("seed003.balancing", "Gradient descent converges beyond 2/L on matrix factorisation and balances; "
           "failures start near the edge", f"{_BA}, convergence beyond 2/L and the balancing bound "
-          "(docs/theory/balancing.md §C.3, §C.4)", 20, 60, "balancing"),
+          "(docs/theory/balancing.md §C.3, §C.4)", 20, 10, "balancing"),
     Claim("seed004.stationary-covariance", "The discrete-time stationary covariance matches simulation; "
           "continuous time misses it", f"{_FL}, stationary covariance (docs/theory/fluctuations.md §A.2-§A.5)",
-          30, 90, "stationary_covariance"),
+          30, 20, "stationary_covariance"),
 )
 
 
