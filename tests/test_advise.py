@@ -135,3 +135,26 @@ def test_tune_is_an_alias_of_advise_with_its_old_options(run):
 def test_cli_advise_refuses_a_bad_momentum_range_in_one_line(run):
     r = run("advise", "--dim", "20", "--momenta", "0.5:0.2")
     assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "--momenta" in r.stderr
+
+
+def _gradient_at(p, a):
+    g = sgdlab.predict_gradient(p, a.winner.sgd(), a.steps, record=np.array([0, a.steps]))
+    return g.d_log_lr[-1], g.d_momentum[-1]
+
+
+def test_the_polished_optimum_is_stationary_in_lr_and_momentum():
+    p = sgdlab.Problem.power_law(dim=100, noise_variance=0.01)
+    a = sgdlab.advise(p, budget=300, batches=[4])
+    d_log_lr, d_momentum = _gradient_at(p, a)       # by predict_gradient, not the polish's own numbers
+    assert a.polish["bound"] is None and not any(f.word.startswith("boundary") for f in a.flags)
+    assert abs(d_log_lr) <= 1e-6 * a.excess_loss
+    assert (1 - abs(a.momentum)) * abs(d_momentum) <= 1e-6 * a.excess_loss
+
+
+def test_a_polished_optimum_on_the_edge_of_the_momentum_range_is_flagged_and_stationary_in_lr():
+    p = sgdlab.Problem.power_law(dim=100)
+    a = sgdlab.advise(p, budget=300, batches=[4], momenta=[-0.5, -0.3, -0.1], fractions=[0.1, 0.5, 0.9])
+    d_log_lr, d_momentum = _gradient_at(p, a)
+    assert a.momentum == -0.1 and a.polish["bound"] == "momentum-high" and d_momentum < 0   # it would go higher
+    assert "boundary-momentum" in {f.word for f in a.flags}
+    assert abs(d_log_lr) <= 1e-6 * a.excess_loss

@@ -21,7 +21,7 @@ from ..result import ResultMixin
 from .predict import GUARD, _spec, loss_unit, predict
 from ._tangent import tangent_numba
 
-__all__ = ["predict_gradient", "PredictionGradient"]
+__all__ = ["predict_gradient", "PredictionGradient", "excess_gradient"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,18 +111,33 @@ def predict_gradient(problem: Problem, sgd: SGD, steps: int, *, noise=None, mode
     nm = _spec(problem, noise, model, tau, sgd.sampling)[0].coefficients(problem, sgd.batch, sgd.sampling)
     rec = np.ascontiguousarray(curve.steps, dtype=np.int64)
     alpha, beta = sgd.lr, sgd.momentum
-    L0 = problem.initial_loss
-    if L0 == 0.0 or rec.size == 0:
+    if problem.initial_loss == 0.0 or rec.size == 0:      # the exact-zero curve: no moment ever moves
         zero = np.zeros(rec.size)
         return PredictionGradient(curve, rec, zero, zero.copy(), alpha, beta)
+    _, d_a, d_b, n = tangents(problem, nm, alpha, beta, rec)
+    good = np.isfinite(d_a[:n]) & np.isfinite(d_b[:n])
+    n = int(np.argmin(good)) if not good.all() else int(n)
+    return PredictionGradient(curve, rec[:n], d_a[:n], d_b[:n], alpha, beta)
+
+
+def tangents(problem: Problem, nm, alpha: float, beta: float, rec: np.ndarray):
+    """``(loss, ∂L/∂α, ∂L/∂β, n_recorded)`` of the compiled kernel at the checkpoints ``rec``, in the units of
+    :func:`~sgdlab.linear.predict.loss_unit` and scaled back: L = c L_u(αc, β), so ∂L/∂α = c² ∂L_u/∂α_u."""
     lam = problem.eigenvalues
     unit = loss_unit(lam, alpha, nm)
     mult = np.ones(lam.size) if problem.multiplicity is None else problem.multiplicity
-    _, d_a, d_b, n = tangent_numba(np.ascontiguousarray(lam / unit), np.ascontiguousarray(mult, dtype=np.float64),
-                                   np.ascontiguousarray(problem.initial_moments, dtype=np.float64),
-                                   problem.noise_variance / unit, alpha * unit, beta, nm.coupling, nm.self_noise,
-                                   rec, GUARD * L0 / unit)
-    d_a, d_b = d_a[:n] * unit * unit, d_b[:n] * unit        # L = c L_u(αc, β): ∂L/∂α = c² ∂L_u/∂α_u (c² may underflow)
-    good = np.isfinite(d_a) & np.isfinite(d_b)
-    n = int(np.argmin(good)) if not good.all() else int(n)
-    return PredictionGradient(curve, rec[:n], d_a[:n], d_b[:n], alpha, beta)
+    loss, d_a, d_b, n = tangent_numba(np.ascontiguousarray(lam / unit), np.ascontiguousarray(mult, dtype=np.float64),
+                                      np.ascontiguousarray(problem.initial_moments, dtype=np.float64),
+                                      problem.noise_variance / unit, alpha * unit, beta, nm.coupling, nm.self_noise,
+                                      rec, GUARD * problem.initial_loss / unit)
+    return loss * unit, d_a * unit * unit, d_b * unit, int(n)       # c² may underflow: two products
+
+
+def excess_gradient(problem: Problem, nm, lr: float, momentum: float, steps: int) -> tuple[float, float, float]:
+    """(E_T, ∂E_T/∂log α, ∂E_T/∂β) with E_T = E[L_T] - σ²/2 at one horizon T (the advice search's objective);
+    ``(inf, 0, 0)`` when the loss passes the guard before T."""
+    rec = np.array([0, steps], dtype=np.int64)
+    loss, d_a, d_b, n = tangents(problem, nm, lr, momentum, rec)
+    if n < 2 or not (np.isfinite(loss[1]) and np.isfinite(d_a[1]) and np.isfinite(d_b[1])):
+        return float("inf"), 0.0, 0.0
+    return float(loss[1] - 0.5 * problem.noise_variance), float(lr * d_a[1]), float(d_b[1])
