@@ -146,15 +146,28 @@ def test_the_polished_optimum_is_stationary_in_lr_and_momentum():
     p = sgdlab.Problem.power_law(dim=100, noise_variance=0.01)
     a = sgdlab.advise(p, budget=300, batches=[4])
     d_log_lr, d_momentum = _gradient_at(p, a)       # by predict_gradient, not the polish's own numbers
-    assert a.polish["bound"] is None and not any(f.word.startswith("boundary") for f in a.flags)
+    assert a.polish["bounds"] == [] and not any(f.word.startswith("boundary") for f in a.flags)
     assert abs(d_log_lr) <= 1e-6 * a.excess_loss
     assert (1 - abs(a.momentum)) * abs(d_momentum) <= 1e-6 * a.excess_loss
 
 
-def test_a_polished_optimum_on_the_edge_of_the_momentum_range_is_flagged_and_stationary_in_lr():
-    p = sgdlab.Problem.power_law(dim=100)
-    a = sgdlab.advise(p, budget=300, batches=[4], momenta=[-0.5, -0.3, -0.1], fractions=[0.1, 0.5, 0.9])
+#: the flag that reports the polish stopping on each constraint of the search
+FLAG_OF = {"lr-top": "boundary-lr", "lr-bottom": "boundary-lr", "momentum-high": "boundary-momentum",
+           "momentum-low": "boundary-momentum"}
+
+
+@pytest.mark.parametrize("grid", [dict(momenta=[-0.5, -0.3, -0.1], fractions=[0.1, 0.5, 0.9]),
+                                  dict(momenta=[0.0, 0.5], lrs=[0.01, 0.05, 0.2]),      # a corner
+                                  dict(momenta=[0.0, 0.9], lrs=[0.01, 0.05, 0.2])])     # far from the optimum
+def test_a_polished_optimum_is_stationary_in_its_free_directions_and_its_bounds_are_flagged(grid):
+    p = sgdlab.Problem.power_law(dim=100, noise_variance=0.01)
+    a = sgdlab.advise(p, budget=300, batches=[4], critical=False, **grid)
     d_log_lr, d_momentum = _gradient_at(p, a)
-    assert a.momentum == -0.1 and a.polish["bound"] == "momentum-high" and d_momentum < 0   # it would go higher
-    assert "boundary-momentum" in {f.word for f in a.flags}
-    assert abs(d_log_lr) <= 1e-6 * a.excess_loss
+    bounds, words = a.polish["bounds"], {f.word for f in a.flags}
+    assert all(FLAG_OF[b] in words for b in bounds)
+    if not {"lr-top", "lr-bottom"} & set(bounds):
+        assert abs(d_log_lr) <= 1e-6 * a.excess_loss
+    if "momentum-high" in bounds:
+        assert a.momentum == max(grid["momenta"]) and d_momentum < 0    # it would go higher
+    elif "momentum-low" not in bounds:
+        assert (1 - abs(a.momentum)) * abs(d_momentum) <= 1e-6 * a.excess_loss

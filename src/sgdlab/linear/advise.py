@@ -57,8 +57,10 @@ RESOLVED = 1e-9
 FLAT = 0.01
 #: the gradient polish of the winner: at most this many accepted steps, stopping when |∂E/∂log α| and
 #: (1-|β|)|∂E/∂β| are below STATIONARY · E_T
-POLISH_STEPS = 6
+POLISH_STEPS = 8
 STATIONARY = 1e-6
+#: the polish's first trust region in (log effective lr, β)
+CAP = np.array([0.25, 0.05])
 
 NO_PROGRESS = register_status("no-progress", "advice: no configuration lowers the loss within the budget")
 
@@ -158,8 +160,9 @@ class Advice(ResultMixin):
         budget, unit: the budget.  surfaces: per batch ``{"fractions", "momenta", "critical_lr", "excess",
             "steps"}`` (the grid searched; excess +inf where lr >= α*) — the advice figure's data.
         polish: the gradient polish of the winner (constant lr): ``{"d_log_lr", "d_momentum"}`` (∂E_T/∂log α,
-            ∂E_T/∂β there: near 0 at an interior optimum), ``"steps"`` and ``"bound"`` (the constraint of the
-            search it stopped on, which a ``boundary-*`` flag reports, or None); None for a schedule.
+            ∂E_T/∂β there: near 0 at an interior optimum), ``"steps"``, ``"bounds"`` (the constraints of the
+            search it stopped on, which ``boundary-*`` flags report; empty inside) and ``"stationary"`` (then
+            the lr and momentum ``boundary-*`` flags are exactly its bounds); None for a schedule.
     """
 
     winner: Candidate
@@ -315,15 +318,17 @@ def _polish(problem, nm, T, lr0, beta0, beta_lo, beta_hi, lr_bounds):
     along α/(1-β) = const (the heavy-ball valley), which in (log α, β) is a ridge a quasi-Newton method
     crawls along; with u the Hessian is close to diagonal.  ∂E/∂u = α ∂E/∂α and ∂E/∂β|_u = ∂E/∂β -
     α ∂E/∂α / (1-β).  The Hessian starts from forward differences of that gradient (two more evaluations)
-    and is updated by BFGS; a step is capped (|Δu| <= 0.25, |Δβ| <= 0.05), projected onto β ∈ [beta_lo,
+    and is updated by BFGS; a step is capped (|Δu| <= 0.25, |Δβ| <= 0.05 at first, doubled after each
+capped step that held, up to 8 times), projected onto β ∈ [beta_lo,
     beta_hi] and then α ∈ ``lr_bounds(β)``, the constraints it sits on are held fixed (the reduced Newton
-    step), and it is kept only if the recursion's E_T decreases (halved up to three times otherwise).
+    step), and it is kept only if the recursion's E_T decreases (halved up to twice otherwise, then a
+    steepest-descent step tried the same way).
     Stops when |∂E/∂log α| and (1-|β|) |∂E/∂β| (free directions only) are at most ``STATIONARY`` · E_T,
     or after ``POLISH_STEPS`` steps.
 
     Returns ``(E_T, lr, β, info)``, info = {"d_log_lr", "d_momentum" (∂E_T/∂log α and ∂E_T/∂β at the point),
-    "steps" (accepted), "bound" (the constraint it stopped on: "lr-top", "lr-bottom", "momentum-high",
-    "momentum-low", or None)}.
+    "steps" (accepted), "bounds" (the constraints it stopped on, of "lr-top", "lr-bottom", "momentum-high",
+    "momentum-low"; empty inside the search), "stationary" (the stopping test held)}.
     """
     from .gradients import excess_gradient
 
@@ -342,21 +347,25 @@ def _polish(problem, nm, T, lr0, beta0, beta_lo, beta_hi, lr_bounds):
         return e, np.array([ga, gb - ga / (1.0 - y[1])]), np.array([ga, gb])
 
     def held(y, g):
-        """Which coordinates a constraint holds: the point is on it and the descent direction leaves the box."""
+        """Which coordinates a constraint holds: the point is on it and the descent direction in y = (u, β)
+        (g: the gradient in y) leaves the box."""
         lo, hi = log_lr_range(y[1])
         la = y[0] + np.log1p(-y[1])
         on = {"lr-top": la >= hi - 1e-12 and g[0] < 0, "lr-bottom": la <= lo + 1e-12 and g[0] > 0,
               "momentum-high": y[1] >= beta_hi and g[1] < 0, "momentum-low": y[1] <= beta_lo and g[1] > 0}
         return [k for k, v in on.items() if v]
 
+    def free_directions(y, g):
+        bound = set(held(y, g))
+        return np.array([not ({"lr-top", "lr-bottom"} & bound),
+                         beta_hi > beta_lo and not ({"momentum-high", "momentum-low"} & bound)])
+
     scale = np.array([1.0, 1.0 - min(abs(beta0), 0.999)])      # β's natural unit: its distance to 1
     y = clip(np.array([np.log(lr0) - np.log1p(-beta0), beta0]))
     e, g, g_ab = f(y)
-    taken, H = 0, None
+    taken, H, cap = 0, None, CAP.copy()
     for _ in range(POLISH_STEPS):
-        bound = held(y, g_ab)
-        free = np.array([not ({"lr-top", "lr-bottom"} & set(bound)),
-                         beta_hi > beta_lo and not ({"momentum-high", "momentum-low"} & set(bound))])
+        free = free_directions(y, g)
         if not np.isfinite(e) or np.all(np.abs(g_ab * scale)[free] <= STATIONARY * abs(e)):
             break
         if H is None:                     # forward differences of the exact gradient, inside the box
@@ -371,25 +380,36 @@ def _polish(problem, nm, T, lr0, beta0, beta_lo, beta_hi, lr_bounds):
             H = 0.5 * (H + H.T)
         Hr = np.where(np.outer(free, free), H, np.eye(2))          # the reduced Hessian: held coordinates fixed
         gr = np.where(free, g, 0.0)
-        p = -np.linalg.solve(Hr, gr) if np.all(np.linalg.eigvalsh(Hr) > 0) else -gr / max(np.abs(gr).max(), 1e-300)
-        p *= min(1.0, 0.25 / max(abs(p[0]), 1e-300), 0.05 / max(abs(p[1]), 1e-300))
-        for _ in range(4):
-            yn = clip(y + p)
-            en, gn, gn_ab = f(yn)
-            if en < e:
+        directions = [-gr / max(np.abs(gr / CAP).max(), 1e-300)]               # a steepest-descent step of one cap
+        if np.all(np.linalg.eigvalsh(Hr) > 0):
+            directions.insert(0, -np.linalg.solve(Hr, gr))                  # the Newton step first
+        found = False
+        for p in directions:
+            shrink = min(1.0, *(cap / np.maximum(np.abs(p), 1e-300)))
+            p = p * shrink
+            for halving in range(3):
+                yn = clip(y + p)
+                en, gn, gn_ab = f(yn)
+                if en < e:
+                    found = True
+                    break
+                p = 0.5 * p
+            if found:
                 break
-            p *= 0.5
-        else:
+        if not found:
             break
+        # the capped step held at full length: a wider trust region; a halved one: back to the first
+        cap = np.minimum(2.0 * cap, 8 * CAP) if shrink < 1.0 and halving == 0 else (CAP if halving else cap)
         s_, d_ = yn - y, gn - g
         Hs_ = H @ s_
         if s_ @ d_ > 1e-300 and s_ @ Hs_ > 1e-300:               # BFGS update of the Hessian estimate
             H = H - np.outer(Hs_, Hs_) / (s_ @ Hs_) + np.outer(d_, d_) / (s_ @ d_)
         y, e, g, g_ab = yn, en, gn, gn_ab
         taken += 1
-    bound = held(y, g_ab)
-    info = {"d_log_lr": float(g_ab[0]), "d_momentum": float(g_ab[1]), "steps": taken,
-            "bound": bound[0] if bound else None}
+    bound, free = held(y, g), free_directions(y, g)
+    stationary = bool(np.isfinite(e) and np.all(np.abs(g_ab * scale)[free] <= STATIONARY * abs(e)))
+    info = {"d_log_lr": float(g_ab[0]), "d_momentum": float(g_ab[1]), "steps": taken, "bounds": bound,
+            "stationary": stationary}
     return e, float(np.exp(y[0] + np.log1p(-y[1]))), float(y[1]), info
 
 
@@ -564,7 +584,7 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
                           candidate)
     e0 = problem.initial_loss - 0.5 * problem.noise_variance
     nm_win = resolve_noise(problem, batch=win_b, sampling=samp, **spec_args)
-    flags = _flags(winner, zero, s, batches, betas, fractions, lrs_abs, e0, problem, nm_win, schedule)
+    flags = _flags(winner, zero, s, batches, betas, fractions, lrs_abs, e0, problem, nm_win, schedule, polish)
     cb = None
     if critical and len(batches) > 1 and winner.excess_loss > 0 and schedule in (None, "constant"):
         cb = critical_batch(problem, winner.excess_loss, batches=batches, momenta=np.linspace(betas.min(),
@@ -592,17 +612,22 @@ def _zero_momentum(problem, samp, spec_args, b, T, fractions, sched, candidate):
     return candidate(b, lr, 0.0, None)
 
 
-def _flags(winner, zero, surf, batches, betas, fractions, lrs_abs, e0, problem, nm, schedule) -> list:
+def _flags(winner, zero, surf, batches, betas, fractions, lrs_abs, e0, problem, nm, schedule, polish=None) -> list:
     flags = []
     if len(batches) > 1 and winner.batch in (batches[0], batches[-1]):
         end = "smallest" if winner.batch == batches[0] else "largest"
         flags.append(Flag("boundary-batch", f"the best batch is the {end} searched ({winner.batch}): widen --batches"))
     m = np.sort(surf["momenta"])
     half = 0.5 * (m[1] - m[0]) if m.size > 1 else 0.0
-    if winner.momentum <= m[0] + half:
+    # a polish that ended stationary says exactly which ends of the search hold the optimum; otherwise the
+    # winner's distance to them (within half a grid cell) does
+    exact = polish is not None and polish["stationary"] and m.size > 1
+    on = set(polish["bounds"]) if exact else set()
+    if ("momentum-low" in on) if exact else winner.momentum <= m[0] + half:
         flags.append(Flag("boundary-momentum", f"the best momentum {winner.momentum:.4g} is at the lower end of the "
                           f"search ({m[0]:g}): widen the momentum range"))
-    elif winner.momentum >= m[-1] - (0.5 * (m[-1] - m[-2]) if m.size > 1 else 0.0):
+    elif ("momentum-high" in on) if exact else winner.momentum >= m[-1] - (0.5 * (m[-1] - m[-2]) if m.size > 1
+                                                                           else 0.0):
         flags.append(Flag("boundary-momentum", f"the best momentum {winner.momentum:.4g} is at the upper end of the "
                           f"search ({m[-1]:g}): widen the momentum range"))
     crit = float(critical_curve(problem.eigenvalues, [winner.momentum], nm, problem.multiplicity)[0])
@@ -612,11 +637,11 @@ def _flags(winner, zero, surf, batches, betas, fractions, lrs_abs, e0, problem, 
     else:
         flo, fhi = float(lrs_abs.min()) / crit, min(float(lrs_abs.max()) / crit, 1.0)
     ratio = (fractions[1] / fractions[0]) ** 0.5 if fractions.size > 1 else 1.0 + 1e-9
-    if frac >= fhi / ratio:
+    if ("lr-top" in on) if exact else frac >= fhi / ratio:
         flags.append(Flag("boundary-lr", f"the best lr {winner.lr:.4g} is at the top of the search "
                           f"({frac:.3g} x the critical lr {crit:.4g})" + ("" if fhi < 0.99 else
                                                                           ": the stability edge limits it")))
-    elif frac <= flo * ratio:
+    elif ("lr-bottom" in on) if exact else frac <= flo * ratio:
         flags.append(Flag("boundary-lr", f"the best lr {winner.lr:.4g} is at the bottom of the search "
                           f"({frac:.3g} x the critical lr): lower the smallest lr"))
     if zero is not None and zero.excess_loss > 0 and np.isfinite(zero.excess_loss):
