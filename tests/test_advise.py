@@ -162,3 +162,39 @@ def test_cli_advise_verify_grid_adds_the_neighbourhood_of_the_advised_point(run)
     assert r.returncode == 0, r.stderr
     names = json.loads(r.stdout)["verify"]["table"]["names"]
     assert names[:2] == ["advised", "momentum 0"] and len(names) == 2 + 8
+
+
+def _gradient_at(p, a):
+    g = sgdlab.predict_gradient(p, a.winner.sgd(), a.steps, record=np.array([0, a.steps]))
+    return g.d_log_lr[-1], g.d_momentum[-1]
+
+
+def test_the_polished_optimum_is_stationary_in_lr_and_momentum():
+    p = sgdlab.Problem.power_law(dim=100, noise_variance=0.01)
+    a = sgdlab.advise(p, budget=300, batches=[4])
+    d_log_lr, d_momentum = _gradient_at(p, a)       # by predict_gradient, not the polish's own numbers
+    assert a.polish["bounds"] == [] and not any(f.word.startswith("boundary") for f in a.flags)
+    assert abs(d_log_lr) <= 1e-6 * a.excess_loss
+    assert (1 - abs(a.momentum)) * abs(d_momentum) <= 1e-6 * a.excess_loss
+
+
+#: the flag that reports the polish stopping on each constraint of the search
+FLAG_OF = {"lr-top": "boundary-lr", "lr-bottom": "boundary-lr", "momentum-high": "boundary-momentum",
+           "momentum-low": "boundary-momentum"}
+
+
+@pytest.mark.parametrize("grid", [dict(momenta=[-0.5, -0.3, -0.1], fractions=[0.1, 0.5, 0.9]),
+                                  dict(momenta=[0.0, 0.5], lrs=[0.01, 0.05, 0.2]),      # a corner
+                                  dict(momenta=[0.0, 0.9], lrs=[0.01, 0.05, 0.2])])     # far from the optimum
+def test_a_polished_optimum_is_stationary_in_its_free_directions_and_its_bounds_are_flagged(grid):
+    p = sgdlab.Problem.power_law(dim=100, noise_variance=0.01)
+    a = sgdlab.advise(p, budget=300, batches=[4], critical=False, **grid)
+    d_log_lr, d_momentum = _gradient_at(p, a)
+    bounds, words = a.polish["bounds"], {f.word for f in a.flags}
+    assert all(FLAG_OF[b] in words for b in bounds)
+    if not {"lr-top", "lr-bottom"} & set(bounds):
+        assert abs(d_log_lr) <= 1e-6 * a.excess_loss
+    if "momentum-high" in bounds:
+        assert a.momentum == max(grid["momenta"]) and d_momentum < 0    # it would go higher
+    elif "momentum-low" not in bounds:
+        assert (1 - abs(a.momentum)) * abs(d_momentum) <= 1e-6 * a.excess_loss

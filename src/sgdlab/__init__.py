@@ -26,7 +26,7 @@ _EXPORTS = {
     "predict_exact": ".linear", "stability_map": ".linear", "predict": "._entry", "predict_volterra": "._entry",
     "simulate": "._entry", "Agreement": ".montecarlo", "agreement": ".montecarlo", "Problem": ".problem",
     "ResultError": ".result", "momentum_batch": ".volterra", "Sweep": ".sweep",
-    "advise": ".linear", "critical_batch": ".linear",
+    "advise": ".linear", "critical_batch": ".linear", "predict_gradient": ".linear",
 }
 #: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
 _SUBMODULES = ("noise", "schedules", "data", "volterra", "linear", "fluctuations", "manifold", "factorization",
@@ -52,5 +52,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Problem", "SGD", "Curve", "checkpoints", "predict", "predict_exact", "predict_volterra", "simulate",
            "noise", "schedules", "critical_lr", "stability_map", "phase", "optimal_momentum", "optimal_lr_momentum",
-           "momentum_batch", "advise", "critical_batch", "agreement", "Agreement", "data", "volterra", "InputError", "ResultError", "Sweep",
+           "momentum_batch", "advise", "critical_batch", "predict_gradient", "agreement", "Agreement", "data", "volterra", "InputError", "ResultError", "Sweep",
            "__version__"]

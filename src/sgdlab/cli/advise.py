@@ -189,7 +189,7 @@ def _advise(command: str, *, problem_args: tuple, own: dict, budget: int, unit: 
                "budget": budget, "unit": unit, "model": model, "schedule": adv.winner.schedule,
                "runner_ups": [c.to_dict() for c in adv.runner_ups],
                "zero_momentum": None if adv.zero_momentum is None else adv.zero_momentum.to_dict(),
-               "critical_batch": None if cb is None else cb.to_dict()}
+               "critical_batch": None if cb is None else cb.to_dict(), "polish": adv.polish}
     z = adv.zero_momentum
     if z is not None:
         results["loss_zero_momentum"] = z.excess_loss + 0.5 * problem.noise_variance

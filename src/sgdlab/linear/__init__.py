@@ -9,6 +9,7 @@ functions listed in ``__all__``, in the order the engine reads:
   recursion (numpy reference, numba kernels), geometric time stepping for long horizons
 * :mod:`~sgdlab.linear.stability`  noise mass U, stability conditions, critical lr
 * :mod:`~sgdlab.linear.predict`    the entry points predict / predict_exact / critical_lr / stability_map
+* :mod:`~sgdlab.linear.gradients`  ∂E[L_t]/∂lr and ∂E[L_t]/∂momentum by forward mode (``_tangent`` internal)
 * :mod:`~sgdlab.linear.exact`      the exact finite-N d x d recursion (docs/theory/generating-functions.md §1)
 * :mod:`~sgdlab.linear.generating` generating functions, power-law phases, critical-curve asymptotes
 * :mod:`~sgdlab.linear.tuning`     the best momentum (possibly negative) and (lr, momentum)
@@ -20,6 +21,7 @@ functions listed in ``__all__``, in the order the engine reads:
 from .advise import Advice, CriticalBatch, advise, critical_batch, gradient_noise_scale
 from .budget import budget_curves, budget_deviation
 from .exact import exact_critical_lr, exact_spectral_radius
+from .gradients import PredictionGradient, predict_gradient
 from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
 from .noise import SE, Gaussian, Homogenised, NoiseModel, as_noise, default_noise, fit_tau, gaussian, spectrally_expressible
 from .predict import (StabilityMap, critical_lr, noise_model, predict, predict_exact, predict_many, resolve_noise,
@@ -35,4 +37,5 @@ __all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "as_noise", "default_n
            "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
            "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
            "MomentumAdvice", "asymptotic_momentum_sign", "loss_surface", "budget_curves", "budget_deviation",
-           "advise", "Advice", "critical_batch", "CriticalBatch", "gradient_noise_scale"]
+           "advise", "Advice", "critical_batch", "CriticalBatch", "gradient_noise_scale", "predict_gradient",
+           "PredictionGradient"]

@@ -10,7 +10,9 @@ only E_T says how far from the best possible a choice is).  The search, per batc
 (lr/α*(β, b), β), the lr axis logarithmic and bounded by the critical curve α*(β, b) (every grid
 point is stable), evaluated by :mod:`sgdlab.linear._horizon` (the loss generating function inverted at
 T, O(n) per point instead of the recursion's O(n T)); then a bounded 1-d refinement of the lr and of β
-around the best cell; the winner and the runner-ups are re-predicted by :func:`sgdlab.predict`.
+around the best cell; the best batch's point is polished by projected quasi-Newton steps in (log lr, β)
+with the gradient of the prediction (:mod:`sgdlab.linear.gradients`, forward mode through the
+recursion); the winner and the runner-ups are re-predicted by :func:`sgdlab.predict`.
 
 :func:`critical_batch`: steps-to-target S(b) against b at the best (lr, β) per batch, the knee of
 the empirical large-batch law S(b) = S_min (1 + B_crit / b) (McCandlish, Kaplan, Amodei et al.,
@@ -53,6 +55,12 @@ _WARMUP_FRACTIONS = (0.0, 0.02, 0.05, 0.1, 0.2)
 RESOLVED = 1e-9
 #: relative change under which the optimum counts as flat in a direction
 FLAT = 0.01
+#: the gradient polish of the winner: at most this many accepted steps, stopping when |∂E/∂log α| and
+#: (1-|β|)|∂E/∂β| are below STATIONARY · E_T
+POLISH_STEPS = 8
+STATIONARY = 1e-6
+#: the polish's first trust region in (log effective lr, β)
+CAP = np.array([0.25, 0.05])
 
 NO_PROGRESS = register_status("no-progress", "advice: no configuration lowers the loss within the budget")
 
@@ -151,6 +159,10 @@ class Advice(ResultMixin):
         critical_batch: :class:`CriticalBatch` at target = the winner's excess loss (None for one batch).
         budget, unit: the budget.  surfaces: per batch ``{"fractions", "momenta", "critical_lr", "excess",
             "steps"}`` (the grid searched; excess +inf where lr >= α*) — the advice figure's data.
+        polish: the gradient polish of the winner (constant lr): ``{"d_log_lr", "d_momentum"}`` (∂E_T/∂log α,
+            ∂E_T/∂β there: near 0 at an interior optimum), ``"steps"``, ``"bounds"`` (the constraints of the
+            search it stopped on, which ``boundary-*`` flags report; empty inside) and ``"stationary"`` (then
+            the lr and momentum ``boundary-*`` flags are exactly its bounds); None for a schedule.
     """
 
     winner: Candidate
@@ -163,6 +175,7 @@ class Advice(ResultMixin):
     surfaces: dict = field(repr=False)
     initial_excess: float = 0.0
     noise: str = ""
+    polish: dict | None = None
 
     lr = property(lambda self: self.winner.lr)
     momentum = property(lambda self: self.winner.momentum)
@@ -297,6 +310,121 @@ def _refine(problem, nm, T, beta0, lr0, beta_lo, beta_hi, lr_lo, lr_hi):
     return best
 
 
+def _polish(problem, nm, T, lr0, beta0, beta_lo, beta_hi, lr_bounds):
+    """Projected quasi-Newton steps on E_T from the refined point, with the gradient of the prediction
+    (:func:`~sgdlab.linear.gradients.excess_gradient`, forward mode through the recursion).
+
+    The coordinates are y = (u, β) with u = log(α/(1-β)), the log of the effective lr: E_T is nearly constant
+    along α/(1-β) = const (the heavy-ball valley), which in (log α, β) is a ridge a quasi-Newton method
+    crawls along; with u the Hessian is close to diagonal.  ∂E/∂u = α ∂E/∂α and ∂E/∂β|_u = ∂E/∂β -
+    α ∂E/∂α / (1-β).  The Hessian starts from forward differences of that gradient (two more evaluations)
+    and is updated by BFGS; a step is capped (|Δu| <= 0.25, |Δβ| <= 0.05 at first, doubled after each
+capped step that held, up to 8 times), projected onto β ∈ [beta_lo,
+    beta_hi] and then α ∈ ``lr_bounds(β)``, the constraints it sits on are held fixed (the reduced Newton
+    step), and it is kept only if the recursion's E_T decreases (halved up to twice otherwise, then a
+    steepest-descent step tried the same way).
+    Stops when |∂E/∂log α| and (1-|β|) |∂E/∂β| (free directions only) are at most ``STATIONARY`` · E_T,
+    or after ``POLISH_STEPS`` steps.
+
+    Returns ``(E_T, lr, β, info)``, info = {"d_log_lr", "d_momentum" (∂E_T/∂log α and ∂E_T/∂β at the point),
+    "steps" (accepted), "bounds" (the constraints it stopped on, of "lr-top", "lr-bottom", "momentum-high",
+    "momentum-low"; empty inside the search), "stationary" (the stopping test held)}.
+    """
+    from .gradients import excess_gradient
+
+    def log_lr_range(b):
+        lo, hi = lr_bounds(b)
+        return np.log(lo), np.log(hi)
+
+    def clip(y):
+        b = float(np.clip(y[1], beta_lo, beta_hi))
+        lo, hi = log_lr_range(b)
+        return np.array([float(np.clip(y[0] + np.log1p(-b), lo, hi)) - np.log1p(-b), b])
+
+    def f(y):
+        """E_T, its gradient in y, and in (log α, β)."""
+        e, ga, gb = excess_gradient(problem, nm, float(np.exp(y[0] + np.log1p(-y[1]))), float(y[1]), T)
+        return e, np.array([ga, gb - ga / (1.0 - y[1])]), np.array([ga, gb])
+
+    def held(y, g):
+        """Which coordinates a constraint holds: the point is on it and the descent direction in y = (u, β)
+        (g: the gradient in y) leaves the box."""
+        lo, hi = log_lr_range(y[1])
+        la = y[0] + np.log1p(-y[1])
+        on = {"lr-top": la >= hi - 1e-12 and g[0] < 0, "lr-bottom": la <= lo + 1e-12 and g[0] > 0,
+              "momentum-high": y[1] >= beta_hi and g[1] < 0, "momentum-low": y[1] <= beta_lo and g[1] > 0}
+        return [k for k, v in on.items() if v]
+
+    def free_directions(y, g):
+        bound = set(held(y, g))
+        return np.array([not ({"lr-top", "lr-bottom"} & bound),
+                         beta_hi > beta_lo and not ({"momentum-high", "momentum-low"} & bound)])
+
+    scale = np.array([1.0, 1.0 - min(abs(beta0), 0.999)])      # β's natural unit: its distance to 1
+    y = clip(np.array([np.log(lr0) - np.log1p(-beta0), beta0]))
+    e, g, g_ab = f(y)
+    taken, H, cap = 0, None, CAP.copy()
+    for _ in range(POLISH_STEPS):
+        free = free_directions(y, g)
+        if not np.isfinite(e) or np.all(np.abs(g_ab * scale)[free] <= STATIONARY * abs(e)):
+            break
+        if H is None:                     # forward differences of the exact gradient, inside the box
+            H = np.eye(2)
+            for i, d in enumerate((1e-4, 1e-4 * scale[1])):
+                if free[i]:
+                    step = np.eye(2)[i] * d
+                    ye = clip(y + step)
+                    ye = ye if ye[i] != y[i] else clip(y - step)
+                    if ye[i] != y[i]:
+                        H[:, i] = (f(ye)[1] - g) / (ye[i] - y[i])
+            H = 0.5 * (H + H.T)
+        Hr = np.where(np.outer(free, free), H, np.eye(2))          # the reduced Hessian: held coordinates fixed
+        gr = np.where(free, g, 0.0)
+        directions = [-gr / max(np.abs(gr / CAP).max(), 1e-300)]               # a steepest-descent step of one cap
+        if np.all(np.linalg.eigvalsh(Hr) > 0):
+            directions.insert(0, -np.linalg.solve(Hr, gr))                  # the Newton step first
+        found = False
+        for p in directions:
+            shrink = min(1.0, *(cap / np.maximum(np.abs(p), 1e-300)))
+            p = p * shrink
+            for halving in range(3):
+                yn = clip(y + p)
+                en, gn, gn_ab = f(yn)
+                if en < e:
+                    found = True
+                    break
+                p = 0.5 * p
+            if found:
+                break
+        if not found:
+            break
+        # the capped step held at full length: a wider trust region; a halved one: back to the first
+        cap = np.minimum(2.0 * cap, 8 * CAP) if shrink < 1.0 and halving == 0 else (CAP if halving else cap)
+        s_, d_ = yn - y, gn - g
+        Hs_ = H @ s_
+        if s_ @ d_ > 1e-300 and s_ @ Hs_ > 1e-300:               # BFGS update of the Hessian estimate
+            H = H - np.outer(Hs_, Hs_) / (s_ @ Hs_) + np.outer(d_, d_) / (s_ @ d_)
+        y, e, g, g_ab = yn, en, gn, gn_ab
+        taken += 1
+    bound, free = held(y, g), free_directions(y, g)
+    stationary = bool(np.isfinite(e) and np.all(np.abs(g_ab * scale)[free] <= STATIONARY * abs(e)))
+    info = {"d_log_lr": float(g_ab[0]), "d_momentum": float(g_ab[1]), "steps": taken, "bounds": bound,
+            "stationary": stationary}
+    return e, float(np.exp(y[0] + np.log1p(-y[1]))), float(y[1]), info
+
+
+def _lr_bounds(problem, nm, fractions, lrs_abs):
+    """β -> the (lowest, highest) lr of the search at that momentum: the fraction grid's ends times α*(β), or the
+    absolute grid's ends kept below α*(β)."""
+    def bounds(beta):
+        crit = float(critical_curve(problem.eigenvalues, [beta], nm, problem.multiplicity)[0])
+        if lrs_abs is None:
+            return float(fractions.min()) * crit, min(float(fractions.max()), 1 - 1e-9) * crit
+        hi = min(float(lrs_abs.max()), crit * (1 - 1e-9))
+        return min(float(lrs_abs.min()), hi), hi
+    return bounds
+
+
 def _neighbours(grid, j):
     return grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
 
@@ -358,7 +486,9 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
 
     T = ``budget`` steps (``unit="steps"``) or ``budget // b`` steps (``unit="samples"``: samples processed).
     Per batch: a 64 x 64 grid in (lr/α*(β, b), β) (log lr axis, every point stable), a bounded 1-d
-    refinement of the lr then of β, the winner re-predicted by :func:`sgdlab.predict`.  With
+    refinement of the lr then of β; the best batch's point polished by projected quasi-Newton steps with
+    ∂E_T/∂log α and ∂E_T/∂β (:func:`sgdlab.predict_gradient`'s forward mode) inside the searched range,
+    a step kept only if E_T decreases (``Advice.polish``); the winner re-predicted by :func:`sgdlab.predict`.  With
     ``schedule`` a family name the lr is that schedule's peak and its warm-up fraction is searched too
     (a 16 x 9 x 5 grid by the scheduled recursion; no refinement).
 
@@ -425,6 +555,14 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
         best[b] = (e, lr, beta, None)
     order = sorted(batches, key=lambda b: best[b][0])
     win_b = order[0]
+    polish = None
+    if (schedule is None or schedule == "constant") and np.isfinite(best[win_b][0]):
+        nm = resolve_noise(problem, batch=win_b, sampling=samp, **spec_args)
+        e, lr, beta, polish = _polish(problem, nm, _horizon(budget, unit, win_b), best[win_b][1], best[win_b][2],
+                                      float(betas.min()), float(betas.max()),
+                                      _lr_bounds(problem, nm, fractions, lrs_abs))
+        if e < best[win_b][0]:
+            best[win_b] = (e, lr, beta, None)
 
     def candidate(b, lr, beta, sched):
         T = _horizon(budget, unit, b)
@@ -446,13 +584,13 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
                           candidate)
     e0 = problem.initial_loss - 0.5 * problem.noise_variance
     nm_win = resolve_noise(problem, batch=win_b, sampling=samp, **spec_args)
-    flags = _flags(winner, zero, s, batches, betas, fractions, lrs_abs, e0, problem, nm_win, schedule)
+    flags = _flags(winner, zero, s, batches, betas, fractions, lrs_abs, e0, problem, nm_win, schedule, polish)
     cb = None
     if critical and len(batches) > 1 and winner.excess_loss > 0 and schedule in (None, "constant"):
         cb = critical_batch(problem, winner.excess_loss, batches=batches, momenta=np.linspace(betas.min(),
                             betas.max(), 9), max_steps=max(_horizon(budget, unit, b) for b in batches) * 4,
                             sampling=samp, **spec_args)
-    return Advice(winner, others, zero, flags, cb, budget, unit, surfaces, e0, nm_label)
+    return Advice(winner, others, zero, flags, cb, budget, unit, surfaces, e0, nm_label, polish)
 
 
 def _zero_momentum(problem, samp, spec_args, b, T, fractions, sched, candidate):
@@ -474,17 +612,22 @@ def _zero_momentum(problem, samp, spec_args, b, T, fractions, sched, candidate):
     return candidate(b, lr, 0.0, None)
 
 
-def _flags(winner, zero, surf, batches, betas, fractions, lrs_abs, e0, problem, nm, schedule) -> list:
+def _flags(winner, zero, surf, batches, betas, fractions, lrs_abs, e0, problem, nm, schedule, polish=None) -> list:
     flags = []
     if len(batches) > 1 and winner.batch in (batches[0], batches[-1]):
         end = "smallest" if winner.batch == batches[0] else "largest"
         flags.append(Flag("boundary-batch", f"the best batch is the {end} searched ({winner.batch}): widen --batches"))
     m = np.sort(surf["momenta"])
     half = 0.5 * (m[1] - m[0]) if m.size > 1 else 0.0
-    if winner.momentum <= m[0] + half:
+    # a polish that ended stationary says exactly which ends of the search hold the optimum; otherwise the
+    # winner's distance to them (within half a grid cell) does
+    exact = polish is not None and polish["stationary"] and m.size > 1
+    on = set(polish["bounds"]) if exact else set()
+    if ("momentum-low" in on) if exact else winner.momentum <= m[0] + half:
         flags.append(Flag("boundary-momentum", f"the best momentum {winner.momentum:.4g} is at the lower end of the "
                           f"search ({m[0]:g}): widen the momentum range"))
-    elif winner.momentum >= m[-1] - (0.5 * (m[-1] - m[-2]) if m.size > 1 else 0.0):
+    elif ("momentum-high" in on) if exact else winner.momentum >= m[-1] - (0.5 * (m[-1] - m[-2]) if m.size > 1
+                                                                           else 0.0):
         flags.append(Flag("boundary-momentum", f"the best momentum {winner.momentum:.4g} is at the upper end of the "
                           f"search ({m[-1]:g}): widen the momentum range"))
     crit = float(critical_curve(problem.eigenvalues, [winner.momentum], nm, problem.multiplicity)[0])
@@ -494,11 +637,11 @@ def _flags(winner, zero, surf, batches, betas, fractions, lrs_abs, e0, problem, 
     else:
         flo, fhi = float(lrs_abs.min()) / crit, min(float(lrs_abs.max()) / crit, 1.0)
     ratio = (fractions[1] / fractions[0]) ** 0.5 if fractions.size > 1 else 1.0 + 1e-9
-    if frac >= fhi / ratio:
+    if ("lr-top" in on) if exact else frac >= fhi / ratio:
         flags.append(Flag("boundary-lr", f"the best lr {winner.lr:.4g} is at the top of the search "
                           f"({frac:.3g} x the critical lr {crit:.4g})" + ("" if fhi < 0.99 else
                                                                           ": the stability edge limits it")))
-    elif frac <= flo * ratio:
+    elif ("lr-bottom" in on) if exact else frac <= flo * ratio:
         flags.append(Flag("boundary-lr", f"the best lr {winner.lr:.4g} is at the bottom of the search "
                           f"({frac:.3g} x the critical lr): lower the smallest lr"))
     if zero is not None and zero.excess_loss > 0 and np.isfinite(zero.excess_loss):

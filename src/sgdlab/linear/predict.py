@@ -51,6 +51,19 @@ def resolve_tau(problem: Problem, tau) -> float:
     return _noise.resolve_tau(problem, tau)
 
 
+def loss_unit(lam: np.ndarray, alpha: float, nm: _noise.NoiseModel) -> float:
+    """The unit c in which the recursion runs: 1, or λ_max when α² leaves float64.
+
+    The moments A_k evolve the same under (λ, α, σ²) -> (λ/c, αc, σ²/c), while L -> L/c.  When
+    α² overflows (a tiny spectrum at a huge lr) the recursion runs with λ_max = 1 and the loss is
+    scaled back; otherwise c = 1 and nothing changes.
+    """
+    with np.errstate(over="ignore"):
+        if not np.isfinite(alpha * alpha * float(lam.max()) * max(1.0, abs(nm.coupling), abs(nm.self_noise))):
+            return float(lam.max())
+    return 1.0
+
+
 def _check_problem(problem) -> None:
     if not isinstance(problem, Problem):
         raise InputError("problem must be an sgdlab.Problem (use Problem.power_law, from_eigenvalues, "
@@ -218,13 +231,7 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     L0 = problem.initial_loss
     mult = problem.multiplicity                  # None: one eigendirection per mode (the original kernels)
     report = stability_conditions(lam, alpha, beta, nm, mult)
-    # units: the moments A_k evolve the same under (λ, α, σ²) -> (λ/c, αc, σ²/c), while L -> L/c.  When
-    # α² leaves float64 (a tiny spectrum at a huge lr) the recursion runs with λ_max = 1 and the loss
-    # is scaled back; otherwise c = 1 and nothing changes.
-    unit = 1.0
-    with np.errstate(over="ignore"):
-        if not np.isfinite(alpha * alpha * float(lam.max()) * max(1.0, abs(nm.coupling), abs(nm.self_noise))):
-            unit = float(lam.max())
+    unit = loss_unit(lam, alpha, nm)
     lam_u, alpha_u, s2_u, L0_u = lam, alpha, s2, L0      # the same arrays when c = 1: SIMD sums are bit-stable
     if unit != 1.0:
         lam_u, alpha_u, s2_u, L0_u = lam / unit, alpha * unit, s2 / unit, L0 / unit
