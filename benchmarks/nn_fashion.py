@@ -9,8 +9,10 @@ For each width w of a 784-w-w-10 ReLU MLP (torch's default init, float32) at its
    against the linearised runs: the largest |mean - theory| in standard errors, SE's median relative error;
 4. the gap between the network and its linearisation: median and largest relative difference of the curves;
 
+5. SE with sample blocks (``predict_blocks(noise="se")``: Θ's own spectrum, the block noise of §5);
+
 then, optionally, the exact block model (``sgdlab.nn.predict_blocks``, no Kronecker approximation) on a
-subset of N_blocks images for the first width, and SE of a matrix-free (Lanczos) problem on N_se images.
+subset of N_blocks images for some widths, and SE of a matrix-free (Lanczos) Kronecker problem on N_se images.
 Sizes, times and errors go to a JSON file (written atomically, after every part).
 
     nice -n 10 python benchmarks/nn_fashion.py --widths 32 64 128 --n-exact 200 --steps 300 --seeds 50
@@ -60,6 +62,7 @@ def main() -> None:
     ap.add_argument("--widths", type=int, nargs="+", default=[128, 256, 512])
     ap.add_argument("--n-exact", type=int, default=300)
     ap.add_argument("--n-blocks", type=int, default=0, help="N of the exact block model (0: skip)")
+    ap.add_argument("--blocks-widths", type=int, nargs="*", default=None, help="widths of the block model (default: the first)")
     ap.add_argument("--n-se", type=int, default=0, help="N of the matrix-free SE comparison (0: skip)")
     ap.add_argument("--se-width", type=int, default=128)
     ap.add_argument("--rank", type=int, default=60)
@@ -104,33 +107,41 @@ def main() -> None:
         exact = sgdlab.predict(p, sgd, a.steps, noise="exact", record=rec)
         row["exact_s"] = time.perf_counter() - t
         se = sgdlab.predict(p, sgd, a.steps, record=rec)
+        t = time.perf_counter()
+        se_blocks = predict_blocks(theta, residual_labels(net, X, Y), sgd, a.steps, noise="se", record=rec)
+        row["se_blocks_s"] = time.perf_counter() - t
         lin, net_run = row.pop("linearised"), row.pop("network")
         row["exact_vs_linearised"] = _compare(lin, exact)
         row["se_vs_linearised"] = _compare(lin, se) | {"model": se.meta.get("model")}
+        row["se_blocks_vs_linearised"] = _compare(lin, se_blocks) | {"model": se_blocks.meta.get("model")}
         row["network_vs_linearised"] = _compare(net_run, lin)
         row["final_loss"] = {"linearised": float(lin.loss[-1]), "network": float(net_run.loss[-1]),
-                             "exact": float(exact.loss[-1]), "se": float(se.loss[-1]), "initial": float(lin.loss[0])}
+                             "exact": float(exact.loss[-1]), "se": float(se.loss[-1]), "se_blocks": float(se_blocks.loss[-1]),
+                             "initial": float(lin.loss[0])}
         results["widths"].append(row)
         print(json.dumps(row), flush=True)
         _save(a.out, results)
 
-    if a.n_blocks:
-        w = a.widths[0]
+    results["blocks"] = []
+    for w in (a.blocks_widths or a.widths[:1]) if a.n_blocks else []:
         net = _mlp(w, seed=w)
         Xb, Yb = X[:a.n_blocks], Y[:a.n_blocks]
+        t = time.perf_counter()
         theta = ntk(net, Xb)
         R = residual_labels(net, Xb, Yb)
         p = sgdlab.Problem.from_kernel(output_kernel(theta), R)
         sgd = sgd_for(p)
-        t = time.perf_counter()
         run = train(net, Xb, Yb, sgd, a.steps, seeds=a.seeds, linearised=True, record=rec)
+        t1 = time.perf_counter()
         blocks = predict_blocks(theta, R, sgd, a.steps, record=rec)
-        results["blocks"] = {"width": w, "n": a.n_blocks, "kronecker_error": kronecker_error(theta).to_dict(),
-                             "blocks_vs_linearised": _compare(run, blocks),
-                             "kronecker_exact_vs_linearised": _compare(run, sgdlab.predict(p, sgd, a.steps, noise="exact",
-                                                                                            record=rec)),
-                             "elapsed_s": time.perf_counter() - t}
-        print(json.dumps(results["blocks"]), flush=True)
+        row = {"width": w, "n": a.n_blocks, "sgd": sgd.to_dict(), "kronecker_error": kronecker_error(theta).to_dict(),
+               "blocks_vs_linearised": _compare(run, blocks),
+               "se_blocks_vs_linearised": _compare(run, predict_blocks(theta, R, sgd, a.steps, noise="se", record=rec)),
+               "kronecker_exact_vs_linearised": _compare(run, sgdlab.predict(p, sgd, a.steps, noise="exact", record=rec)),
+               "kronecker_se_vs_linearised": _compare(run, sgdlab.predict(p, sgd, a.steps, record=rec)),
+               "blocks_s": time.perf_counter() - t1, "elapsed_s": time.perf_counter() - t}
+        results["blocks"].append(row)
+        print(json.dumps(row), flush=True)
         _save(a.out, results)
 
     if a.n_se:

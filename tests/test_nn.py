@@ -122,3 +122,29 @@ def test_bad_input_is_one_line_naming_the_parameter(kwargs, match):
     args = {"sgd": sgdlab.SGD(lr=0.1, batch=2, sampling="without"), "Y": Y, **kwargs}
     with pytest.raises(InputError, match=match):
         train(net, X, args.pop("Y"), steps=5, seeds=2, **args)
+
+
+def test_the_matrix_free_problem_predicts_the_dense_problems_curve():
+    net, (X, Y) = _mlp(), _data()
+    sgd = sgdlab.SGD(lr=0.2, batch=2, sampling="without")
+    dense = sgdlab.predict(linearised(net, X, Y), sgd, 100, tau=1.0)
+    free = linearised(net, X, Y, spectrum="lanczos", probes="basis", deflated=0)
+    assert free.resolution is not None and free.n_samples == N
+    np.testing.assert_allclose(sgdlab.predict(free, sgd, 100, tau=1.0).loss, dense.loss, rtol=1e-8)
+
+
+def test_se_with_blocks_on_a_kronecker_ntk_is_the_multi_output_se_of_its_kernel():
+    net, (X, Y) = _mlp(frozen_hidden=True), _data()
+    theta, R = ntk(net, X), residual_labels(net, X, Y)
+    sgd = sgdlab.SGD(lr=0.3, momentum=0.4, batch=2, sampling="without")
+    for tau in (1.0, 0.3, -1.0):        # per-output couplings 2L_c sum to the block coupling C·(2L/C)
+        blocks = predict_blocks(theta, R, sgd, 80, noise="se", tau=tau)
+        shared = sgdlab.predict(sgdlab.Problem.from_kernel(output_kernel(theta), R), sgd, 80, tau=tau)
+        np.testing.assert_allclose(blocks.loss, shared.loss, rtol=1e-9)
+
+
+def test_the_fitted_block_tau_is_at_most_one_over_c():
+    from sgdlab.nn.blocks import block_features, fit_tau_blocks
+    net, (X, Y) = _mlp(), _data()
+    Zg, lam, _, _ = block_features(ntk(net, X), residual_labels(net, X, Y))
+    assert fit_tau_blocks(Zg, lam) <= 1.0 / C

@@ -25,7 +25,10 @@ from ..hyper import SGD
 from ..linear.exact import moment_map
 from ..linear.noise import batch_factor
 
-__all__ = ["predict_blocks", "block_features"]
+__all__ = ["predict_blocks", "block_features", "block_noise", "fit_tau_blocks", "NOISE"]
+
+#: the models of :func:`predict_blocks`: the exact block recursion, or SE with blocks (docs/theory/networks.md §5)
+NOISE = ("exact", "se")
 
 #: eigenvalues of Θ below this share of the largest (or its rounding) are its null space
 _RANK_TOL = 1e-12
@@ -74,26 +77,90 @@ def block_features(theta, R) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return Z.reshape(N, C, -1), mu / N, target, rho
 
 
-def predict_blocks(theta, R, sgd: SGD, steps: int, *, record=None, blowup: float = 1e6) -> Curve:
-    """E[L_t] of SGD on the linearised network, exactly, with whole sample blocks per batch (module docstring).
+def fit_tau_blocks(Zg, lam) -> float:
+    """τ̂ of SE with blocks: 1 + 1/C - Σ_k m_k / Σ_k λ_k², m_k = (1/N) Σ_i ‖Z_i e_k‖⁴ (docs/theory/networks.md §5).
 
-    The exact model of docs/theory/networks.md §4: Θ of any form (outputs coupled or not), b distinct
-    samples per step (``sampling="without"``/``"shuffle"``: γ_b = (N-b)/((N-1)b)) or b i.i.d. samples
-    (``"replacement"``: γ = 1/b).  With Θ = K ⊗ I_C it equals ``sgdlab.predict(Problem.from_kernel(K, R),
-    sgd, steps, noise="exact")``.
+    Matches the diagonal Q(e_k e_kᵀ)_kk = m_k to its block-SE value (1/C + 1 - τ) λ_k², summed over
+    modes; C = 1 is :func:`sgdlab.linear.noise.fit_tau`.  By Jensen (m_k >= λ_k²) τ̂ <= 1/C, the range in
+    which the block-SE noise α²γ(λ_k S/C - τλ_k² A_k) stays nonnegative.
+
+    Args:
+        Zg: block eigen-features (N, C, n) (:func:`block_features`).  lam: (n,) λ_k.
+
+    Returns:
+        τ̂ as a float.
+
+    Raises:
+        ValueError: shapes that do not match (numpy broadcasting).
+
+    Example:
+        >>> import numpy as np
+        >>> from sgdlab.nn.blocks import fit_tau_blocks
+        >>> Z = np.ones((4, 1, 2))                    # one output, flat eigenvectors: τ̂ = 1
+        >>> fit_tau_blocks(Z, np.ones(2))
+        1.0
+    """
+    Zg = np.asarray(Zg, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    m = np.mean(np.sum(Zg * Zg, axis=1) ** 2, axis=0)
+    return float(1.0 + 1.0 / Zg.shape[1] - np.sum(m) / np.sum(lam**2))
+
+
+def block_noise(n_samples: int, n_outputs: int, batch: int, sampling: str, tau: float):
+    """SE with blocks as a fixed :class:`~sgdlab.linear.noise.NoiseModel`: (c_c, c_d) = (γ_b/C, -τγ_b).
+
+    Replacing each sample's residual covariance Z_i M Z_iᵀ by (tr(HM)/C) I_C gives
+    Q(M) ≈ (1/C) tr(HM) H + (1-τ) HMH (docs/theory/networks.md §5); γ_b counts samples.
+
+    Args:
+        n_samples: N.  n_outputs: C.  batch: b.  sampling: ``without``/``shuffle`` or ``replacement``.
+        tau: τ (a number <= 1, e.g. :func:`fit_tau_blocks`).
+
+    Returns:
+        The :class:`~sgdlab.linear.noise.NoiseModel`.
+
+    Raises:
+        InputError: batch < 1 or > N without replacement, C < 1, or τ not a finite number <= 1.
+
+    Example:
+        >>> from sgdlab.nn.blocks import block_noise
+        >>> block_noise(100, 10, 1, "without", 1.0).describe()
+        {'model': 'se-blocks(tau=1)', 'c_c': 0.1, 'c_d': -1.0, 'exact': False}
+    """
+    from .._validate import check_tau
+    from ..linear.noise import NoiseModel
+    C = check_int(n_outputs, "n_outputs", 1)
+    tau = check_tau(float(tau))
+    g = batch_factor(batch, check_int(n_samples, "n_samples", 1), "replacement" if sampling == "replacement"
+                     else "without")
+    return NoiseModel(g / C, -tau * g, f"se-blocks(tau={tau:.4g})", exact=False)
+
+
+def predict_blocks(theta, R, sgd: SGD, steps: int, *, noise: str = "exact", tau="fit", record=None,
+                   blowup: float = 1e6) -> Curve:
+    """E[L_t] of SGD on the linearised network with whole sample blocks per batch: exact, or SE with blocks.
+
+    ``noise="exact"``: the exact model of docs/theory/networks.md §4, Θ of any form (outputs coupled or
+    not), b distinct samples per step (``sampling="without"``/``"shuffle"``: γ_b = (N-b)/((N-1)b)) or b
+    i.i.d. samples (``"replacement"``: γ = 1/b).  With Θ = K ⊗ I_C it equals
+    ``sgdlab.predict(Problem.from_kernel(K, R), sgd, steps, noise="exact")``.
+    ``noise="se"``: the per-mode recursion on Θ's n modes (λ = μ/N, the deterministic part exact) with the
+    block SE noise (γ_b/C, -τγ_b) of §5 (:func:`block_noise`), O(n) per step; ``tau="fit"`` is
+    :func:`fit_tau_blocks`.
 
     Args:
         theta: Θ, shape (N, C, N, C) (:func:`sgdlab.nn.ntk`).
         R: residual labels Y - f(X; θ₀), shape (N, C) (:func:`sgdlab.nn.residual_labels`).
         sgd: :class:`sgdlab.SGD` with constant lr and momentum.
-        steps: horizon T.  record: optional checkpoints.  blowup: the divergence level, x L_0.
+        steps: horizon T.  noise: ``"exact"`` or ``"se"``.  tau: SE's τ, ``"fit"`` or a number <= 1.
+        record: optional checkpoints.  blowup: the divergence level, x L_0.
 
     Returns:
-        A :class:`~sgdlab.Curve` (kind "theory", model "exact-blocks").
+        A :class:`~sgdlab.Curve` (kind "theory", model "exact-blocks" or the SE prediction's).
 
     Raises:
         InputError: bad theta or R (:func:`block_features`), sgd not a constant SGD, batch > N without
-            replacement, or the d x d moments too large for memory.
+            replacement, an unknown noise, or the d x d moments too large for memory.
 
     Example:
         >>> import numpy as np, sgdlab
@@ -112,8 +179,17 @@ def predict_blocks(theta, R, sgd: SGD, steps: int, *, record=None, blowup: float
     steps = check_int(steps, "steps", 1)
     blowup = check_blowup(blowup)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
+    if noise not in NOISE:
+        raise InputError(f"noise must be one of {', '.join(NOISE)}; got {noise!r}")
     Zg, lam, w, rho = block_features(theta, R)
     N, C, n = Zg.shape
+    if noise == "se":
+        from ..linear.predict import predict
+        from ..problem import Problem
+        t = fit_tau_blocks(Zg, lam) if isinstance(tau, str) and tau == "fit" else tau
+        p = Problem(lam, w, float(np.sum(rho * rho)) / N, name=f"ntk-blocks(N={N}, C={C})")
+        return predict(p, sgd, steps, noise=block_noise(N, C, sgd.batch, sgd.sampling, t), record=record,
+                       blowup=blowup)
     check_memory(8.0 * (5 * n * n + 3 * N * C * n), f"predict_blocks with {n} modes", "lower N or C")
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     gamma = batch_factor(sgd.batch, N, sampling)
@@ -150,10 +226,10 @@ def predict_blocks(theta, R, sgd: SGD, steps: int, *, record=None, blowup: float
 def _second_moment_blocks(Zg, Z, lam, M, m, rho, gamma):
     """E_2 = (1-γ)HMH + γ/N Σ_i Z_iᵀ c_i Z_i (module docstring)."""
     N = Zg.shape[0]
-    ZM = Zg @ M                                         # (N, C, n)
-    c = np.einsum("icn,idn->icd", ZM, Zg)               # Z_i M Z_iᵀ
+    ZM = (Z @ M).reshape(Zg.shape)                      # (N, C, n), one GEMM
+    c = ZM @ Zg.transpose(0, 2, 1)                      # Z_i M Z_iᵀ, batched (N, C, C)
     Zm = Zg @ m                                         # (N, C)
     cross = Zm[:, :, None] * rho[:, None, :]
     c += rho[:, :, None] * rho[:, None, :] - cross - cross.transpose(0, 2, 1)
-    W = np.einsum("icd,idn->icn", c, Zg).reshape(Z.shape)
+    W = (c @ Zg).reshape(Z.shape)                       # c_i Z_i, batched
     return (1.0 - gamma) * lam[:, None] * M * lam[None, :] + gamma * (Z.T @ W) / N

@@ -288,7 +288,8 @@ def linearised(model, X, Y, *, spectrum: str = "dense", chunk: int = CHUNK, name
     (K = (1/C) Σ_c Θ_cc, :func:`output_kernel`) this is the C-output problem ``Problem.from_kernel(K, R)``
     in sgdlab's convention L = 1/(2N) Σ_i ||f(x_i) - y_i||²: its exact model (``noise="exact"``), SE and
     the simulation twin all apply.  The approximation Θ -> K ⊗ I is the only one; measure it with
-    ``kronecker_error(ntk(model, X))``.
+    ``kronecker_error(ntk(model, X))`` (of order width^(-1/2) at initialisation, §2.2).  Where it is not
+    small, :func:`sgdlab.nn.predict_blocks` on ``ntk(model, X)`` keeps Θ whole (exact, or SE with blocks).
 
     Args:
         model: a ``torch.nn.Module`` with C outputs, at the weights to linearise at.
