@@ -148,3 +148,10 @@ def test_the_fitted_block_tau_is_at_most_one_over_c():
     net, (X, Y) = _mlp(), _data()
     Zg, lam, _, _ = block_features(ntk(net, X), residual_labels(net, X, Y))
     assert fit_tau_blocks(Zg, lam) <= 1.0 / C
+
+
+def test_without_torch_the_torch_functions_name_the_extra(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)          # import torch now raises ImportError
+    with pytest.raises(InputError, match=r"sgdlab\[torch\]"):
+        ntk(object(), np.zeros((2, 2)))
