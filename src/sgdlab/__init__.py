@@ -30,7 +30,7 @@ _EXPORTS = {
 }
 #: subpackages and modules reachable as attributes (``sgdlab.volterra``, ``sgdlab.noise``, ...)
 _SUBMODULES = ("noise", "schedules", "data", "volterra", "linear", "fluctuations", "manifold", "factorization",
-               "report", "result", "montecarlo", "verdict", "cli", "sweep", "spectra")
+               "report", "result", "montecarlo", "verdict", "cli", "sweep", "spectra", "nn")
 
 
 def __getattr__(name):

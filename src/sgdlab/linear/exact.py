@@ -69,7 +69,11 @@ def _second_moment_of_gradient(Z, lam, M, m, rho, gamma):
 
 
 def _step(Z, lam, alpha, beta, gamma, M, J, P, m, rho):
-    E2 = _second_moment_of_gradient(Z, lam, M, m, rho, gamma)
+    return moment_map(lam, alpha, beta, M, J, P, _second_moment_of_gradient(Z, lam, M, m, rho, gamma))
+
+
+def moment_map(lam, alpha, beta, M, J, P, E2):
+    """(M', J', P') of the module docstring in H's eigenbasis, given E_2 = E[g gᵀ] (any sampling, any grouping of rows)."""
     IaH = 1.0 - alpha * lam                     # diagonal of I - αH
     HJ = lam[:, None] * J
     JtH = J.T * lam[None, :]
