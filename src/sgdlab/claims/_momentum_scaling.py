@@ -36,6 +36,11 @@ def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replic
     from ..report.figures import plt
     w = Stopwatch()
     preset = replace(PRESETS[model_name], **QUICK[model_name]) if quick else PRESETS[model_name]
+    missing = mf.presets.missing_data(model_name)
+    if missing:
+        return make_result(claim_id, quick, seed, w, status=CANNOT_CHECK, reason=missing, measured="not run (no data)",
+                           tolerance=f"2/3 in the 95% interval; half-width ≤ {MAX_HALF_WIDTH:.2f}",
+                           rationale="the test bed's data set is not installed", numbers={})
     m = mf.presets.build(model_name, "tanh", seed)
     clin = mf.c_lin(m, preset.label_noise)
     chains = max(10, preset.chains // replicates)
