@@ -89,7 +89,7 @@ def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replic
         rationale="The interval comes from independent replicate sweeps (Student t over replicates), so it carries "
                   "the Monte-Carlo error of the optima; the pooled fit's residual interval adds the lack of fit "
                   "over η (finite-η bias). Three learning rates leave one degree of freedom, so quick mode cannot "
-                  "decide; the full run has five (UV) or four (sensing).",
+                  "decide; the full run has five (UV, Fashion-MNIST MLP) or four (sensing).",
         numbers={"model": m.describe(), "lrs": lrs, "grid_over_C_lin": preset.grid, "chains_per_replicate": chains,
                  "replicates": replicates, "replicate_exponents": exps, "exponent": est, "ci95": [lo, hi],
                  "one_minus_beta_opt": omb, "pooled": None if pooled is None else pooled.to_dict()},
