@@ -64,6 +64,11 @@ def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replic
     from ..report.figures import plt
     w = Stopwatch()
     preset = replace(PRESETS[model_name], **QUICK[model_name]) if quick else PRESETS[model_name]
+    missing = mf.presets.missing_data(model_name)
+    if missing:
+        return make_result(claim_id, quick, seed, w, status=CANNOT_CHECK, reason=missing, measured="not run (no data)",
+                           tolerance=f"2/3 in the 95% interval; half-width ≤ {MAX_HALF_WIDTH:.2f}",
+                           rationale="the test bed's data set is not installed", numbers={})
     m = mf.presets.build(model_name, "tanh", seed)
     clin = mf.c_lin(m, preset.label_noise)
     chains = max(10, preset.chains // replicates)
@@ -115,7 +120,7 @@ def check_scaling(claim_id: str, model_name: str, quick: bool, seed: int, replic
         rationale="The interval comes from independent replicate sweeps (Student t over replicates), so it carries "
                   "the Monte-Carlo error of the optima; the pooled fit's residual interval adds the lack of fit "
                   "over η (finite-η bias). Three learning rates leave one degree of freedom, so quick mode cannot "
-                  "decide; the full run has five (UV) or four (sensing).",
+                  "decide; the full run has five (UV, Fashion-MNIST MLP) or four (sensing).",
         numbers={"model": m.describe(), "lrs": lrs, "grid_over_C_lin": preset.grid, "chains_per_replicate": chains,
                  "replicates": replicates, "replicate_exponents": exps, "exponent": est, "ci95": [lo, hi],
                  "one_minus_beta_opt": omb, "pooled": None if pooled is None else pooled.to_dict()},

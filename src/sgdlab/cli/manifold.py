@@ -112,7 +112,7 @@ def _fit_doc(fit) -> dict:
 
 
 @app.command("momentum-scaling")
-def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test bed: uv | sensing | mlp"),
+def momentum_scaling(model: str = typer.Option("uv", "--model", "-m", help="test bed: uv | sensing | mlp (= teacher-student) | mlp-fashion"),
                      lrs: Optional[str] = typer.Option(None, "--lrs", help="learning rates 'a,b,...' (v-form η)"),
                      c: Optional[str] = typer.Option(None, "--c",
                                                      help="grid of C/C_lin, 'a,b,...' or 'start:stop:count'"),

@@ -23,7 +23,8 @@ import numpy as np
 
 from .._validate import InputError
 
-__all__ = ["load", "DATASETS", "FASHION_DIR", "read_idx", "load_cifar10"]
+__all__ = ["load", "DATASETS", "FASHION_DIR", "read_idx", "load_cifar10", "fashion_raw",
+           "fashion_missing"]
 
 DATASETS = ("digits", "mnist", "fashion", "cifar10")
 FASHION_DIR = Path(os.environ.get("SGDLAB_FASHION_DIR", "/usr/share/datasets/fashion-mnist"))
@@ -73,18 +74,57 @@ def load(name: str, path: str | os.PathLike | None = None) -> tuple[np.ndarray, 
         X, y = mnist_data()
         return np.asarray(X, dtype=np.float64) / 255.0, np.asarray(y, dtype=np.int64)
     if name == "fashion":
-        folder = Path(path) if path is not None else FASHION_DIR
-        images, labels = folder / "train-images-idx3-ubyte.gz", folder / "train-labels-idx1-ubyte.gz"
-        if not images.exists():
-            raise InputError(f"Fashion-MNIST not found in {folder}: apt-get install dataset-fashion-mnist "
-                             "or set SGDLAB_FASHION_DIR")
-        X = read_idx(images).reshape(-1, 28 * 28).astype(np.float64) / 255.0
-        return X, read_idx(labels).astype(np.int64)
+        images, labels = fashion_raw(path)
+        return images.reshape(-1, 28 * 28).astype(np.float64) / 255.0, labels.astype(np.int64)
     if name == "cifar10":
         if path is None:
             raise InputError("data 'cifar10' needs the folder of the python batches: pass path=... (--data-dir)")
         return load_cifar10(path)
     raise InputError(f"data must be one of {', '.join(DATASETS)}; got {name!r}")
+
+
+def fashion_raw(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST's 60000 training images as stored: uint8 (60000, 28, 28) and labels (60000,).
+
+    Cheaper than :func:`load` when only a subset is needed (no float copy of the whole set).
+
+    Args:
+        path: the folder of the idx files (default ``FASHION_DIR``).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(images, labels)``, both uint8 and read-only.
+
+    Raises:
+        InputError: the images are not in the folder (the message names it and how to install
+            them), or a malformed IDX file.
+        OSError: a data file that exists but cannot be read.
+
+    Example:
+        >>> from sgdlab.data.loaders import fashion_raw
+        >>> fashion_raw("/nonexistent")
+        Traceback (most recent call last):
+        ...
+        sgdlab._validate.InputError: Fashion-MNIST not found in /nonexistent: apt-get install dataset-fashion-mnist or set SGDLAB_FASHION_DIR
+    """
+    why = fashion_missing(path)
+    if why:
+        raise InputError(why)
+    folder = Path(path) if path is not None else FASHION_DIR
+    return read_idx(folder / "train-images-idx3-ubyte.gz"), read_idx(folder / "train-labels-idx1-ubyte.gz")
+
+
+def fashion_missing(path: str | os.PathLike | None = None) -> str:
+    """Why Fashion-MNIST cannot be read from ``path`` (default ``FASHION_DIR``), in one line; "" when it can.
+
+    Example:
+        >>> from sgdlab.data.loaders import fashion_missing
+        >>> fashion_missing("/nonexistent")
+        'Fashion-MNIST not found in /nonexistent: apt-get install dataset-fashion-mnist or set SGDLAB_FASHION_DIR'
+    """
+    folder = Path(path) if path is not None else FASHION_DIR
+    if (folder / "train-images-idx3-ubyte.gz").exists() and (folder / "train-labels-idx1-ubyte.gz").exists():
+        return ""
+    return f"Fashion-MNIST not found in {folder}: apt-get install dataset-fashion-mnist or set SGDLAB_FASHION_DIR"
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:

@@ -35,6 +35,7 @@ from .drift import drift_rate, drift_time, drift_velocity, uv_imbalance_rate, uv
 from .extract import METHODS, Extracted, exp_fit_time, extract_time, time_to_fraction
 from .jacobian import (block_eigenvalues, heavy_ball_map, hessian_eigenvalues, jacobian_eigenvalues,
                        numerical_jacobian)
+from .fashion import FashionMLP
 from .mlp import ACTIVATIONS, TeacherStudent
 from .sensing import MatrixSensing
 from .simulate import Run, simulate
@@ -47,7 +48,7 @@ from . import presets
 __all__ = ["timescales", "Timescales", "recommended_momentum", "Recommendation", "c_lin", "predicted_speedup",
            "drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "uv_tenfold_time",
            "block_eigenvalues", "hessian_eigenvalues", "jacobian_eigenvalues", "heavy_ball_map",
-           "numerical_jacobian", "UV", "uv_delta", "MatrixSensing", "TeacherStudent", "ACTIVATIONS",
+           "numerical_jacobian", "UV", "uv_delta", "MatrixSensing", "TeacherStudent", "FashionMLP", "ACTIVATIONS",
            "simulate", "Run", "time_to_fraction", "exp_fit_time", "extract_time", "Extracted", "METHODS",
            "sweep", "join_sweeps", "Sweep", "power_law_fit", "PowerFit", "parabola_minimum", "plain_sgd_time",
            "from_ema", "to_ema", "one_minus_beta", "ema_one_minus_beta", "tangent_curvatures",

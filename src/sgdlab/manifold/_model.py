@@ -62,6 +62,11 @@ class ManifoldModel:
         """tr G = Σ_{i,a} J_{ia}²/N: tr H on the manifold, the implicit regulariser (docs/theory/momentum-scaling.md §B.4)."""
         return np.sum(self.jacobian(theta) ** 2, axis=(-2, -1)) / self.n
 
+    def trace_hessian_gradient(self, theta) -> np.ndarray:
+        """∇ tr G at one point θ, shape (p,): central differences (step 1e-6); test beds with a closed form override it."""
+        from .curvature import numerical_gradient
+        return numerical_gradient(self.trace_hessian, np.asarray(theta, dtype=float), 1e-6)
+
     def observable(self, theta) -> np.ndarray:
         """Per-chain progress along the valley: tr H(θ) - tr H(flattest) (→ 0 at the flattest point)."""
         return self.trace_hessian(theta) - self.trace_hessian_min

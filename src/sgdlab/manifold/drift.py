@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_momentum, check_positive
 from .._validate import check_int
-from .curvature import numerical_gradient, tangent_basis
+from .curvature import tangent_projection
 
 __all__ = ["drift_rate", "drift_time", "drift_velocity", "uv_imbalance_rate", "uv_tenfold_time"]
 
@@ -100,9 +100,8 @@ def drift_velocity(model, theta, lr: float, momentum: float, label_noise: float)
         (True, True)
     """
     theta = as_float_array(theta, "theta")
-    T = tangent_basis(model, theta)
-    grad = numerical_gradient(model.trace_hessian, theta, 1e-6)
-    return -drift_rate(model.n, lr, momentum, label_noise) * (T @ (T.T @ grad))
+    grad = model.trace_hessian_gradient(theta)
+    return -drift_rate(model.n, lr, momentum, label_noise) * tangent_projection(model, theta, grad)
 
 
 def uv_imbalance_rate(model, lr: float, label_noise: float, theta=None) -> float:

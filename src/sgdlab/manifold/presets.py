@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._validate import InputError
+from .fashion import FashionMLP
 from .mlp import TeacherStudent
 from .sensing import MatrixSensing
 from .uv import UV
 
-__all__ = ["Preset", "PRESETS", "QUICK", "TEST_BEDS", "build"]
+__all__ = ["Preset", "PRESETS", "QUICK", "TEST_BEDS", "build", "missing_data"]
 
 
-TEST_BEDS = ("uv", "sensing", "mlp")
+#: "mlp" is the teacher-student network (its old name, kept); "mlp-fashion" the MLP on Fashion-MNIST
+TEST_BEDS = ("uv", "sensing", "mlp", "teacher-student", "mlp-fashion")
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,13 @@ PRESETS = {
     "sensing": Preset(0.1, (4e-3, 2e-3, 1e-3, 5e-4), tuple(2 ** (k / 2) for k in range(-4, 3)), 100,
                       200_000, 50),
     "mlp": Preset(0.1, (4e-2, 2e-2, 1e-2), tuple(2 ** (k / 2) for k in range(-4, 3)), 40, 100_000, 20),
+    # docs/theory/momentum-scaling.md §B.7: 16 images at 7x7, 8 tanh units; ε = 0.3 puts 1 - β* near 0.02 at
+    # the largest η (ηλ_max ≈ 0.09).  C from 0.35 to 2 C_lin: the optimum moves from 1.1 to 0.7 C_lin as η
+    # falls (the noise floor that blocks small C recedes).  One replicate (24 chains) ≈ 2 min of one core.
+    "mlp-fashion": Preset(0.3, (1e-1, 5e-2, 2.5e-2, 1.25e-2, 6.25e-3), tuple(2 ** (k / 2) for k in range(-3, 3)),
+                          96, 100_000, 20),
 }
+PRESETS["teacher-student"] = PRESETS["mlp"]
 QUICK = {
     "uv": dict(lrs=(4e-3, 2e-3, 1e-3), grid=tuple(2 ** (k / 2) for k in range(-2, 4)), chains=100,
                baseline_steps=50_000, baseline_chains=20),
@@ -47,22 +55,27 @@ QUICK = {
                     baseline_steps=20_000, baseline_chains=20),
     "mlp": dict(lrs=(4e-2, 2e-2, 1e-2), grid=tuple(2 ** (k / 2) for k in range(-3, 2)), chains=10,
                 baseline_steps=20_000, baseline_chains=10),
+    "mlp-fashion": dict(lrs=(1e-1, 5e-2, 2.5e-2), grid=tuple(2 ** (k / 2) for k in range(-2, 3)), chains=10,
+                        baseline_steps=20_000, baseline_chains=10),
 }
+QUICK["teacher-student"] = QUICK["mlp"]
 
 
 def build(name: str, activation: str = "tanh", seed: int = 0):
     """The model of one test bed of the experiment.
 
     Args:
-        name: ``"uv"`` (docs/theory/momentum-scaling.md §B.6), ``"sensing"`` (matrix sensing) or ``"mlp"`` (teacher-student network).
-        activation: the MLP's activation.  seed: random seed of the sensing / MLP instance.
+        name: ``"uv"`` (docs/theory/momentum-scaling.md §B.6), ``"sensing"`` (matrix sensing), ``"mlp"`` or
+            ``"teacher-student"`` (the teacher-student network) or ``"mlp-fashion"`` (the MLP on Fashion-MNIST).
+        activation: the networks' activation.  seed: random seed of the sensing / network instance.
 
     Returns:
-        A :class:`~sgdlab.manifold.UV`, :class:`~sgdlab.manifold.MatrixSensing` or
-        :class:`~sgdlab.manifold.TeacherStudent`.
+        A :class:`~sgdlab.manifold.UV`, :class:`~sgdlab.manifold.MatrixSensing`,
+        :class:`~sgdlab.manifold.TeacherStudent` or :class:`~sgdlab.manifold.FashionMLP`.
 
     Raises:
-        InputError: an unknown name.
+        InputError: an unknown name, or ``"mlp-fashion"`` without the Fashion-MNIST files
+            (:func:`missing_data` says why in one line).
 
     Example:
         >>> from sgdlab.manifold.presets import PRESETS, build
@@ -73,6 +86,22 @@ def build(name: str, activation: str = "tanh", seed: int = 0):
         return UV(s=1.0, n=16)
     if name == "sensing":
         return MatrixSensing(d=5, rank=1, m=6, spread=1.0, seed=seed)
-    if name == "mlp":
+    if name in ("mlp", "teacher-student"):
         return TeacherStudent(activation=activation, seed=seed)
+    if name == "mlp-fashion":
+        return FashionMLP(activation=activation, seed=seed)
     raise InputError(f"name must be one of {', '.join(TEST_BEDS)}, got {name!r}")
+
+
+def missing_data(name: str) -> str:
+    """Why the test bed ``name`` cannot be built for lack of its data set, in one line; "" when nothing is missing.
+
+    Example:
+        >>> from sgdlab.manifold.presets import missing_data
+        >>> missing_data("uv")
+        ''
+    """
+    if name != "mlp-fashion":
+        return ""
+    from ..data.loaders import fashion_missing
+    return fashion_missing()
