@@ -16,8 +16,10 @@ allocations included) and the process's peak resident set (``ru_maxrss``):
 4. "largest problems": the dense eigendecomposition (``Problem.from_features(F, Y)``) against Lanczos
    on the same sub-problems (``--dense`` sizes N x d), time and memory, ratios in this run.
 
-Run: ``python benchmarks/bench_fashion_scale.py`` (full scale, ~15 min on 2 cores); a dry run:
+Run: ``python benchmarks/bench_fashion_scale.py`` (full scale); a dry run:
 ``python benchmarks/bench_fashion_scale.py --n 5000 --width 2048 --steps 2000 --dense 1000x512``.
+On a loaded machine add ``--blas-threads 1``: the per-step products are small, and a second BLAS
+thread that waits for a core made a step 16x slower (408 ms against 25 ms, d = 4096, load 18).
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ def _options(argv=None):
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--probes", type=int, default=8)
     ap.add_argument("--deflated", type=int, default=32)
+    ap.add_argument("--blas-threads", type=int, default=0,
+                    help="BLAS threads (threadpoolctl; 0 leaves the default): 1 on a loaded machine, where a "
+                         "second thread only waits for a core")
     ap.add_argument("--dense", default="4000x2048", help="N x d sizes of the dense-vs-Lanczos line ('' for none)")
     return ap.parse_args(argv)
 
@@ -140,9 +145,12 @@ def _largest(F, Y, sizes: str, o):
 def main(argv=None) -> None:
     o = _options(argv)
     sys.stdout.reconfigure(line_buffering=True)          # each stage shows as it ends
+    if o.blas_threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(o.blas_threads, user_api="blas")
     load_avg = os.getloadavg()
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average {load_avg[0]:.1f} "
-          f"{load_avg[1]:.1f} {load_avg[2]:.1f}")
+          f"{load_avg[1]:.1f} {load_avg[2]:.1f}, nice {os.nice(0)}, BLAS threads {o.blas_threads or 'default'}")
     images, labels = load("fashion")
     idx = np.random.default_rng(0).permutation(images.shape[0])[:o.n]
     (F, Y), t_feat, m_feat = _measured(lambda: (relu_features(images[idx], o.width, 0, dtype=np.float32),
