@@ -37,12 +37,18 @@ import sgdlab
 from sgdlab.data import load, one_hot, relu_features
 
 
-def _measured(build):
-    """(result, seconds, peak traced MiB above the start) of ``build()``."""
+#: CPU seconds of each measured stage (process time, all threads): on a loaded machine the wall time
+#: is this over the share of the cores the run got
+CPU = {}
+
+
+def _measured(build, stage: str = ""):
+    """(result, seconds, peak traced MiB above the start) of ``build()``; its CPU seconds go to ``CPU[stage]``."""
     tracemalloc.start()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = build()
     seconds = time.perf_counter() - t
+    CPU[stage] = time.process_time() - c
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return out, seconds, peak / 2**20
@@ -75,16 +81,16 @@ def _options(argv=None):
     ap.add_argument("--blas-threads", type=int, default=0,
                     help="BLAS threads (threadpoolctl; 0 leaves the default): 1 on a loaded machine, where a "
                          "second thread only waits for a core")
-    ap.add_argument("--dense", default="4000x2048", help="N x d sizes of the dense-vs-Lanczos line ('' for none)")
+    ap.add_argument("--dense", default="4000x2048,8000x4096", help="N x d sizes of the dense-vs-Lanczos line ('' for none)")
     return ap.parse_args(argv)
 
 
 def _spectrum_and_prediction(F, Y, o, rec):
     p, t_spec, m_spec = _measured(lambda: sgdlab.Problem.from_features(
         F, Y, name="fashion/rf", spectrum="lanczos", rank=o.rank, tol=o.tol, probes=o.probes, deflated=o.deflated,
-        horizon=o.steps))
+        horizon=o.steps), "spectrum")
     res = p.resolution
-    print(f"spectrum      {t_spec:7.1f} s  peak traced {m_spec:7.0f} MiB  (rss so far {_rss():.2f} GiB): "
+    print(f"spectrum      {t_spec:7.1f} s (cpu {CPU['spectrum']:6.1f} s)  peak traced {m_spec:7.0f} MiB  (rss so far {_rss():.2f} GiB): "
           f"{p.dim} nodes; {res.reason}")
     print(f"              tau_hat {res.tau:.5f} (bulk share of sum lambda^2 {res.tau_bulk_share:.2g}), "
           f"L0 {p.initial_loss:.6f}, sigma^2 {p.noise_variance:.6f}, lambda_max {p.eigenvalues.max():.5g}")
@@ -94,17 +100,18 @@ def _spectrum_and_prediction(F, Y, o, rec):
         sgd = sgdlab.SGD(lr=o.fraction * crit, momentum=o.momentum, batch=o.batch, sampling="without")
         return crit, sgd, sgdlab.predict(p, sgd, o.steps, noise="se", record=rec)
 
-    (crit, sgd, theory), t_pred, m_pred = _measured(prediction)
-    print(f"prediction    {t_pred:7.1f} s  peak traced {m_pred:7.0f} MiB: critical lr {crit:.6g} (SE, beta "
+    (crit, sgd, theory), t_pred, m_pred = _measured(prediction, "prediction")
+    print(f"prediction    {t_pred:7.1f} s (cpu {CPU['prediction']:6.1f} s)  peak traced {m_pred:7.0f} MiB: critical lr {crit:.6g} (SE, beta "
           f"{o.momentum}, b {o.batch}), lr {sgd.lr:.6g} = {o.fraction} x critical; status {theory.status}")
-    print(f"spectrum + prediction: {t_spec + t_pred:.1f} s")
+    print(f"spectrum + prediction: {t_spec + t_pred:.1f} s wall, {CPU['spectrum'] + CPU['prediction']:.1f} s cpu")
     return p, sgd, theory
 
 
 def _compare(p, sgd, theory, o, rec):
     from sgdlab.linear.simulate import seed_losses
-    (_, L), t_sim, m_sim = _measured(lambda: seed_losses(p, sgd, o.steps, seeds=o.seeds, seed=0, record=rec))
-    print(f"real SGD      {t_sim:7.1f} s  peak traced {m_sim:7.0f} MiB: {o.seeds} runs x {o.steps} steps, "
+    (_, L), t_sim, m_sim = _measured(lambda: seed_losses(p, sgd, o.steps, seeds=o.seeds, seed=0, record=rec),
+                                     "sgd")
+    print(f"real SGD      {t_sim:7.1f} s (cpu {CPU['sgd']:6.1f} s)  peak traced {m_sim:7.0f} MiB: {o.seeds} runs x {o.steps} steps, "
           f"loss over all rows at {rec.size} checkpoints")
     mean = L.mean(axis=0)
     rel = np.abs(theory.loss / mean - 1.0)
@@ -126,15 +133,17 @@ def _largest(F, Y, sizes: str, o):
     for size in filter(None, sizes.split(",")):
         n, d = (int(v) for v in size.lower().split("x"))
         Fs, Ys = np.ascontiguousarray(F[:n, :d], dtype=np.float32), Y[:n]
-        dense, td, md = _measured(lambda: sgdlab.Problem.from_features(Fs, Ys))
+        dense, td, md = _measured(lambda: sgdlab.Problem.from_features(Fs, Ys), "dense")
         lanc, tl, ml = _measured(lambda: sgdlab.Problem.from_features(
-            Fs, Ys, spectrum="lanczos", rank=o.rank, tol=o.tol, probes=o.probes, deflated=o.deflated, horizon=o.steps))
+            Fs, Ys, spectrum="lanczos", rank=o.rank, tol=o.tol, probes=o.probes, deflated=o.deflated, horizon=o.steps),
+            "lanczos")
         sgd = sgdlab.SGD(lr=0.5 * sgdlab.critical_lr(dense, o.momentum, o.batch, noise="se", sampling="without"),
                          momentum=o.momentum, batch=o.batch, sampling="without")
         diff = np.max(np.abs(sgdlab.predict(lanc, sgd, o.steps, noise="se").loss
                              / sgdlab.predict(dense, sgd, o.steps, noise="se").loss - 1))
-        print(f"largest {n:6d} x {d:5d}: dense eigh {td:7.1f} s {md:7.0f} MiB | lanczos {tl:7.1f} s {ml:7.0f} MiB | "
-              f"time ratio {td / tl:5.2f}, memory ratio {md / ml:5.2f}; SE curves differ by {diff:.2e} (max rel)")
+        print(f"largest {n:6d} x {d:5d}: dense eigh {td:7.1f} s (cpu {CPU['dense']:.1f}) {md:7.0f} MiB | lanczos "
+              f"{tl:7.1f} s (cpu {CPU['lanczos']:.1f}) {ml:7.0f} MiB | time ratio {td / tl:5.2f} (cpu "
+              f"{CPU['dense'] / CPU['lanczos']:.2f}), memory ratio {md / ml:5.2f}; SE curves differ by {diff:.2e} (max rel)")
         del dense, lanc, Fs
     N, d = F.shape
     need = 8.0 * (2 * N * d + 2 * d * d) / 2**30
@@ -154,9 +163,9 @@ def main(argv=None) -> None:
     images, labels = load("fashion")
     idx = np.random.default_rng(0).permutation(images.shape[0])[:o.n]
     (F, Y), t_feat, m_feat = _measured(lambda: (relu_features(images[idx], o.width, 0, dtype=np.float32),
-                                                one_hot(labels[idx], 10)))
+                                                one_hot(labels[idx], 10)), "features")
     del images
-    print(f"features      {t_feat:7.1f} s  peak traced {m_feat:7.0f} MiB: F {F.shape[0]} x {F.shape[1]} float32 "
+    print(f"features      {t_feat:7.1f} s (cpu {CPU['features']:6.1f} s)  peak traced {m_feat:7.0f} MiB: F {F.shape[0]} x {F.shape[1]} float32 "
           f"({F.nbytes / 2**30:.2f} GiB), Y one-hot {Y.shape}")
     rec = _record(o.steps, o.checkpoints)
     p, sgd, theory = _spectrum_and_prediction(F, Y, o, rec)
