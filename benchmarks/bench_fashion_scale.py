@@ -71,7 +71,7 @@ def _options(argv=None):
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--momentum", type=float, default=0.9)
-    ap.add_argument("--fraction", type=float, default=0.5, help="lr as a fraction of the predicted critical lr")
+    ap.add_argument("--fraction", type=float, default=0.25, help="lr as a fraction of the predicted critical lr")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--checkpoints", type=int, default=25, help="log-spaced checkpoints of the SGD loss")
     ap.add_argument("--rank", type=int, default=300)
