@@ -144,10 +144,11 @@ def test_bad_input_is_refused_with_one_line():
         sgdlab.Problem.from_features(X, Y[:-1], spectrum="lanczos")
 
 
-def test_simulation_and_the_exact_model_refuse_a_spectral_measure_and_say_what_to_build():
+def test_the_exact_model_and_the_eigenbasis_packages_refuse_a_spectral_measure_and_say_what_to_build():
+    """(sgdlab.simulate runs SGD on a measure's own data: tests/test_data_sgd.py.)"""
     p = sgdlab.Problem.from_features(X, Y, spectrum="lanczos", rank=10)
     sgd = sgdlab.SGD(lr=0.1, batch=2, sampling="without")
-    for call in (lambda: sgdlab.simulate(p, sgd, 10, seeds=2), lambda: sgdlab.predict_exact(p, sgd, 10),
+    for call in (lambda: sgdlab.predict_exact(p, sgd, 10),
                  lambda: sgdlab.critical_lr(p, 0.0, 2, noise="exact"),
                  lambda: sgdlab.predict_volterra(p, sgd, 10), lambda: sgdlab.volterra.run_sgd(p, sgd, 10),
                  lambda: sgdlab.volterra.conditioning(p)):

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._validate import InputError, as_float_array, check_int, check_memory, check_positive, rounding_eps
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "DataSet"]
 
 #: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space); for input
 #: less precise than float64 the cut rises to the input's rounding level (see from_features, from_kernel).
@@ -48,6 +48,25 @@ _RANK_TOL = 1e-12
 _SYM_RTOL, _SYM_ATOL, _PSD_TOL = 1e-8, 1e-10, 1e-8
 #: the largest eigenvalue must exceed this, or the edge of stability 2(1+β)/λ_max is past float64
 _LAMBDA_MIN = 1e-300
+
+
+@dataclass(frozen=True, eq=False)
+class DataSet:
+    """A data set in its original coordinates: what SGD on a matrix-free problem trains on.
+
+    Attributes:
+        X: features (N, d), float32 or float64, kept as given (no copy: a 60000 x 16384 float32
+            matrix is 3.9 GB).
+        Y: labels (N,) or (N, C), float64.
+    """
+
+    X: np.ndarray = field(repr=False)
+    Y: np.ndarray = field(repr=False)
+
+    @property
+    def n_samples(self) -> int:
+        """N, the number of rows."""
+        return int(self.X.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +87,9 @@ class Problem:
             for (a spectral measure's node weights, :mod:`sgdlab.spectra`); None means 1 each.
         resolution: for a matrix-free problem, its :class:`sgdlab.spectra.Resolution` (N, τ̂ and
             how well the measure is resolved); None otherwise.
+        data: for a matrix-free problem built from an array, the :class:`DataSet` in its original
+            coordinates (``X``, ``Y``), so that :func:`sgdlab.simulate` runs real SGD on it
+            (:mod:`sgdlab.linear.data_sgd`); None otherwise.
     """
 
     eigenvalues: np.ndarray
@@ -78,6 +100,7 @@ class Problem:
     name: str = "custom"
     multiplicity: np.ndarray | None = field(default=None, repr=False)
     resolution: object | None = field(default=None, repr=False)
+    data: DataSet | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ checks
     def __post_init__(self):
@@ -318,7 +341,8 @@ class Problem:
 
         Returns:
             The :class:`Problem` with ``features`` Z = X V (Z.T Z / N = diag(λ)) and ``labels`` y; with
-            ``spectrum="lanczos"`` a measure (``multiplicity``, ``resolution``) without data arrays.
+            ``spectrum="lanczos"`` a measure (``multiplicity``, ``resolution``) without eigen-features;
+            an array X is then kept as it is (``data``, original coordinates) for :func:`sgdlab.simulate`.
 
         Raises:
             InputError: X not a finite 2-d array or y not a finite 1-d or 2-d array, their lengths differ,
@@ -335,7 +359,9 @@ class Problem:
         """
         if _spectrum(spectrum, lanczos) == "lanczos":
             from .spectra import feature_operators
-            return cls._from_measure(feature_operators(X), y, "features", name, lanczos)
+            ops = feature_operators(X)
+            data = _kept_data(X)
+            return cls._from_measure(ops, y, "features", name, lanczos, data)
         eps = rounding_eps(X)
         X = as_float_array(X, "X", ndim=2)
         y = as_float_array(y, "y", ndim=(1, 2))
@@ -445,15 +471,25 @@ class Problem:
         return cls(lam, target, s2, features=Z, labels=y, name=name)
 
     @classmethod
-    def _from_measure(cls, ops, y, space: str, name: str, options: dict) -> "Problem":
-        """The matrix-free problem of :mod:`sgdlab.spectra` (``spectrum="lanczos"``)."""
+    def _from_measure(cls, ops, y, space: str, name: str, options: dict, data=None) -> "Problem":
+        """The matrix-free problem of :mod:`sgdlab.spectra` (``spectrum="lanczos"``); ``data``: X to keep, or None."""
         from .spectra import lanczos_problem_data
         Y = np.asarray(y, dtype=np.float64) if np.ndim(y) == 2 else as_float_array(y, "y")
         Y = as_float_array(Y, "y", ndim=Y.ndim)
         if Y.shape[0] != ops.n_samples:
             raise InputError(f"{'X' if space == 'features' else 'K'} has {ops.n_samples} rows but y has "
                              f"{Y.shape[0]} entries: give one label per row")
-        return cls(name=name, **lanczos_problem_data(ops, Y, space=space, **options))
+        kept = None if data is None else DataSet(data, Y)
+        return cls(name=name, data=kept, **lanczos_problem_data(ops, Y, space=space, **options))
+
+
+def _kept_data(X):
+    """The array X as the matrix-free problem keeps it (float32 as it is, else float64); None for an operator."""
+    if not isinstance(X, np.ndarray) and not isinstance(X, (list, tuple)):
+        return None
+    if isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64):
+        return X
+    return np.asarray(X, dtype=np.float64)
 
 
 def _moments(target: np.ndarray) -> np.ndarray:
@@ -483,3 +519,8 @@ def require_eigenbasis(problem: Problem, what: str) -> None:
         raise InputError(f"{what} needs the data in the eigenbasis, but this problem is a spectral measure "
                          "(spectrum='lanczos'); build the dense problem, Problem.from_features(X, y) or "
                          "Problem.from_kernel(K, y), for it (same data, same SGD)")
+
+
+def has_original_data(problem: Problem) -> bool:
+    """Whether SGD runs on the problem's data in its original coordinates (a measure built from an array X)."""
+    return problem.multiplicity is not None and problem.data is not None

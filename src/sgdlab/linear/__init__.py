@@ -16,6 +16,7 @@ functions listed in ``__all__``, in the order the engine reads:
 * :mod:`~sgdlab.linear.advise`     advice at a budget: (lr, momentum, batch), flags, critical batch size
 * :mod:`~sgdlab.linear.budget`     budget independence across batch sizes
 * :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds (``_sim_*``, ``_rng`` internal)
+* :mod:`~sgdlab.linear.data_sgd`   its twin for a matrix-free problem: SGD on the data in the original coordinates
 """
 
 from .advise import Advice, CriticalBatch, advise, critical_batch, gradient_noise_scale

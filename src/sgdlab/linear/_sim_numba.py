@@ -17,7 +17,7 @@ import numpy as np
 
 from ._rng import next_below, next_normal
 
-__all__ = ["online_segment", "online_gradient_segment", "dataset_segment", "SAMPLING_CODES"]
+__all__ = ["online_segment", "online_gradient_segment", "dataset_segment", "dataset_rows", "SAMPLING_CODES"]
 
 #: integer codes of the finite-data sampling modes
 SAMPLING_CODES = {"replacement": 0, "without": 1, "shuffle": 2}
@@ -238,3 +238,19 @@ def dataset_dual_segment(K, weight, alpha, beta, batch, mode, offset, r, q, perm
                 t += 1
             out[s, i] = _record(weight, rs, offset, alive, s, guard)
     return record[i1 - 1]
+
+
+@numba.njit(parallel=True, cache=True)
+def dataset_rows(mode, batch, perm, pos, st, alive, steps, out):
+    """The rows :func:`dataset_segment` would read in its next ``steps`` steps: out[s, t, :] for seed s.
+
+    The same draws from the same streams (:func:`_draw_batch`, seeds that are not ``alive`` draw
+    nothing), so a run that reads its batches from here picks the rows the eigenbasis twin picks.
+    """
+    n_seeds, N = perm.shape
+    for s in numba.prange(n_seeds):
+        if alive[s]:
+            for t in range(steps):
+                start = _draw_batch(mode, perm[s], pos[s], st[s], N, batch)
+                for j in range(batch):
+                    out[s, t, j] = perm[s, start + j]

@@ -6,7 +6,9 @@ Runs the actual algorithm (v-form heavy ball, = torch.optim.SGD) on
   and y = w*·x + ε, ε ~ N(0, σ²) — the exact setting of the ``gaussian`` theory;
 * ``"replacement"`` / ``"without"`` / ``"shuffle"``: the problem's finite data set
   (b i.i.d. indices / b distinct indices per step / epochs over a fresh permutation,
-  a new epoch starting when fewer than b unseen points remain),
+  a new epoch starting when fewer than b unseen points remain); a matrix-free problem
+  (``spectrum="lanczos"``, built from an array) trains on its data in the original coordinates,
+  W (d x C) on the rows of X, with the same batches (:mod:`sgdlab.linear.data_sgd`),
 
 and records the loss of every seed at the same checkpoints as the theory.  The
 returned curve holds the seed mean and its standard error; the median and the
@@ -36,7 +38,7 @@ from .._validate import InputError, check_blowup, check_int, check_memory
 from ..curve import DIVERGES, Curve, check_record, checkpoints
 from ..montecarlo import summarise
 from ..hyper import SGD
-from ..problem import Problem, require_eigenbasis
+from ..problem import Problem, has_original_data, require_eigenbasis
 from ._rng import make_states
 from ._sim_numba import (SAMPLING_CODES, dataset_dual_segment, dataset_segment, online_gradient_segment,
                          online_segment)
@@ -99,6 +101,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
     curve = _summarise(problem, sgd, rec, per_seed, backend, dtype, per_seed.shape[0], seed,
                        blowup * problem.initial_loss, time.perf_counter() - t_start)
     curve.meta["draw"] = draw if sgd.sampling == "online" else "indices"
+    curve.meta["space"] = "original" if has_original_data(problem) and sgd.sampling != "online" else "eigenbasis"
     return curve
 
 
@@ -149,19 +152,25 @@ def _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progre
     if draw == "gradient" and problem.n_outputs > 1:
         raise InputError(f"draw='gradient' draws one output's gradient given its iterate; the problem has "
                          f"{problem.n_outputs} outputs sharing their samples: use draw='samples'")
-    require_eigenbasis(problem, "simulate")
+    rec = checkpoints(steps) if record is None else check_record(record, steps)
+    if sgd.sampling in ("without", "shuffle") and sgd.batch > (problem.n_samples or np.inf):
+        raise InputError(f"batch={sgd.batch} exceeds the {problem.n_samples} data points: lower batch")
+    if not problem.initial_loss * GUARD < np.finfo(np.float64).max:
+        raise InputError(f"the initial loss {problem.initial_loss:.3g} is too large to simulate in float64 "
+                         "(the overflow guard is 1e100 times it): rescale the labels or the target")
+    if has_original_data(problem) and sgd.sampling != "online":
+        return _seed_losses_original(problem, sgd, rec, seeds, seed, backend, progress)
+    if problem.multiplicity is not None and sgd.sampling != "online":
+        raise InputError("simulate on a spectral measure (spectrum='lanczos') runs SGD on its data: build it from an "
+                         "array, Problem.from_features(X, y, spectrum='lanczos') keeps X (a LinearOperator cannot "
+                         "be sampled by rows)")
+    require_eigenbasis(problem, "simulate with sampling='online'")
     if sgd.sampling != "online":
         if problem.features is None:
             raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "
                              "Problem.from_features or Problem.from_kernel, or use sampling='online'")
-        if sgd.sampling in ("without", "shuffle") and sgd.batch > problem.n_samples:
-            raise InputError(f"batch={sgd.batch} exceeds the {problem.n_samples} data points: lower batch")
-    rec = checkpoints(steps) if record is None else check_record(record, steps)
     check_memory(8.0 * seeds * (2 * rec.size + (4 + sgd.batch) * problem.dim + 2 * (problem.n_samples or 0)),
                  f"simulate(seeds={seeds}) on {problem.dim} modes with {rec.size} checkpoints", "lower seeds")
-    if not problem.initial_loss * GUARD < np.finfo(np.float64).max:
-        raise InputError(f"the initial loss {problem.initial_loss:.3g} is too large to simulate in float64 "
-                         "(the overflow guard is 1e100 times it): rescale the labels or the target")
     backend = "numba" if backend == "auto" else backend
     L0 = problem.initial_loss
     if backend == "numba":
@@ -171,6 +180,18 @@ def _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progre
         runner = {"numpy": _run_numpy, "jax": _run_jax}[backend]
     per_seed, dtype = _run_outputs(runner, problem, sgd, rec, seeds, seed, GUARD * L0, progress)
     return np.asarray(rec, dtype=np.int64), per_seed, dtype
+
+
+def _seed_losses_original(problem, sgd, rec, seeds, seed, backend, progress):
+    """A matrix-free problem's twin: SGD on its data in the original coordinates (:mod:`~sgdlab.linear.data_sgd`)."""
+    from .data_sgd import data_seed_losses
+    if backend not in ("auto", "numba"):
+        raise InputError(f"backend={backend!r}: SGD on a spectral measure's data runs on the numba streams; use "
+                         "backend='auto'")
+    alphas, betas = _hyper_arrays(sgd, rec)
+    per_seed = data_seed_losses(problem.data, sgd, rec, seeds, seed, GUARD * problem.initial_loss, alphas, betas,
+                                progress)
+    return np.asarray(rec, dtype=np.int64), per_seed, f"float64 (X {problem.data.X.dtype})"
 
 
 def _run_outputs(runner, problem, sgd, rec, seeds, seed, guard, progress):
