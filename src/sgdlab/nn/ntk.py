@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import InputError, as_float_array, check_int, check_memory
+from .._validate import InputError, check_int, check_memory
 from ..problem import Problem
 from ._torch import as_inputs, as_tensors, functional, import_torch
 
@@ -84,6 +84,16 @@ def ntk_products(model, X, *, chunk: int = CHUNK):
     return products
 
 
+
+def _setup(model, X):
+    """(torch, the functional model, the inputs as a tensor, N, C): what every NTK entry point starts from."""
+    torch = import_torch()
+    f = functional(model)
+    Xt = as_inputs(f, X)
+    with torch.no_grad():
+        C = f(f.params, Xt[:1]).shape[1]
+    return torch, f, Xt, Xt.shape[0], C
+
 def ntk(model, X, *, chunk: int = CHUNK) -> np.ndarray:
     """The dense empirical NTK Θ[i, c, j, c'] = ∂f_c(x_i)/∂θ · ∂f_c'(x_j)/∂θ at the current weights.
 
@@ -107,12 +117,7 @@ def ntk(model, X, *, chunk: int = CHUNK) -> np.ndarray:
         >>> theta.shape, theta[0, 0].tolist()                       # Θ[0, 0, j, c'] = (x_0·x_j + 1) δ_0c'
         ((3, 2, 3, 2), [[2.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     """
-    torch = import_torch()
-    f = functional(model)
-    Xt = as_inputs(f, X)
-    with torch.no_grad():
-        C = f(f.params, Xt[:1]).shape[1]
-    N = Xt.shape[0]
+    torch, f, Xt, N, C = _setup(model, X)
     n = N * C
     check_memory(8.0 * n * n + 8.0 * chunk * f.n_params, f"ntk on {N} inputs x {C} outputs", "lower N or use "
                  "spectrum='lanczos'")
@@ -231,12 +236,7 @@ def kernel_matvec(model, X, *, chunk: int = CHUNK):
         >>> kernel_matvec(net, torch.eye(3, dtype=torch.float64))(np.array([1.0, 0.0, 0.0])).tolist()
         [2.0, 1.0, 1.0]
     """
-    torch = import_torch()
-    f = functional(model)
-    Xt = as_inputs(f, X)
-    with torch.no_grad():
-        C = f(f.params, Xt[:1]).shape[1]
-    N = Xt.shape[0]
+    torch, f, Xt, N, C = _setup(model, X)
     products = ntk_products(model, Xt, chunk=chunk)
     idx = torch.arange(C)
 
