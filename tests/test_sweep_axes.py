@@ -74,3 +74,23 @@ def test_sweep_toml_accepts_schedule_and_noise_axes():
 def test_a_bad_schedule_or_noise_entry_is_one_error_naming_it(grid, word):
     with pytest.raises(InputError, match=word):
         Sweep(sgdlab.Problem.power_law(dim=5), grid=grid, steps=10, seeds=2)
+
+
+def test_a_sweep_over_problems_is_each_problems_own_sweep_with_a_problem_column(tmp_path):
+    """The problem axis: the combined table holds, problem by problem, exactly the rows of that problem's
+    own Sweep (the same seeds: common random numbers), on the pool as inline, and it resumes."""
+    from sgdlab.sweep import Sweep, SweepTable, sweep_problems
+    ps = {"nu=1.5": sgdlab.Problem.power_law(dim=12, nu=1.5), "nu=2.5": sgdlab.Problem.power_law(dim=12, nu=2.5)}
+    grid = {"lr": [0.2, 0.5], "momentum": [0.0, 0.6]}
+    opts = dict(steps=30, seeds=6, seed=3, chunk=3)
+    t = sweep_problems(ps, grid, executor="local", workers=2, out=tmp_path / "o", progress=False, **opts)
+    assert t["problem"] == ["nu=1.5"] * 4 + ["nu=2.5"] * 4
+    for k, (name, p) in enumerate(ps.items()):
+        own = Sweep(p, grid, **opts).run("inline", progress=False)
+        for col in own.names:
+            assert t[col][4 * k:4 * k + 4] == own[col], col
+    assert SweepTable.read(tmp_path / "o" / "table.csv")["problem"] == t["problem"]
+    again = sweep_problems(ps, grid, executor="inline", out=tmp_path / "o", resume=True, progress=False, **opts)
+    assert again.columns == t.columns
+    with pytest.raises(sgdlab.InputError, match=r"problems\[1\]"):
+        sweep_problems([ps["nu=1.5"], 3], grid, **opts)

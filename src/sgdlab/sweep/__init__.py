@@ -16,8 +16,9 @@ from .executors import EXECUTORS, make_executor, open_session
 from .mapping import map_tasks
 from .grid import GRID_FIELDS, check_grid, grid_points, list_points
 from .sweep import Sweep
+from .problems import sweep_problems
 from .table import SweepTable
 from .tasks import Task, chunk_size, plan_tasks, run_task, split_seeds, task_seed
 
-__all__ = ["Sweep", "SweepTable", "map_tasks", "open_session", "Task", "load_sweep", "run_task", "task_seed", "chunk_size", "split_seeds",
+__all__ = ["Sweep", "SweepTable", "sweep_problems", "map_tasks", "open_session", "Task", "load_sweep", "run_task", "task_seed", "chunk_size", "split_seeds",
            "plan_tasks", "check_grid", "grid_points", "list_points", "make_executor", "EXECUTORS", "GRID_FIELDS"]

@@ -264,7 +264,7 @@ def _cell(v) -> str:
     return str(v)
 
 
-_TEXT = {"sampling", "schedule", "noise", "predicted_status", "predicted_reason", "simulated_status", "simulated_reason", "verdict",
+_TEXT = {"problem", "sampling", "schedule", "noise", "predicted_status", "predicted_reason", "simulated_status", "simulated_reason", "verdict",
          "verdict_reason"}
 
 
