@@ -28,6 +28,9 @@ from .balance import _clean, _csv, parse_floats
 if TYPE_CHECKING:
     from ..manifold.presets import Preset
 
+#: the fewest learning rates whose power-law fit gets a printed interval (3 degrees of freedom)
+MIN_POINTS_FOR_INTERVAL = 5
+
 
 def build_model(name: str, activation: str = "tanh", seed: int = 0):
     """The test bed behind ``--model`` (:func:`sgdlab.manifold.presets.build`), errors naming ``--model``."""
@@ -72,8 +75,14 @@ def _show(sw, speed: dict) -> None:
                                                                             -2 / 3)):
         if fit is None:
             console.print(f"{label}: not fitted (fewer than 3 learning rates with an interior optimum)")
+        elif fit.n < MIN_POINTS_FOR_INTERVAL:
+            console.print(f"{label}: [bold]{fit.exponent:.3f}[/] (no interval: a fit through {fit.n} learning rates "
+                          f"leaves {fit.n - 2} degree(s) of freedom, and its residual interval leaves out the Monte-Carlo "
+                          f"error of the optima; `sgdlab reproduce --only seed002.momentum-scaling-uv` gives one over "
+                          f"replicate sweeps), theory {theory:+.3f}")
         else:
-            console.print(f"{label}: [bold]{fit.exponent:.3f}[/] (95% CI {fit.ci95[0]:.3f}..{fit.ci95[1]:.3f}), "
+            console.print(f"{label}: [bold]{fit.exponent:.3f}[/] (residual 95% interval {fit.ci95[0]:.3f}..{fit.ci95[1]:.3f} "
+                          f"over {fit.n} learning rates: lack of fit only, not the optima's Monte-Carlo error), "
                           f"theory {theory:+.3f}")
     if "measured" in speed:
         console.print(f"speed-up over β = 0 at η = {speed['lr']:.3g}: {speed['measured']:.4g}×")
@@ -108,7 +117,10 @@ def _mean_ratio(C_opt, clin: float) -> float | None:
 
 
 def _fit_doc(fit) -> dict:
-    return {"exponent": None, "ci95": None} if fit is None else {"exponent": fit.exponent, "ci95": list(fit.ci95)}
+    """Exponent and its residual interval; no interval (None) from fewer than MIN_POINTS_FOR_INTERVAL rates."""
+    if fit is None:
+        return {"exponent": None, "ci95": None}
+    return {"exponent": fit.exponent, "ci95": list(fit.ci95) if fit.n >= MIN_POINTS_FOR_INTERVAL else None}
 
 
 @app.command("momentum-scaling")
