@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validate import InputError, check_int
 from .mlp import ACTIVATIONS, TwoLayerNet
-from .valley import flattest_point, project
+from .valley import project
 
 __all__ = ["FashionMLP", "fashion_inputs", "SIDES"]
 
@@ -108,10 +108,6 @@ class FashionMLP(TwoLayerNet):
         W = rng.standard_normal(self.hidden * self.d_in)
         a = rng.standard_normal(self.hidden) / np.sqrt(self.hidden)
         return project(self, np.concatenate([W, a]))
-
-    @cached_property
-    def flattest(self) -> np.ndarray:
-        return flattest_point(self, self.start)
 
     def describe(self) -> str:
         return (f"MLP on Fashion-MNIST: N = {self.n_data} images at {self.side}x{self.side} pixels, "

@@ -38,7 +38,8 @@ ACTIVATIONS = ("tanh", "relu")
 class TwoLayerNet(ManifoldModel):
     """f(x; θ) = Σ_j a_j σ(w_j·x) on data ``x`` (N, d_in), labels ``y`` (N,): the math shared by the network test beds.
 
-    Subclasses set ``x``, ``y``, ``d_in``, ``hidden``, ``activation``, ``start`` and ``flattest``.
+    Subclasses set ``x``, ``y``, ``d_in``, ``hidden``, ``activation`` and ``start``; ``flattest`` is the
+    flattest point of the valley through ``start`` (:func:`~sgdlab.manifold.valley.flattest_point`).
     """
 
     x: np.ndarray
@@ -46,6 +47,10 @@ class TwoLayerNet(ManifoldModel):
     d_in: int
     hidden: int
     activation: str
+
+    @cached_property
+    def flattest(self) -> np.ndarray:
+        return flattest_point(self, self.start)
 
     @property
     def n(self) -> int:
@@ -154,10 +159,6 @@ class TeacherStudent(TwoLayerNet):
     def start(self) -> np.ndarray:
         rng = np.random.default_rng(self.seed + 1)
         return project(self, rng.standard_normal(self.dim))
-
-    @cached_property
-    def flattest(self) -> np.ndarray:
-        return flattest_point(self, self.start)
 
     def describe(self) -> str:
         return (f"teacher-student {self.activation} network: {self.d_in} inputs, {self.hidden} student / "
