@@ -137,13 +137,51 @@ def test_fast_exact_recursion_gives_the_numbers_of_the_reference_implementation(
         assert fast[2] > 0 and fast[0][n - 1] > 1e3 * L0
 
 
-def test_block_quadratic_forms_equal_the_dense_ones():
-    from sgdlab.linear.exact import _blocks, _quad_forms
+def test_quadratic_forms_read_only_the_upper_triangle_and_equal_the_dense_ones():
+    from sgdlab.linear.exact import _block_forms, _quad_forms
     rng = np.random.default_rng(4)
-    for N, d in [(50, 7), (300, 200), (90, 700)]:
+    for N, d, C in [(50, 7, 5), (300, 200, 3), (90, 700, 10)]:
         Z = rng.standard_normal((N, d))
         G = rng.standard_normal((d, d))
         M = G + G.T
-        q = _quad_forms(Z, 2.0 * Z, M, _blocks(d), np.empty(N))
-        np.testing.assert_allclose(q, np.einsum("ij,ij->i", Z @ M, Z), rtol=1e-9,
-                                   atol=1e-12 * np.abs(Z).max() ** 2 * np.abs(M).sum())
+        upper = M.copy()
+        upper[np.tril_indices(d, -1)] = np.nan                  # the solver keeps M on its upper triangle
+        W = np.empty((d, N), order="F")
+        scale = np.abs(Z).max() ** 2 * np.abs(M).sum()
+        np.testing.assert_allclose(_quad_forms(Z, upper, W), np.einsum("ij,ij->i", Z @ M, Z), rtol=1e-9,
+                                   atol=1e-12 * scale)
+        Zb = Z.reshape(-1, C, d)
+        np.testing.assert_allclose(_block_forms(Z, upper, W, C), Zb @ M @ Zb.transpose(0, 2, 1), rtol=1e-9,
+                                   atol=1e-12 * scale)
+        assert np.isnan(upper).sum() == d * (d - 1) // 2         # M itself is left as it was
+
+
+@pytest.mark.parametrize("sampling,beta", [("without", 0.0), ("replacement", 0.6)])
+def test_the_block_solver_equals_the_plain_block_recursion_with_coupled_outputs(sampling, beta):
+    """predict_blocks(noise="exact") runs the shared solver; the plain loop (numpy temporaries) is the reference."""
+    from sgdlab.curve import checkpoints
+    from sgdlab.linear.exact import moment_map
+    from sgdlab.linear.noise import batch_factor
+    from sgdlab.nn.blocks import _second_moment_blocks, block_features, predict_blocks
+    rng = np.random.default_rng(7)
+    N, C, p = 12, 3, 30                                  # rank p < NC: the labels keep a residual (label noise)
+    G = rng.standard_normal((N * C, p))
+    theta = (G @ G.T / p).reshape(N, C, N, C)           # outputs coupled: not K ⊗ I
+    R = rng.standard_normal((N, C))
+    sgd = sgdlab.SGD(lr=0.5, momentum=beta, batch=3, sampling=sampling)
+    steps, rec = 60, checkpoints(60)
+    fast = predict_blocks(theta, R, sgd, steps, record=rec)
+    Zg, lam, w, rho = block_features(theta, R)
+    assert np.abs(rho).max() > 1e-3
+    Z, gamma = Zg.reshape(N * C, -1), batch_factor(3, N, sampling)
+    M, m, u = np.outer(w, w), -w.copy(), np.zeros_like(w)
+    J, P = np.zeros_like(M), np.zeros_like(M)
+    s2 = float(np.sum(rho * rho)) / N
+    ref = []
+    for t in range(steps + 1):
+        if t in rec:
+            ref.append(0.5 * (float(lam @ np.diag(M)) + s2))
+        M, J, P = moment_map(lam, sgd.lr, beta, M, J, P, _second_moment_blocks(Zg, Z, lam, M, m, rho, gamma))
+        u = beta * u - sgd.lr * lam * m
+        m = m + u
+    np.testing.assert_allclose(fast.loss, ref, rtol=1e-11)

@@ -342,7 +342,7 @@ def _pointwise(theory: Curve, a: dict, c: dict, base: dict, p: float, rel_tol, m
 def exact_seconds(problem, sgd, steps: int, probe_s: float = 0.2) -> float:
     """Estimated run time of :func:`sgdlab.predict_exact` for ``steps`` steps, from a short timed run.
 
-    The exact recursion costs ≈ 1.5 N d² multiply-adds a step (:mod:`sgdlab.linear.exact`), the same
+    The exact recursion costs ≈ N d² multiply-adds a step (:mod:`sgdlab.linear.exact`), the same
     at every step, so the time of k steps scales linearly: after one warm-up step (compilation), k
     steps are timed with k chosen from the flop count to take about ``probe_s`` at 1 Gflop/s, and the
     time is extrapolated to ``steps``.  When one step alone would take more than 10 probes the flop
@@ -371,7 +371,7 @@ def exact_seconds(problem, sgd, steps: int, probe_s: float = 0.2) -> float:
     if getattr(problem, "features", None) is None:
         raise InputError("exact_seconds needs a problem with data (Problem.from_features or from_kernel)")
     n, d = problem.features.shape
-    flops = 1.5 * n * d * d
+    flops = float(n) * d * d
     if flops > 10 * probe_s * 1e9:
         return float(steps * flops / 1e10)
     predict_exact(problem, sgd, 1, record=np.array([0, 1]))

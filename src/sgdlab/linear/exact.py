@@ -16,13 +16,14 @@ with label-noise residuals ρ_i = y_i - z_i·w*, R(m) = (1/N) Σ_i ρ_i (z_i·m)
 Σ_ρ = (1/N) Σ_i ρ_i² z_i z_iᵀ (§1.4: the cross term R uses the exactly known mean, which
 follows deterministic heavy ball).  L = ½ tr(HM) + σ²/2.
 
-Cost per step (:func:`exact_recursion`): Q needs q_i = z_iᵀ M z_i (block-triangular GEMMs,
-≈ N d² multiply-adds) and the symmetric rank-N update Σ_i c_i z_i z_iᵀ (dsyrk, N d²/2), so
-≈ 1.5 N d² multiply-adds against 2 N d² of two dense GEMMs; the deterministic part is
-elementwise in the eigenbasis, one fused pass over M, J, P (O(d²) memory traffic).
+Cost per step (:func:`exact_moments`): Q needs q_i = z_iᵀ M z_i, from T = Z U with U the upper
+triangle of M (one triangular product, dtrmm: N d²/2 multiply-adds), and the symmetric rank-N update
+Σ_i c_i z_i z_iᵀ (dsyrk, N d²/2), so ≈ N d² multiply-adds against 2 N d² of two dense GEMMs; the
+deterministic part is elementwise in the eigenbasis, one fused pass over M, J, P (O(d²) memory
+traffic).  The same solver runs sample blocks (a network's C outputs per sample, docs/theory/networks.md §4).
 
 Training starts at w = 0 with v = 0, so M_0 = w* w*ᵀ (a fixed start: the exact model
-feels the off-diagonal terms that the SE approximation drops, §2.3).
+feels the off-diagonal terms that the SE approximation drops, docs/theory/generating-functions.md §2.3).
 
 C outputs (target W* of shape (d, C), residuals ρ of shape (N, C)) share the mini-batch, so
 each output's (M_c, J_c, P_c) follows the recursion above with the same coefficients, and so
@@ -40,7 +41,7 @@ from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
 from .noise import batch_factor
 
-__all__ = ["exact_recursion", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
+__all__ = ["exact_recursion", "exact_moments", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
 
 
 def _label_term(rho, Zm):
@@ -98,14 +99,15 @@ _TILE = 32
 
 
 def _moment_update_impl(M, J, P, S, lam, alpha, beta, chmh, ti, tj):
-    """One step of the deterministic part, in place: pairs k <= l read from the upper triangles.
+    """One step of the deterministic part, in place, on pairs k <= l (M, P, S read and written on their upper triangles).
 
     Per pair k <= l (D = 1 - αλ, E = α²(1-γ)λ_kλ_l M_kl + S_kl with S = α²γ(Q - 2R + Σ_ρ)):
     M'_kl = M_kl - α(λ_k+λ_l)M_kl + β(D_k J_kl + D_l J_lk) + β²P_kl + E,
     J'_kl = βD_k J_kl - αλ_l M_kl - αβλ_l J_lk + β²P_kl + E  (and k <-> l for J'_lk),
-    P'_kl = β²P_kl - αβ(λ_k J_kl + λ_l J_lk) + E.  M' is written to both triangles (the
-    blocked q_i = z_iᵀMz_i reads diagonal blocks whole); P' and S are read on the upper one.  One pass over
-    32 x 32 tiles of pairs (ti[p] <= tj[p]); O(d²) memory traffic, no temporaries.
+    P'_kl = β²P_kl - αβ(λ_k J_kl + λ_l J_lk) + E.  J is full (J_kl and J_lk are independent); the
+    symmetric M, P and S live on their upper triangles only (the quadratic forms read M's upper
+    triangle, :func:`_upper_products`).  One pass over 32 x 32 tiles of pairs (ti[p] <= tj[p]);
+    O(d²) memory traffic, no temporaries.
     """
     d = lam.size
     b2 = beta * beta
@@ -125,9 +127,7 @@ def _moment_update_impl(M, J, P, S, lam, alpha, beta, chmh, ti, tj):
                 jlk = J[l, k]
                 pb = b2 * P[k, l]
                 e = chmh * lk * ll * m + S[k, l]
-                mn = m - alpha * (lk + ll) * m + beta * (dk * jkl + (1.0 - alpha * ll) * jlk) + pb + e
-                M[k, l] = mn
-                M[l, k] = mn
+                M[k, l] = m - alpha * (lk + ll) * m + beta * (dk * jkl + (1.0 - alpha * ll) * jlk) + pb + e
                 J[k, l] = beta * dk * jkl - alpha * ll * m - ab * ll * jlk + pb + e
                 J[l, k] = beta * (1.0 - alpha * ll) * jlk - alpha * lk * m - ab * lk * jkl + pb + e
                 P[k, l] = pb - ab * (lk * jkl + ll * jlk) + e
@@ -143,68 +143,103 @@ def _tile_pairs(d):
     return ti.astype(np.int64), tj.astype(np.int64)
 
 
-#: column-block width of the blocked symmetric products in Q(M) (flops (nb+1)/(2nb) of dense)
-_QBLOCK = 128
+def _upper_products(Z, M, W):
+    """T = Z U, U the upper triangle of M with its diagonal halved, so z_aᵀ M z_b = T_a·z_b + T_b·z_a.
 
-
-def _blocks(d):
-    nb = max(1, round(d / _QBLOCK))
-    edges = np.linspace(0, d, nb + 1).round().astype(int)
-    return list(zip(edges[:-1], edges[1:]))
-
-
-def _quad_forms(Z, Z2x, M, blocks, out):
-    """q_i = z_iᵀ M z_i for symmetric M (both triangles set), only the block upper triangle touched.
-
-    q = Σ_j rowdot((2Z)[:, :s_j] M[:s_j, B_j] + Z_j M_jj, Z_j): GEMMs of (nb+1)/(2nb) of the
-    2Nd² flops of Z @ M.
+    One dtrmm (R d² flops, half of Z @ M) reading M's upper triangle only; W is an (d, R)
+    Fortran-ordered work array that receives Zᵀ and is overwritten.  Returns T as an (R, d) view.
     """
-    out[:] = 0.0
-    for s, e in blocks:
-        W = Z[:, s:e] @ M[s:e, s:e]
-        if s:
-            W += Z2x[:, :s] @ M[:s, s:e]
-        out += np.einsum("ij,ij->i", W, Z[:, s:e])
-    return out
+    from scipy.linalg import blas               # here, not at import: scipy.linalg costs ~0.1 s to load
+    diag = np.einsum("ii->i", M)                # a writable view
+    keep = diag.copy()
+    diag *= 0.5
+    W[...] = Z.T
+    T = blas.dtrmm(1.0, M.T, W, side=0, lower=1, trans_a=0, diag=0, overwrite_b=1)
+    diag[...] = keep
+    return T.T
 
 
-def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,
-                    record: np.ndarray, blowup: float, guard: float):
-    """Loss at the checkpoints from the exact recursion; same contract as the other kernels.
+def _quad_forms(Z, M, W):
+    """q_i = z_iᵀ M z_i = 2 T_i·z_i for symmetric M given by its upper triangle (:func:`_upper_products`)."""
+    return 2.0 * np.einsum("ij,ij->i", _upper_products(Z, M, W), Z)
 
-    The recursion of the module docstring, exploiting symmetry of M, P (J is full: J_kl and
-    J_lk are independent).  Per step:
 
-    * q_i = z_iᵀ M z_i by block-triangular GEMMs (:func:`_quad_forms`, ~(nb+1)/(2nb) of 2Nd²
-      flops with nb = d/128 column blocks);
-    * S = α²γ/N Σ_i c_i z_i z_iᵀ with c_i = q_i - 2ρ_i(z_i·m) + ρ_i² (= E(z_i·e - ρ_i)² >= 0)
-      as AᵀA with A_i = sqrt(α²γ|c_i|/N) z_i, a symmetric rank-N update (numpy calls dsyrk:
-      N d² flops, half a GEMM); rows with c_i < 0 (rounding) enter as S = A₊ᵀA₊ - A₋ᵀA₋;
+def _block_forms(Z, M, W, C):
+    """c_i = Z_i M Z_iᵀ (C x C) per sample, Z the (N C, d) rows of N blocks: T_i Z_iᵀ + (T_i Z_iᵀ)ᵀ."""
+    T = _upper_products(Z, M, W).reshape(-1, C, Z.shape[1])
+    c = T @ Z.reshape(T.shape).transpose(0, 2, 1)
+    return c + c.transpose(0, 2, 1)
+
+
+def _gram(A, neg, scale, S):
+    """scale (A₊ᵀA₊ - A₋ᵀA₋) into the lower triangle of the Fortran-ordered S (one dsyrk each; half a GEMM)."""
+    from scipy.linalg import blas
+    if not neg.any():
+        return blas.dsyrk(scale, A.T, trans=0, lower=1, c=S, overwrite_c=1)
+    S = blas.dsyrk(scale, A[~neg].T, trans=0, lower=1, c=S, overwrite_c=1)
+    return blas.dsyrk(-scale, A[neg].T, beta=1.0, trans=0, lower=1, c=S, overwrite_c=1)
+
+
+def _residual_moments(Z, M, W, m, rho, block):
+    """E(z_i·e - ρ_i)² per row (summed over outputs), or the C x C block E(Z_i e - ρ_i)(Z_i e - ρ_i)ᵀ per sample.
+
+    Rows (block 0): c_i = q_i - 2ρ_i(z_i·m) + ρ_i² (docs/theory/generating-functions.md §1.4); blocks of C
+    rows: c_i = Z_i M Z_iᵀ - Z_i m ρ_iᵀ - ρ_i mᵀZ_iᵀ + ρ_iρ_iᵀ (docs/theory/networks.md §4).  ``m`` is None
+    without label noise.
+    """
+    if not block:
+        c = _quad_forms(Z, M, W)
+        return c if m is None else c + _label_term(rho, Z @ m)
+    c = _block_forms(Z, M, W, block)
+    if m is not None:
+        cross = (Z @ m).reshape(rho.shape)[:, :, None] * rho[:, None, :]
+        c += rho[:, :, None] * rho[:, None, :] - cross - cross.transpose(0, 2, 1)
+    return c
+
+
+def _noise_rows(c, Z, A):
+    """Rows A with Σ_i Z_iᵀ c_i Z_i = A₊ᵀA₊ - A₋ᵀA₋, and the mask of the A₋ rows.
+
+    Rows: A_i = √|c_i| z_i (c_i < 0 only by rounding); blocks: c_i = V diag(e) Vᵀ, the rows √|e_k| v_kᵀZ_i.
+    """
+    if c.ndim == 1:
+        np.multiply(Z, np.sqrt(np.abs(c))[:, None], out=A)
+        return A, c < 0.0
+    e, V = np.linalg.eigh(c)
+    Zb = Z.reshape(c.shape[0], c.shape[1], -1)
+    A = (np.sqrt(np.abs(e))[:, :, None] * (V.transpose(0, 2, 1) @ Zb)).reshape(Z.shape)
+    return A, (e < 0.0).ravel()
+
+
+def exact_moments(Z, lam, w, rho, gamma, alphas, betas, s2: float, record: np.ndarray, blowup: float,
+                  guard: float, block: int = 0):
+    """The exact second-moment recursion's loss at the checkpoints: the one solver for rows and for sample blocks.
+
+    Z: (R, d) eigen-features (rows = samples, or N blocks of ``block`` rows each: a network's outputs,
+    docs/theory/networks.md §4), lam: H's eigenvalues, w: the optimum (d,) or (d, C), rho: residuals
+    (N,), (N, C); gamma, alphas, betas: numbers or per-step arrays (γ_t, α_t, β_t); s2: σ².  Per step:
+
+    * the residual moments c_i from T = Z U (one dtrmm, half the flops of Z M: :func:`_upper_products`);
+    * S = α²γ/N Σ_i Z_iᵀ c_i Z_i as AᵀA (dsyrk: R d² flops, half a GEMM; :func:`_noise_rows`);
     * the elementwise M, J, P update in one fused numba pass (:func:`_moment_update_impl`).
 
-    Cost ≈ N d² (2nb+1)/nb flops + O(d²) memory traffic per step, against 4N d² flops and ~30
-    passes over d x d arrays of the plain eigenbasis formulation
-    (:func:`_exact_recursion_reference`, same numbers to rounding).
-    The loop stops after the last checkpoint or when L exceeds ``guard``.  ``alpha`` and ``beta`` are
-    numbers or per-step arrays α_t, β_t (a schedule; length >= the last recorded step).
+    Cost ≈ 2 R d² flops + O(d²) memory traffic per step.  Returns (loss at the reached checkpoints,
+    how many were reached, the first step above ``blowup`` or -1); stops after the last checkpoint
+    or once L exceeds ``guard``.
     """
-    Z, lam, w = problem.features, problem.eigenvalues, problem.target
     Z = np.ascontiguousarray(Z, dtype=np.float64)
     lam = np.ascontiguousarray(lam, dtype=np.float64)
-    N, d = Z.shape
-    rho = problem.labels - Z @ w
-    gamma = batch_factor(batch, N, sampling)
-    s2 = problem.noise_variance
+    R, d = Z.shape
+    N = R // block if block else R
     label_noise = bool(np.any(rho != 0.0))
-    alphas, betas = np.atleast_1d(np.asarray(alpha, dtype=np.float64)), np.atleast_1d(np.asarray(beta, dtype=np.float64))
+    alphas, betas = np.atleast_1d(np.asarray(alphas, dtype=np.float64)), np.atleast_1d(np.asarray(betas, dtype=np.float64))
+    gammas = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
     M = _second_moment(w)
     J = np.zeros_like(M)
     P = np.zeros_like(M)
-    S = np.zeros_like(M)                        # α²γ(Q - 2R + Σ_ρ)
+    S = np.zeros((d, d), order="F")             # α²γ(Q - 2R + Σ_ρ) on its lower (Fortran) = upper (C) triangle
+    W = np.empty((d, R), order="F")
     A = np.empty_like(Z)
-    Z2x = 2.0 * Z
-    q = np.empty(N)
-    blocks = _blocks(d)
     ti, tj = _tile_pairs(d)
     update = _moment_update_par if d >= 256 else _moment_update_ser
     m, u = -w.copy(), np.zeros_like(w)
@@ -222,23 +257,32 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
         if not L <= guard or t == T:
             break
         alpha, beta = float(alphas[min(t, alphas.size - 1)]), float(betas[min(t, betas.size - 1)])
-        chmh = alpha * alpha * (1.0 - gamma)
-        a2g = alpha * alpha * gamma / N
-        if gamma != 0.0:
-            c = _quad_forms(Z, Z2x, M, blocks, q)
-            if label_noise:
-                c += _label_term(rho, Z @ m)
-            neg = c < 0.0
-            np.multiply(Z, np.sqrt(np.abs(c) * a2g)[:, None], out=A)
-            if neg.any():                       # rounding: E(z_i·e - ρ_i)² >= 0 in exact arithmetic
-                S = A[~neg].T @ A[~neg]
-                S -= A[neg].T @ A[neg]
-            else:
-                S = A.T @ A                     # numpy dispatches AᵀA to dsyrk (half the flops)
-        update(M, J, P, S, lam, alpha, beta, chmh, ti, tj)
+        g = float(gammas[min(t, gammas.size - 1)])
+        if g != 0.0:
+            c = _residual_moments(Z, M, W, m if label_noise else None, rho, block)
+            S = _gram(*_noise_rows(c, Z, A), alpha * alpha * g / N, S)
+        elif t == 0 or float(gammas[min(t - 1, gammas.size - 1)]) != 0.0:
+            S[...] = 0.0
+        update(M, J, P, S.T, lam, alpha, beta, alpha * alpha * (1.0 - g), ti, tj)
         u = beta * u - alpha * lam_m * m
         m = m + u
     return out, i, first
+
+
+def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,
+                    record: np.ndarray, blowup: float, guard: float):
+    """Loss at the checkpoints from the exact recursion of the module docstring (:func:`exact_moments`).
+
+    Same contract as the other kernels.  Cost ≈ 2 N d² flops + O(d²) memory traffic per step,
+    against 4N d² flops and ~30 passes over d x d arrays of the plain eigenbasis formulation
+    (:func:`_exact_recursion_reference`, same numbers to rounding).  ``alpha`` and ``beta`` are
+    numbers or per-step arrays α_t, β_t (a schedule; length >= the last recorded step).
+    """
+    Z, w = problem.features, problem.target
+    rho = problem.labels - Z @ w
+    gamma = batch_factor(batch, Z.shape[0], sampling)
+    return exact_moments(Z, problem.eigenvalues, w, rho, gamma, alpha, beta, problem.noise_variance,
+                         record, blowup, guard)
 
 
 def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,

@@ -22,7 +22,7 @@ import numpy as np
 from .._validate import InputError, as_float_array, check_blowup, check_int, check_memory
 from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..hyper import SGD
-from ..linear.exact import moment_map
+from ..linear.exact import exact_moments, moment_map
 from ..linear.noise import batch_factor
 
 __all__ = ["predict_blocks", "block_features", "block_noise", "fit_tau_blocks", "NOISE"]
@@ -193,28 +193,10 @@ def predict_blocks(theta, R, sgd: SGD, steps: int, *, noise: str = "exact", tau=
     check_memory(8.0 * (5 * n * n + 3 * N * C * n), f"predict_blocks with {n} modes", "lower N or C")
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     gamma = batch_factor(sgd.batch, N, sampling)
-    alpha, beta = float(sgd.lr), float(sgd.momentum)
-    Z = Zg.reshape(N * C, n)
     s2 = float(np.sum(rho * rho)) / N
-    M = np.outer(w, w)
-    J, P = np.zeros_like(M), np.zeros_like(M)
-    m, u = -w.copy(), np.zeros_like(w)
-    L0 = 0.5 * (float(lam @ np.diag(M)) + s2)
-    out = np.full(rec.size, np.nan)
-    first, i = -1, 0
-    for t in range(int(rec[-1]) + 1):
-        L = 0.5 * (float(lam @ np.diag(M)) + s2)
-        if first < 0 and not L <= blowup * L0:
-            first = t
-        if t == rec[i]:
-            out[i] = L
-            i += 1
-        if not L <= GUARD * L0 or t == rec[-1]:
-            break
-        E2 = _second_moment_blocks(Zg, Z, lam, M, m, rho, gamma)
-        M, J, P = moment_map(lam, alpha, beta, M, J, P, E2)
-        u = beta * u - alpha * lam * m
-        m = m + u
+    L0 = 0.5 * (float(lam @ (w * w)) + s2)
+    out, i, first = exact_moments(Zg.reshape(N * C, n), lam, w, rho, gamma, float(sgd.lr), float(sgd.momentum), s2,
+                                  rec, blowup * L0, GUARD * L0, block=C)
     grows = i < rec.size or first >= 0
     reason = "exact block recursion: loss exceeded the blow-up level" if grows else \
         "exact block recursion: loss stayed finite over the horizon"
