@@ -198,3 +198,21 @@ def test_a_polished_optimum_is_stationary_in_its_free_directions_and_its_bounds_
         assert a.momentum == max(grid["momenta"]) and d_momentum < 0    # it would go higher
     elif "momentum-low" not in bounds:
         assert (1 - abs(a.momentum)) * abs(d_momentum) <= 1e-6 * a.excess_loss
+
+
+def test_a_schedule_familys_advice_is_refined_off_its_grid_to_a_local_minimum_of_the_peak():
+    p = sgdlab.Problem.power_law(dim=100, noise_variance=0.01)
+    T = 400
+    a = sgdlab.advise(p, budget=T, schedule="warmup-cosine", momenta=np.linspace(-0.5, 0.9, 9))
+    grid_best = float(np.min(a.surfaces[1]["excess"]))
+    assert a.excess_loss <= grid_best * (1 + 1e-12)
+    assert a.winner.lr not in set(np.ravel(a.surfaces[1]["lrs"]).tolist())      # the peak left the grid
+    wu = a.winner.schedule["warmup"]
+    assert isinstance(wu, int) and 0 <= wu < T
+
+    def excess(peak):
+        sched = sgdlab.schedules.warmup_cosine(peak=peak, warmup=wu, total=T)
+        return sgdlab.predict(p, sgdlab.SGD(lr=sched, momentum=a.momentum), T).final_loss - p.noise_variance / 2
+
+    assert excess(a.lr) == pytest.approx(a.excess_loss, rel=1e-12)
+    assert excess(0.97 * a.lr) > a.excess_loss and excess(1.03 * a.lr) > a.excess_loss

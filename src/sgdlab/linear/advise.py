@@ -429,29 +429,79 @@ def _neighbours(grid, j):
     return grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
 
 
-def _schedule_search(problem, spec_args, b, T, family, fracs, betas, sampling):
-    """Grid over (peak lr / α*(β), β, warm-up fraction) for one batch, by the scheduled recursion."""
+def _schedule_excess(problem, spec_args, b, T, family, sampling, peak, beta, warmup) -> float:
+    """Predicted excess E[L_T] - σ²/2 of one schedule of the family (peak lr, momentum, warm-up steps); inf if it fails."""
     from ..schedules import from_name
+    if family == "warmup-cosine" and warmup >= T:
+        return np.inf
+    sched = from_name(family, float(peak), T, warmup=int(warmup))
+    c = predict(problem, SGD(lr=sched, momentum=float(beta), batch=b, sampling=sampling), T,
+                record=np.array([0, T], dtype=np.int64), **spec_args)
+    return float(c.loss[-1]) - 0.5 * problem.noise_variance if len(c) == 2 else np.inf
+
+
+def _warmups(family) -> tuple:
+    return _WARMUP_FRACTIONS if family in ("warmup", "warmup-cosine") else (0.0,)
+
+
+def _schedule_search(problem, spec_args, b, T, family, fracs, betas, sampling):
+    """Grid over (peak lr / α*(β), β, warm-up fraction) for one batch, by the scheduled recursion.
+
+    Returns (α*(β), the peak grid, the best excess over warm-ups per (β, fraction), and the best point
+    as (excess, (i, j, k)): indices into betas, fracs and the warm-up fractions).
+    """
     nm = resolve_noise(problem, batch=b, sampling=sampling, **spec_args)
     crit = critical_curve(problem.eigenvalues, betas, nm, problem.multiplicity)
-    warm = _WARMUP_FRACTIONS if family in ("warmup", "warmup-cosine") else (0.0,)
-    best = (np.inf, None)
     E = np.full((betas.size, fracs.size), np.inf)
-    rec = np.array([0, T], dtype=np.int64)
+    best = (np.inf, None)
     for i, beta in enumerate(betas):
         for j, fr in enumerate(fracs):
-            for w in warm:
-                wu = int(round(w * T))
-                if family == "warmup-cosine" and wu >= T:
-                    continue
-                sched = from_name(family, float(fr * crit[i]), T, warmup=wu)
-                c = predict(problem, SGD(lr=sched, momentum=float(beta), batch=b, sampling=sampling), T,
-                            record=rec, **spec_args)
-                e = float(c.loss[-1]) - 0.5 * problem.noise_variance if len(c) == 2 else np.inf
+            for k, w in enumerate(_warmups(family)):
+                e = _schedule_excess(problem, spec_args, b, T, family, sampling, fr * crit[i], beta, round(w * T))
                 E[i, j] = min(E[i, j], e)
                 if e < best[0]:
-                    best = (e, (float(fr * crit[i]), float(beta), wu))
+                    best = (e, (i, j, k))
     return crit, fracs[None, :] * crit[:, None], E, best
+
+
+def _refine_schedule(problem, spec_args, b, T, family, sampling, fracs, betas, crit, ijk):
+    """Bounded 1-d refinements of the grid's best schedule: log peak, then β, then the warm-up fraction.
+
+    Each coordinate moves within its grid neighbours (the peak kept below α*(β), the warm-up a whole
+    number of steps); a move is kept only when the predicted excess falls.  Returns (excess, peak, β, warm-up).
+    """
+    from scipy import optimize
+    i, j, k = ijk
+    warm = np.asarray(_warmups(family))
+    peak, beta, wu = float(fracs[j] * crit[i]), float(betas[i]), int(round(warm[k] * T))
+
+    nm = resolve_noise(problem, batch=b, sampling=sampling, **spec_args)
+
+    def f(pk, bt, w):
+        c = float(critical_curve(problem.eigenvalues, [bt], nm, problem.multiplicity)[0])
+        return _schedule_excess(problem, spec_args, b, T, family, sampling, pk, bt, w) if pk < c else np.inf
+
+    best = f(peak, beta, wu)
+    lo, hi = _neighbours(fracs * crit[i], j)
+    hi = min(hi, crit[i] * (1 - 1e-9))
+    if hi > lo:
+        r = optimize.minimize_scalar(lambda x: f(np.exp(x), beta, wu), bounds=(np.log(lo), np.log(hi)),
+                                     method="bounded", options={"xatol": 1e-3})
+        if r.fun < best:
+            best, peak = float(r.fun), float(np.exp(r.x))
+    blo, bhi = _neighbours(betas, i)
+    if bhi > blo:
+        r = optimize.minimize_scalar(lambda x: f(peak, x, wu), bounds=(float(blo), float(bhi)), method="bounded",
+                                     options={"xatol": 1e-4})
+        if r.fun < best:
+            best, beta = float(r.fun), float(r.x)
+    if warm.size > 1:
+        wlo, whi = _neighbours(warm, k)
+        r = optimize.minimize_scalar(lambda x: f(peak, beta, round(x * T)), bounds=(float(wlo), float(whi)),
+                                     method="bounded", options={"xatol": 0.5 / T})
+        if r.fun < best:
+            best, wu = float(r.fun), int(round(r.x * T))
+    return best, peak, beta, wu
 
 
 def _check_inputs(budget, unit, batches, momenta, fractions, problem):
@@ -490,7 +540,8 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
     ∂E_T/∂log α and ∂E_T/∂β (:func:`sgdlab.predict_gradient`'s forward mode) inside the searched range,
     a step kept only if E_T decreases (``Advice.polish``); the winner re-predicted by :func:`sgdlab.predict`.  With
     ``schedule`` a family name the lr is that schedule's peak and its warm-up fraction is searched too
-    (a 16 x 9 x 5 grid by the scheduled recursion; no refinement).
+    (a 16 x 9 x 5 grid by the scheduled recursion, then bounded 1-d refinements of the peak, β and the
+    warm-up fraction within the grid's neighbours).
 
     Args:
         problem: the problem.  budget: steps or samples (>= 1).  unit: ``"steps"`` or ``"samples"``.
@@ -536,8 +587,12 @@ def advise(problem: Problem, budget: int, unit: str = "steps", batches=None, mom
         if schedule is not None and schedule != "constant":
             sf = np.geomspace(max(fractions.min(), 1e-3), min(fractions.max(), 0.99), 16)
             sb = np.linspace(betas.min(), betas.max(), 9) if betas.size > 9 else betas
-            crit, LR, E, (e, (lr, beta, wu)) = _schedule_search(problem, spec_args, b, T, schedule, sf, sb, samp)
+            crit, LR, E, (e, ijk) = _schedule_search(problem, spec_args, b, T, schedule, sf, sb, samp)
             surfaces[b] = {"fractions": sf, "momenta": sb, "critical_lr": crit, "lrs": LR, "excess": E, "steps": T}
+            if ijk is None:
+                best[b] = (np.inf, float(LR.min()), float(sb[0]), {"family": schedule, "warmup": 0})
+                continue
+            e, lr, beta, wu = _refine_schedule(problem, spec_args, b, T, schedule, samp, sf, sb, crit, ijk)
             best[b] = (e, lr, beta, {"family": schedule, "warmup": wu})
             continue
         crit, LR, E = _search_batch(problem, nm, T, fractions, betas, lrs_abs)
