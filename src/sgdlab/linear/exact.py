@@ -185,15 +185,16 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
     Cost ≈ N d² (2nb+1)/nb flops + O(d²) memory traffic per step, against 4N d² flops and ~30
     passes over d x d arrays of the plain eigenbasis formulation
     (:func:`_exact_recursion_reference`, same numbers to rounding).
-    The loop stops after the last checkpoint or when L exceeds ``guard``.  ``alpha`` and ``beta`` are
-    numbers or per-step arrays α_t, β_t (a schedule; length >= the last recorded step).
+    The loop stops after the last checkpoint or when L exceeds ``guard``.  ``alpha``, ``beta`` and ``batch`` are
+    numbers or per-step arrays α_t, β_t, b_t (a schedule; length >= the last recorded step); γ is then γ_{b_t}
+    at each step.
     """
     Z, lam, w = problem.features, problem.eigenvalues, problem.target
     Z = np.ascontiguousarray(Z, dtype=np.float64)
     lam = np.ascontiguousarray(lam, dtype=np.float64)
     N, d = Z.shape
     rho = problem.labels - Z @ w
-    gamma = batch_factor(batch, N, sampling)
+    gammas = batch_factors(batch, N, sampling)
     s2 = problem.noise_variance
     label_noise = bool(np.any(rho != 0.0))
     alphas, betas = np.atleast_1d(np.asarray(alpha, dtype=np.float64)), np.atleast_1d(np.asarray(beta, dtype=np.float64))
@@ -222,6 +223,7 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
         if not L <= guard or t == T:
             break
         alpha, beta = float(alphas[min(t, alphas.size - 1)]), float(betas[min(t, betas.size - 1)])
+        gamma = float(gammas[min(t, gammas.size - 1)])
         chmh = alpha * alpha * (1.0 - gamma)
         a2g = alpha * alpha * gamma / N
         if gamma != 0.0:
@@ -239,6 +241,13 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
         u = beta * u - alpha * lam_m * m
         m = m + u
     return out, i, first
+
+
+def batch_factors(batch, n_samples: int, sampling: str) -> np.ndarray:
+    """γ_{b_t} per step for a batch b or per-step batches b_t (:func:`~sgdlab.linear.noise.batch_factor`, once per
+    distinct b)."""
+    distinct, index = np.unique(np.atleast_1d(np.asarray(batch, dtype=np.int64)), return_inverse=True)
+    return np.array([batch_factor(int(b), n_samples, sampling) for b in distinct])[np.ravel(index)]
 
 
 def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,
