@@ -633,13 +633,15 @@ def batch_from_spec(spec: str, initial: int, name: str = "batch_schedule") -> Sc
     """
     kind, _, body = str(spec).partition(":")
     forms = " or ".join(BATCH_FORMS)
+    if kind not in ("piecewise", "step"):
+        raise InputError(f"{name} must be {forms}; got {spec!r}")
     pairs = []
     for item in filter(None, (x.strip() for x in body.split(","))):
         key, eq, value = item.partition("=")
         if not eq:
             raise InputError(f"{name}: {item!r} is not KEY=VALUE (forms: {forms})")
         pairs.append((key.strip(), value.strip()))
-    if kind not in ("piecewise", "step") or not pairs:
+    if not pairs:
         raise InputError(f"{name} must be {forms}; got {spec!r}")
     try:
         if kind == "step":

@@ -237,6 +237,8 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
                 S -= A[neg].T @ A[neg]
             else:
                 S = A.T @ A                     # numpy dispatches AᵀA to dsyrk (half the flops)
+        elif gammas.size > 1:
+            S.fill(0.0)                         # a full batch of a batch schedule: no noise (S may hold an earlier step's)
         update(M, J, P, S, lam, alpha, beta, chmh, ti, tj)
         u = beta * u - alpha * lam_m * m
         m = m + u
