@@ -124,12 +124,17 @@ def long_stretches(starts, ends, eps: float, t_exact: int) -> list[tuple[int, in
 
     A stretch of L steps costs t_exact exact steps, then about ln(L/t_exact)/ε blocks (h <= ε τ, τ the
     time since the stretch began) of ``_BLOCK_COST`` mode-steps each, and its doubling tables.
+
+    Example:
+        >>> long_stretches(np.array([0, 500, 40_000]), np.array([500, 40_000, 41_000]), 1 / 32, 1024)
+        [(500, 40000)]
     """
+    starts, ends = np.asarray(starts), np.asarray(ends)
     out = []
-    for a, b in zip(np.asarray(starts).tolist(), np.asarray(ends).tolist()):
-        L = b - a
-        if L > 2 * t_exact and (t_exact + _BLOCK_COST / eps * np.log(L / max(t_exact, 1))
-                                + _LEVEL_COST * _levels(eps, L)) < 0.5 * L:
+    for j in np.flatnonzero(ends - starts > 2 * t_exact):          # at most steps / (2 t_exact) candidates
+        a, b = int(starts[j]), int(ends[j])
+        if (t_exact + _BLOCK_COST / eps * np.log((b - a) / max(t_exact, 1))
+                + _LEVEL_COST * _levels(eps, b - a)) < 0.5 * (b - a):
             out.append((a, b))
     return out
 

@@ -127,10 +127,12 @@ def _step_codes(lam, alphas, betas, noise, multiplicity=None) -> np.ndarray:
     models, idx = _noise_at(noise, T)
     starts, ends = constant_stretches(alphas, betas, idx, np.zeros(1), T)
     al, be, k = alphas[starts], betas[starts], (idx[starts] if idx.size > 1 else np.zeros(starts.size, np.int64))
-    keys, inverse = np.unique(np.stack([be, k.astype(np.float64)], axis=1), axis=0, return_inverse=True)
-    if keys.shape[0] <= _FEW_MOMENTA:
-        crit = np.array([critical_lr_from_spectrum(lam, float(b), models[int(j)], multiplicity=multiplicity)
-                         for b, j in keys])[np.ravel(inverse)]
+    momenta, which = np.unique(be, return_inverse=True)
+    keys, inverse = np.unique(np.ravel(which) * len(models) + k, return_inverse=True)     # one key per (β, b)
+    if keys.size <= _FEW_MOMENTA:
+        crit = np.array([critical_lr_from_spectrum(lam, float(momenta[key // len(models)]), models[key % len(models)],
+                                                   multiplicity=multiplicity) for key in keys.tolist()])
+        crit = crit[np.ravel(inverse)]
         code = np.where(al >= crit, 3, 0)
     else:
         trip, inverse = np.unique(np.stack([al, be, k.astype(np.float64)], axis=1), axis=0, return_inverse=True)
