@@ -66,10 +66,13 @@ def _within_4_standard_errors(theory, sim):
     assert np.all(np.abs(a.z[a.trusted]) <= 4.0), a.reason
 
 
-def test_online_sgd_with_a_batch_schedule_agrees_with_the_prediction_at_every_checkpoint():
+@pytest.mark.parametrize("backend, draw, seeds", [("numba", "samples", 1000), ("numba", "gradient", 1000),
+                                                  ("numpy", "samples", 400)])
+def test_online_sgd_with_a_batch_schedule_agrees_with_the_prediction_at_every_checkpoint(backend, draw, seeds):
     p = sgdlab.Problem.power_law(dim=40, nu=1.5, kappa=1.0, noise_variance=0.05)
     s = sgdlab.SGD(lr=0.2, momentum=0.5, batch=BATCHES)
-    _within_4_standard_errors(sgdlab.predict(p, s, 200), sgdlab.simulate(p, s, 200, seeds=1000, seed=1))
+    _within_4_standard_errors(sgdlab.predict(p, s, 200),
+                              sgdlab.simulate(p, s, 200, seeds=seeds, seed=1, backend=backend, draw=draw))
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-"""Learning-rate and momentum schedules: a hyperparameter as a function of the step.
+"""Learning-rate, momentum and batch-size schedules: a hyperparameter as a function of the step.
 
 A schedule is a small frozen object with one method that matters, ``values(steps) -> array``:
 the value used by the update *from* step t to step t + 1, for every t of an integer array at
 once (pure, vectorised, no state).  :class:`sgdlab.SGD` takes a schedule wherever it takes a
-number for ``lr`` or ``momentum``::
+number for ``lr``, ``momentum`` or ``batch``::
 
     sched = sgdlab.schedules.warmup_cosine(peak=0.5, warmup=200, total=5000, final=0.0)
     c = sgdlab.predict(p, sgdlab.SGD(lr=sched, momentum=0.9, batch=32), steps=5000)
@@ -25,8 +25,9 @@ Families (t = 0, 1, ... is the step):
 Schedules are JSON: ``s.to_dict()`` -> ``{"schedule": "warmup_cosine", "peak": 0.5, ...}`` and
 :func:`from_dict` rebuilds it (a callable cannot be rebuilt; its description says so).  The values a
 role allows are checked when they are drawn (:func:`role_values`): finite, lr >= 0 (0 = no update, as a
-cosine ending at 0), momentum in (-1, 1); bad input is one :class:`~sgdlab.InputError` line naming
-the parameter.
+cosine ending at 0), momentum in (-1, 1), batch an integer >= 1; bad input is one
+:class:`~sgdlab.InputError` line naming the parameter.  :func:`batch_from_spec` reads a batch schedule
+from its command-line form (``--batch-schedule piecewise:2000=32,6000=128``).
 """
 
 from __future__ import annotations

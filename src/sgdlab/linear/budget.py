@@ -3,6 +3,10 @@
 With the learning rate scaled linearly, α_b = b·α₁, small steps (α_b λ_max/(1-β) ≪ 1),
 b ≪ N and after the momentum warm-up, the loss as a function of samples n = t·b does not
 depend on b [D, V].  It fails near the stability edge and at large b.
+
+Samples are counted per step: with a batch schedule b_t the samples processed by step t are
+n_t = Σ_{s<t} b_s (:func:`samples_processed`), and a budget of n samples buys the largest T with
+Σ_{t<T} b_t <= n (:func:`steps_for_samples`; ⌊n/b⌋ at a constant b, the horizon of ``advise(unit="samples")``).
 """
 
 from __future__ import annotations

@@ -143,6 +143,7 @@ def noise_model(problem: Problem, sgd: SGD, model="gaussian", tau="fit") -> _noi
     """
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    sgd.require_constant("noise_model (one (c_c, c_d) pair; per step: sgdlab.linear.noise.per_step_noise)", ("batch",))
     return resolve_noise(problem, model, sgd.batch, sgd.sampling, tau=tau)
 
 
