@@ -25,6 +25,11 @@ and h·r <= ε, where r is the relative change of S per step over the previous b
 checkpoint is a block boundary.  The error is
 O(ε²) relative per block while S is smooth in t.
 
+The state of the blocks is the state of the direct recursion, (A_k, C_k, D_k) per mode and S, so the
+blocks resume from any step (:func:`blocks_resume`): the scheduled recursion hands them its state at
+the start of a long constant stretch of a schedule and takes it back at the stretch's end
+(:mod:`sgdlab.linear._schedule_recursion`), the time since the stretch began taking the place of t.
+
 Accuracy of ``predict(method="auto")`` (:func:`auto_recursion`).  A fixed ε does not
 bound the *global* error: the loss obeys the renewal equation L = F + K * L, so a
 local error δ in S is fed back through the resolvent (1 - K)^{-1}, whose mass is
@@ -202,7 +207,7 @@ def blocks_resume(lam, A, C, D, S, sigma2, alpha, beta, c_c, c_d, record, i, out
     h <= ε (t - t0)): after a jump of the hyperparameters the loss changes on the scale of the time since
     the jump, as it does on the scale of t after the start.  Blocks end on checkpoints and on ``t_stop``;
     ``tiny`` is the level (1e-250 L_0) below which the loss is no longer resolved.  From t0 = 0 this is
-    :func:`recursion_blocks`, operation for operation.
+    :func:`recursion_blocks` (the same operations in the same order).
 
     Returns:
         ``(t, S, i, first_above, done, blocks taken)``; ``done`` when the last checkpoint was recorded or

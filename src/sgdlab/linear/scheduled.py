@@ -1,7 +1,8 @@
-"""Prediction and stability along a schedule: lr and momentum as functions of the step.
+"""Prediction and stability along a schedule: lr, momentum and batch as functions of the step.
 
-:func:`sgdlab.predict` comes here when ``sgd.lr`` or ``sgd.momentum`` is a
-:class:`~sgdlab.schedules.Schedule`.  The loss follows the time-varying recursion of
+:func:`sgdlab.predict` comes here when ``sgd.lr``, ``sgd.momentum`` or ``sgd.batch`` is a
+:class:`~sgdlab.schedules.Schedule` (a batch schedule enters through the noise pair of b_t,
+:class:`~sgdlab.linear.noise.NoiseSchedule`).  The loss follows the time-varying recursion of
 :mod:`sgdlab.linear._schedule_recursion` (every step exact, ``method="recursion"``); with
 ``method="auto"`` long horizons run its long constant stretches by the geometric blocks, handed the state
 exactly at each jump and certified to AUTO_RTOL = 1e-4 against the direct recursion
@@ -9,8 +10,9 @@ exactly at each jump and certified to AUTO_RTOL = 1e-4 against the direct recurs
 constant engine instead (bit for bit the float hyperparameters).
 
 Stability along the schedule: at each step the instantaneous conditions of
-:func:`~sgdlab.linear.stability.stability_conditions` are evaluated at (α_t, β_t) (vectorised over the
-distinct pairs: (i) α_tλ_max < 2(1+β_t), (ii) D_k > 0, (iii) U(α_t, β_t) < 1).  The steps where they
+:func:`~sgdlab.linear.stability.stability_conditions` are evaluated at (α_t, β_t, b_t) (once per
+constant stretch, vectorised over the distinct values: (i) α_tλ_max < 2(1+β_t), (ii) D_k > 0,
+(iii) U(α_t, β_t, b_t) < 1).  The steps where they
 fail are reported as stretches, with the largest lr of the stretch and the critical lr at its
 momentum; whether the loss *recovers* afterwards is read from the predicted curve (the final loss
 below the loss where the first unstable stretch began).  Status: ``converges`` when the schedule
