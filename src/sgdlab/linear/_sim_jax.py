@@ -2,9 +2,10 @@
 
 All seeds advance together (each step draws the samples of every seed at once; a ``lax.scan``
 over the checkpoints, a ``lax.fori_loop`` over the steps between two of them; a schedule's α_t, β_t
-and b_t are read by the step index carried along, a batch schedule masking the draws of its largest batch).  The kernel is compiled once per
-(sampling, seeds, largest batch, shapes, dtype) and called on blocks of :data:`BLOCK` checkpoints (padded
-with empty intervals), so a run costs one compilation and progress is reported between blocks.
+and b_t are read by the step index carried along, a batch schedule masking the draws of its largest
+batch).  The kernel is compiled once per (sampling, seeds, largest batch, shapes, dtype) and called on
+blocks of :data:`BLOCK` checkpoints (padded with empty intervals), so a run costs one compilation and
+progress is reported between blocks.
 Runs in float32 unless JAX's x64 mode is enabled (``JAX_ENABLE_X64=1``): Monte-Carlo noise, not
 rounding, limits a simulation; the dtype is reported in the curve's metadata.  A seed reproduces
 a run bit for bit on the same device and JAX version (:data:`PRNG`).
