@@ -97,13 +97,14 @@ class SGD:
     Attributes:
         lr: learning rate α > 0, or a :class:`sgdlab.schedules.Schedule` α_t (>= 0 at every step).
         momentum: heavy-ball β in (-1, 1), negative values allowed, or a schedule β_t.
-        batch: batch size b >= 1 (gradients are batch means).
+        batch: batch size b >= 1 (gradients are batch means), or a schedule b_t of integers >= 1
+            (``sgdlab.schedules.piecewise([2000, 6000], [8, 32, 128])``, ``step_decay(8, 2000, 2.0)``, ...).
         sampling: one of ``SAMPLING_MODES``.
     """
 
     lr: float | Schedule
     momentum: float | Schedule = 0.0
-    batch: int = 1
+    batch: int | Schedule = 1
     sampling: str = "online"
 
     def __post_init__(self):
@@ -115,14 +116,22 @@ class SGD:
             _role_values(self.momentum, 1, "momentum")
         else:
             object.__setattr__(self, "momentum", check_momentum(self.momentum))
-        object.__setattr__(self, "batch", check_int(self.batch, "batch", 1))
+        if _is_schedule(self.batch):
+            _role_values(self.batch, 1, "batch")
+        else:
+            object.__setattr__(self, "batch", check_int(self.batch, "batch", 1))
         if self.sampling not in SAMPLING_MODES:
             raise InputError(f"sampling must be one of {', '.join(SAMPLING_MODES)}; got {self.sampling!r}")
 
     @property
     def has_schedule(self) -> bool:
-        """True when lr or momentum is a schedule (a function of the step)."""
-        return _is_schedule(self.lr) or _is_schedule(self.momentum)
+        """True when lr, momentum or batch is a schedule (a function of the step)."""
+        return _is_schedule(self.lr) or _is_schedule(self.momentum) or _is_schedule(self.batch)
+
+    @property
+    def has_batch_schedule(self) -> bool:
+        """True when the batch size is a schedule b_t."""
+        return _is_schedule(self.batch)
 
     def per_step(self, steps: int):
         """(α_t, β_t) for the updates t = 0..steps-1, float64 arrays checked for their roles."""
@@ -130,18 +139,27 @@ class SGD:
         check_memory(16.0 * check_int(steps, "steps", 1), f"a schedule over steps={steps}", "shorten the horizon")
         return _role_values(self.lr, steps, "lr"), _role_values(self.momentum, steps, "momentum")
 
-    def require_constant(self, where: str) -> "SGD":
-        """``self`` when lr and momentum are numbers; else one InputError line saying ``where`` takes no schedule."""
-        if self.has_schedule:
-            name = "lr" if _is_schedule(self.lr) else "momentum"
-            raise InputError(f"{name} is a schedule ({getattr(self, name).describe()}): {where} takes a constant "
-                             f"{name}; schedules run in sgdlab.predict, sgdlab.predict_exact and sgdlab.simulate")
+    def batch_per_step(self, steps: int):
+        """b_t for the updates t = 0..steps-1 as int64 (length 1 for a number), checked for its role."""
+        import numpy as np
+        if not self.has_batch_schedule:
+            return np.array([self.batch], dtype=np.int64)
+        from ._validate import check_memory
+        check_memory(8.0 * check_int(steps, "steps", 1), f"a batch schedule over steps={steps}", "shorten the horizon")
+        return _role_values(self.batch, steps, "batch").astype(np.int64)
+
+    def require_constant(self, where: str, roles: tuple = ("lr", "momentum", "batch")) -> "SGD":
+        """``self`` when ``roles`` are numbers; else one InputError line saying ``where`` takes no schedule."""
+        for name in roles:
+            if _is_schedule(getattr(self, name)):
+                raise InputError(f"{name} is a schedule ({getattr(self, name).describe()}): {where} takes a constant "
+                                 f"{name}; schedules run in sgdlab.predict, sgdlab.predict_exact and sgdlab.simulate")
         return self
 
     @property
     def effective_lr(self) -> float:
         """α' = α/(1-β), the learning rate of the equivalent gradient flow."""
-        self.require_constant("effective_lr")
+        self.require_constant("effective_lr", ("lr", "momentum"))
         return self.lr / (1.0 - self.momentum)
 
     def replace(self, **changes) -> "SGD":
@@ -151,7 +169,7 @@ class SGD:
     def to_dict(self) -> dict:
         """JSON: numbers as they are, a schedule as its dict (:meth:`from_dict` is the inverse)."""
         from .schedules import describe
-        return {"lr": describe(self.lr), "momentum": describe(self.momentum), "batch": self.batch,
+        return {"lr": describe(self.lr), "momentum": describe(self.momentum), "batch": describe(self.batch),
                 "sampling": self.sampling}
 
     @classmethod
@@ -167,7 +185,9 @@ class SGD:
         from .schedules import from_dict
         if not isinstance(d, dict) or "lr" not in d:
             raise InputError(f"an SGD is described by a dict with an 'lr' key, got {d!r}")
-        return cls(from_dict(d["lr"]), from_dict(d.get("momentum", 0.0)), d.get("batch", 1), d.get("sampling", "online"))
+        batch = d.get("batch", 1)
+        return cls(from_dict(d["lr"]), from_dict(d.get("momentum", 0.0)), from_dict(batch) if isinstance(batch, dict)
+                   else batch, d.get("sampling", "online"))
 
     @classmethod
     def from_torch(cls, lr: float, momentum: float = 0.0, dampening: float = 0.0, batch: int = 1,
@@ -197,5 +217,5 @@ class SGD:
 
     def to_ema(self) -> tuple[float, float]:
         """(η', β) of the EMA parametrisation with the same iterates (:func:`vform_to_ema`)."""
-        self.require_constant("to_ema")
+        self.require_constant("to_ema", ("lr", "momentum"))
         return vform_to_ema(self.lr, self.momentum)

@@ -1,9 +1,9 @@
-"""Learning-rate and momentum schedules: a hyperparameter as a function of the step.
+"""Learning-rate, momentum and batch-size schedules: a hyperparameter as a function of the step.
 
 A schedule is a small frozen object with one method that matters, ``values(steps) -> array``:
 the value used by the update *from* step t to step t + 1, for every t of an integer array at
 once (pure, vectorised, no state).  :class:`sgdlab.SGD` takes a schedule wherever it takes a
-number for ``lr`` or ``momentum``::
+number for ``lr``, ``momentum`` or ``batch``::
 
     sched = sgdlab.schedules.warmup_cosine(peak=0.5, warmup=200, total=5000, final=0.0)
     c = sgdlab.predict(p, sgdlab.SGD(lr=sched, momentum=0.9, batch=32), steps=5000)
@@ -25,8 +25,9 @@ Families (t = 0, 1, ... is the step):
 Schedules are JSON: ``s.to_dict()`` -> ``{"schedule": "warmup_cosine", "peak": 0.5, ...}`` and
 :func:`from_dict` rebuilds it (a callable cannot be rebuilt; its description says so).  The values a
 role allows are checked when they are drawn (:func:`role_values`): finite, lr >= 0 (0 = no update, as a
-cosine ending at 0), momentum in (-1, 1); bad input is one :class:`~sgdlab.InputError` line naming
-the parameter.
+cosine ending at 0), momentum in (-1, 1), batch an integer >= 1; bad input is one
+:class:`~sgdlab.InputError` line naming the parameter.  :func:`batch_from_spec` reads a batch schedule
+from its command-line form (``--batch-schedule piecewise:2000=32,6000=128``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from ._validate import InputError, _real, check_int
 __all__ = ["Schedule", "Constant", "LinearWarmup", "Cosine", "WarmupCosine", "StepDecay", "Polynomial",
            "InverseTime", "Piecewise", "FromArray", "FromCallable", "constant", "linear_warmup", "cosine",
            "warmup_cosine", "step_decay", "polynomial", "inverse_time", "piecewise", "from_array", "from_callable",
-           "from_dict", "from_name", "role_values", "FAMILIES", "NAMES"]
+           "from_dict", "from_name", "batch_from_spec", "role_values", "FAMILIES", "NAMES", "BATCH_FORMS"]
 
 
 def _steps(steps) -> np.ndarray:
@@ -603,22 +604,86 @@ def from_name(name: str, peak: float, steps: int, *, warmup: int = 0, final: flo
     return inverse_time(peak, decay_steps if decay_steps is not None else max(steps // 10, 1), factor, power)
 
 
+#: forms of a batch schedule on the command line (``--batch-schedule``)
+BATCH_FORMS = ("piecewise:STEP=BATCH,...", "step:every=STEPS,factor=F")
+
+
+def batch_from_spec(spec: str, initial: int, name: str = "batch_schedule") -> Schedule:
+    """A batch-size schedule from its command-line form, starting from the batch ``initial``.
+
+    * ``piecewise:2000=32,6000=128``: b_t = ``initial`` before step 2000, 32 from step 2000, 128 from 6000
+      (a pair ``0=8`` sets the first value itself);
+    * ``step:every=2000,factor=2``: b_t = initial · factor^⌊t/every⌋ (:func:`step_decay`; a factor that
+      makes a value fractional is refused when the values are drawn).
+
+    Args:
+        spec: the text.  initial: the batch before the first listed step (``--batch``).
+        name: the parameter named in error messages.
+
+    Returns:
+        A :class:`Piecewise` or :class:`StepDecay` whose values are the batch sizes.
+
+    Raises:
+        InputError: an unknown form, a malformed pair, steps not increasing, a batch that is not an integer >= 1.
+
+    Example:
+        >>> batch_from_spec("piecewise:2000=32,6000=128", 8).values([0, 1999, 2000, 6000]).tolist()
+        [8.0, 8.0, 32.0, 128.0]
+        >>> batch_from_spec("step:every=100,factor=2", 4).values([0, 100, 250]).tolist()
+        [4.0, 8.0, 16.0]
+    """
+    kind, _, body = str(spec).partition(":")
+    forms = " or ".join(BATCH_FORMS)
+    if kind not in ("piecewise", "step"):
+        raise InputError(f"{name} must be {forms}; got {spec!r}")
+    pairs = []
+    for item in filter(None, (x.strip() for x in body.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise InputError(f"{name}: {item!r} is not KEY=VALUE (forms: {forms})")
+        pairs.append((key.strip(), value.strip()))
+    if not pairs:
+        raise InputError(f"{name} must be {forms}; got {spec!r}")
+    try:
+        if kind == "step":
+            opts = dict(pairs)
+            if set(opts) != {"every", "factor"}:
+                raise InputError(f"{name}: step takes every=STEPS,factor=F; got {body!r}")
+            return step_decay(float(check_int(initial, "batch", 1)), check_int(float(opts["every"]), f"{name} every", 1),
+                              float(opts["factor"]))
+        steps = [check_int(float(k), f"{name} step", 0) for k, _ in pairs]
+        values = [float(check_int(float(v), f"{name} batch", 1)) for _, v in pairs]
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{name}: {body!r} holds a value that is not a number (forms: {forms})") from None
+    if any(b <= a for a, b in zip(steps, steps[1:])):
+        raise InputError(f"{name}: the steps must be strictly increasing, got {steps}")
+    if steps[0] == 0:
+        return piecewise(steps[1:], values) if len(steps) > 1 else constant(values[0])
+    return piecewise(steps, [float(check_int(initial, "batch", 1))] + values)
+
+
 #: the allowed values of each role: (test, words)
 _ROLES = {"lr": (lambda v: v >= 0.0, "must be >= 0 at every step (0 = no update)"),
-          "momentum": (lambda v: (v > -1.0) & (v < 1.0), "must lie in (-1, 1) at every step (heavy-ball beta)")}
+          "momentum": (lambda v: (v > -1.0) & (v < 1.0), "must lie in (-1, 1) at every step (heavy-ball beta)"),
+          "batch": (lambda v: (v >= 1.0) & (v == np.floor(v)) & (v < 2.0**62),
+                    "must be an integer >= 1 at every step (samples per step)")}
 
 
 def role_values(value, steps: int, role: str) -> np.ndarray:
-    """The per-step values α_0..α_{T-1} (or β_t) of a float or a schedule, checked for its role.
+    """The per-step values α_0..α_{T-1} (or β_t, b_t) of a number or a schedule, checked for its role.
 
     Args:
-        value: a number or a :class:`Schedule`.  steps: T, the number of updates.  role: ``"lr"`` or ``"momentum"``.
+        value: a number or a :class:`Schedule`.  steps: T, the number of updates.
+        role: ``"lr"``, ``"momentum"`` or ``"batch"`` (integers >= 1, still as float64 here).
 
     Returns:
         float64 array of shape (T,).
 
     Raises:
-        InputError: a non-finite value, a negative lr or a momentum outside (-1, 1), naming the first bad step.
+        InputError: a non-finite value, a negative lr, a momentum outside (-1, 1) or a batch that is not an
+            integer >= 1, naming the first bad step.
 
     Example:
         >>> role_values(cosine(0.5, 4), 4, "lr").round(4).tolist()

@@ -72,6 +72,9 @@ DECAY_STEPS = typer.Option(None, "--decay-steps", help="schedule: end of the cos
                            "--steps); step: steps per stretch (default steps/3); inverse-time: its time scale")
 DECAY_FACTOR = typer.Option(0.1, "--decay-factor", help="schedule: step: factor per stretch; inverse-time: rate")
 POWER = typer.Option(1.0, "--power", help="schedule: exponent of polynomial / inverse-time decay")
+BATCH_SCHEDULE = typer.Option(None, "--batch-schedule", help="batch-size schedule (--batch is its first value): "
+                              "piecewise:STEP=BATCH,... (e.g. piecewise:2000=32,6000=128) or "
+                              "step:every=STEPS,factor=F (batch x F every STEPS steps)")
 
 #: largest --dim / --steps / --seeds accepted (beyond: memory or int64 overflow, not a run)
 MAX_INT = 10**9
@@ -163,11 +166,25 @@ def _with_schedule(sgd: SGD, steps: int, schedule: str, warmup: int, final: floa
                                    decay_steps=decay_steps, factor=factor, power=power))
 
 
-def _hyper_text(sgd: SGD) -> str:
+def _with_batch_schedule(sgd: SGD, steps: int, spec: Optional[str]) -> SGD:
+    """``sgd`` with its batch replaced by the --batch-schedule starting at --batch, its values checked over the horizon."""
+    if spec is None:
+        return sgd
+    from ..schedules import batch_from_spec
+    sgd = sgd.replace(batch=batch_from_spec(spec, sgd.batch, "--batch-schedule"))
+    b = sgd.batch_per_step(steps)
+    if int(b.max()) > MAX_INT:
+        raise InputError(f"--batch-schedule reaches batch {int(b.max())} (at most {MAX_INT})")
+    return sgd
+
+
+def _show(v) -> str:
     from ..schedules import Schedule
-    def show(v):
-        return v.describe() if isinstance(v, Schedule) else f"{v:g}"
-    return f"lr={show(sgd.lr)} momentum={show(sgd.momentum)}"
+    return v.describe() if isinstance(v, Schedule) else f"{v:g}"
+
+
+def _hyper_text(sgd: SGD) -> str:
+    return f"lr={_show(sgd.lr)} momentum={_show(sgd.momentum)}"
 
 
 def _config(problem, sgd, steps, **extra) -> dict:
@@ -206,7 +223,7 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
                                        "reference"),
             schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
             decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
-            out: Optional[Path] = OUT, json: bool = JSON):
+            batch_schedule: Optional[str] = BATCH_SCHEDULE, out: Optional[Path] = OUT, json: bool = JSON):
     """Predict the expected loss curve (no SGD is run) and say whether it converges and why."""
     started = time.perf_counter()
     from .. import linear
@@ -220,10 +237,11 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
-    sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
+    sgd = _with_batch_schedule(_with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power),
+                               steps, batch_schedule)
     curve = linear.predict(problem, sgd, steps, model=model, tau=tau, method=method)
     summary = _summary(curve)
-    console.print(f"[bold]{problem.name}[/]  {_hyper_text(sgd)} batch={sgd.batch}")
+    console.print(f"[bold]{problem.name}[/]  {_hyper_text(sgd)} batch={_show(sgd.batch)}")
     console.print(("[green]" if curve.ok else "[red]") + curve.reason)
     table("predicted loss", ["step", "loss"], _curve_rows(curve))
     emit("predict", started, out=out, json=json, config=_config(problem, sgd, steps, model=model), results=summary,
@@ -241,7 +259,7 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
              labels: Optional[str] = LABELS, kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN,
              width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK, schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
              decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
-             out: Optional[Path] = OUT, json: bool = JSON):
+             batch_schedule: Optional[str] = BATCH_SCHEDULE, out: Optional[Path] = OUT, json: bool = JSON):
     """Run real mini-batch SGD with momentum over many seeds; report the mean loss and its error."""
     started = time.perf_counter()
     from .. import linear
@@ -250,7 +268,8 @@ def simulate(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim
     out = prepare_out(out)
     problem, sgd, _ = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                              data, features, n_samples, data_dir, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
-    sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
+    sgd = _with_batch_schedule(_with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power),
+                               steps, batch_schedule)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         curve = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
     summary = _summary(curve)
@@ -304,6 +323,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
             schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
             decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
+            batch_schedule: Optional[str] = BATCH_SCHEDULE,
             out: Path = typer.Option(Path("sgdlab-out"), "--out", "-o", help="output folder"),
             json: bool = JSON):
     """Theory and real SGD side by side: figure, curves (JSON/CSV) and an error table."""
@@ -319,7 +339,8 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
     out = prepare_out(out)
     problem, sgd, model = _setup(spectrum, nu, kappa, dim, noise_variance, target, lr, momentum, batch, sampling,
                                  data, features, n_samples, data_dir, model, own=_own(labels, kernel, label_column, width, spectrum_method, rank))
-    sgd = _with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power)
+    sgd = _with_batch_schedule(_with_schedule(sgd, steps, schedule, warmup, final, decay_steps, decay_factor, power),
+                               steps, batch_schedule)
     theory = linear.predict(problem, sgd, steps, model=model, tau=tau)
     with progress_bar(f"SGD x {seeds} seeds", enabled=not json) as cb:
         sim = linear.simulate(problem, sgd, steps, seeds=seeds, seed=seed, backend=backend, progress=cb)
@@ -337,7 +358,7 @@ def compare(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
                "theory": _summary(theory), "simulation": _summary(sim),
                **{k: err[k] for k in ("max_abs_z", "max_abs_rel", "median_abs_rel", "verdict_reason",
                                       "z_threshold", "checkpoints")}}
-    title = f"{problem.name}: {_hyper_text(sgd)}, batch={sgd.batch}"
+    title = f"{problem.name}: {_hyper_text(sgd)}, batch={_show(sgd.batch)}"
     emit("compare", started, out=out, json=json, results=results,
          config=_config(problem, sgd, steps, seeds=seeds, seed=seed, model=model, tau=theory.meta.get("tau"),
                         backend=sim.meta["backend"]),

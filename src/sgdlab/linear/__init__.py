@@ -14,13 +14,13 @@ functions listed in ``__all__``, in the order the engine reads:
 * :mod:`~sgdlab.linear.generating` generating functions, power-law phases, critical-curve asymptotes
 * :mod:`~sgdlab.linear.tuning`     the best momentum (possibly negative) and (lr, momentum)
 * :mod:`~sgdlab.linear.advise`     advice at a budget: (lr, momentum, batch), flags, critical batch size
-* :mod:`~sgdlab.linear.budget`     budget independence across batch sizes
+* :mod:`~sgdlab.linear.budget`     budget independence across batch sizes; samples processed Σ_t b_t
 * :mod:`~sgdlab.linear.simulate`   the simulation twin: real SGD over many seeds (``_sim_*``, ``_rng`` internal)
 * :mod:`~sgdlab.linear.data_sgd`   its twin for a matrix-free problem: SGD on the data in the original coordinates
 """
 
 from .advise import Advice, CriticalBatch, advise, critical_batch, gradient_noise_scale
-from .budget import budget_curves, budget_deviation
+from .budget import budget_curves, budget_deviation, samples_processed, steps_for_samples
 from .exact import exact_critical_lr, exact_spectral_radius
 from .gradients import PredictionGradient, predict_gradient
 from .generating import Phase, critical_curve_asymptotes, loss_gf, phase, signal_gf
@@ -38,5 +38,6 @@ __all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "as_noise", "default_n
            "StabilityReport", "exact_critical_lr", "exact_spectral_radius", "phase", "Phase", "loss_gf", "signal_gf",
            "critical_curve_asymptotes", "optimal_momentum", "optimal_lr_momentum", "negative_momentum_helps",
            "MomentumAdvice", "asymptotic_momentum_sign", "loss_surface", "budget_curves", "budget_deviation",
+           "samples_processed", "steps_for_samples",
            "advise", "Advice", "critical_batch", "CriticalBatch", "gradient_noise_scale", "predict_gradient",
            "PredictionGradient"]

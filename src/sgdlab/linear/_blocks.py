@@ -25,6 +25,11 @@ and h·r <= ε, where r is the relative change of S per step over the previous b
 checkpoint is a block boundary.  The error is
 O(ε²) relative per block while S is smooth in t.
 
+The state of the blocks is the state of the direct recursion, (A_k, C_k, D_k) per mode and S, so the
+blocks resume from any step (:func:`blocks_resume`): the scheduled recursion hands them its state at
+the start of a long constant stretch of a schedule and takes it back at the stretch's end
+(:mod:`sgdlab.linear._schedule_recursion`), the time since the stretch began taking the place of t.
+
 Accuracy of ``predict(method="auto")`` (:func:`auto_recursion`).  A fixed ε does not
 bound the *global* error: the loss obeys the renewal equation L = F + K * L, so a
 local error δ in S is fed back through the resolvent (1 - K)^{-1}, whose mass is
@@ -56,7 +61,8 @@ import numpy as np
 from .._validate import check_memory
 from ._recursion import _checkpoint, _step_all, _step_all_m
 
-__all__ = ["doubling_tables", "recursion_blocks", "auto_recursion", "AUTO_RTOL", "AUTO_EXACT_WORK"]
+__all__ = ["doubling_tables", "recursion_blocks", "blocks_resume", "auto_recursion", "certified_blocks", "loss_floor",
+           "AUTO_RTOL", "AUTO_EXACT_WORK"]
 
 #: relative accuracy (every checkpoint) that ``auto_recursion`` keeps against the exact recursion
 AUTO_RTOL = 1e-4
@@ -174,39 +180,63 @@ def recursion_blocks(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, gua
 @numba.njit(cache=True)
 def _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guard,
                     T, P, G, t_exact, eps, mult=None):
-    """:func:`recursion_blocks`, also returning the number of blocks taken (its cost)."""
+    """:func:`recursion_blocks`, also returning the number of blocks taken (its cost): :func:`blocks_resume`
+    from step 0 to the horizon."""
+    n = lam.size
+    A = A0.copy()
+    C = np.zeros(n)
+    D = np.zeros(n)
+    out = np.empty(record.size)
+    S = sigma2
+    for k in range(n):
+        S += lam[k] * A[k]
+    Tend = record[record.size - 1]
+    _, _, i, first_above, _, nblocks = blocks_resume(lam, A, C, D, S, sigma2, alpha, beta, c_c, c_d, record, 0, out,
+                                                     -1, blowup, guard, P, G, 0, Tend, t_exact, eps, 1e-250 * S,
+                                                     mult)
+    return out, i, first_above, nblocks
+
+
+@numba.njit(cache=True)
+def blocks_resume(lam, A, C, D, S, sigma2, alpha, beta, c_c, c_d, record, i, out, first_above, blowup, guard,
+                  P, G, t0, t_stop, t_exact, eps, tiny, mult=None):
+    """The geometric time stepping from a mid-run state: step t0 with moments (A, C, D) (updated in place)
+    and S = Σ λ_k A_k + σ², at constant (α, β, c_c, c_d), to at most step ``t_stop``.
+
+    The time since t0 plays the part of t (exact steps while t - t0 < ``t_exact``, then blocks
+    h <= ε (t - t0)): after a jump of the hyperparameters the loss changes on the scale of the time since
+    the jump, as it does on the scale of t after the start.  Blocks end on checkpoints and on ``t_stop``;
+    ``tiny`` is the level (1e-250 L_0) below which the loss is no longer resolved.  From t0 = 0 this is
+    :func:`recursion_blocks` (the same operations in the same order).
+
+    Returns:
+        ``(t, S, i, first_above, done, blocks taken)``; ``done`` when the last checkpoint was recorded or
+        the loss passed ``guard``.
+    """
     n = lam.size
     a = alpha * lam
     q = alpha * alpha * c_c * lam
     if mult is not None:
         q = q * mult
-    A = A0.copy()
-    C = np.zeros(n)
-    D = np.zeros(n)
     s = np.zeros((n, 3))
     Y = np.zeros((n, 3))
-    out = np.empty(record.size)
-    first_above = -1
-    i = 0
     Tend = record[record.size - 1]
-    S = sigma2
-    for k in range(n):
-        S += lam[k] * A[k]
     alpha2cc = alpha * alpha * c_c
     alpha2cd = alpha * alpha * c_d
     levels = P.shape[0]
-    t = 0
+    t = t0
     in_blocks = False
     S_prev = S
     hp = 1.0
     rate = 0.0          # relative change of S per step over the last block
     nblocks = 0
-    tiny = 1e-250 * S   # below this the loss is reported but no longer resolved
+    done = False
     while True:
         i, first_above, stop = _checkpoint(0.5 * S, t, Tend, record, i, out, first_above, blowup, guard)
-        if stop:
+        if stop or t == t_stop:
+            done = stop
             break
-        if t < t_exact:
+        if t - t0 < t_exact:
             S_prev = S
             hp = 1.0
             if mult is None:
@@ -222,13 +252,13 @@ def _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
                 s[k, 1] = C[k]
                 s[k, 2] = D[k]
             in_blocks = True
-        # natural block: largest power of two <= eps * t, capped by the next checkpoint
-        # and by the local relative rate of change of S (exponential decay)
+        # natural block: largest power of two <= eps * (t - t0), capped by the next checkpoint (and the
+        # stretch end) and by the local relative rate of change of S (exponential decay)
         j = 0
-        while (j + 1 < levels and 2.0 ** (j + 1) <= eps * t
+        while (j + 1 < levels and 2.0 ** (j + 1) <= eps * (t - t0)
                and (2.0 ** (j + 1) * rate <= eps or S < tiny)):
             j += 1
-        room = record[i] - t
+        room = min(record[i], t_stop) - t
         while 2 ** j > room:
             j -= 1
         S_old = S
@@ -238,7 +268,12 @@ def _blocks_counted(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, guar
         rate = abs(S - S_old) / (max(min(S, S_old), tiny) * hp)
         t += 2**j
         nblocks += 1
-    return out, i, first_above, nblocks
+    if in_blocks:
+        for k in range(n):
+            A[k] = s[k, 0]
+            C[k] = s[k, 1]
+            D[k] = s[k, 2]
+    return t, S, i, first_above, done, nblocks
 
 
 def _levels(eps: float, steps: int) -> int:
@@ -277,7 +312,7 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
     from ._modes import transition
     from ._recursion import recursion_paced
 
-    lam, alpha, beta, c_d, record = args[0], args[3], args[4], args[6], args[7]
+    lam, alpha, beta, c_d = args[0], args[3], args[4], args[6]
     n = lam.size
     exact_cost = float(n) * float(steps)
     if exact_cost <= exact_work or steps <= t_exact:
@@ -285,18 +320,45 @@ def auto_recursion(args, steps: int, eps: float = 1.0 / 32, t_exact: int = 1024,
     T = transition(alpha * lam, beta, c_d)
     if not np.all(np.isfinite(T)):
         return "recursion", recursion_paced(*args, mult)
-    floor = 1e-250 * max(float(args[2]) + float(np.dot(lam, args[1])), 1e-300)
+
+    def cost(e, nblocks):
+        return n * (t_exact + _BLOCK_COST * nblocks + _LEVEL_COST * _levels(e, steps))
+
+    return certified_blocks(lambda e: _run_blocks(args, T, steps, e, t_exact, mult),
+                            lambda: recursion_paced(*args, mult), cost, exact_cost,
+                            loss_floor(args[0], args[1], args[2]), eps, rtol)
+
+
+def loss_floor(lam, A0, sigma2) -> float:
+    """1e-250 L_0 (in units of S = 2L): below it the blocks report the loss but do not resolve it."""
+    return 1e-250 * max(float(sigma2) + float(np.dot(lam, A0)), 1e-300)
+
+
+def certified_blocks(run_blocks, run_exact, cost, exact_cost: float, floor: float, eps: float, rtol: float):
+    """The a-posteriori control of the module docstring, for any block run: blocks certified to ``rtol``, or exact.
+
+    Args:
+        run_blocks: ε -> ``(loss, n_recorded, first_above, blocks taken)`` (the loss array is clipped at 0 in place).
+        run_exact: () -> ``(loss, n_recorded, first_above)``, the exact recursion.
+        cost: (ε, blocks) -> the work of a block run at ε, in mode-steps of the exact recursion.
+        exact_cost: the work of the exact recursion.  floor: :func:`loss_floor`.
+        eps: the first ε.  rtol: relative accuracy required at every checkpoint.
+
+    Returns:
+        ``("blocks", (loss, n_recorded, first_above))`` for the finer of two runs at ε and ε/r whose
+        difference certifies err <= diff/(r - 1) <= ``rtol``; ``("recursion", run_exact())`` when a
+        certified pair would cost more than the exact recursion.
+    """
     spent = 0.0
     prev = None                  # (loss, n_recorded, first_above, eps, blocks taken) of the last sane run
     next_eps = eps
     while True:
         ratio = 1.0 if prev is None else prev[3] / next_eps
-        guess = n * (t_exact + _LEVEL_COST * _levels(next_eps, steps)
-                     + (0.0 if prev is None else _BLOCK_COST * prev[4] * ratio))   # blocks ∝ 1/ε
+        guess = cost(next_eps, 0.0 if prev is None else prev[4] * ratio)     # blocks ∝ 1/ε
         if spent + guess > exact_cost:
-            return "recursion", recursion_paced(*args, mult)
-        out, nrec, first, nblocks = _run_blocks(args, T, steps, next_eps, t_exact, mult)
-        spent += n * (t_exact + _BLOCK_COST * nblocks + _LEVEL_COST * _levels(next_eps, steps))
+            return "recursion", run_exact()
+        out, nrec, first, nblocks = run_blocks(next_eps)
+        spent += cost(next_eps, nblocks)
         loss = out[:nrec]
         # below 1e-250 L_0 the blocks report but do not resolve the loss: rounding there may
         # leave it a hair below zero, which is clipped; a clearly negative loss is refused

@@ -2,9 +2,10 @@
 
 All seeds advance together (each step draws the samples of every seed at once; a ``lax.scan``
 over the checkpoints, a ``lax.fori_loop`` over the steps between two of them; a schedule's α_t, β_t
-are read by the step index carried along).  The kernel is compiled once per
-(sampling, seeds, batch, shapes, dtype) and called on blocks of :data:`BLOCK` checkpoints (padded
-with empty intervals), so a run costs one compilation and progress is reported between blocks.
+and b_t are read by the step index carried along, a batch schedule masking the draws of its largest
+batch).  The kernel is compiled once per (sampling, seeds, largest batch, shapes, dtype) and called on
+blocks of :data:`BLOCK` checkpoints (padded with empty intervals), so a run costs one compilation and
+progress is reported between blocks.
 Runs in float32 unless JAX's x64 mode is enabled (``JAX_ENABLE_X64=1``): Monte-Carlo noise, not
 rounding, limits a simulation; the dtype is reported in the curve's metadata.  A seed reproduces
 a run bit for bit on the same device and JAX version (:data:`PRNG`).
@@ -26,13 +27,18 @@ PRNG = "threefry2x32"
 
 
 @functools.cache
-def _kernel(online: bool, sampling: str, seeds: int, b: int):
-    """The jitted run over one block of checkpoint intervals: (carry, gaps) -> (carry, loss (len(gaps), seeds))."""
+def _kernel(online: bool, sampling: str, seeds: int, b: int, varying: bool = False):
+    """The jitted run over one block of checkpoint intervals: (carry, gaps) -> (carry, loss (len(gaps), seeds)).
+
+    ``varying``: a batch schedule b_t <= b: every step draws b samples (the shapes stay static) and the first
+    b_t of them make the batch (i.i.d. draws, or the top b_t of N uniforms: b_t distinct indices, uniformly).
+    """
     jax, jnp = import_jax("backend='numba'")
     from jax import lax
 
-    def kernel(carry, gaps, lam, wstar, Z, y, s2, alphas, betas):
+    def kernel(carry, gaps, lam, wstar, Z, y, s2, alphas, betas, batches):
         last = alphas.shape[0] - 1             # constant hyperparameters: arrays of length 1
+        last_b = batches.shape[0] - 1
         sq = jnp.sqrt(lam)
         sigma = jnp.sqrt(s2)
         d, N = lam.shape[0], Z.shape[0]
@@ -51,7 +57,12 @@ def _kernel(online: bool, sampling: str, seeds: int, b: int):
                     idx = lax.top_k(jax.random.uniform(k1, (seeds, N)), b)[1]
                 X = Z[idx]
                 r = jnp.einsum("sbd,sd->sb", X, w) - y[idx]
-            g = jnp.einsum("sbd,sb->sd", X, r) / b
+            if varying:
+                bt = batches[jnp.minimum(t, last_b)]
+                r = jnp.where(jnp.arange(b)[None, :] < bt, r, 0.0)
+                g = jnp.einsum("sbd,sb->sd", X, r) / bt.astype(lam.dtype)
+            else:
+                g = jnp.einsum("sbd,sb->sd", X, r) / b
             k = jnp.minimum(t, last)                # α_t, β_t of a schedule (the step index rides along)
             v = betas[k] * v - alphas[k] * g
             return w + v, v, key, t + 1
@@ -78,8 +89,9 @@ def run_jax(problem, sgd, rec, seeds, seed, guard, progress):
     lam, wstar = f(problem.eigenvalues), f(problem.target)
     Z, y = (f(problem.features), f(problem.labels)) if not online else (jnp.zeros((1, 1), dtype), jnp.zeros(1, dtype))
     alphas, betas = sgd.per_step(max(int(rec[-1]), 1)) if sgd.has_schedule else ([sgd.lr], [sgd.momentum])
-    scalars = (f(problem.noise_variance), f(alphas), f(betas))
-    kernel = _kernel(online, sgd.sampling, int(seeds), int(sgd.batch))
+    batches = sgd.batch_per_step(max(int(rec[-1]), 1))
+    scalars = (f(problem.noise_variance), f(alphas), f(betas), jnp.asarray(batches, jnp.int32))
+    kernel = _kernel(online, sgd.sampling, int(seeds), int(batches.max()), bool(batches.size > 1))
     w0 = jnp.tile(-wstar if online else jnp.zeros_like(wstar), (seeds, 1))
     carry = (w0, jnp.zeros_like(w0), jax.random.key(seed, impl=PRNG), jnp.asarray(0, jnp.int32))
     gaps = np.diff(np.asarray(rec, dtype=np.int64), prepend=0)

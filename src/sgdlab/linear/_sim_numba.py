@@ -5,9 +5,9 @@ reproducible bit for bit whatever the thread count.  The kernels advance all
 seeds from step ``t0`` through the checkpoints ``record[i0:i1]`` and write the
 per-seed loss there; the caller loops over segments to show progress.
 
-Update (v-form, = torch.optim.SGD):  v ← β_t v - α_t g,  w ← w + v,  g the batch-mean gradient.
-``alpha`` and ``beta`` are per-step arrays: length 1 for a constant, else indexed by the step t
-(a schedule, :mod:`sgdlab.schedules`).
+Update (v-form, = torch.optim.SGD):  v ← β_t v - α_t g,  w ← w + v,  g the mean gradient of a batch of b_t.
+``alpha``, ``beta`` and ``batch`` are per-step arrays: length 1 for a constant, else indexed by the step t
+(a schedule, :mod:`sgdlab.schedules`); ``batch`` is int64.
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def online_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive
         for i in range(i0, i1):
             while t < record[i]:
                 if alive[s]:
+                    b = _at(batch, t)
                     g[:] = 0.0
-                    for _ in range(batch):
+                    for _ in range(b):
                         r = 0.0
                         for k in range(d):
                             x[k] = sqrt_lam[k] * next_normal(st[s], sp[s])
@@ -73,7 +74,7 @@ def online_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, sp, alive
                             g[k] += r * x[k]
                     al, be = _at(alpha, t), _at(beta, t)
                     for k in range(d):
-                        vs[k] = be * vs[k] - al * g[k] / batch
+                        vs[k] = be * vs[k] - al * g[k] / b
                         es[k] += vs[k]
                 t += 1
             out[s, i] = _record(lam, es, sigma2, alive, s, guard)
@@ -114,7 +115,8 @@ def online_gradient_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, 
                             fh[k] /= nf
                     sxr = 0.0
                     rr = 0.0
-                    for _ in range(batch):
+                    b = _at(batch, t)
+                    for _ in range(b):
                         xi = next_normal(st[s], sp[s])
                         r = nf * xi - sigma * next_normal(st[s], sp[s])
                         sxr += xi * r
@@ -125,9 +127,9 @@ def online_gradient_segment(sqrt_lam, lam, sigma, alpha, beta, batch, e, v, st, 
                     for k in range(d):
                         z = next_normal(st[s], sp[s])
                         zf += z * fh[k]
-                        vs[k] = be * vs[k] - al * sqrt_lam[k] * nr * z / batch
+                        vs[k] = be * vs[k] - al * sqrt_lam[k] * nr * z / b
                     for k in range(d):
-                        vs[k] -= al * sqrt_lam[k] * fh[k] * (sxr - nr * zf) / batch
+                        vs[k] -= al * sqrt_lam[k] * fh[k] * (sxr - nr * zf) / b
                         es[k] += vs[k]
                 t += 1
             out[s, i] = _record(lam, es, sigma2, alive, s, guard)
@@ -179,9 +181,10 @@ def dataset_segment(Z, y, lam, wstar, sigma2, alpha, beta, batch, mode, w, v, pe
         for i in range(i0, i1):
             while t < record[i]:
                 if alive[s]:
-                    start = _draw_batch(mode, perm[s], pos[s], st[s], N, batch)
+                    b = _at(batch, t)
+                    start = _draw_batch(mode, perm[s], pos[s], st[s], N, b)
                     g[:] = 0.0
-                    for j in range(batch):
+                    for j in range(b):
                         row = perm[s, start + j]
                         r = -y[row]
                         for k in range(d):
@@ -190,7 +193,7 @@ def dataset_segment(Z, y, lam, wstar, sigma2, alpha, beta, batch, mode, w, v, pe
                             g[k] += r * Z[row, k]
                     al, be = _at(alpha, t), _at(beta, t)
                     for k in range(d):
-                        vs[k] = be * vs[k] - al * g[k] / batch
+                        vs[k] = be * vs[k] - al * g[k] / b
                         ws[k] += vs[k]
                 t += 1
             for k in range(d):
@@ -217,18 +220,19 @@ def dataset_dual_segment(K, weight, alpha, beta, batch, mode, offset, r, q, perm
     for s in numba.prange(n_seeds):
         rs = r[s]
         qs = q[s]
-        c = np.empty(batch)
+        c = np.empty(batch.max())
         t = t0
         for i in range(i0, i1):
             while t < record[i]:
                 if alive[s]:
-                    start = _draw_batch(mode, perm[s], pos[s], st[s], N, batch)
+                    b = _at(batch, t)
+                    start = _draw_batch(mode, perm[s], pos[s], st[s], N, b)
                     al, be = _at(alpha, t), _at(beta, t)
-                    for j in range(batch):
-                        c[j] = -al * rs[perm[s, start + j]] / batch
+                    for j in range(b):
+                        c[j] = -al * rs[perm[s, start + j]] / b
                     for k in range(N):
                         qs[k] *= be
-                    for j in range(batch):
+                    for j in range(b):
                         row = perm[s, start + j]
                         cj = c[j]
                         for k in range(N):
@@ -241,8 +245,9 @@ def dataset_dual_segment(K, weight, alpha, beta, batch, mode, offset, r, q, perm
 
 
 @numba.njit(parallel=True, cache=True)
-def dataset_rows(mode, batch, perm, pos, st, alive, steps, out):
-    """The rows :func:`dataset_segment` would read in its next ``steps`` steps: out[s, t, :] for seed s.
+def dataset_rows(mode, batch, t0, perm, pos, st, alive, steps, out):
+    """The rows :func:`dataset_segment` would read in its next ``steps`` steps from step ``t0``: out[s, t, :b_t]
+    for seed s (``batch`` per step, as in the segments).
 
     The same draws from the same streams (:func:`_draw_batch`, seeds that are not ``alive`` draw
     nothing), so a run that reads its batches from here picks the rows the eigenbasis twin picks.
@@ -251,6 +256,7 @@ def dataset_rows(mode, batch, perm, pos, st, alive, steps, out):
     for s in numba.prange(n_seeds):
         if alive[s]:
             for t in range(steps):
-                start = _draw_batch(mode, perm[s], pos[s], st[s], N, batch)
-                for j in range(batch):
+                b = _at(batch, t0 + t)
+                start = _draw_batch(mode, perm[s], pos[s], st[s], N, b)
+                for j in range(b):
                     out[s, t, j] = perm[s, start + j]

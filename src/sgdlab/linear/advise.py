@@ -258,7 +258,9 @@ def _default_sampling(problem, noise, model, tau, sampling) -> str:
 
 
 def _horizon(budget: int, unit: str, batch: int) -> int:
-    return budget if unit == "steps" else budget // batch
+    """T for a budget: the steps themselves, or the largest T whose Σ_{t<T} b_t samples fit (budget // b)."""
+    from .budget import steps_for_samples
+    return budget if unit == "steps" else steps_for_samples(budget, batch)
 
 
 def _floor_excess(problem, noise, lr, beta) -> float:

@@ -3,6 +3,10 @@
 With the learning rate scaled linearly, α_b = b·α₁, small steps (α_b λ_max/(1-β) ≪ 1),
 b ≪ N and after the momentum warm-up, the loss as a function of samples n = t·b does not
 depend on b [D, V].  It fails near the stability edge and at large b.
+
+Samples are counted per step: with a batch schedule b_t the samples processed by step t are
+n_t = Σ_{s<t} b_s (:func:`samples_processed`), and a budget of n samples buys the largest T with
+Σ_{t<T} b_t <= n (:func:`steps_for_samples`; ⌊n/b⌋ at a constant b, the horizon of ``advise(unit="samples")``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,61 @@ from ..hyper import SGD
 from ..problem import Problem
 from .predict import predict
 
-__all__ = ["budget_curves", "budget_deviation"]
+__all__ = ["budget_curves", "budget_deviation", "samples_processed", "steps_for_samples"]
+
+
+def samples_processed(batches, steps) -> np.ndarray:
+    """n_t = Σ_{s<t} b_s, the samples processed by step t, for a per-step batch array (length 1: a constant b, n_t = t b).
+
+    Args:
+        batches: (T,) or (1,) integers b_t >= 1 (:meth:`sgdlab.SGD.batch_per_step`).
+        steps: integer steps t (0 <= t <= T for a per-step array).
+
+    Returns:
+        int64 array n_t of the shape of ``steps``.
+
+    Raises:
+        IndexError: a step beyond the per-step array.
+
+    Example:
+        >>> samples_processed(np.array([8, 8, 32, 32]), [0, 1, 2, 3, 4]).tolist()
+        [0, 8, 16, 48, 80]
+        >>> samples_processed(np.array([4]), [0, 10]).tolist()
+        [0, 40]
+    """
+    b = np.asarray(batches, dtype=np.int64)
+    t = np.asarray(steps, dtype=np.int64)
+    if b.size == 1:
+        return t * b[0]
+    return np.r_[0, np.cumsum(b)][t]
+
+
+def steps_for_samples(budget: int, batches) -> int:
+    """The horizon of a budget in samples: the largest T with Σ_{t<T} b_t <= budget (⌊budget/b⌋ for a constant b).
+
+    Args:
+        budget: samples, an integer >= 1.  batches: a batch size b, or per-step b_t (an array long enough to
+            spend the budget; the last value is held after it ends).
+
+    Returns:
+        T as an int (0 when even the first batch exceeds the budget).
+
+    Raises:
+        InputError: budget not an integer >= 1.
+
+    Example:
+        >>> steps_for_samples(100, 8), steps_for_samples(100, np.array([8, 8, 32, 32, 32]))
+        (12, 4)
+        >>> steps_for_samples(1000, np.array([8, 64]))          # 8, then 64 held: 8 + 15 x 64 = 968
+        16
+    """
+    budget = check_int(budget, "budget", 1)
+    b = np.atleast_1d(np.asarray(batches, dtype=np.int64))
+    n = np.cumsum(b)
+    T = int(np.searchsorted(n, budget, side="right"))
+    if T < b.size:
+        return T
+    return b.size + int((budget - int(n[-1])) // int(b[-1]))
 
 
 def budget_curves(problem: Problem, lr1: float, batches=(1, 4, 16), samples: int = 8000, *, momentum: float = 0.0,

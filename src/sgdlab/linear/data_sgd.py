@@ -3,9 +3,9 @@
 The finite-data twin of :mod:`sgdlab.linear.simulate` runs in H's eigenbasis (features Z = X V);
 a matrix-free problem (``spectrum="lanczos"``) has no eigenbasis, so this runs the same algorithm
 on its data X (N x d) itself.  From W = 0 (d x C, one column per output), per step t the batch B_t
-of b rows and
+of b_t rows (a constant b, or a batch schedule) and
 
-.. math::  R_B = X_B W - Y_B,\\qquad G = X_Bᵀ R_B / b,\\qquad V ← β_t V - α_t G,\\qquad W ← W + V
+.. math::  R_B = X_B W - Y_B,\\qquad G = X_Bᵀ R_B / b_t,\\qquad V ← β_t V - α_t G,\\qquad W ← W + V
 
 (v-form heavy ball, = torch.optim.SGD), with the training loss of the house convention
 
@@ -77,7 +77,7 @@ def training_loss(X: np.ndarray, Y: np.ndarray, W: np.ndarray, rows: int = LOSS_
 
 
 def data_seed_losses(data: DataSet, sgd: SGD, rec: np.ndarray, seeds: int, seed: int, guard: float,
-                     alphas: np.ndarray, betas: np.ndarray, progress=None) -> np.ndarray:
+                     alphas: np.ndarray, betas: np.ndarray, progress=None, batches: np.ndarray | None = None) -> np.ndarray:
     """Per-seed training losses of real SGD on ``data`` at the steps ``rec`` (module docstring).
 
     Seed i draws from stream i of ``SeedSequence(seed)``, as the eigenbasis twin does; a seed whose
@@ -85,10 +85,11 @@ def data_seed_losses(data: DataSet, sgd: SGD, rec: np.ndarray, seeds: int, seed:
 
     Args:
         data: the :class:`~sgdlab.problem.DataSet` (X (N, d), Y (N,) or (N, C)).
-        sgd: batch b and sampling (``"replacement"``, ``"without"`` or ``"shuffle"``).
+        sgd: the sampling (``"replacement"``, ``"without"`` or ``"shuffle"``) and, unless ``batches`` is given, b.
         rec: (m,) sorted checkpoints starting at 0.  seeds: runs.  seed: master seed.
         guard: overflow level of a seed's loss.  alphas, betas: per-step α_t, β_t (length 1: constant).
         progress: optional ``progress(steps_done, steps_total)``.
+        batches: per-step b_t, int64 (length 1: constant; None: ``sgd.batch``).
 
     Returns:
         (seeds, m) float64 losses.
@@ -111,7 +112,9 @@ def data_seed_losses(data: DataSet, sgd: SGD, rec: np.ndarray, seeds: int, seed:
     X = data.X
     Y = data.Y[:, None] if data.Y.ndim == 1 else data.Y
     N, d = X.shape
-    C, b = Y.shape[1], int(sgd.batch)
+    C = Y.shape[1]
+    batches = np.array([sgd.batch], dtype=np.int64) if batches is None else np.asarray(batches, dtype=np.int64)
+    b = int(batches.max())
     check_memory(8.0 * seeds * (2 * d * C + 2 * b * d + N + DRAW_STEPS * b) + 8.0 * LOSS_ROWS * seeds * C * 2,
                  f"simulate(seeds={seeds}) on {N} x {d} data with {C} output(s)", "lower seeds")
     st, _ = make_states(seed, seeds)
@@ -130,9 +133,10 @@ def data_seed_losses(data: DataSet, sgd: SGD, rec: np.ndarray, seeds: int, seed:
             n = int(min(stop - t, DRAW_STEPS, pace.size))
             with pace.timing(n):
                 rows = np.zeros((seeds, n, b), dtype=np.int64)
-                dataset_rows(mode, b, perm, pos, st, alive, n, rows)
+                dataset_rows(mode, batches, t, perm, pos, st, alive, n, rows)
                 for k in range(n):
-                    _step(X, Y, W, V, rows[:, k], float(alphas[min(t + k, alphas.size - 1)]),
+                    bk = int(batches[min(t + k, batches.size - 1)])
+                    _step(X, Y, W, V, rows[:, k, :bk], float(alphas[min(t + k, alphas.size - 1)]),
                           float(betas[min(t + k, betas.size - 1)]), alive)
             t += n
             if progress is not None:

@@ -276,13 +276,21 @@ def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sam
     Same contract as the other kernels.  Cost ≈ 2 N d² flops + O(d²) memory traffic per step,
     against 4N d² flops and ~30 passes over d x d arrays of the plain eigenbasis formulation
     (:func:`_exact_recursion_reference`, same numbers to rounding).  ``alpha`` and ``beta`` are
-    numbers or per-step arrays α_t, β_t (a schedule; length >= the last recorded step).
+    numbers or per-step arrays α_t, β_t (a schedule; length >= the last recorded step), and so is
+    ``batch`` (b_t: γ is then γ_{b_t} at each step).
     """
     Z, w = problem.features, problem.target
     rho = problem.labels - Z @ w
-    gamma = batch_factor(batch, Z.shape[0], sampling)
+    gamma = batch_factors(batch, Z.shape[0], sampling)
     return exact_moments(Z, problem.eigenvalues, w, rho, gamma, alpha, beta, problem.noise_variance,
                          record, blowup, guard)
+
+
+def batch_factors(batch, n_samples: int, sampling: str) -> np.ndarray:
+    """γ_{b_t} per step for a batch b or per-step batches b_t (:func:`~sgdlab.linear.noise.batch_factor`, once per
+    distinct b)."""
+    distinct, index = np.unique(np.atleast_1d(np.asarray(batch, dtype=np.int64)), return_inverse=True)
+    return np.array([batch_factor(int(b), n_samples, sampling) for b in distinct])[np.ravel(index)]
 
 
 def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,

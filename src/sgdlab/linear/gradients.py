@@ -102,7 +102,7 @@ def predict_gradient(problem: Problem, sgd: SGD, steps: int, *, noise=None, mode
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
     if sgd.has_schedule:
-        raise InputError("sgd: predict_gradient takes a constant lr and momentum, not a schedule")
+        raise InputError("sgd: predict_gradient takes a constant lr, momentum and batch, not a schedule")
     given = noise if noise is not None else model
     if isinstance(given, str) and given == "exact":
         raise InputError("noise='exact' has no gradient here: predict_gradient differentiates the (c_c, c_d) recursion")

@@ -44,7 +44,8 @@ import numpy as np
 
 from .._validate import InputError, check_int, check_tau
 
-__all__ = ["NoiseModel", "Gaussian", "SE", "Homogenised", "NoiseSpec", "as_noise", "default_noise",
+__all__ = ["NoiseModel", "NoiseSchedule", "per_step_noise", "Gaussian", "SE", "Homogenised", "NoiseSpec", "as_noise",
+           "default_noise",
            "gaussian", "batch_factor", "spectrally_expressible", "fit_tau", "resolve_tau", "SHORTHANDS"]
 
 #: the sampling modes a noise model understands; ``shuffle`` (epochs) is read as ``without``
@@ -107,6 +108,77 @@ def gaussian(batch: int) -> NoiseModel:
     """
     b = check_int(batch, "batch", 1)
     return NoiseModel(1.0 / b, 1.0 / b, "gaussian", exact=True)
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseSchedule:
+    """The noise coefficients of a batch-size schedule: step t injects with (c_c,t, c_d,t) of its batch b_t.
+
+    Every model's pair depends on the step only through b_t (γ_{b_t} or 1/b_t, docs/theory/generating-functions.md §0),
+    so the pairs are resolved once per distinct batch: step t uses ``models[index[t]]``, the pair at
+    ``batches[index[t]]``.  ``coupling`` and ``self_noise`` are the per-step arrays the scheduled recursion reads.
+
+    Attributes:
+        batches: the distinct batch sizes, increasing.  models: their :class:`NoiseModel` pairs.
+        index: (T,) int64, the entry of ``batches`` used by the update from step t.
+    """
+
+    batches: tuple
+    models: tuple
+    index: np.ndarray
+
+    @property
+    def coupling(self) -> np.ndarray:
+        """c_c,t per step."""
+        return np.array([m.coupling for m in self.models])[self.index]
+
+    @property
+    def self_noise(self) -> np.ndarray:
+        """c_d,t per step."""
+        return np.array([m.self_noise for m in self.models])[self.index]
+
+    @property
+    def exact(self) -> bool:
+        return all(m.exact for m in self.models)
+
+    def at(self, step: int) -> NoiseModel:
+        """The pair used by the update from ``step``."""
+        return self.models[int(self.index[step])]
+
+    def loudest(self) -> NoiseModel:
+        """The pair with the largest coefficient (the smallest batch's): the one that bounds the injected noise."""
+        return max(self.models, key=lambda m: max(abs(m.coupling), abs(m.self_noise)))
+
+    def describe(self) -> dict:
+        return {"model": self.models[0].name, "c_c": [m.coupling for m in self.models],
+                "c_d": [m.self_noise for m in self.models], "batches": list(self.batches), "exact": self.exact}
+
+
+def per_step_noise(spec, problem, batches: np.ndarray, sampling: str):
+    """The (c_c, c_d) of ``spec`` along the per-step batches b_t: a :class:`NoiseModel` when b_t never changes,
+    else a :class:`NoiseSchedule` (one resolution per distinct batch).
+
+    Args:
+        spec: a noise model (anything with ``coefficients``).  problem: the problem (N, τ̂).
+        batches: (T,) or (1,) int64 b_t.  sampling: the sampling mode.
+
+    Returns:
+        A :class:`NoiseModel` or a :class:`NoiseSchedule`.
+
+    Raises:
+        InputError: what ``spec.coefficients`` raises for a batch (e.g. b_t > N without replacement).
+
+    Example:
+        >>> import numpy as np
+        >>> ns = per_step_noise(Gaussian(), None, np.array([2, 2, 8]), "online")
+        >>> ns.coupling.tolist(), ns.at(2).self_noise
+        ([0.5, 0.5, 0.125], 0.125)
+    """
+    distinct, index = np.unique(np.asarray(batches, dtype=np.int64), return_inverse=True)
+    models = tuple(spec.coefficients(problem, int(b), sampling) for b in distinct)
+    if len(models) == 1:
+        return models[0]
+    return NoiseSchedule(tuple(int(b) for b in distinct), models, np.ravel(index).astype(np.int64))
 
 
 def batch_factor(batch: int, n_samples: int | None, sampling: str) -> float:

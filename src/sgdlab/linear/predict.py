@@ -143,6 +143,7 @@ def noise_model(problem: Problem, sgd: SGD, model="gaussian", tau="fit") -> _noi
     """
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=...)")
+    sgd.require_constant("noise_model (one (c_c, c_d) pair; per step: sgdlab.linear.noise.per_step_noise)", ("batch",))
     return resolve_noise(problem, model, sgd.batch, sgd.sampling, tau=tau)
 
 
@@ -218,12 +219,13 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
                              backend=backend, dtype=dtype)
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     spec, _ = _spec(problem, noise, model, tau, sgd.sampling)
-    nm = spec.coefficients(problem, sgd.batch, sgd.sampling)
     if sgd.has_schedule and backend == "jax":
-        raise InputError("backend='jax' predicts at constant lr and momentum; use backend='numpy' for a schedule")
-    if sgd.has_schedule:            # lr / momentum as functions of the step: sgdlab.linear.scheduled
-        return _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure,
+        raise InputError("backend='jax' predicts at constant lr, momentum and batch; use backend='numpy' for a "
+                         "schedule")
+    if sgd.has_schedule:            # lr / momentum / batch as functions of the step: sgdlab.linear.scheduled
+        return _predict_schedule(problem, sgd, steps, spec, rec, blowup, method, raise_on_failure,
                                  dict(noise=noise, model=model, tau=tau))
+    nm = spec.coefficients(problem, sgd.batch, sgd.sampling)
     lam = problem.eigenvalues
     A0 = np.ascontiguousarray(problem.initial_moments)
     s2 = problem.noise_variance
@@ -278,22 +280,30 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     return finish(Curve(rec[:nrec], loss[:nrec], None, status, first_step, report.reason, meta), raise_on_failure)
 
 
-def _predict_schedule(problem, sgd, steps, spec, nm, rec, blowup, method, raise_on_failure, options) -> Curve:
-    """A schedule constant over the horizon runs the constant engine; any other the scheduled recursion."""
+def _predict_schedule(problem, sgd, steps, spec, rec, blowup, method, raise_on_failure, options) -> Curve:
+    """A schedule constant over the horizon runs the constant engine; any other the scheduled recursion, with the
+    noise pair (c_c,t, c_d,t) of the batch b_t at each step (:func:`~sgdlab.linear.noise.per_step_noise`)."""
     from .scheduled import predict_scheduled
     alphas, betas = sgd.per_step(steps)
-    if alphas[0] > 0 and np.all(alphas == alphas[0]) and np.all(betas == betas[0]):
-        curve = predict(problem, sgd.replace(lr=float(alphas[0]), momentum=float(betas[0])), steps, record=rec,
-                        blowup=blowup, method=method, raise_on_failure=raise_on_failure, **options)
+    batches = sgd.batch_per_step(steps)
+    if alphas[0] > 0 and np.all(alphas == alphas[0]) and np.all(betas == betas[0]) and np.all(batches == batches[0]):
+        curve = predict(problem, sgd.replace(lr=float(alphas[0]), momentum=float(betas[0]), batch=int(batches[0])),
+                        steps, record=rec, blowup=blowup, method=method, raise_on_failure=raise_on_failure, **options)
         curve.meta["sgd"] = sgd.to_dict()
         return curve
+    nm = _noise.per_step_noise(spec, problem, batches, sgd.sampling)
     L0 = problem.initial_loss
     meta = {"kind": "theory", **nm.describe(), "sgd": sgd.to_dict(), "problem": problem.summary(),
             "steps_requested": steps}
     if isinstance(spec, _noise.SE):
-        meta["tau"] = -nm.self_noise / nm.coupling if nm.coupling else resolve_tau(problem, spec.tau)
-    return predict_scheduled(problem, alphas, betas, nm, rec, blowup * L0, GUARD * L0, method, meta,
-                             raise_on_failure)
+        first = nm if isinstance(nm, _noise.NoiseModel) else nm.models[0]
+        meta["tau"] = -first.self_noise / first.coupling if first.coupling else resolve_tau(problem, spec.tau)
+    curve = predict_scheduled(problem, alphas, betas, nm, rec, blowup * L0, GUARD * L0, method, meta,
+                              raise_on_failure)
+    if sgd.has_batch_schedule:                  # samples processed by each checkpoint, Σ_{s<t} b_s
+        from .budget import samples_processed
+        curve.meta["samples"] = samples_processed(batches, curve.steps).tolist()
+    return curve
 
 
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
@@ -307,8 +317,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
 
     Args:
         problem: a problem with data (:meth:`Problem.from_features` or :meth:`Problem.from_kernel`).
-        sgd: learning rate, momentum (numbers or schedules: the recursion takes α_t, β_t per step), batch,
-            sampling.  steps: horizon.
+        sgd: learning rate, momentum, batch (numbers or schedules: the recursion takes α_t, β_t and γ_{b_t} per
+            step), sampling.  steps: horizon.
         record: steps to record.  blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
         backend: ``"numpy"`` (numba and BLAS) or ``"jax"`` (one JAX call, for a GPU; ``docs/gpu.md``).
@@ -344,10 +354,11 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     sampling = "replacement" if sgd.sampling in ("online", "replacement") else "without"
     L0 = problem.initial_loss
     alpha, beta = sgd.per_step(int(rec[-1]) or 1) if sgd.has_schedule else (sgd.lr, sgd.momentum)
+    batch = sgd.batch_per_step(int(rec[-1]) or 1) if sgd.has_batch_schedule else sgd.batch
     if backend == "jax" and sgd.has_schedule:
-        raise InputError("backend='jax' runs the exact model at constant lr and momentum; use backend='numpy' "
-                         "for a schedule")
-    loss, nrec, first = run(problem, alpha, beta, sgd.batch, sampling, rec, blowup * L0, GUARD * L0)
+        raise InputError("backend='jax' runs the exact model at constant lr, momentum and batch; use "
+                         "backend='numpy' for a schedule")
+    loss, nrec, first = run(problem, alpha, beta, batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
     good = np.isfinite(loss)
     nrec = int(np.argmin(good)) if not good.all() else int(nrec)

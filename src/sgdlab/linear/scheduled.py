@@ -1,13 +1,18 @@
-"""Prediction and stability along a schedule: lr and momentum as functions of the step.
+"""Prediction and stability along a schedule: lr, momentum and batch as functions of the step.
 
-:func:`sgdlab.predict` comes here when ``sgd.lr`` or ``sgd.momentum`` is a
-:class:`~sgdlab.schedules.Schedule`.  The loss follows the time-varying recursion of
-:mod:`sgdlab.linear._schedule_recursion` (every step exact, no approximation); a schedule that is
-constant over the horizon runs the constant engine instead (bit for bit the float hyperparameters).
+:func:`sgdlab.predict` comes here when ``sgd.lr``, ``sgd.momentum`` or ``sgd.batch`` is a
+:class:`~sgdlab.schedules.Schedule` (a batch schedule enters through the noise pair of b_t,
+:class:`~sgdlab.linear.noise.NoiseSchedule`).  The loss follows the time-varying recursion of
+:mod:`sgdlab.linear._schedule_recursion` (every step exact, ``method="recursion"``); with
+``method="auto"`` long horizons run its long constant stretches by the geometric blocks, handed the state
+exactly at each jump and certified to AUTO_RTOL = 1e-4 against the direct recursion
+(``meta["method"]`` ``scheduled-blocks``).  A schedule that is constant over the horizon runs the
+constant engine instead (bit for bit the float hyperparameters).
 
 Stability along the schedule: at each step the instantaneous conditions of
-:func:`~sgdlab.linear.stability.stability_conditions` are evaluated at (α_t, β_t) (vectorised over the
-distinct pairs: (i) α_tλ_max < 2(1+β_t), (ii) D_k > 0, (iii) U(α_t, β_t) < 1).  The steps where they
+:func:`~sgdlab.linear.stability.stability_conditions` are evaluated at (α_t, β_t, b_t) (once per
+constant stretch, vectorised over the distinct values: (i) α_tλ_max < 2(1+β_t), (ii) D_k > 0,
+(iii) U(α_t, β_t, b_t) < 1).  The steps where they
 fail are reported as stretches, with the largest lr of the stretch and the critical lr at its
 momentum; whether the loss *recovers* afterwards is read from the predicted curve (the final loss
 below the loss where the first unstable stretch began).  Status: ``converges`` when the schedule
@@ -23,8 +28,8 @@ import numpy as np
 from .._validate import InputError
 from ..curve import CONVERGES, DIVERGES, Curve
 from ..result import finish
-from .noise import NoiseModel
-from ._schedule_recursion import recursion_scheduled
+from .noise import NoiseModel, NoiseSchedule
+from ._schedule_recursion import auto_scheduled, constant_stretches, recursion_scheduled
 from .stability import check_float_range, critical_lr_from_spectrum, stability_conditions
 
 __all__ = ["predict_scheduled", "schedule_stability", "ScheduleStability", "unstable_stretches"]
@@ -32,7 +37,7 @@ __all__ = ["predict_scheduled", "schedule_stability", "ScheduleStability", "unst
 
 @numba.njit(parallel=True, cache=True)
 def _pair_conditions(lam, mult, alphas, betas, c_c, c_d):
-    """Per (α, β) pair: 0 stable, 1 deterministic (i), 2 self-noise (ii), 3 noise mass U >= 1 (iii); mode k weighs m_k in U."""
+    """Per (α, β, c_c, c_d): 0 stable, 1 deterministic (i), 2 self-noise (ii), 3 noise mass U >= 1 (iii); mode k weighs m_k in U."""
     m = alphas.size
     code = np.zeros(m, dtype=np.int64)
     lmax = lam.max()
@@ -42,7 +47,7 @@ def _pair_conditions(lam, mult, alphas, betas, c_c, c_d):
             code[j] = 1
             continue
         c0 = 2.0 * (1.0 - b * b)
-        c1 = (1.0 - b) + c_d * (1.0 + b)
+        c1 = (1.0 - b) + c_d[j] * (1.0 + b)
         acc = 0.0
         for k in range(lam.size):
             a = al * lam[k]
@@ -51,7 +56,7 @@ def _pair_conditions(lam, mult, alphas, betas, c_c, c_d):
                 code[j] = 2
                 break
             acc += mult[k] * a / den
-        if code[j] == 0 and c_c * (1.0 + b) * acc >= 1.0:
+        if code[j] == 0 and c_c[j] * (1.0 + b) * acc >= 1.0:
             code[j] = 3
     return code
 
@@ -99,39 +104,61 @@ class ScheduleStability:
     def words(self, limit: int = 3) -> str:
         """"steps 120-340 (lr up to 0.52 above critical 0.41: noise mass U >= 1)", for at most ``limit`` stretches."""
         parts = [f"steps {s['first']}-{s['last']} (lr up to {s['max_lr']:.4g} above critical {s['critical_lr']:.4g}"
-                 f" at momentum {s['momentum']:.3g}: {s['condition']})" for s in self.stretches[:limit]]
+                 f" at momentum {s['momentum']:.3g}" + (f", batch {s['batch']}" if "batch" in s else "")
+                 + f": {s['condition']})" for s in self.stretches[:limit]]
         more = len(self.stretches) - limit
         return ", ".join(parts) + (f" and {more} more stretches" if more > 0 else "")
 
 
-#: up to this many distinct momenta the test is lr < α*(β) (one root per momentum); beyond, per (α, β) pair
+#: up to this many distinct (momentum, batch) pairs the test is lr < α*(β, b) (one root per pair); beyond, per
+#: (α, β, b) triple
 _FEW_MOMENTA = 64
 
 
-def _step_codes(lam, alphas, betas, noise: NoiseModel, multiplicity=None) -> np.ndarray:
-    """Per step 0 (stable) or a failing condition's code; U increases with α, so stable iff α_t < α*(β_t) (docs/theory/generating-functions.md §4.3)."""
-    momenta, inverse = np.unique(betas, return_inverse=True)
-    if momenta.size <= _FEW_MOMENTA:
-        crit = np.array([critical_lr_from_spectrum(lam, float(b), noise, multiplicity=multiplicity)
-                         for b in momenta])[np.ravel(inverse)]
-        return np.where(alphas >= crit, 3, 0)
-    pairs, inverse = np.unique(np.stack([alphas, betas], axis=1), axis=0, return_inverse=True)
-    mult = np.ones(lam.size) if multiplicity is None else np.ascontiguousarray(multiplicity, dtype=np.float64)
-    return _pair_conditions(lam, mult, np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1]),
-                            noise.coupling, noise.self_noise)[np.ravel(inverse)]
+def _noise_at(noise, steps: int) -> tuple[tuple, np.ndarray]:
+    """(the distinct noise pairs, the per-step index into them) of a NoiseModel or a NoiseSchedule."""
+    if isinstance(noise, NoiseSchedule):
+        return noise.models, noise.index[:steps]
+    return (noise,), np.zeros(1, dtype=np.int64)
 
 
-def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise: NoiseModel,
-                       multiplicity=None) -> ScheduleStability:
+def _step_codes(lam, alphas, betas, noise, multiplicity=None) -> np.ndarray:
+    """Per step 0 (stable) or a failing condition's code; U increases with α, so stable iff α_t < α*(β_t, b_t)
+    (docs/theory/generating-functions.md §4.3).  Evaluated once per constant stretch of (α_t, β_t, b_t)."""
+    T = alphas.size
+    models, idx = _noise_at(noise, T)
+    starts, ends = constant_stretches(alphas, betas, idx, np.zeros(1), T)
+    al, be, k = alphas[starts], betas[starts], (idx[starts] if idx.size > 1 else np.zeros(starts.size, np.int64))
+    momenta, which = np.unique(be, return_inverse=True)
+    keys, inverse = np.unique(np.ravel(which) * len(models) + k, return_inverse=True)     # one key per (β, b)
+    if keys.size <= _FEW_MOMENTA:
+        crit = np.array([critical_lr_from_spectrum(lam, float(momenta[key // len(models)]), models[key % len(models)],
+                                                   multiplicity=multiplicity) for key in keys.tolist()])
+        crit = crit[np.ravel(inverse)]
+        code = np.where(al >= crit, 3, 0)
+    else:
+        trip, inverse = np.unique(np.stack([al, be, k.astype(np.float64)], axis=1), axis=0, return_inverse=True)
+        mult = np.ones(lam.size) if multiplicity is None else np.ascontiguousarray(multiplicity, dtype=np.float64)
+        cc = np.array([m.coupling for m in models])[trip[:, 2].astype(np.int64)]
+        cd = np.array([m.self_noise for m in models])[trip[:, 2].astype(np.int64)]
+        code = _pair_conditions(lam, mult, np.ascontiguousarray(trip[:, 0]), np.ascontiguousarray(trip[:, 1]),
+                                cc, cd)[np.ravel(inverse)]
+    return np.repeat(code, ends - starts)
+
+
+def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise, multiplicity=None) -> ScheduleStability:
     """Where along the schedule the instantaneous mean-square conditions (i)-(iii) fail.
 
-    With few distinct momenta, step t is stable iff α_t < α*(β_t) (U increases with α, §4.3; one root of
-    U = 1 per momentum, :func:`~sgdlab.linear.stability.critical_lr_from_spectrum`); otherwise the three
-    conditions are evaluated once per distinct (α_t, β_t) pair (compiled, parallel).  Each failing
-    stretch is described by :func:`~sgdlab.linear.stability.stability_conditions` at its largest lr.
+    With few distinct (momentum, batch) pairs, step t is stable iff α_t < α*(β_t, b_t) (U increases with α, §4.3;
+    one root of U = 1 per pair, :func:`~sgdlab.linear.stability.critical_lr_from_spectrum`); otherwise the three
+    conditions are evaluated once per distinct (α_t, β_t, b_t) (compiled, parallel).  Steps are visited once per
+    constant stretch of the three.  Each failing stretch is described by
+    :func:`~sgdlab.linear.stability.stability_conditions` at its largest lr (and, with a batch schedule, names its batch).
 
     Args:
-        lam: (n,) eigenvalues.  alphas, betas: (T,) per-step lr and momentum.  noise: the (c_c, c_d) model.
+        lam: (n,) eigenvalues.  alphas, betas: (T,) per-step lr and momentum.
+        noise: the (c_c, c_d) model, or a :class:`~sgdlab.linear.noise.NoiseSchedule` (a batch schedule: the pair
+            of b_t per step).
         multiplicity: the problem's m_k (None: one eigendirection per mode).
 
     Returns:
@@ -151,11 +178,14 @@ def schedule_stability(lam, alphas: np.ndarray, betas: np.ndarray, noise: NoiseM
     lam = np.ascontiguousarray(lam, dtype=np.float64)
     code = _step_codes(lam, alphas, betas, noise, multiplicity)
     stretches = []
+    batched = isinstance(noise, NoiseSchedule)
     for first, last in unstable_stretches(code != 0):
         t = first + int(np.argmax(alphas[first:last + 1]))
-        report = stability_conditions(lam, float(alphas[t]), float(betas[t]), noise, multiplicity)
+        nm = noise.at(t) if batched else noise
+        report = stability_conditions(lam, float(alphas[t]), float(betas[t]), nm, multiplicity)
         stretches.append({"first": first, "last": last, "condition": report.reason.split(":")[0], "at_step": t,
-                          "max_lr": float(alphas[t]), "momentum": float(betas[t]), "critical_lr": report.critical_lr})
+                          "max_lr": float(alphas[t]), "momentum": float(betas[t]), "critical_lr": report.critical_lr,
+                          **({"batch": noise.batches[int(noise.index[t])]} if batched else {})})
     return ScheduleStability(code, stretches)
 
 
@@ -177,14 +207,16 @@ def _verdict(st: ScheduleStability, rec, loss, truncated: bool) -> tuple[str, st
     return CONVERGES, where + tail, recovers
 
 
-def predict_scheduled(problem, alphas: np.ndarray, betas: np.ndarray, nm: NoiseModel, rec: np.ndarray, blowup: float,
-                      guard: float, method: str, meta: dict, raise_on_failure: bool = False) -> Curve:
+def predict_scheduled(problem, alphas: np.ndarray, betas: np.ndarray, nm: NoiseModel | NoiseSchedule, rec: np.ndarray,
+                      blowup: float, guard: float, method: str, meta: dict, raise_on_failure: bool = False) -> Curve:
     """:func:`sgdlab.predict` for a scheduled ``sgd`` (called from there with the checked arguments).
 
     Args:
         problem: the problem.  alphas, betas: (T,) per-step lr and momentum (``SGD.per_step``).
-        nm: the resolved noise model.  rec: checkpoints.  blowup, guard: absolute levels.
-        method: ``auto`` or ``recursion`` (the exact recursion; the only solver of a varying schedule).
+        nm: the resolved noise model, or with a batch schedule the pair of b_t per step (a
+            :class:`~sgdlab.linear.noise.NoiseSchedule`).  rec: checkpoints.  blowup, guard: absolute levels.
+        method: ``recursion`` (every step taken) or ``auto`` (the same, or on long horizons the geometric blocks on
+            the long constant stretches, certified to AUTO_RTOL relative at every checkpoint).
         meta: the common metadata of :func:`sgdlab.predict` (completed here).
         raise_on_failure: raise :class:`sgdlab.ResultError` when it diverges.
 
@@ -202,21 +234,25 @@ def predict_scheduled(problem, alphas: np.ndarray, betas: np.ndarray, nm: NoiseM
         ('converges', 'scheduled-recursion')
     """
     if method not in ("auto", "recursion"):
-        raise InputError(f"method={method!r} is for constant hyperparameters; a schedule runs the exact recursion "
-                         "(method='auto' or 'recursion')")
+        raise InputError(f"method={method!r} is for constant hyperparameters; a schedule runs method='auto' (the "
+                         "direct recursion, or certified blocks on its long constant stretches) or 'recursion'")
     lam = problem.eigenvalues
     L0 = problem.initial_loss
     top = int(np.argmax(alphas))
-    check_float_range(lam, float(alphas[top]), float(betas[top]), nm, 2.0 * L0)
+    check_float_range(lam, float(alphas[top]), float(betas[top]), nm.loudest() if isinstance(nm, NoiseSchedule) else nm,
+                      2.0 * L0)
     st = schedule_stability(lam, alphas, betas, nm, problem.multiplicity)
-    loss, nrec, first = recursion_scheduled(lam, problem.initial_moments, problem.noise_variance, alphas, betas,
-                                            nm.coupling, nm.self_noise, rec, blowup, guard,
-                                            multiplicity=problem.multiplicity)
+    args = (lam, problem.initial_moments, problem.noise_variance, alphas, betas, nm.coupling, nm.self_noise, rec,
+            blowup, guard, problem.multiplicity)
+    if method == "auto":
+        solver, (loss, nrec, first) = auto_scheduled(*args)
+    else:
+        solver, (loss, nrec, first) = "recursion", recursion_scheduled(*args)
     nrec = int(nrec)
     loss = loss[:nrec]
     loss = np.where((loss < 0) & (-loss <= max(1e-300, 1e-250 * L0)), 0.0, loss)
     status, reason, recovers = _verdict(st, rec[:nrec], loss, nrec < rec.size)
-    meta.update(method="scheduled-recursion", truncated=nrec < rec.size,
+    meta.update(method=f"scheduled-{solver}", truncated=nrec < rec.size,
                 schedule={"unstable": st.stretches, "recovers": recovers,
                           "lr": {"min": float(alphas.min()), "max": float(alphas.max()), "final": float(alphas[-1])},
                           "momentum": {"min": float(betas.min()), "max": float(betas.max()),

@@ -59,7 +59,7 @@ def simulate(problem: Problem, sgd: SGD, steps: int, seeds: int = 100, seed: int
 
     Args:
         problem: spectrum and target (online sampling) or a problem with data.
-        sgd: learning rate, momentum, batch and sampling mode.
+        sgd: learning rate, momentum, batch (numbers or schedules α_t, β_t, b_t, read per step) and sampling mode.
         steps: horizon T; the loss is recorded at :func:`sgdlab.curve.checkpoints` (or ``record``).
         seeds: number of independent runs (>= 2 for a standard error).
         seed: master seed; the same seed and backend give the same numbers.
@@ -153,8 +153,9 @@ def _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progre
         raise InputError(f"draw='gradient' draws one output's gradient given its iterate; the problem has "
                          f"{problem.n_outputs} outputs sharing their samples: use draw='samples'")
     rec = checkpoints(steps) if record is None else check_record(record, steps)
-    if sgd.sampling in ("without", "shuffle") and sgd.batch > (problem.n_samples or np.inf):
-        raise InputError(f"batch={sgd.batch} exceeds the {problem.n_samples} data points: lower batch")
+    bmax = int(_batch_array(sgd, rec).max())
+    if sgd.sampling in ("without", "shuffle") and bmax > (problem.n_samples or np.inf):
+        raise InputError(f"batch={bmax} exceeds the {problem.n_samples} data points: lower batch")
     if not problem.initial_loss * GUARD < np.finfo(np.float64).max:
         raise InputError(f"the initial loss {problem.initial_loss:.3g} is too large to simulate in float64 "
                          "(the overflow guard is 1e100 times it): rescale the labels or the target")
@@ -169,7 +170,7 @@ def _seed_losses(problem, sgd, steps, seeds, seed, backend, draw, record, progre
         if problem.features is None:
             raise InputError(f"sampling={sgd.sampling!r} needs a data set: build the problem with "
                              "Problem.from_features or Problem.from_kernel, or use sampling='online'")
-    check_memory(8.0 * seeds * (2 * rec.size + (4 + sgd.batch) * problem.dim + 2 * (problem.n_samples or 0)),
+    check_memory(8.0 * seeds * (2 * rec.size + (4 + bmax) * problem.dim + 2 * (problem.n_samples or 0)),
                  f"simulate(seeds={seeds}) on {problem.dim} modes with {rec.size} checkpoints", "lower seeds")
     backend = "numba" if backend == "auto" else backend
     L0 = problem.initial_loss
@@ -190,7 +191,7 @@ def _seed_losses_original(problem, sgd, rec, seeds, seed, backend, progress):
                          "backend='auto'")
     alphas, betas = _hyper_arrays(sgd, rec)
     per_seed = data_seed_losses(problem.data, sgd, rec, seeds, seed, GUARD * problem.initial_loss, alphas, betas,
-                                progress)
+                                progress, _batch_array(sgd, rec))
     return np.asarray(rec, dtype=np.int64), per_seed, f"float64 (X {problem.data.X.dtype})"
 
 
@@ -258,9 +259,15 @@ def _hyper_arrays(sgd: SGD, rec) -> tuple[np.ndarray, np.ndarray]:
     return sgd.per_step(max(int(rec[-1]), 1))
 
 
+def _batch_array(sgd: SGD, rec) -> np.ndarray:
+    """b_t as a per-step int64 array for the kernels: length 1 for a number, a schedule's values over the horizon."""
+    return sgd.batch_per_step(max(int(rec[-1]), 1))
+
+
 def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", space="auto"):
     lam = problem.eigenvalues
     alphas, betas = _hyper_arrays(sgd, rec)
+    batches = _batch_array(sgd, rec)
     d = lam.size
     out = np.empty((seeds, rec.size))
     st, sp = make_states(seed, seeds)
@@ -272,7 +279,7 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
         kernel = online_gradient_segment if draw == "gradient" else online_segment
         def segment(t, rec, i0, i1, out, guard):
             return kernel(np.sqrt(lam), lam, np.sqrt(problem.noise_variance), alphas, betas,
-                          sgd.batch, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
+                          batches, e, v, st, sp, alive, t, rec, i0, i1, out, guard)
         t = _drive(segment, rec, out, guard, progress, t)
     else:
         Z, y = problem.features, problem.labels
@@ -291,14 +298,14 @@ def _run_numba(problem, sgd, rec, seeds, seed, guard, progress, draw="samples", 
             weight = np.full(N, 1.0 / N)
 
             def segment(t, rec, i0, i1, out, guard):
-                return dataset_dual_segment(K, weight, alphas, betas, sgd.batch, mode, offset, r, q, perm,
+                return dataset_dual_segment(K, weight, alphas, betas, batches, mode, offset, r, q, perm,
                                             pos, st, alive, t, rec, i0, i1, out, guard)
         else:
             w = np.zeros((seeds, d))
 
             def segment(t, rec, i0, i1, out, guard):
                 return dataset_segment(Z, y, lam, problem.target, problem.noise_variance, alphas, betas,
-                                       sgd.batch, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
+                                       batches, mode, w, v, perm, pos, st, alive, t, rec, i0, i1, out, guard)
         t = _drive(segment, rec, out, guard, progress, t)
     return out, "float64"
 
@@ -308,8 +315,9 @@ def _run_numpy(problem, sgd, rec, seeds, seed, guard, progress):
     rng = np.random.default_rng(seed)
     lam = problem.eigenvalues
     sq = np.sqrt(lam)
-    d, b = lam.size, sgd.batch
+    d = lam.size
     alphas, betas = _hyper_arrays(sgd, rec)
+    batches = _batch_array(sgd, rec)
     s2 = problem.noise_variance
     sigma = np.sqrt(s2)
     out = np.empty((seeds, rec.size))
@@ -336,6 +344,7 @@ def _run_numpy(problem, sgd, rec, seeds, seed, guard, progress):
             i += 1
         if t == T:
             break
+        b = int(batches[min(t, batches.size - 1)])
         if online:
             X = rng.standard_normal((seeds, b, d)) * sq
             r = np.einsum("sbd,sd->sb", X, e) - sigma * rng.standard_normal((seeds, b))

@@ -175,7 +175,7 @@ def predict_blocks(theta, R, sgd: SGD, steps: int, *, noise: str = "exact", tau=
         True
     """
     if not isinstance(sgd, SGD) or sgd.has_schedule:
-        raise InputError("sgd must be an sgdlab.SGD with a constant lr and momentum")
+        raise InputError("sgd must be an sgdlab.SGD with a constant lr, momentum and batch")
     steps = check_int(steps, "steps", 1)
     blowup = check_blowup(blowup)
     rec = checkpoints(steps) if record is None else check_record(record, steps)

@@ -159,7 +159,7 @@ def _check_sgd(sgd, N: int) -> tuple[float, float, int]:
     if not isinstance(sgd, SGD):
         raise InputError("sgd must be an sgdlab.SGD(lr=..., momentum=..., batch=..., sampling=...)")
     if sgd.has_schedule:
-        raise InputError("sgdlab.nn.train runs a constant lr and momentum: give numbers, not schedules")
+        raise InputError("sgdlab.nn.train runs a constant lr, momentum and batch: give numbers, not schedules")
     if sgd.sampling not in TORCH_SAMPLING:
         raise InputError(f"sgd.sampling must be one of {', '.join(TORCH_SAMPLING)} for a network on a data set; "
                          f"got {sgd.sampling!r}")

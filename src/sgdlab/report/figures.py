@@ -203,17 +203,27 @@ def plot_residuals(ax, verdict) -> None:
 
 
 def _schedule_panel(ax, sgd, steps: int) -> None:
-    """α_t (left axis) and, when it varies, β_t (right axis) against the step, on the loss panel's log axis."""
+    """α_t (left axis) and, when they vary, β_t and b_t (right axes) against the step, on the loss panel's log axis."""
     t = np.unique(np.geomspace(1, steps, 400).astype(np.int64))
     alphas, betas = sgd.per_step(steps)
     ax.plot(t, alphas[t - 1], color="C2", lw=1.2, label="lr")
     ax.set_ylabel("lr", color="C2")
     ax.set_xlabel("step")
     ax.grid(True, which="both", alpha=0.25)
+    right = 0
     if np.ptp(betas) > 0:
         tw = ax.twinx()
         tw.plot(t, betas[t - 1], color="C4", lw=1.0, ls="--")
         tw.set_ylabel("momentum", color="C4")
+        right += 1
+    if sgd.has_batch_schedule:
+        batches = sgd.batch_per_step(steps)
+        tw = ax.twinx()
+        if right:
+            tw.spines["right"].set_position(("axes", 1.12))
+        tw.step(t, batches[t - 1], where="post", color="C5", lw=1.0, ls=":")
+        tw.set_yscale("log")
+        tw.set_ylabel("batch", color="C5")
 
 
 def plot_stability(path, smap, batch: int, title: str = "") -> Path:
