@@ -17,11 +17,13 @@ subset of N_blocks images for some widths, and, for each N of ``--n-se``, the ma
 operator, its exact trace, Lanczos from vec(R), deflation + SLQ, the block τ̂) against torch SGD on the
 linearised network (and with ``--se-network`` on the network itself), with the time, Θ-product count and
 peak memory (``ru_maxrss``, the process's peak so far) of each stage; ``--se-kronecker`` adds SE of the
-matrix-free Kronecker problem (C products of Θ per product of K: about C times the block problem's cost).
+matrix-free Kronecker problem (C products of Θ per product of K: about C times the block problem's cost);
+``--dense-check`` compares the matrix-free block SE's predicted curve with the dense one (eigh of Θ).
 Sizes, times and errors go to a JSON file (written atomically, after every part).
 
     nice -n 10 python benchmarks/nn_fashion.py --widths 32 64 128 --n-exact 200 --steps 300 --seeds 50
     nice -n 10 python benchmarks/nn_fashion.py --widths --n-se 2000 --se-width 512 --rank 300 --probes 16 --deflated 64
+    nice -n 10 python benchmarks/nn_fashion.py --widths --dense-check 300 --se-width 128 --steps 1000
 """
 
 from __future__ import annotations
@@ -142,6 +144,39 @@ def _se_blocks_large(a, n: int, rec, sgd_for) -> dict:
     return row
 
 
+def _dense_check(a, n: int, rec, sgd_for) -> dict:
+    """The matrix-free block SE against the dense one (eigh of Θ) on n images: predicted curves only, no SGD.
+
+    The dense curve is taken on Θ in float64 and, as ``block_features`` receives it from a float32 net,
+    on Θ in float32, whose rank cut (N C eps_32 x the top eigenvalue) moves the smallest modes into σ².
+    """
+    import sgdlab
+    from sgdlab.nn import linearised, ntk, predict_blocks, residual_labels
+    from sgdlab.nn.blocks import block_features, fit_tau_blocks
+    net = _mlp(a.se_width, seed=a.se_width)
+    Xs, Ys = _data(n)
+    R = residual_labels(net, Xs, Ys)
+    t = time.perf_counter()
+    p = linearised(net, Xs, Ys, blocks=True, spectrum="lanczos", rank=a.rank, tol=a.tol, probes=a.probes,
+                   deflated=a.deflated, horizon=a.steps)
+    row = {"width": a.se_width, "n": n, "measure_s": time.perf_counter() - t, "tau_deflated": p.resolution.tau,
+           "tau_bulk_share": p.resolution.tau_bulk_share, "reason": p.resolution.reason}
+    t = time.perf_counter()
+    theta = ntk(net, Xs)
+    row["ntk_s"] = time.perf_counter() - t
+    sgd = sgd_for(p)
+    row["sgd"] = sgd.to_dict()
+    free = sgdlab.predict(p, sgd, a.steps, record=rec)
+    for dtype in (np.float64, np.float32):
+        Zg, lam, _, rho = block_features(theta.astype(dtype), R)
+        dense = predict_blocks(theta.astype(dtype), R, sgd, a.steps, noise="se", tau=p.resolution.tau, record=rec)
+        rel = np.abs(free.loss / dense.loss - 1.0)
+        row[np.dtype(dtype).name] = {"modes": int(lam.size), "noise_variance": float(np.sum(rho * rho)) / n,
+                                     "tau_dense": fit_tau_blocks(Zg, lam), "max_rel": float(rel.max()),
+                                     "median_rel": float(np.median(rel))}
+    return row
+
+
 def _save(out: Path, results: dict) -> None:
     from sgdlab._io import write_text
     write_text(out, json.dumps(results, indent=2))
@@ -155,6 +190,8 @@ def main() -> None:
     ap.add_argument("--blocks-widths", type=int, nargs="*", default=None, help="widths of the block model (default: the first)")
     ap.add_argument("--n-se", type=int, nargs="*", default=[], help="N of the matrix-free block SE comparisons")
     ap.add_argument("--se-width", type=int, default=128)
+    ap.add_argument("--dense-check", type=int, nargs="*", default=[],
+                    help="N of the matrix-free against the dense block SE (predicted curves, --se-width)")
     ap.add_argument("--se-network", action="store_true", help="also train the network itself at each N of --n-se")
     ap.add_argument("--se-kronecker", action="store_true", help="also SE of the matrix-free Kronecker problem")
     ap.add_argument("--rank", type=int, default=300)
@@ -236,6 +273,12 @@ def main() -> None:
                "blocks_s": time.perf_counter() - t1, "elapsed_s": time.perf_counter() - t}
         results["blocks"].append(row)
         print(json.dumps(row), flush=True)
+        _save(a.out, results)
+
+    results["dense_check"] = []
+    for n in a.dense_check:
+        results["dense_check"].append(_dense_check(a, n, rec, sgd_for))
+        print(json.dumps(results["dense_check"][-1]), flush=True)
         _save(a.out, results)
 
     results["se_large"] = []
