@@ -84,15 +84,15 @@ def _counted(ops):
     return GramOperators(op, op, ops.n_samples, ops.trace, None), log
 
 
-def _se_blocks_large(a, n: int, rec, sgd_for) -> dict:
+def _se_blocks_large(a, n: int, width: int, rec, sgd_for) -> dict:
     """The matrix-free block SE on n images against torch SGD on the linearised network (module docstring)."""
     import sgdlab
     from sgdlab.nn import linearised, residual_labels, theta_operators, train
     from sgdlab.spectra import lanczos_problem_data
-    net = _mlp(a.se_width, seed=a.se_width)
+    net = _mlp(width, seed=width)
     Xs, Ys = _data(n)
     C = Ys.shape[1]
-    row = {"width": a.se_width, "n": n, "n_params": int(sum(p.numel() for p in net.parameters())), "stages": {}}
+    row = {"width": width, "n": n, "n_params": int(sum(p.numel() for p in net.parameters())), "stages": {}}
 
     def stage(name, t0, **extra):
         row["stages"][name] = {"seconds": time.perf_counter() - t0, "peak_rss_gib": _peak_gib(), **extra}
@@ -104,7 +104,7 @@ def _se_blocks_large(a, n: int, rec, sgd_for) -> dict:
     t = time.perf_counter()
     counted, log = _counted(ops)                          # what linearised(..., blocks=True) does, products counted
     options = dict(rank=a.rank, tol=a.tol, probes=a.probes, deflated=a.deflated, horizon=a.steps)
-    p = sgdlab.Problem(name=f"mlp{a.se_width}-blocks", **lanczos_problem_data(counted, R.reshape(-1),
+    p = sgdlab.Problem(name=f"mlp{width}-blocks", **lanczos_problem_data(counted, R.reshape(-1),
                        space="ntk-blocks", n_outputs=C, **options))
     stage("measure", t, theta_columns=log["columns"], product_seconds=log["seconds"])
     r = p.resolution
@@ -130,12 +130,15 @@ def _se_blocks_large(a, n: int, rec, sgd_for) -> dict:
     row["final_loss"] = {"linearised": float(lin.loss[-1]), "se_blocks": float(se.loss[-1]),
                          "initial": float(lin.loss[0])}
     row["linearised_run_sd_rel"] = float(np.median(np.asarray(lin.meta["run_sd"])[1:] / lin.loss[1:]))
+    row["curves"] = {"steps": lin.steps.tolist(), "linearised": lin.loss.tolist(), "stderr": lin.stderr.tolist(),
+                     "se_blocks": se.loss.tolist()}
     if a.se_network:
         t = time.perf_counter()
         net_run = train(net, Xs, Ys, sgd, a.steps, seeds=a.seeds, linearised=False, record=rec)
         stage("train_network", t, seeds=a.seeds)
         row["network_vs_linearised"] = _compare(net_run, lin)
         row["final_loss"]["network"] = float(net_run.loss[-1])
+        row["curves"]["network"] = net_run.loss.tolist()
     if a.se_kronecker:
         t = time.perf_counter()
         q = linearised(net, Xs, Ys, spectrum="lanczos", **options)
@@ -144,7 +147,7 @@ def _se_blocks_large(a, n: int, rec, sgd_for) -> dict:
     return row
 
 
-def _dense_check(a, n: int, rec, sgd_for) -> dict:
+def _dense_check(a, n: int, width: int, rec, sgd_for) -> dict:
     """The matrix-free block SE against the dense one (eigh of Θ) on n images: predicted curves only, no SGD.
 
     The dense curve is taken on Θ in float64 and, as ``block_features`` receives it from a float32 net,
@@ -153,13 +156,13 @@ def _dense_check(a, n: int, rec, sgd_for) -> dict:
     import sgdlab
     from sgdlab.nn import linearised, ntk, predict_blocks, residual_labels
     from sgdlab.nn.blocks import block_features, fit_tau_blocks
-    net = _mlp(a.se_width, seed=a.se_width)
+    net = _mlp(width, seed=width)
     Xs, Ys = _data(n)
     R = residual_labels(net, Xs, Ys)
     t = time.perf_counter()
     p = linearised(net, Xs, Ys, blocks=True, spectrum="lanczos", rank=a.rank, tol=a.tol, probes=a.probes,
                    deflated=a.deflated, horizon=a.steps)
-    row = {"width": a.se_width, "n": n, "measure_s": time.perf_counter() - t, "tau_deflated": p.resolution.tau,
+    row = {"width": width, "n": n, "measure_s": time.perf_counter() - t, "tau_deflated": p.resolution.tau,
            "tau_bulk_share": p.resolution.tau_bulk_share, "reason": p.resolution.reason}
     t = time.perf_counter()
     theta = ntk(net, Xs)
@@ -189,7 +192,7 @@ def main() -> None:
     ap.add_argument("--n-blocks", type=int, default=0, help="N of the exact block model (0: skip)")
     ap.add_argument("--blocks-widths", type=int, nargs="*", default=None, help="widths of the block model (default: the first)")
     ap.add_argument("--n-se", type=int, nargs="*", default=[], help="N of the matrix-free block SE comparisons")
-    ap.add_argument("--se-width", type=int, default=128)
+    ap.add_argument("--se-width", type=int, nargs="+", default=[128], help="widths of --n-se and --dense-check")
     ap.add_argument("--dense-check", type=int, nargs="*", default=[],
                     help="N of the matrix-free against the dense block SE (predicted curves, --se-width)")
     ap.add_argument("--se-network", action="store_true", help="also train the network itself at each N of --n-se")
@@ -276,14 +279,14 @@ def main() -> None:
         _save(a.out, results)
 
     results["dense_check"] = []
-    for n in a.dense_check:
-        results["dense_check"].append(_dense_check(a, n, rec, sgd_for))
+    for n, width in [(n, w) for n in a.dense_check for w in a.se_width]:
+        results["dense_check"].append(_dense_check(a, n, width, rec, sgd_for))
         print(json.dumps(results["dense_check"][-1]), flush=True)
         _save(a.out, results)
 
     results["se_large"] = []
-    for n in a.n_se:
-        results["se_large"].append(_se_blocks_large(a, n, rec, sgd_for))
+    for n, width in [(n, w) for n in a.n_se for w in a.se_width]:
+        results["se_large"].append(_se_blocks_large(a, n, width, rec, sgd_for))
         print(json.dumps(results["se_large"][-1]), flush=True)
         _save(a.out, results)
 
