@@ -155,3 +155,74 @@ def test_without_torch_the_torch_functions_name_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)          # import torch now raises ImportError
     with pytest.raises(InputError, match=r"sgdlab\[torch\]"):
         ntk(object(), np.zeros((2, 2)))
+
+
+# ---- SE with sample blocks, matrix-free (docs/theory/networks.md §7)
+
+def _block_problem(**options):
+    net, (X, Y) = _mlp(), _data()
+    return net, X, Y, linearised(net, X, Y, blocks=True, spectrum="lanczos", **options)
+
+
+def test_the_theta_operator_is_the_dense_ntk_over_n_with_its_exact_trace():
+    from sgdlab.nn import theta_operators
+    net, (X, _) = _mlp(), _data()
+    T = ntk(net, X).reshape(N * C, N * C)
+    ops = theta_operators(net, X)
+    V = np.random.default_rng(0).normal(size=(N * C, 3))
+    np.testing.assert_allclose(ops.function.matmat(V), T @ V / N, rtol=1e-12, atol=1e-12 * np.abs(T).max())
+    assert ops.n_samples == N and ops.trace == pytest.approx(np.trace(T) / N, rel=1e-12)
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.3, -1.0])
+def test_the_matrix_free_block_se_at_full_rank_is_the_dense_block_se(tau):
+    """Basis probes and no deflation make the measure exact: the curves agree to the Lanczos rounding."""
+    net, X, Y, p = _block_problem(probes="basis", deflated=0, tol=1e-12)
+    sgd = sgdlab.SGD(lr=0.15, momentum=0.5, batch=3, sampling="without")
+    dense = predict_blocks(ntk(net, X), residual_labels(net, X, Y), sgd, 200, noise="se", tau=tau)
+    free = sgdlab.predict(p, sgd, 200, tau=tau)
+    np.testing.assert_allclose(free.loss, dense.loss, rtol=1e-10)
+    assert p.resolution.status == "resolved" and p.n_samples == N
+
+
+def test_the_block_tau_from_all_eigenvectors_is_fit_tau_blocks():
+    from sgdlab.nn.blocks import block_features, fit_tau_blocks
+    from sgdlab.spectra import fit_tau_deflated
+    net, (X, Y) = _mlp(), _data()
+    Zg, lam, _, _ = block_features(ntk(net, X), residual_labels(net, X, Y))
+    U = Zg.reshape(N * C, -1) / np.sqrt(N * lam)                 # unit eigenvectors of Θ, rows (i, c)
+    tau, share = fit_tau_deflated(lam, U, N, float(np.sum(lam**2)), n_outputs=C)
+    assert tau == pytest.approx(fit_tau_blocks(Zg, lam), abs=1e-12) and share == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("deflated", [2, 6, 12])
+def test_the_deflated_block_tau_is_off_by_at_most_its_bulk_share_times_the_gap_to_one_over_c(deflated):
+    """τ̂ = (1-s) τ̂_r + s τ_bulk with τ_bulk <= 1/C (Jensen), so τ̂ <= τ̂_r + s (1/C - τ̂_r)."""
+    from sgdlab.nn.blocks import block_features, fit_tau_blocks
+    net, X, Y, p = _block_problem(probes="basis", deflated=deflated, tol=1e-12)
+    full = fit_tau_blocks(*block_features(ntk(net, X), residual_labels(net, X, Y))[:2])
+    tau_r, s = p.resolution.tau, p.resolution.tau_bulk_share
+    assert p.resolution.deflated == deflated and 0.0 < s < 1.0
+    assert full <= tau_r + s * (1.0 / C - tau_r) + 1e-12
+
+
+def test_the_resolution_reports_steps_probes_and_the_exact_trace():
+    net, X, Y, p = _block_problem(probes=6, deflated=4, tol=1e-4)
+    r = p.resolution
+    assert (r.space, r.n_samples, r.probes, r.deflated) == ("ntk-blocks", N, 6, 4)
+    assert r.trace_exact == pytest.approx(np.trace(ntk(net, X).reshape(N * C, N * C)) / N, rel=1e-12)
+    assert float(p.multiplicity @ p.eigenvalues) == pytest.approx(r.trace_exact / C, rel=1e-10)
+    assert r.status == "resolved" and 0 < r.mass_steps <= N * C and np.isfinite(r.probe_error)
+    capped = _block_problem(probes=6, deflated=0, rank=3)[3].resolution
+    assert capped.status == "unresolved" and "rank 3" in capped.reason
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"blocks": True}, "spectrum='lanczos'"),
+    ({"blocks": True, "spectrum": "lanczos", "probe": 3}, "probe"),
+    ({"blocks": "yes", "spectrum": "lanczos"}, "blocks"),
+])
+def test_bad_block_options_are_one_line_naming_the_parameter(kwargs, match):
+    net, (X, Y) = _mlp(), _data()
+    with pytest.raises(InputError, match=match):
+        linearised(net, X, Y, **kwargs)

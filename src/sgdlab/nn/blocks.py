@@ -146,7 +146,9 @@ def predict_blocks(theta, R, sgd: SGD, steps: int, *, noise: str = "exact", tau=
     ``sgdlab.predict(Problem.from_kernel(K, R), sgd, steps, noise="exact")``.
     ``noise="se"``: the per-mode recursion on Θ's n modes (λ = μ/N, the deterministic part exact) with the
     block SE noise (γ_b/C, -τγ_b) of §5 (:func:`block_noise`), O(n) per step; ``tau="fit"`` is
-    :func:`fit_tau_blocks`.
+    :func:`fit_tau_blocks`.  The same closure without Θ (products only, for large N C) is
+    ``sgdlab.predict(sgdlab.nn.linearised(model, X, Y, blocks=True, spectrum="lanczos"), sgd, steps)``
+    (docs/theory/networks.md §7).
 
     Args:
         theta: Θ, shape (N, C, N, C) (:func:`sgdlab.nn.ntk`).

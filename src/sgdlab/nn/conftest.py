@@ -2,4 +2,4 @@
 
 import importlib.util
 
-collect_ignore = [] if importlib.util.find_spec("torch") else ["ntk.py", "train.py", "_torch.py"]
+collect_ignore = [] if importlib.util.find_spec("torch") else ["ntk.py", "train.py", "_torch.py", "theta.py"]

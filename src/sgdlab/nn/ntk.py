@@ -279,8 +279,8 @@ def residual_labels(model, X, Y) -> np.ndarray:
     return R[:, 0] if R.shape[1] == 1 else R
 
 
-def linearised(model, X, Y, *, spectrum: str = "dense", chunk: int = CHUNK, name: str | None = None,
-               **lanczos) -> Problem:
+def linearised(model, X, Y, *, spectrum: str = "dense", blocks: bool = False, chunk: int = CHUNK,
+               name: str | None = None, **lanczos) -> Problem:
     """The function-space problem of ``model`` linearised at its current weights (docs/theory/networks.md §2).
 
     The linearised network trained from θ₀ on labels Y is the linear model w = θ - θ₀ started at 0
@@ -289,13 +289,18 @@ def linearised(model, X, Y, *, spectrum: str = "dense", chunk: int = CHUNK, name
     in sgdlab's convention L = 1/(2N) Σ_i ||f(x_i) - y_i||²: its exact model (``noise="exact"``), SE and
     the simulation twin all apply.  The approximation Θ -> K ⊗ I is the only one; measure it with
     ``kronecker_error(ntk(model, X))`` (of order width^(-1/2) at initialisation, §2.2).  Where it is not
-    small, :func:`sgdlab.nn.predict_blocks` on ``ntk(model, X)`` keeps Θ whole (exact, or SE with blocks).
+    small, :func:`sgdlab.nn.predict_blocks` on ``ntk(model, X)`` keeps Θ whole (exact, or SE with blocks),
+    and ``blocks=True, spectrum="lanczos"`` builds that block SE matrix-free: Θ's own spectral measure
+    with multiplicities / C and the block τ̂ (:func:`sgdlab.nn.theta.block_problem`,
+    docs/theory/networks.md §7), on which ``sgdlab.predict`` is the block SE.
 
     Args:
         model: a ``torch.nn.Module`` with C outputs, at the weights to linearise at.
         X: inputs (N, ...).  Y: labels (N, C), or (N,) for one output.
         spectrum: ``"dense"`` (Θ column by column, :func:`ntk`; memory (NC)²) or ``"lanczos"``
             (a spectral measure of K from :func:`kernel_matvec` products, :mod:`sgdlab.spectra`).
+        blocks: keep Θ whole instead of K ⊗ I_C: the block problem of Θ/N on NC rows (needs
+            ``spectrum="lanczos"``; the dense block models are :func:`sgdlab.nn.predict_blocks`).
         chunk: columns per vmapped NTK product.
         name: the problem's name (default ``"ntk(<model class>, N=...)"``).
         **lanczos: with ``spectrum="lanczos"``: ``rank``, ``tol``, ``probes``, ``deflated``, ``horizon``,
@@ -320,6 +325,14 @@ def linearised(model, X, Y, *, spectrum: str = "dense", chunk: int = CHUNK, name
     Xt, _ = as_tensors(f, X, Y)
     R = residual_labels(model, Xt, Y)
     N = Xt.shape[0]
+    if blocks not in (True, False):
+        raise InputError(f"blocks must be True or False, got {blocks!r}")
+    if blocks:
+        if spectrum != "lanczos":
+            raise InputError("blocks=True is matrix-free: give spectrum='lanczos' (for the dense Θ use "
+                             "sgdlab.nn.predict_blocks(ntk(model, X), residual_labels(model, X, Y), ...))")
+        from .theta import block_problem
+        return block_problem(model, Xt, R, chunk=chunk, name=name, **lanczos)
     label = name if name is not None else f"ntk({type(model).__name__}, N={N})"
     if spectrum == "lanczos":
         return Problem.from_kernel(kernel_matvec(model, Xt, chunk=chunk), R, name=label, spectrum="lanczos", n=N,

@@ -49,7 +49,7 @@ class MassMeasure:
 
 
 def mass_measure(K: LinearOperator, Y: np.ndarray, *, rank: int = 300, tol: float = 1e-4, horizon: float = 1e4,
-                 every: int = 10) -> MassMeasure:
+                 every: int = 10, n_samples: int | None = None) -> MassMeasure:
     """Gauss quadrature of the initial-loss measure μ_y of K from the labels (module docstring).
 
     Args:
@@ -57,6 +57,8 @@ def mass_measure(K: LinearOperator, Y: np.ndarray, *, rank: int = 300, tol: floa
         Y: labels, (N,) or (N, C).
         rank: the most Lanczos steps.  tol: stop when F_h(μ_y) (:mod:`~sgdlab.spectra.resolution`)
             changes by less than tol relative over ``every`` steps.  horizon: T of the test integrals.
+        n_samples: N of the loss 1/(2N)‖r‖² (default: the rows of Y).  A block problem's residual
+            vec(R) has NC rows but N samples (docs/theory/networks.md §7).
 
     Returns:
         A :class:`MassMeasure`.
@@ -76,7 +78,7 @@ def mass_measure(K: LinearOperator, Y: np.ndarray, *, rank: int = 300, tol: floa
     """
     Y = np.asarray(Y, dtype=np.float64)
     Y = Y[:, None] if Y.ndim == 1 else Y
-    N = Y.shape[0]
+    N = Y.shape[0] if n_samples is None else int(n_samples)
     live = np.linalg.norm(Y, axis=0) > 0
     total = float(np.sum(Y * Y)) / N
     if not live.any():

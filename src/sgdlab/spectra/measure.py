@@ -28,6 +28,8 @@ __all__ = ["lanczos_problem_data", "DEFAULT_PROBES", "DEFAULT_DEFLATED"]
 DEFAULT_PROBES = 64
 #: exact top eigenpairs before the probes
 DEFAULT_DEFLATED = 64
+#: the operator of each space, as errors name it
+_OPERATOR = {"features": "X", "kernel": "K", "ntk-blocks": "the NTK"}
 
 
 def _check(rank, tol, probes, deflated, horizon):
@@ -42,17 +44,23 @@ def _check(rank, tol, probes, deflated, horizon):
 
 def lanczos_problem_data(ops: GramOperators, Y, *, space: str, rank: int = 300, tol: float = 1e-4,
                          probes: int | str = DEFAULT_PROBES, deflated: int = DEFAULT_DEFLATED,
-                         horizon: float = 1e4, seed: int = 0) -> dict:
+                         horizon: float = 1e4, seed: int = 0, n_outputs: int = 1) -> dict:
     """The fields of a matrix-free :class:`~sgdlab.Problem` from its Gram operators and labels.
+
+    With ``n_outputs`` C > 1 the operator is a network's Θ/N on the NC rows (i, c) of N samples
+    (:func:`sgdlab.nn.theta_operators`) and Y the residual vector vec(R) (NC,): one label run, the
+    multiplicities divided by C and τ̂ fitted on sample blocks, so that SE on the problem is SE with
+    sample blocks (docs/theory/networks.md §7).
 
     Args:
         ops: :class:`~sgdlab.spectra.operators.GramOperators` of the data or kernel.
         Y: labels (N,) or (N, C) (validated by the caller).
-        space: ``"features"`` or ``"kernel"`` (reported).
+        space: ``"features"``, ``"kernel"`` or ``"ntk-blocks"`` (reported).
         rank: the most Lanczos steps of each run (>= 1).  tol: the stopping tolerance (> 0).
         probes: Rademacher probes of the trace measure (>= 1) or ``"basis"`` (exact, dim runs).
         deflated: exact top eigenpairs (>= 0).  horizon: T of the test integrals (steps).
         seed: seed of the probes and of ARPACK.
+        n_outputs: C, the rows per sample of a block operator (1: a features or kernel operator).
 
     Returns:
         A dict with ``eigenvalues``, ``target``, ``multiplicity``, ``noise_variance`` and
@@ -71,16 +79,17 @@ def lanczos_problem_data(ops: GramOperators, Y, *, space: str, rank: int = 300, 
     """
     rank, tol, probes, deflated, horizon = _check(rank, tol, probes, deflated, horizon)
     t0 = time.perf_counter()
-    mass = mass_measure(ops.function, Y, rank=rank, tol=tol, horizon=horizon)
+    C = check_int(n_outputs, "n_outputs", 1)
+    mass = mass_measure(ops.function, Y, rank=rank, tol=tol, horizon=horizon, n_samples=ops.n_samples)
     tr = trace_measure(ops.smaller, probes=probes, rank=rank, tol=tol, deflated=deflated, horizon=horizon,
                        trace=ops.trace, seed=seed)
     if mass.nodes.size == 0 or not np.any(tr.nodes > 0):
-        raise InputError(f"{'X' if space == 'features' else 'K'} (or the labels) carries no signal: every "
+        raise InputError(f"{_OPERATOR.get(space, 'K')} (or the labels) carries no signal: every "
                          "Lanczos node is zero")
     U = tr.vectors
     if ops.to_function is not None and U.shape[1]:
         U = ops.to_function.matmat(U) / np.sqrt(ops.n_samples * tr.top)
-    tau, share = fit_tau_deflated(tr.top, U, ops.n_samples, float(tr.multiplicity @ tr.nodes**2))
+    tau, share = fit_tau_deflated(tr.top, U, ops.n_samples, float(tr.multiplicity @ tr.nodes**2), C)
     res = Resolution(ops.n_samples, space, mass.steps, mass.change, tr.steps, tr.change, tr.probes,
                      int(tr.top.size), tr.trace_estimate, ops.trace, tr.probe_error, tau, share, tol, rank,
                      time.perf_counter() - t0)
@@ -88,7 +97,7 @@ def lanczos_problem_data(ops: GramOperators, Y, *, space: str, rank: int = 300, 
     return {
         "eigenvalues": np.concatenate([mass.nodes, tr.nodes[keep]]),
         "target": np.concatenate([np.sqrt(mass.moments), np.zeros(int(keep.sum()))]),
-        "multiplicity": np.concatenate([np.zeros(mass.nodes.size), tr.multiplicity[keep]]),
+        "multiplicity": np.concatenate([np.zeros(mass.nodes.size), tr.multiplicity[keep] / C]),
         "noise_variance": mass.noise_variance,
         "resolution": res,
     }

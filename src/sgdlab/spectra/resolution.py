@@ -51,7 +51,8 @@ class Resolution(ResultMixin):
 
     Attributes:
         n_samples: N, the number of data points (for the SE batch factor and batch limits).
-        space: ``"features"`` (X given) or ``"kernel"`` (K given).
+        space: ``"features"`` (X given), ``"kernel"`` (K given) or ``"ntk-blocks"`` (a network's Θ on
+            sample blocks, :func:`sgdlab.nn.linearised` with ``blocks=True``).
         mass_steps: Lanczos steps of the label-started run (initial-loss measure).
         mass_error: its last relative change of the test integrals (the stopping rule's estimate).
         trace_steps: the most Lanczos steps of a probe run (trace measure).
