@@ -208,7 +208,8 @@ def predict_blocks(theta, R, sgd: SGD, steps: int, *, noise: str = "exact", tau=
 
 
 def _second_moment_blocks(Zg, Z, lam, M, m, rho, gamma):
-    """E_2 = (1-γ)HMH + γ/N Σ_i Z_iᵀ c_i Z_i (module docstring)."""
+    """E_2 = (1-γ)HMH + γ/N Σ_i Z_iᵀ c_i Z_i (module docstring) in plain numpy: the reference the shared solver
+    (:func:`sgdlab.linear.exact.exact_moments` with ``block=C``) is tested against."""
     N = Zg.shape[0]
     ZM = (Z @ M).reshape(Zg.shape)                      # (N, C, n), one GEMM
     c = ZM @ Zg.transpose(0, 2, 1)                      # Z_i M Z_iᵀ, batched (N, C, C)
