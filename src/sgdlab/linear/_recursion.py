@@ -54,53 +54,75 @@ def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, 
     return out, i, first_above
 
 
-#: reassociation lets the compiler vectorise the reduction (4x); NaN/inf semantics are kept
-_FAST = {"reassoc", "nsz", "arcp"}   # no "contract": FMA contraction differed between a kernel compiled in-process and one loaded from the cache
+#: Lanes of :func:`_dot_fixed`: eight independent partial sums hide the add latency of the reduction.
+LANES = 8
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, inline="always")
+def _dot_fixed(x, y):
+    """Σ_k x_k y_k in one fixed order: lane j sums k ≡ j (mod 8) in turn, the lanes are added as a tree.
+
+    The kernels are compiled without fastmath: a reassociated reduction is summed in whatever order
+    LLVM's vectoriser picks for the module it lands in, and numba links a copy of every callee into
+    each caller (``linkonce_odr``, one copy chosen at load time), so a prediction differed in its last
+    digit between a process that loaded the sweep kernels from the cache first and one that did not.
+    With IEEE semantics the order is the one written here, in every process and every caller.
+    """
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    n = x.size
+    n8 = n - n % LANES
+    for k in range(0, n8, LANES):
+        s0 += x[k] * y[k]
+        s1 += x[k + 1] * y[k + 1]
+        s2 += x[k + 2] * y[k + 2]
+        s3 += x[k + 3] * y[k + 3]
+        s4 += x[k + 4] * y[k + 4]
+        s5 += x[k + 5] * y[k + 5]
+        s6 += x[k + 6] * y[k + 6]
+        s7 += x[k + 7] * y[k + 7]
+    rest = 0.0
+    for k in range(n8, n):
+        rest += x[k] * y[k]
+    return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
+
+
+@numba.njit(cache=True)
 def _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S):
-    """Advance every mode one step in place; return the next S - σ² (= Σ λ A')."""
+    """Advance every mode one step in place; return the next S - σ² (= Σ λ A', by :func:`_dot_fixed`).
+
+    The update is elementwise (vectorised by the compiler without reassociation); the sum is a second pass.
+    """
     b2 = beta * beta
-    acc = 0.0
     for k in range(lam.size):
         ak = a[k]
         Ak = A[k]
         Ck = C[k]
-        Dk = D[k]
         lk = lam[k]
         n = lk * (alpha2cc * S + alpha2cd * lk * Ak)
         om = 1.0 - ak
-        common = b2 * Dk + n
-        An = om * om * Ak + 2.0 * beta * om * Ck + common
+        common = b2 * D[k] + n
+        A[k] = om * om * Ak + 2.0 * beta * om * Ck + common
         C[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * Ck + common
         D[k] = ak * ak * Ak - 2.0 * ak * beta * Ck + common
-        A[k] = An
-        acc += lk * An
-    return acc
+    return _dot_fixed(lam, A)
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True)
 def _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S):
-    """:func:`_step_all` for a spectral measure: mode k's coupled injection is weighed by its multiplicity m_k.
-
-    A kernel of its own (not ``_step_all`` with m_k = 1) so that the eigendecomposition path compiles
-    to the same machine code, and its sums stay bit for bit as they were.
-    """
+    """:func:`_step_all` for a spectral measure: mode k's coupled injection is weighed by its multiplicity m_k."""
     b2 = beta * beta
-    acc = 0.0
     for k in range(lam.size):
         ak = a[k]
         Ak = A[k]
+        Ck = C[k]
         lk = lam[k]
         n = lk * (alpha2cc * mult[k] * S + alpha2cd * lk * Ak)
         om = 1.0 - ak
         common = b2 * D[k] + n
-        An = om * om * Ak + 2.0 * beta * om * C[k] + common
-        C[k], D[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * C[k] + common, ak * ak * Ak - 2.0 * ak * beta * C[k] + common
-        A[k] = An
-        acc += lk * An
-    return acc
+        A[k] = om * om * Ak + 2.0 * beta * om * Ck + common
+        C[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * Ck + common
+        D[k] = ak * ak * Ak - 2.0 * ak * beta * Ck + common
+    return _dot_fixed(lam, A)
 
 
 @numba.njit(inline="always")
@@ -141,9 +163,7 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
 
 @numba.njit(cache=True)
 def _initial_state(lam, A0, alpha):
-    """(λ, a, A, C, D) at step 0, every array allocated by numba (aligned alike whatever the caller's
-    arrays were): the fastmath sums of :func:`_step_all` are vectorised by alignment, so the compiled
-    and the paced runs, in any process, give the same numbers bit for bit."""
+    """(λ, a, A, C, D) at step 0, every array a numba-allocated copy (the caller's arrays are never written)."""
     return lam.copy(), alpha * lam, A0.copy(), np.zeros_like(A0), np.zeros_like(A0)
 
 

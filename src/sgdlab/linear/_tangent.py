@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._recursion import _FAST
+from ._recursion import _dot_fixed
 
 __all__ = ["tangent_reference", "tangent_numba"]
 
@@ -68,7 +68,7 @@ def tangent_reference(lam, mult, A0, sigma2, alpha, beta, c_c, c_d, record, guar
     return out[0], out[1], out[2], i
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True)
 def tangent_numba(lam, mult, A0, sigma2, alpha, beta, c_c, c_d, record, guard):
     """Compiled :func:`tangent_reference` (same contract): one pass over the modes per step."""
     n_modes = lam.size
@@ -102,9 +102,6 @@ def tangent_numba(lam, mult, A0, sigma2, alpha, beta, c_c, c_d, record, guard):
             i += 1
         if not 0.5 * S <= guard or t == T:
             break
-        acc = 0.0
-        dacc = 0.0
-        eacc = 0.0
         for k in range(n_modes):
             lk = lam[k]
             ak = alpha * lk
@@ -131,11 +128,8 @@ def tangent_numba(lam, mult, A0, sigma2, alpha, beta, c_c, c_d, record, guard):
             C[k] = -ak * om * Ak + b * om2a * Ck + common
             D[k] = ak * ak * Ak - 2.0 * ak * b * Ck + common
             A[k] = nA
-            acc += lk * A[k]
-            dacc += lk * dA[k]
-            eacc += lk * eA[k]
-        S = acc + sigma2
-        dS = dacc
-        eS = eacc
+        S = _dot_fixed(lam, A) + sigma2       # the sums in the order of the forward kernel (_step_all)
+        dS = _dot_fixed(lam, dA)
+        eS = _dot_fixed(lam, eA)
         t += 1
     return loss, d_alpha, d_beta, i
