@@ -39,6 +39,7 @@ import numpy as np
 
 from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
+from ._recursion import _dot_fixed
 from .noise import batch_factor
 
 __all__ = ["exact_recursion", "exact_moments", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
@@ -112,7 +113,7 @@ def _moment_update_impl(M, J, P, S, lam, alpha, beta, chmh, ti, tj):
     d = lam.size
     b2 = beta * beta
     ab = alpha * beta
-    for p in numba.prange(ti.size):
+    for p in range(ti.size):
         k0 = ti[p] * _TILE
         l0 = tj[p] * _TILE
         k1 = min(k0 + _TILE, d)
@@ -133,8 +134,11 @@ def _moment_update_impl(M, J, P, S, lam, alpha, beta, chmh, ti, tj):
                 P[k, l] = pb - ab * (lk * jkl + ll * jlk) + e
 
 
-_moment_update_par = numba.njit(parallel=True, cache=True)(_moment_update_impl)
-_moment_update_ser = numba.njit(cache=True)(_moment_update_impl)
+#: serial on purpose: the BLAS calls of the loop (dtrmm, dsyrk: 2 R d² flops a step) use every core, and numba's
+#: OpenMP workers, spinning after a parallel pass, took cores from them.  Measured at N = d = 1000 on 2 cores,
+#: alternating rounds in one process: 23.0-23.4 ms a step with these passes serial and the BLAS on two threads,
+#: 30.1-30.2 ms with a parallel update and the BLAS held to one thread (the rule before), 32.5 ms with both on one.
+_moment_update = numba.njit(cache=True)(_moment_update_impl)
 
 
 def _tile_pairs(d):
@@ -180,20 +184,6 @@ def _gram(A, neg, scale, S):
     return blas.dsyrk(-scale, A[neg].T, beta=1.0, trans=0, lower=1, c=S, overwrite_c=1)
 
 
-#: below this many modes the loop runs its BLAS calls on one thread (measured at d = 1000 on 2 cores:
-#: 27.7 ms a step against 36-41 ms with two, where scipy's BLAS pool and numba's share the cores)
-ONE_BLAS_THREAD_BELOW = 2048
-
-
-def _blas_threads(d: int):
-    """A context that holds the BLAS libraries to one thread for d < ONE_BLAS_THREAD_BELOW (threadpoolctl), else nothing."""
-    import contextlib
-    if d >= ONE_BLAS_THREAD_BELOW:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _residual_moments(Z, M, W, m, rho, block):
     """E(z_i·e - ρ_i)² per row (summed over outputs), or the C x C block E(Z_i e - ρ_i)(Z_i e - ρ_i)ᵀ per sample.
 
@@ -209,6 +199,28 @@ def _residual_moments(Z, M, W, m, rho, block):
         cross = (Z @ m).reshape(rho.shape)[:, :, None] * rho[:, None, :]
         c += rho[:, :, None] * rho[:, None, :] - cross - cross.transpose(0, 2, 1)
     return c
+
+
+def _row_noise_impl(T, Z, m, rho, label, A, neg):
+    """The rows' noise factor in one pass over T, Z (rows only, one output): A_i = √|c_i| z_i, neg_i = c_i < 0.
+
+    c_i = 2 T_i·z_i (= z_iᵀ M z_i, :func:`_upper_products`), plus ρ_i(ρ_i - 2 z_i·m) with label noise;
+    each sum in the fixed order of :func:`~sgdlab.linear._recursion._dot_fixed` (the same in any process).
+    Replaces the einsum, the label term's GEMV and the scaling of :func:`_noise_rows`: Z is read once.
+    """
+    d = Z.shape[1]
+    for i in range(Z.shape[0]):
+        z = Z[i]
+        c = 2.0 * _dot_fixed(T[i], z)
+        if label:
+            c += rho[i] * (rho[i] - 2.0 * _dot_fixed(z, m))
+        neg[i] = c < 0.0
+        r = np.sqrt(abs(c))
+        for k in range(d):
+            A[i, k] = r * z[k]
+
+
+_row_noise = numba.njit(cache=True)(_row_noise_impl)   # serial: see _moment_update
 
 
 def _noise_rows(c, Z, A):
@@ -234,8 +246,10 @@ def exact_moments(Z, lam, w, rho, gamma, alphas, betas, s2: float, record: np.nd
     (N,), (N, C); gamma, alphas, betas: numbers or per-step arrays (γ_t, α_t, β_t); s2: σ².  Per step:
 
     * the residual moments c_i from T = Z U (one dtrmm, half the flops of Z M: :func:`_upper_products`);
+      for rows of one output, c_i and the noise rows √|c_i| z_i in one pass over Z (:func:`_row_noise_impl`);
     * S = α²γ/N Σ_i Z_iᵀ c_i Z_i as AᵀA (dsyrk: R d² flops, half a GEMM; :func:`_noise_rows`);
-    * the elementwise M, J, P update in one fused numba pass (:func:`_moment_update_impl`).
+    * the elementwise M, J, P update in one fused numba pass (:func:`_moment_update_impl`), serial so that
+      the BLAS calls have every core (:data:`_moment_update`).
 
     Cost ≈ 2 R d² flops + O(d²) memory traffic per step.  Returns (loss at the reached checkpoints,
     how many were reached, the first step above ``blowup`` or -1); stops after the last checkpoint
@@ -255,32 +269,35 @@ def exact_moments(Z, lam, w, rho, gamma, alphas, betas, s2: float, record: np.nd
     W = np.empty((d, R), order="F")
     A = np.empty_like(Z)
     ti, tj = _tile_pairs(d)
-    update = _moment_update_par if d >= 256 else _moment_update_ser
+    fused = not block and w.ndim == 1           # rows of one output: the fused noise pass
+    neg = np.zeros(R, dtype=np.bool_)
     m, u = -w.copy(), np.zeros_like(w)
     lam_m = lam if w.ndim == 1 else lam[:, None]        # the means: one column per output
     out = np.empty(record.size)
     first, i, T = -1, 0, int(record[-1])
     diagM = np.einsum("ii->i", M)               # a view
-    with _blas_threads(d):
-        for t in range(T + 1):
-            L = 0.5 * (float(np.dot(lam, diagM)) + s2)
-            if first < 0 and not L <= blowup:
-                first = t
-            if t == record[i]:
-                out[i] = L
-                i += 1
-            if not L <= guard or t == T:
-                break
-            alpha, beta = float(alphas[min(t, alphas.size - 1)]), float(betas[min(t, betas.size - 1)])
-            g = float(gammas[min(t, gammas.size - 1)])
-            if g != 0.0:
-                c = _residual_moments(Z, M, W, m if label_noise else None, rho, block)
-                S = _gram(*_noise_rows(c, Z, A), alpha * alpha * g / N, S)
-            elif t == 0 or float(gammas[min(t - 1, gammas.size - 1)]) != 0.0:
-                S[...] = 0.0
-            update(M, J, P, S.T, lam, alpha, beta, alpha * alpha * (1.0 - g), ti, tj)
-            u = beta * u - alpha * lam_m * m
-            m = m + u
+    for t in range(T + 1):
+        L = 0.5 * (float(np.dot(lam, diagM)) + s2)
+        if first < 0 and not L <= blowup:
+            first = t
+        if t == record[i]:
+            out[i] = L
+            i += 1
+        if not L <= guard or t == T:
+            break
+        alpha, beta = float(alphas[min(t, alphas.size - 1)]), float(betas[min(t, betas.size - 1)])
+        g = float(gammas[min(t, gammas.size - 1)])
+        if g != 0.0 and fused:
+            _row_noise(_upper_products(Z, M, W), Z, m, rho, label_noise, A, neg)
+            S = _gram(A, neg, alpha * alpha * g / N, S)
+        elif g != 0.0:
+            c = _residual_moments(Z, M, W, m if label_noise else None, rho, block)
+            S = _gram(*_noise_rows(c, Z, A), alpha * alpha * g / N, S)
+        elif t == 0 or float(gammas[min(t - 1, gammas.size - 1)]) != 0.0:
+            S[...] = 0.0
+        _moment_update(M, J, P, S.T, lam, alpha, beta, alpha * alpha * (1.0 - g), ti, tj)
+        u = beta * u - alpha * lam_m * m
+        m = m + u
     return out, i, first
 
 
