@@ -81,17 +81,18 @@ def gemm_rate(d, N, reps=5):
 
 
 def q_step_rate(p, reps=5):
-    """Time one Q(M) evaluation as exact_moments does it (dtrmm q_i, scaling, dsyrk AᵀA), and its flops."""
+    """Time one Q(M) evaluation as exact_moments does it (dtrmm, the fused row pass, dsyrk AᵀA), and its flops."""
     Z = np.ascontiguousarray(p.features)
     N, d = Z.shape
     rng = np.random.default_rng(2)
     G = rng.standard_normal((d, d))
     M = G @ G.T / d
     W, A, S = np.empty((d, N), order="F"), np.empty_like(Z), np.zeros((d, d), order="F")
+    neg, m, rho = np.zeros(N, dtype=bool), np.zeros(d), np.zeros(N)
 
-    def once():
-        c = ex._quad_forms(Z, M, W)
-        return ex._gram(*ex._noise_rows(c, Z, A), 1.0 / N, S)
+    def once():                                           # the rows' path of exact_moments
+        ex._row_noise(ex._upper_products(Z, M, W), Z, m, rho, False, A, neg)
+        return ex._gram(A, neg, 1.0 / N, S)
     once()
     t = time.perf_counter()
     for _ in range(reps):

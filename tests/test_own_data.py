@@ -53,6 +53,41 @@ def test_a_float32_gram_matrix_of_digits_is_a_kernel_and_gives_the_float64_spect
     assert np.max(np.abs(a - b) / b) < N * EPS32
 
 
+@pytest.fixture(scope="module")
+def float32_kernel():
+    """A 600 x 600 PSD kernel with eigenvalues 1 .. 1e-9 (log-spaced), stored in float32, and what storage did to it."""
+    n = 600
+    U = np.linalg.qr(np.random.default_rng(1).standard_normal((n, n)))[0]
+    mu = np.logspace(0.0, -9.0, n)
+    K = (U * mu) @ U.T
+    K = 0.5 * (K + K.T)
+    K32 = K.astype(np.float32)
+    return mu, K32, float(np.linalg.norm(K32.astype(np.float64) - K, 2))
+
+
+def test_a_float32_kernel_keeps_every_mode_above_its_rounding_and_only_true_ones(float32_kernel):
+    """Weyl: storage moves each eigenvalue by at most ‖δK‖₂, so every mode above 10‖δK‖₂ is real, and kept, within ‖δK‖₂."""
+    mu, K32, err = float32_kernel
+    n = mu.size
+    real = int(np.sum(mu > 10 * err))
+    assert real > int(np.sum(mu > n * EPS32)) + 100          # the worst-case cut N eps max|K| dropped them
+    p = sgdlab.Problem.from_kernel(K32, np.random.default_rng(2).standard_normal(n))
+    kept = np.sort(p.eigenvalues * n)[::-1]
+    assert kept.size >= real and np.all(kept > 0)
+    assert np.max(np.abs(kept[:real] - mu[:real])) <= err
+
+
+def test_a_float32_ntk_keeps_every_block_mode_above_its_rounding(float32_kernel):
+    from sgdlab.nn.blocks import block_features
+    mu, K32, err = float32_kernel
+    N, C = mu.size // 2, 2
+    Z, lam, _, _ = block_features(K32.reshape(N, C, N, C), np.random.default_rng(3).standard_normal((N, C)))
+    real = int(np.sum(mu > 10 * err))
+    kept = lam * N
+    assert kept.size >= real and np.all(kept > 0)
+    assert np.max(np.abs(kept[:real] - mu[:real])) <= err
+
+
 def test_symmetry_and_psd_tolerances_follow_the_dtype():
     rng = np.random.default_rng(3)
     A = rng.standard_normal((60, 20))

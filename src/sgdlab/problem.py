@@ -43,6 +43,24 @@ __all__ = ["Problem", "DataSet"]
 #: eigenvalues below ``_RANK_TOL * max(eigenvalue)`` are treated as zero (null space); for input
 #: less precise than float64 the cut rises to the input's rounding level (see from_features, from_kernel).
 _RANK_TOL = 1e-12
+
+
+def rank_cut(mu: np.ndarray, eps: float) -> float:
+    """The level below which the eigenvalues μ of an n x n positive semidefinite matrix K are its null space or its rounding.
+
+    cut = max(_RANK_TOL μ_max, 2 ε ‖K‖_F / √(3n), 2 max(-μ_min, 0)).  Storing K with unit roundoff ε/2
+    perturbs its entries independently, by a spread of at most ε|K_ij|/√12; such a random symmetric
+    perturbation has ‖δK‖₂ ≈ 2σ√n ≤ ε‖K‖_F/√(3n) (‖K‖_F = ‖μ‖₂), and Weyl moves each eigenvalue by at most
+    ‖δK‖₂, so the cut sits at twice that.  A negative eigenvalue of a PSD matrix is error alone, so twice
+    the most negative one covers what the computation of K added beyond its storage.  The worst case
+    N ε max|K| (kept for the symmetry and PSD checks) is far above this for a decaying spectrum and cut
+    real modes of float32 kernels and NTKs.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    storage = 2.0 * eps * float(np.sqrt(np.sum(mu * mu))) / np.sqrt(3.0 * mu.size)
+    return max(_RANK_TOL * float(mu.max()), storage, 2.0 * max(-float(mu.min()), 0.0))
+
+
 #: a kernel is symmetric if |K - Kᵀ| <= _SYM_RTOL |Kᵀ| + max(_SYM_ATOL, N eps) max|K|, and positive
 #: semidefinite if its least eigenvalue is >= -max(_PSD_TOL μ_max, N eps max|K|) (eps: the input's rounding)
 _SYM_RTOL, _SYM_ATOL, _PSD_TOL = 1e-8, 1e-10, 1e-8
@@ -398,9 +416,9 @@ class Problem:
 
         The checks follow the precision of K's dtype (eps: 2.2e-16 for float64, 1.2e-7 for
         float32): K is symmetric if |K - Kᵀ| <= 1e-8 |K| + max(1e-10, N eps) max|K|, PSD if
-        μ_min >= -max(1e-8 μ_max, N eps max|K|), and modes with μ <= max(1e-12 μ_max, N eps
-        max|K|) are its null space (rounding of a float32 Gram matrix is ~ sqrt(N) eps max|K|
-        in norm).  The computation is float64.
+        μ_min >= -max(1e-8 μ_max, N eps max|K|), and modes with μ at or below
+        :func:`rank_cut` (max(1e-12 μ_max, 2 eps ‖K‖_F/√(3N), twice the most negative eigenvalue)) are
+        its null space or its rounding.  The computation is float64.
 
         Args:
             K: the kernel (Gram) matrix, symmetric positive semidefinite, shape (N, N), any real dtype.
@@ -455,7 +473,7 @@ class Problem:
         if mu.min() < -max(_PSD_TOL * max(mu.max(), 1e-300), rounding):
             raise InputError(f"K is not positive semidefinite (eigenvalue {mu.min():.3g} against {mu.max():.3g}, "
                              "beyond the rounding of its dtype): pass a kernel matrix")
-        keep = mu > max(_RANK_TOL * mu.max(), rounding)
+        keep = mu > rank_cut(mu, eps)
         if not np.any(keep):
             raise InputError("K is zero: the kernel carries no signal")
         mu, U = mu[keep], U[:, keep]

@@ -24,14 +24,13 @@ from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..linear.exact import exact_moments, moment_map
 from ..linear.noise import batch_factor
+from ..problem import rank_cut
 
 __all__ = ["predict_blocks", "block_features", "block_noise", "fit_tau_blocks", "NOISE"]
 
 #: the models of :func:`predict_blocks`: the exact block recursion, or SE with blocks (docs/theory/networks.md §5)
 NOISE = ("exact", "se")
 
-#: eigenvalues of Θ below this share of the largest (or its rounding) are its null space
-_RANK_TOL = 1e-12
 GUARD = 1e100
 
 
@@ -69,7 +68,7 @@ def block_features(theta, R) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     top = float(mu.max())
     if not top > 0:
         raise InputError("theta is zero: the network's outputs do not depend on its parameters")
-    keep = mu > max(_RANK_TOL, N * C * eps) * top
+    keep = mu > rank_cut(mu, eps)
     mu, U = mu[keep][::-1], U[:, keep][:, ::-1]
     Z = U * np.sqrt(mu)
     target = (U.T @ r.reshape(-1)) / np.sqrt(mu)
