@@ -185,3 +185,27 @@ def test_the_block_solver_equals_the_plain_block_recursion_with_coupled_outputs(
         u = beta * u - sgd.lr * lam * m
         m = m + u
     np.testing.assert_allclose(fast.loss, ref, rtol=1e-11)
+
+
+def test_the_exact_model_is_unchanged_by_flushing_its_decayed_mean_to_zero(monkeypatch):
+    """With label noise the mean m_t of each mode decays through the subnormal range (which is slow, so the solver
+    sets it to zero there); the loss curve is the unflushed reference's at every checkpoint."""
+    from sgdlab.curve import checkpoints
+    from sgdlab.linear.exact import _exact_recursion_reference, exact_recursion
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((60, 6))
+    p = sgdlab.Problem.from_features(X, X @ rng.standard_normal(6) + 0.3 * rng.standard_normal(60))
+    lr = 0.8 / float(p.eigenvalues.max())
+    rec = checkpoints(3000)
+    from sgdlab.linear import exact as ex
+    flushed, flush = [], ex._flush_subnormal
+
+    def counting(x):
+        flushed.append(int(np.sum((x != 0) & (np.abs(x) < ex._TINY))))
+        flush(x)
+    monkeypatch.setattr(ex, "_flush_subnormal", counting)
+    fast, n, _ = exact_recursion(p, lr, 0.3, 6, "without", rec, 1e300, 1e300)
+    assert sum(flushed) > 0                                       # the mean did pass through the subnormal range
+    ref, n_ref, _ = _exact_recursion_reference(p, lr, 0.3, 6, "without", rec, 1e300, 1e300)
+    assert n == n_ref == rec.size
+    np.testing.assert_allclose(fast, ref, rtol=1e-11)

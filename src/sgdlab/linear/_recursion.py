@@ -86,6 +86,32 @@ def _dot_fixed(x, y):
     return (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + rest
 
 
+#: the least positive normal float64; below it a number is subnormal
+TINY = float(np.finfo(np.float64).tiny)
+
+
+#: every this many steps the direct recursion sets its subnormal moments to zero (:func:`_flush`)
+FLUSH_EVERY = 64
+
+
+@numba.njit(cache=True)
+def _flush(A, C, D):
+    """Set the subnormal entries (|x| < TINY) of A, C, D to zero, in place.
+
+    Without noise a mode decays through the subnormal range for hundreds of steps, and arithmetic on
+    subnormals takes a microcode path 100 times slower: a 20-mode noiseless recursion over 2·10⁵ steps
+    ran at 88 ns a mode-step instead of 1.3.  A pass every FLUSH_EVERY steps bounds that at a 64th of a
+    pass a step; what it drops is below 1e-307 of the loss.
+    """
+    for k in range(A.size):
+        if abs(A[k]) < TINY:
+            A[k] = 0.0
+        if abs(C[k]) < TINY:
+            C[k] = 0.0
+        if abs(D[k]) < TINY:
+            D[k] = 0.0
+
+
 @numba.njit(cache=True)
 def _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S):
     """Advance every mode one step in place; return the next S - σ² (= Σ λ A', by :func:`_dot_fixed`).
@@ -159,6 +185,8 @@ def _resume(lam, a, A, C, D, S, sigma2, alpha2cc, alpha2cd, beta, t, t_stop, T, 
         else:
             S = _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
         t += 1
+        if t % FLUSH_EVERY == 0:         # at the same steps however the run is cut (paced or not)
+            _flush(A, C, D)
 
 
 @numba.njit(cache=True)

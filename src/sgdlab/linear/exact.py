@@ -298,7 +298,22 @@ def exact_moments(Z, lam, w, rho, gamma, alphas, betas, s2: float, record: np.nd
         _moment_update(M, J, P, S.T, lam, alpha, beta, alpha * alpha * (1.0 - g), ti, tj)
         u = beta * u - alpha * lam_m * m
         m = m + u
+        _flush_subnormal(m)
+        _flush_subnormal(u)
     return out, i, first
+
+
+def _flush_subnormal(x):
+    """Set the subnormal entries of x (|x| < 2.2e-308) to zero, in place.
+
+    The mean of a fast mode decays through the subnormal range for about a hundred steps, and every
+    product with a subnormal number takes a microcode path that is 100 times slower: at N = 1000, d = 100
+    the row pass took 0.58 ms a step instead of 0.08.  What is dropped is below 1e-300 of any loss.
+    """
+    x[np.abs(x) < _TINY] = 0.0
+
+
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 def exact_recursion(problem: Problem, alpha: float, beta: float, batch: int, sampling: str,
