@@ -209,3 +209,27 @@ def test_the_exact_model_is_unchanged_by_flushing_its_decayed_mean_to_zero(monke
     ref, n_ref, _ = _exact_recursion_reference(p, lr, 0.3, 6, "without", rec, 1e300, 1e300)
     assert n == n_ref == rec.size
     np.testing.assert_allclose(fast, ref, rtol=1e-11)
+
+
+def test_full_batch_exact_moments_flushed_at_the_subnormal_range_keep_the_reference_curve(monkeypatch):
+    """Gradient descent (batch = N): M, J, P decay through the subnormal range, where the solver zeroes them every
+    FLUSH_MOMENTS_EVERY steps; the loss is the unflushed reference's at every checkpoint (it stays a normal number)."""
+    from sgdlab.curve import checkpoints
+    from sgdlab.linear.exact import _exact_recursion_reference, exact_recursion
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((80, 12)) * np.linspace(1.0, 0.5, 12)
+    p = sgdlab.Problem.from_features(X, X @ rng.standard_normal(12))
+    lr = 1.0 / float(p.eigenvalues.max())
+    rec = checkpoints(1500)
+    from sgdlab.linear import exact as ex
+    zeroed, flush = [], ex._flush
+
+    def counting(*xs):
+        zeroed.append(sum(int(np.sum((x != 0) & (np.abs(x) < ex._TINY))) for x in xs))
+        flush(*xs)
+    monkeypatch.setattr(ex, "_flush", counting)
+    fast, n, _ = exact_recursion(p, lr, 0.5, 80, "without", rec, 1e300, 1e300)
+    ref, n_ref, _ = _exact_recursion_reference(p, lr, 0.5, 80, "without", rec, 1e300, 1e300)
+    assert sum(zeroed) > 0                                        # the moments did reach the subnormal range
+    assert n == n_ref == rec.size and ref[-1] > 0
+    np.testing.assert_allclose(fast, ref, rtol=1e-10)

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
-from ._recursion import _dot_fixed
+from ._recursion import _dot_fixed, _flush
 from .noise import batch_factor
 
 __all__ = ["exact_recursion", "exact_moments", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
@@ -300,7 +300,15 @@ def exact_moments(Z, lam, w, rho, gamma, alphas, betas, s2: float, record: np.nd
         m = m + u
         _flush_subnormal(m)
         _flush_subnormal(u)
+        if (t + 1) % FLUSH_MOMENTS_EVERY == 0:  # moments decayed into the subnormal range (full batch): zero them
+            _flush(M.reshape(-1), J.reshape(-1), P.reshape(-1))
     return out, i, first
+
+
+#: every this many steps the solver sets the subnormal entries of M, J, P to zero: without noise (full batch)
+#: they decay through the subnormal range, where the update ran 10 times slower (d = 200: 0.85 ms a step
+#: against 0.09; 0.12 with this flush).  A pass over d² entries every 16 steps costs under a tenth of a step.
+FLUSH_MOMENTS_EVERY = 16
 
 
 def _flush_subnormal(x):
