@@ -255,4 +255,5 @@ def test_a_noiseless_run_past_machine_zero_keeps_every_normal_loss_and_flushes_o
     assert normal.sum() > 50 and (~normal).sum() >= 10                # the run crosses into the subnormal range
     np.testing.assert_allclose(fast[normal], ref[normal], rtol=1e-12)
     assert np.all(fast[~normal] <= 1e6 * TINY)
+    assert np.any((fast == 0.0) & (ref > 0.0))                      # the flush did act: zero where ref is subnormal
     np.testing.assert_array_equal(recursion_paced(*args)[0], fast)

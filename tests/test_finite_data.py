@@ -201,7 +201,7 @@ def test_the_exact_model_is_unchanged_by_flushing_its_decayed_mean_to_zero(monke
     flushed, flush = [], ex._flush_subnormal
 
     def counting(x):
-        flushed.append(int(np.sum((x != 0) & (np.abs(x) < ex._TINY))))
+        flushed.append(int(np.sum((x != 0) & (np.abs(x) < ex.TINY))))
         flush(x)
     monkeypatch.setattr(ex, "_flush_subnormal", counting)
     fast, n, _ = exact_recursion(p, lr, 0.3, 6, "without", rec, 1e300, 1e300)
@@ -222,12 +222,12 @@ def test_full_batch_exact_moments_flushed_at_the_subnormal_range_keep_the_refere
     lr = 1.0 / float(p.eigenvalues.max())
     rec = checkpoints(1500)
     from sgdlab.linear import exact as ex
-    zeroed, flush = [], ex._flush
+    zeroed, flush = [], ex._flush_moments
 
     def counting(*xs):
-        zeroed.append(sum(int(np.sum((x != 0) & (np.abs(x) < ex._TINY))) for x in xs))
+        zeroed.append(sum(int(np.sum((x != 0) & (np.abs(x) < ex.TINY))) for x in xs))
         flush(*xs)
-    monkeypatch.setattr(ex, "_flush", counting)
+    monkeypatch.setattr(ex, "_flush_moments", counting)
     fast, n, _ = exact_recursion(p, lr, 0.5, 80, "without", rec, 1e300, 1e300)
     ref, n_ref, _ = _exact_recursion_reference(p, lr, 0.5, 80, "without", rec, 1e300, 1e300)
     assert sum(zeroed) > 0                                        # the moments did reach the subnormal range

@@ -74,7 +74,7 @@ def test_a_float32_kernel_keeps_every_mode_above_its_rounding_and_only_true_ones
     p = sgdlab.Problem.from_kernel(K32, np.random.default_rng(2).standard_normal(n))
     kept = np.sort(p.eigenvalues * n)[::-1]
     assert kept.size >= real and np.all(kept > 0)
-    assert np.max(np.abs(kept[:real] - mu[:real])) <= err
+    assert np.max(np.abs(kept - mu[:kept.size])) <= err            # every kept mode is a true one (Weyl)
 
 
 def test_a_float32_ntk_keeps_every_block_mode_above_its_rounding(float32_kernel):
@@ -85,7 +85,13 @@ def test_a_float32_ntk_keeps_every_block_mode_above_its_rounding(float32_kernel)
     real = int(np.sum(mu > 10 * err))
     kept = lam * N
     assert kept.size >= real and np.all(kept > 0)
-    assert np.max(np.abs(kept[:real] - mu[:real])) <= err
+    assert np.max(np.abs(kept - mu[:kept.size])) <= err
+
+
+def test_an_indefinite_theta_is_a_one_line_error_naming_theta():
+    from sgdlab.nn.blocks import block_features
+    with pytest.raises(sgdlab.InputError, match=r"theta is not positive semidefinite"):
+        block_features(np.diag([1.0, 0.5, -0.6, 0.2]).reshape(2, 2, 2, 2), np.ones((2, 2)))
 
 
 def test_symmetry_and_psd_tolerances_follow_the_dtype():

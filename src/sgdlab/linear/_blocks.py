@@ -59,7 +59,7 @@ import numba
 import numpy as np
 
 from .._validate import check_memory
-from ._recursion import _checkpoint, _step_all, _step_all_m
+from ._recursion import FLUSH_EVERY, _checkpoint, _flush, _step_all, _step_all_m
 
 __all__ = ["doubling_tables", "recursion_blocks", "blocks_resume", "auto_recursion", "certified_blocks", "loss_floor",
            "AUTO_RTOL", "AUTO_EXACT_WORK"]
@@ -245,6 +245,8 @@ def blocks_resume(lam, A, C, D, S, sigma2, alpha, beta, c_c, c_d, record, i, out
                 S = _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S) + sigma2
             rate = abs(S - S_prev) / max(min(S, S_prev), tiny)
             t += 1
+            if t % FLUSH_EVERY == 0:     # subnormal moments to zero, as the direct recursion does
+                _flush(A, C, D)
             continue
         if not in_blocks:
             for k in range(n):

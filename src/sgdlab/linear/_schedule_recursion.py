@@ -33,7 +33,7 @@ from .._chunks import Pacer
 from ._blocks import (_BLOCK_COST, _LEVEL_COST, AUTO_EXACT_WORK, AUTO_RTOL, _levels, blocks_resume, certified_blocks,
                       doubling_tables, loss_floor)
 from ._modes import transition
-from ._recursion import _checkpoint, _step_all, _step_all_m
+from ._recursion import FLUSH_EVERY, _checkpoint, _flush, _step_all, _step_all_m
 
 __all__ = ["recursion_scheduled", "scheduled_run", "auto_scheduled", "constant_stretches", "long_stretches",
            "per_step_array"]
@@ -69,6 +69,8 @@ def _resume_scheduled(lam, mult, has_mult, a, A, C, D, S, sigma2, alphas, betas,
         else:
             S = _step_all(lam, a, A, C, D, a2cc, a2cd, beta, S) + sigma2
         t += 1
+        if t % FLUSH_EVERY == 0:         # subnormal moments to zero, as the direct recursion does
+            _flush(A, C, D)
 
 
 def _value(x: np.ndarray, t: int) -> float:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._recursion import _dot_fixed
+from ._recursion import FLUSH_EVERY, _dot_fixed, _flush
 
 __all__ = ["tangent_reference", "tangent_numba"]
 
@@ -132,4 +132,8 @@ def tangent_numba(lam, mult, A0, sigma2, alpha, beta, c_c, c_d, record, guard):
         dS = _dot_fixed(lam, dA)
         eS = _dot_fixed(lam, eA)
         t += 1
+        if t % FLUSH_EVERY == 0:         # subnormal moments to zero, as the forward recursion does
+            _flush(A, C, D)
+            _flush(dA, dC, dD)
+            _flush(eA, eC, eD)
     return loss, d_alpha, d_beta, i

@@ -24,7 +24,7 @@ from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..linear.exact import exact_moments, moment_map
 from ..linear.noise import batch_factor
-from ..problem import rank_cut
+from ..problem import _PSD_TOL, rank_cut
 
 __all__ = ["predict_blocks", "block_features", "block_noise", "fit_tau_blocks", "NOISE"]
 
@@ -45,7 +45,7 @@ def block_features(theta, R) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
         ``(Z, lam, target, rho)``.
 
     Raises:
-        InputError: theta not (N, C, N, C), R of another shape, or Θ zero.
+        InputError: theta not (N, C, N, C) or not positive semidefinite, R of another shape, or Θ zero.
 
     Example:
         >>> import numpy as np
@@ -68,6 +68,10 @@ def block_features(theta, R) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     top = float(mu.max())
     if not top > 0:
         raise InputError("theta is zero: the network's outputs do not depend on its parameters")
+    rounding = N * C * eps * float(np.abs(T).max())      # the worst case, as Problem.from_kernel checks a kernel
+    if mu.min() < -max(_PSD_TOL * top, rounding):
+        raise InputError(f"theta is not positive semidefinite (eigenvalue {mu.min():.3g} against {top:.3g}, beyond "
+                         "the rounding of its dtype): pass the network's NTK (sgdlab.nn.ntk)")
     keep = mu > rank_cut(mu, eps)
     mu, U = mu[keep][::-1], U[:, keep][:, ::-1]
     Z = U * np.sqrt(mu)
