@@ -61,6 +61,17 @@ def rank_cut(mu: np.ndarray, eps: float) -> float:
     return max(_RANK_TOL * float(mu.max()), storage, 2.0 * max(-float(mu.min()), 0.0))
 
 
+def check_psd(mu: np.ndarray, rounding: float, name: str, hint: str) -> None:
+    """Raise a one-line InputError naming ``name`` unless its eigenvalues μ are >= -max(_PSD_TOL μ_max, rounding).
+
+    ``rounding``: the worst-case size of the matrix's rounding in norm (N ε max|K|), so that float32 input
+    is not refused for what its dtype did to it; ``hint``: what to pass instead.
+    """
+    if mu.min() < -max(_PSD_TOL * max(float(mu.max()), 1e-300), rounding):
+        raise InputError(f"{name} is not positive semidefinite (eigenvalue {mu.min():.3g} against {mu.max():.3g}, "
+                         f"beyond the rounding of its dtype): {hint}")
+
+
 #: a kernel is symmetric if |K - Kᵀ| <= _SYM_RTOL |Kᵀ| + max(_SYM_ATOL, N eps) max|K|, and positive
 #: semidefinite if its least eigenvalue is >= -max(_PSD_TOL μ_max, N eps max|K|) (eps: the input's rounding)
 _SYM_RTOL, _SYM_ATOL, _PSD_TOL = 1e-8, 1e-10, 1e-8
@@ -470,9 +481,7 @@ class Problem:
         if not np.all(np.isfinite(Ks)) or not np.isfinite(yy):
             raise InputError(f"K or y is too large for float64 (max |K| {kmax:.3g}); rescale them")
         mu, U = np.linalg.eigh(Ks)
-        if mu.min() < -max(_PSD_TOL * max(mu.max(), 1e-300), rounding):
-            raise InputError(f"K is not positive semidefinite (eigenvalue {mu.min():.3g} against {mu.max():.3g}, "
-                             "beyond the rounding of its dtype): pass a kernel matrix")
+        check_psd(mu, rounding, "K", "pass a kernel matrix")
         keep = mu > rank_cut(mu, eps)
         if not np.any(keep):
             raise InputError("K is zero: the kernel carries no signal")

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
-from ._recursion import TINY, _dot_fixed
+from ._recursion import TINY, _dot_fixed, _flush
 from .noise import batch_factor
 
 __all__ = ["exact_recursion", "exact_moments", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
@@ -313,16 +313,9 @@ FLUSH_MOMENTS_EVERY = 16
 
 @numba.njit(cache=True)
 def _flush_moments(M, J, P):
-    """Set the subnormal entries (|x| < TINY) of the d x d moments M, J, P to zero, in place."""
-    d = M.shape[0]
-    for k in range(d):
-        for l in range(d):
-            if abs(M[k, l]) < TINY:
-                M[k, l] = 0.0
-            if abs(J[k, l]) < TINY:
-                J[k, l] = 0.0
-            if abs(P[k, l]) < TINY:
-                P[k, l] = 0.0
+    """:func:`~sgdlab.linear._recursion._flush` on the d x d moments M, J, P, in place (numba's reshape of a
+    C-contiguous array is a view, and it refuses any other: no copy is flushed by mistake)."""
+    _flush(M.reshape(-1), J.reshape(-1), P.reshape(-1))
 
 
 def _flush_subnormal(x):

@@ -24,7 +24,7 @@ from ..curve import DIVERGES, FINITE, Curve, check_record, checkpoints
 from ..hyper import SGD
 from ..linear.exact import exact_moments, moment_map
 from ..linear.noise import batch_factor
-from ..problem import _PSD_TOL, rank_cut
+from ..problem import check_psd, rank_cut
 
 __all__ = ["predict_blocks", "block_features", "block_noise", "fit_tau_blocks", "NOISE"]
 
@@ -68,10 +68,7 @@ def block_features(theta, R) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     top = float(mu.max())
     if not top > 0:
         raise InputError("theta is zero: the network's outputs do not depend on its parameters")
-    rounding = N * C * eps * float(np.abs(T).max())      # the worst case, as Problem.from_kernel checks a kernel
-    if mu.min() < -max(_PSD_TOL * top, rounding):
-        raise InputError(f"theta is not positive semidefinite (eigenvalue {mu.min():.3g} against {top:.3g}, beyond "
-                         "the rounding of its dtype): pass the network's NTK (sgdlab.nn.ntk)")
+    check_psd(mu, N * C * eps * float(np.abs(T).max()), "theta", "pass the network's NTK (sgdlab.nn.ntk)")
     keep = mu > rank_cut(mu, eps)
     mu, U = mu[keep][::-1], U[:, keep][:, ::-1]
     Z = U * np.sqrt(mu)
