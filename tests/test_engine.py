@@ -253,7 +253,9 @@ def test_a_noiseless_run_past_machine_zero_keeps_every_normal_loss_and_flushes_o
     assert n == n_ref == rec.size
     normal = ref >= 1e6 * TINY
     assert normal.sum() > 50 and (~normal).sum() >= 10                # the run crosses into the subnormal range
-    np.testing.assert_allclose(fast[normal], ref[normal], rtol=1e-12)
+    # each step multiplies a mode's state by a factor rounded differently in the two codes (fused multiply-adds,
+    # the shared term s = (1-a)A + 2βC): the relative difference grows like t·ε, here 1.3e-12 at t = 2.3·10⁴
+    np.testing.assert_allclose(fast[normal], ref[normal], rtol=4 * np.finfo(float).eps * rec[-1])
     assert np.all(fast[~normal] <= 1e6 * TINY)
     assert np.any((fast == 0.0) & (ref > 0.0))                      # the flush did act: zero where ref is subnormal
     np.testing.assert_array_equal(recursion_paced(*args)[0], fast)

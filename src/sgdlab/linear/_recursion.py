@@ -109,42 +109,52 @@ def _flush(A, C, D):
             D[k] = 0.0
 
 
-@numba.njit(cache=True)
+#: the one fast-math flag the kernels allow: a·b + c may become one fused multiply-add (one rounding instead
+#: of two).  Which products fuse is fixed by the expression as written, the same in every caller and every
+#: process; reassociation (``fastmath=True``) is not, so it stays off (:func:`_dot_fixed`).
+CONTRACT = {"contract"}
+
+
+@numba.njit(cache=True, fastmath=CONTRACT)
 def _step_all(lam, a, A, C, D, alpha2cc, alpha2cd, beta, S):
     """Advance every mode one step in place; return the next S - σ² (= Σ λ A', by :func:`_dot_fixed`).
 
-    The update is elementwise (vectorised by the compiler without reassociation); the sum is a second pass.
+    The update is elementwise (vectorised by the compiler without reassociation), written with the shared
+    term s = (1-a)A + 2βC: A' = (1-a)s + n', C' = βC - a s + n', D' = a(aA - 2βC) + n' with
+    n' = β²D + n (the module docstring's three lines, 20 flops a mode instead of 28); the sum is a second pass.
     """
     b2 = beta * beta
+    cs = alpha2cc * S
     for k in range(lam.size):
         ak = a[k]
         Ak = A[k]
-        Ck = C[k]
         lk = lam[k]
-        n = lk * (alpha2cc * S + alpha2cd * lk * Ak)
         om = 1.0 - ak
-        common = b2 * D[k] + n
-        A[k] = om * om * Ak + 2.0 * beta * om * Ck + common
-        C[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * Ck + common
-        D[k] = ak * ak * Ak - 2.0 * ak * beta * Ck + common
+        y = beta * C[k]
+        s = om * Ak + (y + y)                   # (1-a)A + 2βC
+        common = b2 * D[k] + lk * (cs + alpha2cd * lk * Ak)
+        A[k] = om * s + common
+        C[k] = (y - ak * s) + common
+        D[k] = ak * (ak * Ak - (y + y)) + common
     return _dot_fixed(lam, A)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=CONTRACT)
 def _step_all_m(lam, mult, a, A, C, D, alpha2cc, alpha2cd, beta, S):
     """:func:`_step_all` for a spectral measure: mode k's coupled injection is weighed by its multiplicity m_k."""
     b2 = beta * beta
+    cs = alpha2cc * S
     for k in range(lam.size):
         ak = a[k]
         Ak = A[k]
-        Ck = C[k]
         lk = lam[k]
-        n = lk * (alpha2cc * mult[k] * S + alpha2cd * lk * Ak)
         om = 1.0 - ak
-        common = b2 * D[k] + n
-        A[k] = om * om * Ak + 2.0 * beta * om * Ck + common
-        C[k] = -ak * om * Ak + beta * (1.0 - 2.0 * ak) * Ck + common
-        D[k] = ak * ak * Ak - 2.0 * ak * beta * Ck + common
+        y = beta * C[k]
+        s = om * Ak + (y + y)
+        common = b2 * D[k] + lk * (cs * mult[k] + alpha2cd * lk * Ak)
+        A[k] = om * s + common
+        C[k] = (y - ak * s) + common
+        D[k] = ak * (ak * Ak - (y + y)) + common
     return _dot_fixed(lam, A)
 
 
