@@ -9,7 +9,8 @@ Three implementations of the same recursion (math-linear notes §1), timed in on
                 elementwise numpy with temporaries, two N x d x d GEMMs for Q(M));
 * ``fast``      ``exact_recursion`` (dtrmm + dsyrk for Q(M), one fused numba pass).
 
-Also reports the achieved GFLOP/s of the Q(M) step against a plain ``A @ B`` GEMM rate, and
+First, long horizons by powers of the map (``predict_exact(method="powers")``) against stepping, on digits
+reduced to 10 and 30 features (``--powers-only`` stops there).  Also reports the achieved GFLOP/s of the Q(M) step against a plain ``A @ B`` GEMM rate, and
 checks the three loss curves agree.  Usage::
 
     PYTHONPATH=src python benchmarks/bench_exact.py [--n 1000] [--steps 10000] [--ref-steps 200]
@@ -163,6 +164,25 @@ def run_problem(name, p, sgd, steps, ref_steps, plain_steps, interleave=0):
     print(f"loss: L_0 = {fast[0]:.6g}, L_{steps} = {fast[min(nf, steps + 1) - 1]:.6g} (L_0 = {L0:.6g})")
 
 
+def run_powers(d, steps, stepped_steps):
+    """Long horizons by powers of the map (generating-functions.md §1.5) against stepping, digits on its top d
+    principal directions: powers to ``steps``, the stepped recursion to ``stepped_steps`` (scaled per step)."""
+    from sgdlab.linear.exact_powers import state_dim
+    base = sgdlab.data.digits()
+    p = sgdlab.Problem.from_features(base.features[:, :d], base.labels, name=f"digits, top {d} directions")
+    s = sgdlab.SGD(lr=0.5 / float(p.eigenvalues.max()), momentum=0.5, batch=8, sampling="without")
+    sgdlab.predict_exact(p, s, 64, method="recursion")             # compile
+    by_powers, t_pow = timed(lambda: sgdlab.predict_exact(p, s, steps, method="powers"))
+    stepped, t_step = timed(lambda: sgdlab.predict_exact(p, s, stepped_steps, method="recursion"))
+    n = stepped.steps.size
+    rel = float(np.max(np.abs(by_powers.loss[:n] / stepped.loss - 1)))
+    per_step = t_step / stepped_steps
+    print(f"[powers] {p.name}, N={p.n_samples}, D={state_dim(d)}: {steps:.0e} steps by "
+          f"{by_powers.meta['powers']['squarings']} squarings {t_pow:.2f} s; stepping {per_step * 1e6:.0f} us/step "
+          f"({stepped_steps:.0e} steps took {t_step:.1f} s) -> {steps:.0e} steps ~{per_step * steps:.0f} s; ratio "
+          f"~{per_step * steps / t_pow:.0f}x; max rel. diff over {n} checkpoints to {stepped_steps:.0e}: {rel:.1e}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000, help="kernel problem size N (= d, full rank)")
@@ -173,11 +193,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="alternating fast/plain rounds of --plain-steps steps "
                     "(the load-robust ratio)")
     ap.add_argument("--threads", type=int, default=None, help="BLAS and numba threads (default: the library's)")
+    ap.add_argument("--powers-only", action="store_true", help="only the long-horizon powers (10 and 30 features)")
     a = ap.parse_args()
     import numba
     print(f"numpy {np.__version__}, numba {numba.__version__}; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, numba threads {numba.config.NUMBA_NUM_THREADS}, "
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at start")
+    run_powers(10, 10**6, 10**5)
+    run_powers(30, 10**6, 10**4)
+    if a.powers_only:
+        return
     p = sgdlab.data.digits()
     run_problem("digits (sgdlab.data.digits(), linear)", p, sgdlab.SGD(lr=0.5, momentum=0.5, batch=8),
                 a.steps, a.steps, 200, a.rounds)

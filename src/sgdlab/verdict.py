@@ -346,7 +346,9 @@ def exact_seconds(problem, sgd, steps: int, probe_s: float = 0.2) -> float:
     at every step, so the time of k steps scales linearly: after one warm-up step (compilation), k
     steps are timed with k chosen from the flop count to take about ``probe_s`` at 1 Gflop/s, and the
     time is extrapolated to ``steps``.  When one step alone would take more than 10 probes the flop
-    count alone is used (at 1e10 multiply-adds per second: an optimistic figure).
+    count alone is used (at 1e10 multiply-adds per second: an optimistic figure).  Where
+    ``predict_exact`` takes the powers of the map instead (:func:`sgdlab.linear.exact_powers.powers_pay`),
+    the estimate is theirs: ⌈log₂ t⌉ products of 2D³ flops at the same rate.
 
     Args:
         problem: a problem with data.  sgd: the hyperparameters.  steps: the horizon.
@@ -370,16 +372,20 @@ def exact_seconds(problem, sgd, steps: int, probe_s: float = 0.2) -> float:
     from ._validate import InputError
     if getattr(problem, "features", None) is None:
         raise InputError("exact_seconds needs a problem with data (Problem.from_features or from_kernel)")
+    from .linear import exact_powers as xp
     n, d = problem.features.shape
+    if not (sgd.has_schedule or sgd.has_batch_schedule) and xp.powers_pay_for(problem, steps):
+        D = xp.state_dim(d)
+        return float((2.0 * D ** 3 * math.ceil(math.log2(steps)) + n * (d * (d + 1) / 2) ** 2) / 1e10)
     flops = float(n) * d * d
     if flops > 10 * probe_s * 1e9:
         return float(steps * flops / 1e10)
-    predict_exact(problem, sgd, 1, record=np.array([0, 1]))
+    predict_exact(problem, sgd, 1, record=np.array([0, 1]), method="recursion")
     k = int(min(steps, max(2, probe_s * 1e9 / flops)))
     best = math.inf
     for _ in range(2):
         t0 = time.perf_counter()
-        predict_exact(problem, sgd, k, record=np.array([0, k]), blowup=1e300)
+        predict_exact(problem, sgd, k, record=np.array([0, k]), blowup=1e300, method="recursion")
         best = min(best, time.perf_counter() - t0)
     return float(best * steps / k)
 

@@ -37,7 +37,9 @@ __all__ = ["predict", "predict_exact", "critical_lr", "stability_map", "stabilit
 #: recursion: :func:`predict_exact`); "volterra" is the continuous limit, :func:`sgdlab.volterra.predict_curve`
 MODELS = ("gaussian", "se", "homogenised", "exact", "volterra")
 #: "auto": exact recursion while dim*steps <= 1e8, else geometric time stepping
-METHODS = ("auto", "recursion", "reference", "blocks")
+METHODS = ("auto", "recursion", "reference", "blocks", "powers")
+#: the smallest loss a relative difference is taken against
+TINY_LOSS = 1e-300
 #: the loss is computed up to guard * L_0; beyond, the curve is truncated (overflow protection)
 GUARD = 1e100
 #: relative block length of the geometric time stepping
@@ -180,7 +182,8 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
         method: ``"recursion"`` (compiled, exact), ``"reference"`` (numpy loop),
             ``"blocks"`` (geometric time stepping, ε = 1/32: 1e-6-1e-3 relative, worst near the
             critical lr) or ``"auto"`` (the recursion, or blocks certified to 1e-4 relative of it at
-            every checkpoint: :func:`sgdlab.linear._blocks.auto_recursion`).
+            every checkpoint: :func:`sgdlab.linear._blocks.auto_recursion`); with ``model="exact"``:
+            ``"auto"``, ``"recursion"`` or ``"powers"`` (:func:`predict_exact`).
         record: steps to record (sorted, starting at 0); default :func:`checkpoints`.
         blowup: ``diverged_at`` is the first step with L_t > blowup · L_0.
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the status is ``"diverges"``.
@@ -215,8 +218,13 @@ def predict(problem: Problem, sgd: SGD, steps: int, *, noise=None, model=None, t
     backend, dtype = check_backend(backend, dtype, method)
     given = noise if noise is not None else model
     if isinstance(given, str) and given == "exact":
+        if method in ("reference", "blocks"):
+            raise InputError(f"method={method!r} is for the mode models; model='exact' takes auto, recursion or "
+                             "powers")
         return predict_exact(problem, sgd, steps, record=record, blowup=blowup, raise_on_failure=raise_on_failure,
-                             backend=backend, dtype=dtype)
+                             backend=backend, dtype=dtype, method=method)
+    if method == "powers":
+        raise InputError("method='powers' runs the exact finite-data model only (model='exact')")
     rec = checkpoints(steps) if record is None else check_record(record, steps)
     spec, _ = _spec(problem, noise, model, tau, sgd.sampling)
     if sgd.has_schedule and backend == "jax":
@@ -308,7 +316,7 @@ def _predict_schedule(problem, sgd, steps, spec, rec, blowup, method, raise_on_f
 
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
                   blowup: float = 1e6, raise_on_failure: bool = False, backend: str = "numpy",
-                  dtype: str | None = None) -> Curve:
+                  dtype: str | None = None, method: str = "auto") -> Curve:
     """Expected loss of mini-batch SGD on a finite data set by the exact finite-N recursion (docs/theory/generating-functions.md §1).
 
     The d x d moments M = E e eᵀ, J = E e vᵀ, P = E v vᵀ evolve exactly (no approximation of the
@@ -323,6 +331,13 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         raise_on_failure: raise :class:`sgdlab.result.ResultError` when the loss blew up.
         backend: ``"numpy"`` (numba and BLAS) or ``"jax"`` (one JAX call, for a GPU; ``docs/gpu.md``).
         dtype: ``"float64"`` (default) or, with ``backend="jax"``, ``"float32"``.
+        method: ``"recursion"`` (t steps of ≈ 2N d² flops), ``"powers"`` (the one-step map T as a D x D matrix,
+            D ≈ 2d², and T^t by repeated squaring: log₂ t products, the same numbers to rounding;
+            :mod:`sgdlab.linear.exact_powers`; constant lr, momentum and batch, D <= 6000) or ``"auto"``
+            (powers where they cost less than half the steps: few features, long runs).  With powers,
+            ``meta["powers"]`` holds the squarings and the largest relative difference from the stepped
+            recursion on the checkpoints up to step 64; a run whose loss passes ``blowup`` is stepped again
+            (``diverged_at`` is then the exact step).
 
     Returns:
         A :class:`Curve` with status "finite" (bounded over the horizon: the recursion runs no stability
@@ -358,7 +373,28 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     if backend == "jax" and sgd.has_schedule:
         raise InputError("backend='jax' runs the exact model at constant lr, momentum and batch; use "
                          "backend='numpy' for a schedule")
-    loss, nrec, first = run(problem, alpha, beta, batch, sampling, rec, blowup * L0, GUARD * L0)
+    if method not in ("auto", "recursion", "powers"):
+        raise InputError(f"method must be auto, recursion or powers for the exact model; got {method!r}")
+    from . import exact_powers as xp
+    constant = not (sgd.has_schedule or sgd.has_batch_schedule)
+    if method == "powers" and (backend != "numpy" or not constant):
+        raise InputError("method='powers' needs constant lr, momentum and batch and backend='numpy'")
+    if method == "powers" and not xp.powers_pay_for(problem, 2) and \
+            xp.state_dim(problem.eigenvalues.size) > xp.MAX_DIM:
+        raise InputError(f"method='powers' forms a D x D matrix, D = {xp.state_dim(problem.eigenvalues.size)} "
+                         f"> {xp.MAX_DIM} for {problem.eigenvalues.size} features; use method='recursion'")
+    powers = None
+    if method == "powers" or (method == "auto" and backend == "numpy" and constant
+                              and xp.powers_pay_for(problem, int(rec[-1]))):
+        loss, squarings = xp.exact_recursion_powers(problem, alpha, beta, batch, sampling, rec)
+        if np.all(np.isfinite(loss)) and np.all(loss <= blowup * L0):
+            nrec, first = rec.size, -1
+            early = rec[rec <= 64]
+            stepped = run(problem, alpha, beta, batch, sampling, early, blowup * L0, GUARD * L0)[0]
+            diff = float(np.max(np.abs(loss[:early.size] - stepped) / np.maximum(np.abs(stepped), TINY_LOSS)))
+            powers = {"squarings": int(squarings), "checked_steps": int(early[-1]), "max_rel_diff": diff}
+    if powers is None:
+        loss, nrec, first = run(problem, alpha, beta, batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
     good = np.isfinite(loss)
     nrec = int(np.argmin(good)) if not good.all() else int(nrec)
@@ -367,10 +403,13 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     reason = ("exact recursion: loss exceeded the blow-up level" if grows else
               "exact recursion: loss stayed finite over the horizon (mean-square stability is "
               "sgdlab.linear.exact_critical_lr's question)")
-    meta = {"kind": "theory", "model": "exact", "exact": True, "method": "exact-recursion", "backend": backend,
+    meta = {"kind": "theory", "model": "exact", "exact": True,
+            "method": "exact-recursion" if powers is None else "exact-powers", "backend": backend,
             "dtype": dtype, "sgd": sgd.to_dict(),
             "problem": problem.summary(), "steps_requested": steps, "sampling": sampling,
             "truncated": nrec < rec.size}
+    if powers is not None:
+        meta["powers"] = powers
     return finish(Curve(rec[:nrec], loss[:nrec], None, status, None if first < 0 else int(first), reason, meta),
                   raise_on_failure)
 

@@ -1,0 +1,187 @@
+"""Long horizons of the exact finite-N model by powers of its one-step map (docs/theory/generating-functions.md §1.5).
+
+At constant α, β and batch the exact recursion of :mod:`sgdlab.linear.exact` is one fixed affine map on the
+state x = (M on its upper triangle, J, P on its upper triangle, the mean m, its velocity u, 1): x_{t+1} = T x_t,
+with the label-noise forcing carried by the constant coordinate and by m, u (the mean follows deterministic
+heavy ball, so it is part of the same linear system).  So
+
+.. math::
+    L_t = rᵀ T^t x_0 + σ²/2,\\qquad r = ½ (λ_k \\text{ at } M_{kk}),
+
+and T^t x_0 at any checkpoint t needs the powers T^{2^j}, j < log₂ t, by repeated squaring: log₂ t products
+of D x D matrices, D = d(d+1) + d² + 2dC + 1 ≈ 2d², instead of t steps of ≈ 2Nd² flops.  Nothing is
+approximated: the numbers are the recursion's to rounding.  The rounding of the squarings is bounded by
+‖fl(T^{2^j}) - T^{2^j}‖ ≲ j·D·ε·max_i‖T^{2^i}‖ (each product adds a D ε relative error of its factors), so
+the relative error of L_t grows like log₂ t, not like t; :func:`exact_powers` also measures it against the
+stepped recursion on the first checkpoints.
+
+It pays when t ≫ log₂ t · 8d⁴/N: a few features and long runs (d = 20 on digits from about 10⁴ steps);
+:func:`powers_pay` is the rule ``predict_exact(method="auto")`` applies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._recursion import TINY
+
+__all__ = ["exact_operator", "exact_powers", "exact_recursion_powers", "powers_pay", "state_dim"]
+
+#: the largest state the powers are formed for (D x D float64: 2 matrices of 288 MB at D = 6000)
+MAX_DIM = 6000
+
+
+def state_dim(d: int, outputs: int = 1, label_noise: bool = True) -> int:
+    """D = d(d+1) + d² (+ 2dC + 1 with label noise): M and P on their upper triangles, J whole, m, u, 1."""
+    return d * (d + 1) + d * d + ((2 * d * outputs + 1) if label_noise else 0)
+
+
+def exact_operator(Z: np.ndarray, lam: np.ndarray, w: np.ndarray, rho: np.ndarray, gamma: float, alpha: float,
+                   beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one-step map T of the exact recursion (module docstring) as a dense D x D matrix, with x_0 and r.
+
+    Per pair k <= l, with D_k = 1 - αλ_k, χ = α²(1-γ) and E = χλ_kλ_l M_kl + S_kl (S = α²γ/N Σ_i c_i z_i z_iᵀ,
+    c_i = z_iᵀMz_i - 2Σ_c ρ_ic z_i·m_c + ‖ρ_i‖², the rows Φ_i = (z_ik z_il)_{k<=l}):
+    M'_kl = (1 - α(λ_k+λ_l))M_kl + β(D_k J_kl + D_l J_lk) + β²P_kl + E,
+    J'_kl = βD_k J_kl - αλ_l M_kl - αβλ_l J_lk + β²P_kl + E, P'_kl = β²P_kl - αβ(λ_k J_kl + λ_l J_lk) + E;
+    m' = D m + βu, u' = βu - αλ m per output.  Cost: N p² flops for Φᵀ Φ (p = d(d+1)/2).
+    """
+    N, d = Z.shape
+    W = w.reshape(d, -1)
+    Rho = rho.reshape(N, -1)
+    C = W.shape[1]
+    label = bool(np.any(Rho != 0.0))
+    ku, lu = np.triu_indices(d)
+    p = ku.size
+    nJ = d * d
+    iM, iJ, iP = 0, p, p + nJ
+    im = iP + p
+    iu = im + d * C
+    i1 = iu + d * C
+    D = state_dim(d, C, label)
+    T = np.zeros((D, D))
+    q = np.arange(p)
+    jkl, jlk = ku * d + lu, lu * d + ku              # J_kl and J_lk in J's row-major layout
+    Dk, Dl = 1.0 - alpha * lam[ku], 1.0 - alpha * lam[lu]
+    chi = alpha * alpha * (1.0 - gamma) * lam[ku] * lam[lu]
+    b2, ab = beta * beta, alpha * beta
+    # E's deterministic part and β²P enter M', J'_kl, J'_lk (k < l), P' alike
+    targets = [iM + q, iJ + jkl, iP + q]
+    off = ku < lu
+    targets_off = iJ + jlk[off]
+    for rows in targets:
+        T[rows, iM + q] += chi
+        T[rows, iP + q] += b2
+    T[targets_off, iM + q[off]] += chi[off]
+    T[targets_off, iP + q[off]] += b2
+    # the rest of each line (on the diagonal k = l, J_kl and J_lk are one entry: np.add.at sums)
+    np.add.at(T, (iM + q, iM + q), -alpha * (lam[ku] + lam[lu]) + 1.0)
+    np.add.at(T, (iM + q, iJ + jkl), beta * Dk)
+    np.add.at(T, (iM + q, iJ + jlk), beta * Dl)
+    np.add.at(T, (iJ + jkl, iJ + jkl), beta * Dk)
+    np.add.at(T, (iJ + jkl, iM + q), -alpha * lam[lu])
+    np.add.at(T, (iJ + jkl, iJ + jlk), -ab * lam[lu])
+    np.add.at(T, (iJ + jlk[off], iJ + jlk[off]), beta * Dl[off])
+    np.add.at(T, (iJ + jlk[off], iM + q[off]), -alpha * lam[ku[off]])
+    np.add.at(T, (iJ + jlk[off], iJ + jkl[off]), -ab * lam[ku[off]])
+    np.add.at(T, (iP + q, iJ + jkl), -ab * lam[ku])
+    np.add.at(T, (iP + q, iJ + jlk), -ab * lam[lu])
+    # the noise S: Φᵀ(Φ diag(w) vec M - 2 Σ_c ρ_c ∘ Z m_c + ‖ρ‖²), w = 2 off the diagonal (M symmetric)
+    if gamma != 0.0:
+        Phi = Z[:, ku] * Z[:, lu]
+        weight = np.where(off, 2.0, 1.0)
+        scale = alpha * alpha * gamma / N
+        blocks = [(iM + q, (Phi.T @ (Phi * weight)) * scale)]
+        if label:
+            Zrho = (Z[:, :, None] * (-2.0 * Rho)[:, None, :]).reshape(N, d * C)   # column k*C + c: -2 ρ_ic z_ik
+            blocks.append((im + np.arange(d * C), (Phi.T @ Zrho) * scale))
+            blocks.append((np.array([i1]), (Phi.T @ np.sum(Rho * Rho, axis=1))[:, None] * scale))
+        for cols, G in blocks:
+            for rows in (iM + q, iJ + jkl, iP + q):
+                T[np.ix_(rows, cols)] += G
+            T[np.ix_(targets_off, cols)] += G[off]
+    if label:
+        lam_m = np.repeat(lam, C)                    # m in (k, c) order
+        mi, ui = im + np.arange(d * C), iu + np.arange(d * C)
+        T[mi, mi] = 1.0 - alpha * lam_m
+        T[mi, ui] = beta
+        T[ui, mi] = -alpha * lam_m
+        T[ui, ui] = beta
+        T[i1, i1] = 1.0
+    x0 = np.zeros(D)
+    M0 = W @ W.T
+    x0[iM + q] = M0[ku, lu]
+    if label:
+        x0[im:iu] = -W.ravel()                       # m_0 = -w*, u_0 = 0 (training starts at w = 0)
+        x0[i1] = 1.0
+    r = np.zeros(D)
+    diag = ku == lu
+    r[iM + q[diag]] = 0.5 * lam
+    return T, x0, r
+
+
+def _flush(A):
+    A[np.abs(A) < TINY] = 0.0                        # subnormal entries: products with them are 100x slower
+    return A
+
+
+def exact_powers(Z, lam, w, rho, gamma: float, alpha: float, beta: float, s2: float, record: np.ndarray):
+    """L_t at the checkpoints ``record`` from the powers T^{2^j} (module docstring): (losses, squarings).
+
+    Bits from low to high: with P = T^{2^j}, every checkpoint whose step has bit j set takes X_k ← P X_k (one
+    GEMM for all of them; powers of T commute), then P ← P P.  Two D x D matrices and a D x K block live at
+    a time.  Subnormal entries of P are zeroed after each squaring; once P overflows (a diverging map) the
+    checkpoints left are inf.
+    """
+    T, x0, r = exact_operator(Z, lam, w, rho, gamma, alpha, beta)
+    steps = np.asarray(record, dtype=np.int64)
+    X = np.repeat(x0[:, None], steps.size, axis=1)
+    P = T
+    left = steps.copy()
+    squarings = 0
+    with np.errstate(over="ignore", invalid="ignore"):      # a diverging map: inf, and the caller steps instead
+        while np.any(left):
+            hit = (left & 1).astype(bool)
+            if hit.any():
+                X[:, hit] = P @ X[:, hit]
+            left >>= 1
+            if np.any(left):
+                P = _flush(P @ P)
+                squarings += 1
+                if not np.isfinite(P).all():
+                    X[:, left != 0] = np.inf
+                    break
+        return r @ X + 0.5 * s2, squarings
+
+
+def powers_pay(n_rows: int, d: int, steps: int, outputs: int = 1, label_noise: bool = True) -> bool:
+    """Whether the powers cost less than half the stepped recursion (and fit: D <= :data:`MAX_DIM`).
+
+    Powers: ⌈log₂ t⌉ products of 2D³ flops; steps: t (2 N d² flops + a Python step of ~3·10⁵ flop-equivalents).
+    """
+    D = state_dim(d, outputs, label_noise)
+    if D > MAX_DIM or steps < 2:
+        return False
+    powers = 2.0 * D ** 3 * int(np.ceil(np.log2(steps)))
+    stepped = steps * (2.0 * n_rows * d * d + 30.0 * d * d + 3e5)
+    return powers < 0.5 * stepped
+
+
+def _data(problem):
+    Z, w = problem.features, problem.target
+    return Z, problem.eigenvalues, w, problem.labels - Z @ w
+
+
+def exact_recursion_powers(problem, alpha: float, beta: float, batch: int, sampling: str, record: np.ndarray):
+    """:func:`exact_powers` on a problem with data (the arguments of :func:`~sgdlab.linear.exact.exact_recursion`
+    at constant α, β, b): (loss at every checkpoint, squarings)."""
+    from .exact import batch_factors
+    Z, lam, w, rho = _data(problem)
+    gamma = float(batch_factors(batch, Z.shape[0], sampling)[0])
+    return exact_powers(Z, lam, w, rho, gamma, alpha, beta, problem.noise_variance, record)
+
+
+def powers_pay_for(problem, steps: int) -> bool:
+    """:func:`powers_pay` for a problem with data."""
+    Z, lam, w, rho = _data(problem)
+    return powers_pay(Z.shape[0], lam.size, steps, w.reshape(lam.size, -1).shape[1], bool(np.any(rho != 0.0)))
