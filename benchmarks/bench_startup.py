@@ -77,6 +77,7 @@ def measure(root: Path, repeat: int, cold_repeat: int, refs: dict, env0: dict, k
     cache = tempfile.mkdtemp(prefix="sgdlab-warm-")
     env["NUMBA_CACHE_DIR"] = cache
     print(f"-- {root}")
+    timed([*SGDLAB, "predict", "--help"], env, 1)                         # write the .pyc files
     print(line("sgdlab --help", *timed([*SGDLAB, "--help"], env, repeat), refs, 0.3))
     print(line("sgdlab predict --help", *timed([*SGDLAB, "predict", "--help"], env, repeat), refs))
     print(line('python -c "import sgdlab"', *timed(["-c", "import sgdlab"], env, repeat), refs, 0.25))
@@ -96,9 +97,13 @@ def main() -> None:
     ap.add_argument("--cold-repeat", type=int, default=2, help="processes for the cold-cache prediction")
     ap.add_argument("--compare", type=Path, action="append", default=[], help="another checkout to measure")
     args = ap.parse_args()
-    env0 = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR")}
+    # bytecode as a normal install has it (pip writes .pyc files at install, an editable one on first import):
+    # with PYTHONDONTWRITEBYTECODE set, every start compiled sgdlab's modules from source (70 ms of 330 for --help)
+    env0 = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NUMBA_CACHE_DIR", "PYTHONDONTWRITEBYTECODE")}
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} "
-          "(wall: min / median; cpu: user+sys of the child, min)")
+          "(wall: min / median; cpu: user+sys of the child, min); .pyc files written and read"
+          + (" (PYTHONDONTWRITEBYTECODE was set here and is dropped for the children)"
+             if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""))
     refs = {}
     for name, code in (("python -c pass", "pass"), ("import numpy", "import numpy")):
         walls, cpus = timed(["-c", code], env0, args.repeat)

@@ -220,7 +220,8 @@ def predict(spectrum: str = SPECTRUM, nu: float = NU, kappa: float = KAPPA, dim:
             n_samples: Optional[int] = NSAMPLES, data_dir: Optional[str] = DATADIR, labels: Optional[str] = LABELS,
             kernel: Optional[str] = KERNEL, label_column: Optional[str] = LABEL_COLUMN, width: int = WIDTH, spectrum_method: str = SPECTRUM_METHOD, rank: Optional[int] = RANK,
             method: str = typer.Option("auto", help="solver: auto (certified to 1e-4), recursion (exact), blocks, "
-                                       "reference"),
+                                       "reference; with --model exact: auto, recursion or powers (powers of "
+                                       "the one-step map: long runs on few features)"),
             schedule: str = SCHEDULE, warmup: int = WARMUP, final: float = FINAL,
             decay_steps: Optional[int] = DECAY_STEPS, decay_factor: float = DECAY_FACTOR, power: float = POWER,
             batch_schedule: Optional[str] = BATCH_SCHEDULE, out: Optional[Path] = OUT, json: bool = JSON):

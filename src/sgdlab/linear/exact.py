@@ -30,6 +30,9 @@ each output's (M_c, J_c, P_c) follows the recursion above with the same coeffici
 does their sum M = Σ_c M_c, started at M_0 = W* W*ᵀ, with the label terms summed:
 ρ_i² -> ||ρ_i||² and ρ_i (z_i·m) -> Σ_c ρ_{i,c} (z_i·m_c), the means m_c = E e_c following
 deterministic heavy ball column by column.
+
+At constant α, β and b the step is one fixed affine map: :mod:`sgdlab.linear.exact_powers` forms it as a
+matrix and reaches step t by ⌈log₂ t⌉ squarings (docs/theory/generating-functions.md §1.5).
 """
 
 from __future__ import annotations
