@@ -111,9 +111,6 @@ def test_a_diverging_run_by_powers_reports_the_exact_step_of_the_recursion():
 
 def test_powers_refuse_what_they_cannot_do_in_one_line_naming_the_method():
     p = _problem(30, 3)
-    sched = sgdlab.SGD(lr=sgdlab.schedules.cosine(0.1, 100), batch=3)
-    with pytest.raises(InputError, match="method='powers'"):
-        sgdlab.predict_exact(p, sched, 100, method="powers")
     with pytest.raises(InputError, match="method='powers'"):
         sgdlab.predict(p, sgdlab.SGD(lr=0.1, batch=3), 100, model="se", method="powers")
     with pytest.raises(InputError, match="method"):
@@ -139,3 +136,20 @@ def test_predict_with_model_exact_passes_the_method_and_the_cli_is_the_api(run, 
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     np.testing.assert_allclose(doc["curve"]["loss"], api.loss, rtol=1e-12)
+
+
+def test_a_schedule_constant_in_pieces_is_one_map_per_piece():
+    """Step decay of the lr, a batch that grows at two milestones: the pieces' powers give the stepped numbers,
+    and a schedule with a new value at every step (cosine) is stepped."""
+    p = _problem(40, 3, 1, 0.5, seed=4)
+    top = float(p.eigenvalues.max())
+    s = sgdlab.SGD(lr=sgdlab.schedules.step_decay(0.6 / top, every=700, factor=0.5), momentum=0.4,
+                   batch=sgdlab.schedules.piecewise([500, 1500], [2, 4, 8]), sampling="without")
+    by_powers = sgdlab.predict_exact(p, s, 3000, method="powers")
+    stepped = sgdlab.predict_exact(p, s, 3000, method="recursion")
+    assert by_powers.meta["powers"]["pieces"] == 7                 # lr cuts at 700, 1400, 2100, 2800; batch at 500, 1500
+    np.testing.assert_allclose(by_powers.loss, stepped.loss, rtol=1e-11)
+    cosine = sgdlab.SGD(lr=sgdlab.schedules.cosine(0.5 / top, 3000), batch=4, sampling="without")
+    assert sgdlab.predict_exact(p, cosine, 3000).meta["method"] == "exact-recursion"
+    with pytest.raises(InputError, match="at most 64 pieces"):
+        sgdlab.predict_exact(p, cosine, 3000, method="powers")

@@ -12,8 +12,9 @@ and T^t x_0 at any checkpoint t needs the powers T^{2^j}, j < log₂ t, by repea
 of D x D matrices, D = d(d+1) + d² + 2dC + 1 ≈ 2d², instead of t steps of ≈ 2Nd² flops.  Nothing is
 approximated: the numbers are the recursion's to rounding.  The rounding of the squarings is bounded by
 ‖fl(T^{2^j}) - T^{2^j}‖ ≲ j·D·ε·max_i‖T^{2^i}‖ (each product adds a D ε relative error of its factors), so
-the relative error of L_t grows like log₂ t, not like t; :func:`exact_powers` also measures it against the
-stepped recursion on the first checkpoints.
+the relative error of L_t grows like log₂ t, not like t; ``predict_exact`` also measures it against the
+stepped recursion on the checkpoints up to step 64.  A schedule that is constant in pieces (a step decay,
+a batch that doubles now and then) is one map per piece (:func:`segments`).
 
 It pays when t ≫ log₂ t · 8d⁴/N: a few features and long runs (d = 20 on digits from about 10⁴ steps);
 :func:`powers_pay` is the rule ``predict_exact(method="auto")`` applies.
@@ -25,10 +26,12 @@ import numpy as np
 
 from ._recursion import TINY
 
-__all__ = ["exact_operator", "exact_powers", "exact_recursion_powers", "powers_pay", "state_dim"]
+__all__ = ["exact_operator", "exact_powers", "exact_recursion_powers", "powers_pay", "segments", "state_dim"]
 
 #: the largest state the powers are formed for (D x D float64: 2 matrices of 288 MB at D = 6000)
 MAX_DIM = 6000
+#: the most pieces of constant hyperparameters the powers take (each costs a map and its squarings)
+MAX_PIECES = 64
 
 
 def state_dim(d: int, outputs: int = 1, label_noise: bool = True) -> int:
@@ -125,19 +128,17 @@ def _flush(A):
     return A
 
 
-def exact_powers(Z, lam, w, rho, gamma: float, alpha: float, beta: float, s2: float, record: np.ndarray):
-    """L_t at the checkpoints ``record`` from the powers T^{2^j} (module docstring): (losses, squarings).
+def _advance(T: np.ndarray, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, int]:
+    """The states T^{s_k} x for the step counts s_k, as columns: (X, squarings).
 
-    Bits from low to high: with P = T^{2^j}, every checkpoint whose step has bit j set takes X_k ← P X_k (one
+    Bits from low to high: with P = T^{2^j}, every column whose count has bit j set takes X_k ← P X_k (one
     GEMM for all of them; powers of T commute), then P ← P P.  Two D x D matrices and a D x K block live at
     a time.  Subnormal entries of P are zeroed after each squaring; once P overflows (a diverging map) the
-    checkpoints left are inf.
+    columns left are inf.
     """
-    T, x0, r = exact_operator(Z, lam, w, rho, gamma, alpha, beta)
-    steps = np.asarray(record, dtype=np.int64)
-    X = np.repeat(x0[:, None], steps.size, axis=1)
+    X = np.repeat(x[:, None], steps.size, axis=1)
     P = T
-    left = steps.copy()
+    left = np.asarray(steps, dtype=np.int64).copy()
     squarings = 0
     with np.errstate(over="ignore", invalid="ignore"):      # a diverging map: inf, and the caller steps instead
         while np.any(left):
@@ -151,18 +152,58 @@ def exact_powers(Z, lam, w, rho, gamma: float, alpha: float, beta: float, s2: fl
                 if not np.isfinite(P).all():
                     X[:, left != 0] = np.inf
                     break
-        return r @ X + 0.5 * s2, squarings
+    return X, squarings
 
 
-def powers_pay(n_rows: int, d: int, steps: int, outputs: int = 1, label_noise: bool = True) -> bool:
+def segments(alphas, betas, gammas, T: int) -> list[tuple[int, int, float, float, float]]:
+    """The runs of steps [start, stop) over which (α_t, β_t, γ_t) is constant, up to step T (per-step arrays
+    or numbers; an array shorter than T holds its last value, as in :func:`~sgdlab.linear.exact.exact_moments`)."""
+    xs = [np.atleast_1d(np.asarray(x, dtype=np.float64)) for x in (alphas, betas, gammas)]
+    n = max(T, 1)
+    m = min(max(x.size for x in xs), n)          # from step m - 1 on every value is its last one
+    V = np.stack([x[np.minimum(np.arange(m), x.size - 1)] for x in xs], axis=1)
+    cut = np.flatnonzero(np.any(V[1:] != V[:-1], axis=1)) + 1
+    starts = np.r_[0, cut]
+    stops = np.r_[cut, n]
+    return [(int(a), int(b), *map(float, V[a])) for a, b in zip(starts, stops)]
+
+
+def exact_powers(Z, lam, w, rho, gamma, alpha, beta, s2: float, record: np.ndarray):
+    """L_t at the checkpoints ``record`` from powers of the one-step map (module docstring): (losses, squarings).
+
+    ``gamma``, ``alpha``, ``beta`` are numbers or per-step arrays; over each run of steps where all three are
+    constant (:func:`segments`: one for constant hyperparameters, a few for a step decay) the map is one matrix
+    T, and :func:`_advance` takes the state from the run's first step to its checkpoints and its end.
+    """
+    record = np.asarray(record, dtype=np.int64)
+    T_end = int(record[-1])
+    losses = np.empty(record.size)
+    x, squarings = None, 0
+    for start, stop, a, b, g in segments(alpha, beta, gamma, T_end):
+        T, x0, r = exact_operator(Z, lam, w, rho, g, a, b)
+        x = x0 if x is None else x
+        last = stop == max(T_end, 1)
+        inside = np.flatnonzero((record >= start) & ((record <= stop) if last else (record < stop)))
+        X, k = _advance(T, x, np.r_[record[inside] - start, stop - start])
+        squarings += k
+        with np.errstate(invalid="ignore"):          # 0 · inf of a diverged state: nan, and the caller steps
+            losses[inside] = r @ X[:, :-1] + 0.5 * s2
+        x = X[:, -1]
+    return losses, squarings
+
+
+def powers_pay(n_rows: int, d: int, steps: int, outputs: int = 1, label_noise: bool = True,
+               pieces: int = 1) -> bool:
     """Whether the powers cost less than half the stepped recursion (and fit: D <= :data:`MAX_DIM`).
 
-    Powers: ⌈log₂ t⌉ products of 2D³ flops; steps: t (2 N d² flops + a Python step of ~3·10⁵ flop-equivalents).
+    Powers: per piece of constant hyperparameters, the map (N p² flops, p = d(d+1)/2) and ⌈log₂(t/pieces)⌉
+    products of 2D³ flops; steps: t (2 N d² flops + a Python step of ~3·10⁵ flop-equivalents).
     """
     D = state_dim(d, outputs, label_noise)
     if D > MAX_DIM or steps < 2:
         return False
-    powers = 2.0 * D ** 3 * int(np.ceil(np.log2(steps)))
+    p = d * (d + 1) / 2
+    powers = pieces * (2.0 * D ** 3 * int(np.ceil(np.log2(max(steps / pieces, 2)))) + 2.0 * n_rows * p * p)
     stepped = steps * (2.0 * n_rows * d * d + 30.0 * d * d + 3e5)
     return powers < 0.5 * stepped
 
@@ -172,16 +213,18 @@ def _data(problem):
     return Z, problem.eigenvalues, w, problem.labels - Z @ w
 
 
-def exact_recursion_powers(problem, alpha: float, beta: float, batch: int, sampling: str, record: np.ndarray):
-    """:func:`exact_powers` on a problem with data (the arguments of :func:`~sgdlab.linear.exact.exact_recursion`
-    at constant α, β, b): (loss at every checkpoint, squarings)."""
+def exact_recursion_powers(problem, alpha, beta, batch, sampling: str, record: np.ndarray):
+    """:func:`exact_powers` on a problem with data, with the arguments of
+    :func:`~sgdlab.linear.exact.exact_recursion` (numbers or per-step arrays): (loss at every checkpoint,
+    squarings)."""
     from .exact import batch_factors
     Z, lam, w, rho = _data(problem)
-    gamma = float(batch_factors(batch, Z.shape[0], sampling)[0])
+    gamma = batch_factors(batch, Z.shape[0], sampling)
     return exact_powers(Z, lam, w, rho, gamma, alpha, beta, problem.noise_variance, record)
 
 
-def powers_pay_for(problem, steps: int) -> bool:
+def powers_pay_for(problem, steps: int, pieces: int = 1) -> bool:
     """:func:`powers_pay` for a problem with data."""
     Z, lam, w, rho = _data(problem)
-    return powers_pay(Z.shape[0], lam.size, steps, w.reshape(lam.size, -1).shape[1], bool(np.any(rho != 0.0)))
+    return powers_pay(Z.shape[0], lam.size, steps, w.reshape(lam.size, -1).shape[1], bool(np.any(rho != 0.0)),
+                      pieces)

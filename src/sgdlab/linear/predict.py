@@ -333,11 +333,12 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         dtype: ``"float64"`` (default) or, with ``backend="jax"``, ``"float32"``.
         method: ``"recursion"`` (t steps of ≈ 2N d² flops), ``"powers"`` (the one-step map T as a D x D matrix,
             D ≈ 2d², and T^t by repeated squaring: log₂ t products, the same numbers to rounding;
-            :mod:`sgdlab.linear.exact_powers`; constant lr, momentum and batch, D <= 6000) or ``"auto"``
+            :mod:`sgdlab.linear.exact_powers`; D <= 6000) or ``"auto"``
             (powers where they cost less than half the steps: few features, long runs).  With powers,
             ``meta["powers"]`` holds the squarings and the largest relative difference from the stepped
             recursion on the checkpoints up to step 64; a run whose loss passes ``blowup`` is stepped again
-            (``diverged_at`` is then the exact step).
+            (``diverged_at`` is then the exact step).  A schedule constant in pieces (at most 64: a step
+            decay) takes one map per piece.
 
     Returns:
         A :class:`Curve` with status "finite" (bounded over the horizon: the recursion runs no stability
@@ -376,23 +377,25 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
     if method not in ("auto", "recursion", "powers"):
         raise InputError(f"method must be auto, recursion or powers for the exact model; got {method!r}")
     from . import exact_powers as xp
-    constant = not (sgd.has_schedule or sgd.has_batch_schedule)
-    if method == "powers" and (backend != "numpy" or not constant):
-        raise InputError("method='powers' needs constant lr, momentum and batch and backend='numpy'")
-    if method == "powers" and not xp.powers_pay_for(problem, 2) and \
-            xp.state_dim(problem.eigenvalues.size) > xp.MAX_DIM:
+    from .exact import batch_factors
+    pieces = len(xp.segments(alpha, beta, batch_factors(batch, problem.features.shape[0], sampling), int(rec[-1])))
+    if method == "powers" and (backend != "numpy" or pieces > xp.MAX_PIECES):
+        raise InputError(f"method='powers' needs backend='numpy' and lr, momentum and batch constant in at most "
+                         f"{xp.MAX_PIECES} pieces (this run has {pieces}); use method='recursion'")
+    if method == "powers" and xp.state_dim(problem.eigenvalues.size) > xp.MAX_DIM:
         raise InputError(f"method='powers' forms a D x D matrix, D = {xp.state_dim(problem.eigenvalues.size)} "
                          f"> {xp.MAX_DIM} for {problem.eigenvalues.size} features; use method='recursion'")
     powers = None
-    if method == "powers" or (method == "auto" and backend == "numpy" and constant
-                              and xp.powers_pay_for(problem, int(rec[-1]))):
+    if method == "powers" or (method == "auto" and backend == "numpy" and pieces <= xp.MAX_PIECES
+                              and xp.powers_pay_for(problem, int(rec[-1]), pieces)):
         loss, squarings = xp.exact_recursion_powers(problem, alpha, beta, batch, sampling, rec)
         if np.all(np.isfinite(loss)) and np.all(loss <= blowup * L0):
             nrec, first = rec.size, -1
             early = rec[rec <= 64]
             stepped = run(problem, alpha, beta, batch, sampling, early, blowup * L0, GUARD * L0)[0]
             diff = float(np.max(np.abs(loss[:early.size] - stepped) / np.maximum(np.abs(stepped), TINY_LOSS)))
-            powers = {"squarings": int(squarings), "checked_steps": int(early[-1]), "max_rel_diff": diff}
+            powers = {"squarings": int(squarings), "pieces": pieces, "checked_steps": int(early[-1]),
+                      "max_rel_diff": diff}
     if powers is None:
         loss, nrec, first = run(problem, alpha, beta, batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
