@@ -338,7 +338,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
             ``meta["powers"]`` holds the squarings and the largest relative difference from the stepped
             recursion on the checkpoints up to step 64; a run whose loss passes ``blowup`` is stepped again
             (``diverged_at`` is then the exact step).  A schedule constant in pieces (at most 64: a step
-            decay) takes one map per piece.
+            decay) takes one map per piece.  The checkpoints share GEMMs, so by powers the last bits of
+            L_t may depend on which other steps are recorded; stepped, they never do.
 
     Returns:
         A :class:`Curve` with status "finite" (bounded over the horizon: the recursion runs no stability
