@@ -59,9 +59,11 @@ def test_the_operator_is_one_step_of_the_recursion_on_every_coordinate_the_loss_
 
 
 @pytest.mark.skipif(np.finfo(np.longdouble).eps >= EPS, reason="needs an extended-precision long double")
-def test_the_rounding_of_the_powers_grows_like_log_t_not_like_t():
-    """Against T's own powers stepped in long double (64-bit mantissa) up to t = 2·10⁴: the powers stay within
-    4 log₂(t) ε of them; the float64 stepped recursion drifts further (its rounding adds up step by step)."""
+def test_once_the_modes_have_relaxed_the_rounding_of_the_powers_grows_like_log_t_not_like_t():
+    """Against T's own powers stepped in long double (64-bit mantissa) up to t = 2·10⁴, on a problem whose modes
+    relax within tens of steps: the powers stay within 4 log₂(t) ε of them; the float64 stepped recursion
+    drifts further (its rounding adds up step by step).  Before the slowest mode relaxes the powers' error
+    can grow like t too (generating-functions.md §1.5)."""
     p = _problem(40, 3, 1, 0.5, seed=3)
     Z, lam, w = p.features, p.eigenvalues, p.target
     rho = p.labels - Z @ w
@@ -109,6 +111,20 @@ def test_a_diverging_run_by_powers_reports_the_exact_step_of_the_recursion():
     np.testing.assert_array_equal(by_powers.loss, stepped.loss)
 
 
+def test_a_blow_up_between_checkpoints_that_recovers_is_still_found():
+    """A diverging first piece (lr above the edge for 300 steps), then a stable one, recorded at 0 and 3000
+    only: the blow-up shows at the end of the first piece, and the run is stepped for its exact step."""
+    p = _problem(30, 2, 1, 0.0, seed=2)
+    top = float(p.eigenvalues.max())
+    s = sgdlab.SGD(lr=sgdlab.schedules.piecewise([300], [2.3 / top, 0.5 / top]), batch=30, sampling="without")
+    rec = np.array([0, 3000])
+    stepped = sgdlab.predict_exact(p, s, 3000, record=rec, method="recursion")
+    for method in ("auto", "powers"):
+        c = sgdlab.predict_exact(p, s, 3000, record=rec, method=method)
+        assert c.status == stepped.status == "diverges" and c.diverged_at == stepped.diverged_at is not None
+        assert c.meta["method"] == "exact-recursion"
+
+
 def test_powers_refuse_what_they_cannot_do_in_one_line_naming_the_method():
     p = _problem(30, 3)
     with pytest.raises(InputError, match="method='powers'"):
@@ -118,6 +134,14 @@ def test_powers_refuse_what_they_cannot_do_in_one_line_naming_the_method():
     big = sgdlab.Problem.from_features(np.random.default_rng(0).normal(size=(80, 60)), np.ones(80))
     with pytest.raises(InputError, match="D = "):
         sgdlab.predict_exact(big, sgdlab.SGD(lr=0.01, batch=3), 100, method="powers")
+    rng = np.random.default_rng(1)                   # d = 54 with ten outputs: D = 6967 (one output: 5995)
+    X = rng.normal(size=(80, 54))
+    ten = sgdlab.Problem.from_features(X, X @ rng.normal(size=(54, 10)) + rng.normal(size=(80, 10)))
+    assert state_dim(54) <= 6000 < state_dim(54, 10)
+    with pytest.raises(InputError, match="D = 6967"):
+        sgdlab.predict_exact(ten, sgdlab.SGD(lr=0.01, batch=3), 100, method="powers")
+    with pytest.raises(InputError, match="backend='numpy'"):
+        sgdlab.predict_exact(p, sgdlab.SGD(lr=0.1, batch=3), 100, method="powers", backend="jax")
 
 
 def test_predict_with_model_exact_passes_the_method_and_the_cli_is_the_api(run, tmp_path):

@@ -348,7 +348,7 @@ def exact_seconds(problem, sgd, steps: int, probe_s: float = 0.2) -> float:
     time is extrapolated to ``steps``.  When one step alone would take more than 10 probes the flop
     count alone is used (at 1e10 multiply-adds per second: an optimistic figure).  Where
     ``predict_exact`` takes the powers of the map instead (:func:`sgdlab.linear.exact_powers.powers_pay`),
-    the estimate is theirs: ⌈log₂ t⌉ products of 2D³ flops at the same rate.
+    the estimate is theirs: ⌊log₂ t⌋ products of 2D³ flops at the same rate.
 
     Args:
         problem: a problem with data.  sgd: the hyperparameters.  steps: the horizon.
@@ -375,8 +375,9 @@ def exact_seconds(problem, sgd, steps: int, probe_s: float = 0.2) -> float:
     from .linear import exact_powers as xp
     n, d = problem.features.shape
     if not (sgd.has_schedule or sgd.has_batch_schedule) and xp.powers_pay_for(problem, steps):
-        D = xp.state_dim(d)
-        return float((2.0 * D ** 3 * math.ceil(math.log2(steps)) + n * (d * (d + 1) / 2) ** 2) / 1e10)
+        D = xp.state_dim_for(problem)
+        flops = 2.0 * D ** 3 * max(int(math.log2(steps)), 1) + 2.0 * n * (d * (d + 1) / 2) ** 2
+        return float(flops / 2e10)                  # 1e10 multiply-adds a second, as below
     flops = float(n) * d * d
     if flops > 10 * probe_s * 1e9:
         return float(steps * flops / 1e10)

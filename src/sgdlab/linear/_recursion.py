@@ -58,11 +58,13 @@ def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, 
 def _dot_fixed(x, y):
     """Σ_k x_k y_k in one fixed order: lane j sums k ≡ j (mod 8) in turn, the lanes are added as a tree.
 
-    The kernels are compiled without fastmath: a reassociated reduction is summed in whatever order
+    The kernels are compiled without reassociation: a reassociated reduction is summed in whatever order
     LLVM's vectoriser picks for the module it lands in, and numba links a copy of every callee into
     each caller (``linkonce_odr``, one copy chosen at load time), so a prediction differed in its last
     digit between a process that loaded the sweep kernels from the cache first and one that did not.
-    With IEEE semantics the order is the one written here, in every process and every caller.
+    Without it the order is the one written here, in every process and every caller.  Inlined, this sum
+    takes its caller's flags: with :data:`CONTRACT` (the recursions) each lane's multiply-add is fused,
+    without (the exact model's rows) it is rounded twice.
     """
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     n = x.size
@@ -110,8 +112,9 @@ def _flush(A, C, D):
 
 
 #: the one fast-math flag the kernels allow: a·b + c may become one fused multiply-add (one rounding instead
-#: of two).  Which products fuse is fixed by the expression as written, the same in every caller and every
-#: process; reassociation (``fastmath=True``) is not, so it stays off (:func:`_dot_fixed`).
+#: of two).  Which products fuse is decided per expression by the code generator for the machine, the same
+#: in every caller and every process on one kind of machine (another CPU may fuse differently, or not at
+#: all); reassociation (``fastmath=True``) is not decided per expression, so it stays off (:func:`_dot_fixed`).
 CONTRACT = {"contract"}
 
 

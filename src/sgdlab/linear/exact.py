@@ -32,7 +32,7 @@ does their sum M = Σ_c M_c, started at M_0 = W* W*ᵀ, with the label terms sum
 deterministic heavy ball column by column.
 
 At constant α, β and b the step is one fixed affine map: :mod:`sgdlab.linear.exact_powers` forms it as a
-matrix and reaches step t by ⌈log₂ t⌉ squarings (docs/theory/generating-functions.md §1.5).
+matrix and reaches step t by ⌊log₂ t⌋ squarings (docs/theory/generating-functions.md §1.5).
 """
 
 from __future__ import annotations

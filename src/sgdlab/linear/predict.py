@@ -314,6 +314,38 @@ def _predict_schedule(problem, sgd, steps, spec, rec, blowup, method, raise_on_f
     return curve
 
 
+def _exact_by_powers(problem, alpha, beta, batch, sampling, rec, level, guard, method, run):
+    """The exact model by powers of its map (:mod:`sgdlab.linear.exact_powers`), or None where the steps are
+    to be taken: ``auto`` and the powers do not pay, or the loss passed ``level`` (at a checkpoint, at the end
+    of a piece, or at any step up to 64, where the stepped recursion checks the powers).
+
+    Returns ``(loss, meta)`` with meta = the squarings, the pieces, the checked steps and the largest relative
+    difference there.  Raises InputError for ``method="powers"`` beyond what the powers do.
+    """
+    from . import exact_powers as xp
+    from .exact import batch_factors
+    T = int(rec[-1])
+    pieces = len(xp.segments(alpha, beta, batch_factors(batch, problem.features.shape[0], sampling), T))
+    if method == "powers":
+        if pieces > xp.MAX_PIECES:
+            raise InputError(f"method='powers' needs lr, momentum and batch constant in at most {xp.MAX_PIECES} "
+                             f"pieces (this run has {pieces}); use method='recursion'")
+        D = xp.state_dim_for(problem)
+        if D > xp.MAX_DIM:
+            raise InputError(f"method='powers' forms a D x D matrix, D = {D} > {xp.MAX_DIM} for "
+                             f"{problem.eigenvalues.size} features; use method='recursion'")
+    elif pieces > xp.MAX_PIECES or not xp.powers_pay_for(problem, T, pieces, rec.size):
+        return None
+    loss, ends, squarings = xp.exact_recursion_powers(problem, alpha, beta, batch, sampling, rec)
+    early = rec[rec <= 64]
+    stepped, _, first = run(problem, alpha, beta, batch, sampling, early, level, guard)
+    if first >= 0 or not (np.all(np.isfinite(loss)) and np.all(loss <= level) and np.all(ends <= level)):
+        return None                              # blew up: stepped again, for the exact first step
+    diff = float(np.max(np.abs(loss[:early.size] - stepped) / np.maximum(np.abs(stepped), TINY_LOSS)))
+    return loss, {"squarings": int(squarings), "pieces": pieces, "checked_steps": int(early[-1]),
+                  "max_rel_diff": diff}
+
+
 def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray | None = None,
                   blowup: float = 1e6, raise_on_failure: bool = False, backend: str = "numpy",
                   dtype: str | None = None, method: str = "auto") -> Curve:
@@ -336,7 +368,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
             :mod:`sgdlab.linear.exact_powers`; D <= 6000) or ``"auto"``
             (powers where they cost less than half the steps: few features, long runs).  With powers,
             ``meta["powers"]`` holds the squarings and the largest relative difference from the stepped
-            recursion on the checkpoints up to step 64; a run whose loss passes ``blowup`` is stepped again
+            recursion on the checkpoints up to step 64.  The blow-up level is checked at the checkpoints, at
+            the end of every piece and at every step up to 64; a run that passes it is stepped again
             (``diverged_at`` is then the exact step).  A schedule constant in pieces (at most 64: a step
             decay) takes one map per piece.  The checkpoints share GEMMs, so by powers the last bits of
             L_t may depend on which other steps are recorded; stepped, they never do.
@@ -346,7 +379,8 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
         test; :func:`~sgdlab.linear.exact_critical_lr` gives the exact edge) or "diverges".
 
     Raises:
-        InputError: the problem has no data.
+        InputError: the problem has no data; ``method`` is not auto, recursion or powers; ``method="powers"``
+            with ``backend="jax"``, a schedule of more than 64 constant pieces or a state D > 6000.
 
     Example:
         >>> import numpy as np, sgdlab
@@ -377,26 +411,14 @@ def predict_exact(problem: Problem, sgd: SGD, steps: int, *, record: np.ndarray 
                          "backend='numpy' for a schedule")
     if method not in ("auto", "recursion", "powers"):
         raise InputError(f"method must be auto, recursion or powers for the exact model; got {method!r}")
-    from . import exact_powers as xp
-    from .exact import batch_factors
-    pieces = len(xp.segments(alpha, beta, batch_factors(batch, problem.features.shape[0], sampling), int(rec[-1])))
-    if method == "powers" and (backend != "numpy" or pieces > xp.MAX_PIECES):
-        raise InputError(f"method='powers' needs backend='numpy' and lr, momentum and batch constant in at most "
-                         f"{xp.MAX_PIECES} pieces (this run has {pieces}); use method='recursion'")
-    if method == "powers" and xp.state_dim(problem.eigenvalues.size) > xp.MAX_DIM:
-        raise InputError(f"method='powers' forms a D x D matrix, D = {xp.state_dim(problem.eigenvalues.size)} "
-                         f"> {xp.MAX_DIM} for {problem.eigenvalues.size} features; use method='recursion'")
     powers = None
-    if method == "powers" or (method == "auto" and backend == "numpy" and pieces <= xp.MAX_PIECES
-                              and xp.powers_pay_for(problem, int(rec[-1]), pieces)):
-        loss, squarings = xp.exact_recursion_powers(problem, alpha, beta, batch, sampling, rec)
-        if np.all(np.isfinite(loss)) and np.all(loss <= blowup * L0):
-            nrec, first = rec.size, -1
-            early = rec[rec <= 64]
-            stepped = run(problem, alpha, beta, batch, sampling, early, blowup * L0, GUARD * L0)[0]
-            diff = float(np.max(np.abs(loss[:early.size] - stepped) / np.maximum(np.abs(stepped), TINY_LOSS)))
-            powers = {"squarings": int(squarings), "pieces": pieces, "checked_steps": int(early[-1]),
-                      "max_rel_diff": diff}
+    if method == "powers" and backend != "numpy":
+        raise InputError("method='powers' runs with backend='numpy'; use method='recursion' with backend='jax'")
+    if method == "powers" or (method == "auto" and backend == "numpy"):
+        powers = _exact_by_powers(problem, alpha, beta, batch, sampling, rec, blowup * L0, GUARD * L0, method, run)
+    if powers is not None:
+        loss, powers = powers
+        nrec, first = rec.size, -1
     if powers is None:
         loss, nrec, first = run(problem, alpha, beta, batch, sampling, rec, blowup * L0, GUARD * L0)
     loss = loss[:nrec]
