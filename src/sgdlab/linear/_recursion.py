@@ -39,13 +39,8 @@ def recursion_reference(lam, A0, sigma2, alpha, beta, c_c, c_d, record, blowup, 
     T = int(record[-1])
     for t in range(T + 1):
         S = float(np.dot(lam, A)) + sigma2
-        L = 0.5 * S
-        if first_above < 0 and not L <= blowup:
-            first_above = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == T:
+        i, first_above, stop = _checkpoint_py(0.5 * S, t, T, record, i, out, first_above, blowup, guard)
+        if stop:
             break
         n = alpha * alpha * (c_c * coupled * S + c_d * lam * lam * A)
         A, C, D = ((1 - a) ** 2 * A + 2 * beta * (1 - a) * C + beta**2 * D + n,
@@ -174,6 +169,11 @@ def _checkpoint(L, t, T, record, i, out, first_above, blowup, guard):
         out[i] = L
         i += 1
     return i, first_above, (not L <= guard) or t == T
+
+
+#: :func:`_checkpoint` for the Python loops (the numpy references, the exact model): the same lines, run by
+#: the interpreter (no compilation at first use)
+_checkpoint_py = _checkpoint.py_func
 
 
 @numba.njit(cache=True)

@@ -42,7 +42,7 @@ import numpy as np
 
 from .._validate import InputError, check_int, check_momentum, check_positive
 from ..problem import Problem
-from ._recursion import TINY, _dot_fixed, _flush
+from ._recursion import TINY, _checkpoint_py as _checkpoint, _dot_fixed, _flush
 from .noise import batch_factor
 
 __all__ = ["exact_recursion", "exact_moments", "exact_spectral_radius", "noise_operator_radius", "exact_critical_lr"]
@@ -280,13 +280,9 @@ def exact_moments(Z, lam, w, rho, gamma, alphas, betas, s2: float, record: np.nd
     first, i, T = -1, 0, int(record[-1])
     diagM = np.einsum("ii->i", M)               # a view
     for t in range(T + 1):
-        L = 0.5 * (float(np.dot(lam, diagM)) + s2)
-        if first < 0 and not L <= blowup:
-            first = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == T:
+        i, first, stop = _checkpoint(0.5 * (float(np.dot(lam, diagM)) + s2), t, T, record, i, out, first, blowup,
+                                     guard)
+        if stop:
             break
         alpha, beta = float(alphas[min(t, alphas.size - 1)]), float(betas[min(t, betas.size - 1)])
         g = float(gammas[min(t, gammas.size - 1)])
@@ -375,13 +371,9 @@ def _exact_recursion_reference(problem: Problem, alpha: float, beta: float, batc
     out = np.empty(record.size)
     first, i, T = -1, 0, int(record[-1])
     for t in range(T + 1):
-        L = 0.5 * (float(np.dot(lam, np.diag(M))) + s2)
-        if first < 0 and not L <= blowup:
-            first = t
-        if t == record[i]:
-            out[i] = L
-            i += 1
-        if not L <= guard or t == T:
+        i, first, stop = _checkpoint(0.5 * (float(np.dot(lam, np.diag(M))) + s2), t, T, record, i, out, first,
+                                     blowup, guard)
+        if stop:
             break
         M, J, P = _step(Z, lam, alpha, beta, gamma, M, J, P, m if label_noise else None, rho)
         u = beta * u - alpha * lam_m * m
