@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._recursion import TINY
+from .exact import _flush_subnormal, _second_moment
 
 __all__ = ["exact_operator", "exact_powers", "exact_recursion_powers", "noise_blocks", "powers_bytes", "powers_pay",
            "powers_pay_for", "segments", "state_dim", "state_dim_for"]
@@ -140,8 +140,7 @@ def exact_operator(Z: np.ndarray, lam: np.ndarray, w: np.ndarray, rho: np.ndarra
         T[ui, ui] = beta
         T[i1, i1] = 1.0
     x0 = np.zeros(D)
-    M0 = W @ W.T
-    x0[iM + q] = M0[ku, lu]
+    x0[iM + q] = _second_moment(w)[ku, lu]
     if label:
         x0[im:iu] = -W.ravel()                       # m_0 = -w*, u_0 = 0 (training starts at w = 0)
         x0[i1] = 1.0
@@ -151,18 +150,13 @@ def exact_operator(Z: np.ndarray, lam: np.ndarray, w: np.ndarray, rho: np.ndarra
     return T, x0, r
 
 
-def _flush(A):
-    A[np.abs(A) < TINY] = 0.0                        # subnormal entries: products with them are 100x slower
-    return A
-
-
 def _advance(T: np.ndarray, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, int]:
     """The states T^{s_k} x for the step counts s_k, as columns: (X, squarings).
 
     Bits from low to high: with P = T^{2^j}, every column whose count has bit j set takes X_k ← P X_k (one
-    GEMM for all of them; powers of T commute), then P ← P P.  Two D x D matrices and a D x K block live at
-    a time.  Subnormal entries of P are zeroed after each squaring; once P overflows (a diverging map) the
-    columns left are inf.
+    GEMM for all of them; powers of T commute), then P ← P P.  T, P, its square and the flush's temporary
+    (four D x D arrays) and the D x K block live at a time.  Subnormal entries of P are zeroed after each
+    squaring; once P overflows (a diverging map) the columns left are inf.
     """
     X = np.repeat(x[:, None], steps.size, axis=1)
     P = T
@@ -175,7 +169,8 @@ def _advance(T: np.ndarray, x: np.ndarray, steps: np.ndarray) -> tuple[np.ndarra
                 X[:, hit] = P @ X[:, hit]
             left >>= 1
             if np.any(left):
-                P = _flush(P @ P)
+                P = P @ P
+                _flush_subnormal(P)                  # products with subnormal entries are 100x slower
                 squarings += 1
                 if not np.isfinite(P).all():
                     X[:, left != 0] = np.inf
